@@ -1,0 +1,80 @@
+"""The exceptions dfs-async raises.
+
+    DataForSEOError                 everything below; catch this to catch them all
+    ├── ValidationError (ValueError)  a request field is wrong; raised before anything is sent
+    │   ├── InvalidTarget               a target is not a domain, subdomain or absolute page URL
+    │   └── UnknownField                a field the endpoint does not know (the API's 40506)
+    ├── TaskFailed                    one request failed for good (its last status code)
+    ├── RunStopped                    the run cannot go on; nothing more is sent
+    │   ├── AccountError                the account refused (auth, funds, IP, daily caps)
+    │   └── BudgetExhausted             `max_cost` would be exceeded by the next request
+    └── ConfigurationError            credentials or settings missing or contradictory
+
+None of them ever carries the password: they are built from status codes and messages only.
+"""
+
+from __future__ import annotations
+
+
+class DataForSEOError(Exception):
+    """Base of every dfs-async error."""
+
+
+class ConfigurationError(DataForSEOError):
+    """Credentials or settings are missing or contradictory."""
+
+
+class ValidationError(DataForSEOError, ValueError):
+    """A request field breaks a rule of the API; raised before any request is sent."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class InvalidTarget(ValidationError):
+    """A target that is neither a domain/subdomain nor an absolute http(s) page URL."""
+
+    def __init__(self, target: str, rule: str) -> None:
+        super().__init__("target", f"{rule} (got {target!r})")
+        self.target = target
+
+
+class UnknownField(ValidationError):
+    """A request field the endpoint does not know (the API would answer 40506)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "not a field of this endpoint")
+
+
+class TaskFailed(DataForSEOError):
+    """A request failed for good: a request error, or a transient one past its retries."""
+
+    def __init__(self, target: str, status_code: int | None, status_message: str) -> None:
+        super().__init__(f"{target}: {status_code} {status_message}")
+        self.target = target
+        self.status_code = status_code
+        self.status_message = status_message
+
+
+class RunStopped(DataForSEOError):
+    """The whole run stopped; what was delivered before stays delivered."""
+
+
+class AccountError(RunStopped):
+    """The account cannot go on (bad credentials, no funds, blocked IP, a daily cap)."""
+
+    def __init__(self, status_code: int | None, status_message: str) -> None:
+        super().__init__(f"account error {status_code}: {status_message}")
+        self.status_code = status_code
+        self.status_message = status_message
+
+
+class BudgetExhausted(RunStopped):
+    """The next request could cost more than what is left of `max_cost`."""
+
+    def __init__(self, spent: float, max_cost: float) -> None:
+        super().__init__(f"budget reached: spent ${spent:.5f} of ${max_cost:.5f}")
+        self.spent = spent
+        self.max_cost = max_cost

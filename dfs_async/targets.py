@@ -1,0 +1,86 @@
+"""What a target is, and how one written by a person becomes one the API takes.
+
+The API takes a domain or subdomain *without* scheme and `www.`, or a page as an absolute
+`http(s)://` URL. `normalize_target` turns what a user would reasonably write into that:
+
+- surrounding white space is dropped; white space inside is an error;
+- a bare host is lowercased, a trailing dot and a leading `www.` are dropped, and an
+  internationalised name becomes punycode (`bücher.de` -> `xn--bcher-kva.de`);
+- a URL with no path (or just `/`), no query and no fragment means its site: it becomes the
+  bare host by the rule above (`https://www.Forbes.com/` -> `forbes.com`);
+- any other http(s) URL is a page: the scheme and host are lowercased (host punycoded), the
+  rest is kept as written;
+- a host with a path but no scheme (`forbes.com/blog`), another scheme, a port, a user part,
+  an IP address or a name that is not a valid DNS name is an error, never a guess that costs
+  a request.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from dfs_async.errors import InvalidTarget
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_IPV4 = re.compile(r"^\d+(\.\d+){3}$")
+
+
+def normalize_target(raw: str) -> str:
+    """The API form of a target; raises InvalidTarget with the rule it breaks."""
+    if not isinstance(raw, str):
+        raise InvalidTarget(repr(raw), "a target must be a string")
+    text = raw.strip()
+    if not text:
+        raise InvalidTarget(raw, "a target must not be empty")
+    if any(ch.isspace() for ch in text):
+        raise InvalidTarget(raw, "a target must not contain white space")
+    if "://" not in text:
+        if "/" in text or "?" in text or "#" in text:
+            raise InvalidTarget(raw, "a page must be an absolute URL with http:// or https://")
+        return _host(raw, text)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidTarget(raw, "only http:// and https:// URLs are targets")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidTarget(raw, "a URL target must not carry a user or password")
+    netloc = parts.netloc
+    if ":" in netloc:
+        raise InvalidTarget(raw, "a target must not carry a port")
+    if parts.path in ("", "/") and not parts.query and not parts.fragment:
+        return _host(raw, netloc)
+    host = _host(raw, netloc, keep_www=True)
+    rest = text[text.index("://") + 3 + len(netloc) :]
+    return f"{scheme}://{host}{rest}"
+
+
+def is_api_target(target: str) -> bool:
+    """True when `target` is already in the form the API takes (what the emulator accepts)."""
+    try:
+        return normalize_target(target) == target
+    except InvalidTarget:
+        return False
+
+
+def target_host(target: str) -> str:
+    """The host of an API-form target: itself for a domain, the URL's host for a page."""
+    return urlsplit(target).netloc if "://" in target else target
+
+
+def _host(raw: str, text: str, *, keep_www: bool = False) -> str:
+    host = text.lower().rstrip(".")
+    if ":" in host:
+        raise InvalidTarget(raw, "a target must not carry a port")
+    if _IPV4.match(host) or host.startswith("["):
+        raise InvalidTarget(raw, "an IP address is not a target")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidTarget(raw, "not a valid domain name") from None
+    if not keep_www and host.startswith("www."):
+        host = host[4:]
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise InvalidTarget(raw, "not a valid domain name (like example.com)")
+    return host
