@@ -23,21 +23,17 @@ OK: Final = 20000
 RATE_LIMITED: Final = 40202
 TOO_MANY_SIMULTANEOUS: Final = 40209
 
-_TABLE: Final[dict[int, Action]] = {
-    OK: Action.DELIVER,
-    RATE_LIMITED: Action.SLOW_DOWN,
-    TOO_MANY_SIMULTANEOUS: Action.FEWER_AT_ONCE,
-    **dict.fromkeys((40101, 40103), Action.RETRY),
-    **dict.fromkeys((50000, 50001, 50301, 50303, 50304, 50401), Action.RETRY),
-    **dict.fromkeys(
-        (40000, 40001, 40002, 40003, 40004, 40006, 40400, 40401, 40402, 40403)
-        + (40501, 40502, 40503, 40506, 50100),
-        Action.FAIL,
-    ),
-    **dict.fromkeys(
-        (40100, 40104, 40200, 40201, 40204, 40207, 40210, 40203, 40205, 40206), Action.STOP
-    ),
-}
+# Read as: these codes -> this action (API.md's table).
+_CODES: Final[dict[Action, tuple[int, ...]]] = {
+    Action.DELIVER: (OK,),
+    Action.SLOW_DOWN: (RATE_LIMITED,),
+    Action.FEWER_AT_ONCE: (TOO_MANY_SIMULTANEOUS,),
+    Action.RETRY: (40101, 40103, 50000, 50001, 50301, 50303, 50304, 50401),
+    Action.FAIL: (40000, 40001, 40002, 40003, 40004, 40006, 40400, 40401, 40402, 40403,
+                  40501, 40502, 40503, 40506, 50100),
+    Action.STOP: (40100, 40104, 40200, 40201, 40203, 40204, 40205, 40206, 40207, 40210),
+}  # fmt: skip
+_TABLE: Final = {code: action for action, codes in _CODES.items() for code in codes}
 
 # Codes whose backoff should start longer than the usual one (the API asks for it on 50303).
 SLOW_RETRY: Final = frozenset({50303})

@@ -16,7 +16,7 @@ import msgspec
 from dfs_async.errors import UnknownField, ValidationError
 from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME, check_filters, field_kind
 from dfs_async.models import DomainPageSummary
-from dfs_async.targets import normalize_target
+from dfs_async.targets import is_api_target
 
 Rule = Callable[[str, Any], None]
 """A field rule: raises ValidationError(name, rule) when the (non-null) value breaks it."""
@@ -58,7 +58,7 @@ def text(max_length: int) -> Rule:
 
 def target(name: str, value: Any) -> None:
     """The API's own form only: the client normalises targets before they get here."""
-    if not isinstance(value, str) or normalize_target(value) != value:
+    if not isinstance(value, str) or not is_api_target(value):
         raise ValidationError(
             name,
             "a domain or subdomain without scheme and www., or an absolute http(s) page URL"
@@ -109,28 +109,29 @@ def _item_filter_fields(item_type: type[msgspec.Struct]) -> dict[str, str]:
     return kinds
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Fields of a `backlinks/live` item, which `backlinks_filters` filters on.
 BACKLINK_FILTER_FIELDS: Final[Mapping[str, str]] = {
-    **dict.fromkeys(
-        "domain_from url_from domain_to url_to tld_from domain_from_ip domain_from_country"
-        " page_from_encoding page_from_language page_from_title item_type alt image_url anchor"
-        " text_pre text_post semantic_location url_to_redirect_target".split(),
-        STR,
-    ),
-    **dict.fromkeys(
-        "url_from_https url_to_https is_new is_lost domain_from_is_ip dofollow original"
-        " is_broken is_indirect_link".split(),
-        BOOL,
-    ),
-    **dict.fromkeys(
-        "backlink_spam_score rank page_from_rank domain_from_rank page_from_external_links"
-        " page_from_internal_links page_from_size page_from_status_code links_count group_count"
-        " url_to_status_code url_to_spam_score".split(),
-        NUM,
-    ),
-    **dict.fromkeys("first_seen prev_seen last_seen".split(), TIME),
-    **dict.fromkeys("domain_from_platform_type attributes indirect_link_path".split(), ARRAY),
-}
+    **{name: STR for name in _words(
+        """domain_from url_from domain_to url_to tld_from domain_from_ip domain_from_country
+        page_from_encoding page_from_language page_from_title item_type alt image_url anchor
+        text_pre text_post semantic_location url_to_redirect_target"""
+    )},
+    **{name: BOOL for name in _words(
+        """url_from_https url_to_https is_new is_lost domain_from_is_ip dofollow original
+        is_broken is_indirect_link"""
+    )},
+    **{name: NUM for name in _words(
+        """backlink_spam_score rank page_from_rank domain_from_rank page_from_external_links
+        page_from_internal_links page_from_size page_from_status_code links_count group_count
+        url_to_status_code url_to_spam_score"""
+    )},
+    **{name: TIME for name in _words("first_seen prev_seen last_seen")},
+    **{name: ARRAY for name in _words("domain_from_platform_type attributes indirect_link_path")},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,6 @@ def parse_filter_time(value: str) -> datetime | None:
     return None
 
 
-
-
 class Expr:
     """A built filter expression; `to_list()` gives what the API takes."""
 

@@ -1,9 +1,9 @@
 """msgspec Structs for the API's envelope, items and requests."""
 
 from dfs_async.models.backlinks import (
-    DomainPageSummary,
     DomainPagesSummaryResponse,
     DomainPagesSummaryResult,
+    DomainPageSummary,
 )
 from dfs_async.models.datetimes import format_api_datetime, parse_api_datetime
 from dfs_async.models.envelope import Envelope, PagedResult, Task
