@@ -19,6 +19,10 @@ EXIT_STOPPED = 3
 EXIT_INTERRUPTED = 130
 
 
+class UsageError(Exception):
+    """Bad input found before any request: printed on one line, exit code EXIT_USAGE."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dfs_async.cli import audit
     from dfs_async.emulator import command as emulator_command

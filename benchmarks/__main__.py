@@ -1,0 +1,73 @@
+"""`python -m benchmarks [--quick] [--only NAME ...]`: run the suite, print it, write RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import decode, memory, overhead, pool, saturation, scale
+from benchmarks.harness import ROOT, Goal, Section, Size, machine
+from benchmarks.report import render_markdown, render_text
+
+BENCHMARKS: dict[str, Callable[[Size], Section]] = {
+    "decode": decode.run,
+    "overhead": overhead.run,
+    "pool": pool.run,
+    "saturation": saturation.run,
+    "memory": memory.run,
+    "scale": scale.run,
+}
+
+
+def failed(name: str, exc: BaseException) -> Section:
+    """A benchmark that crashed still gets its place in the report, saying why."""
+    section = Section(name, name, "", "", [])
+    section.title = f"{name} (failed)"
+    lines = traceback.format_exception_only(type(exc), exc)
+    section.notes.append("The benchmark failed: " + "".join(lines).strip())
+    section.goals.append(Goal(f"{name} ran", "crashed", False, lines[-1].strip()))
+    return section
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes (a glance: ~2 min)")
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "benchmarks" / "RESULTS.md",
+        help="where the report goes (default benchmarks/RESULTS.md)",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    size = Size.QUICK if args.quick else Size.FULL
+    command = "scripts/bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    started = datetime.now(UTC)
+    sections: list[Section] = []
+    for name in args.only or list(BENCHMARKS):
+        print(f"== {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            section = BENCHMARKS[name](size)
+        except Exception as exc:
+            section = failed(name, exc)
+            traceback.print_exc()
+        section.seconds = time.perf_counter() - t0
+        sections.append(section)
+        print(render_text([section]), flush=True)
+    info = machine()
+    if not args.no_write:
+        args.output.write_text(render_markdown(sections, info, command.strip(), started, size))
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0 if all(g.met is not False for s in sections for g in s.goals) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

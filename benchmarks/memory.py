@@ -1,0 +1,99 @@
+"""Memory: streaming a million items must take constant memory, whatever the consumer's pace.
+
+Our client streams 1,000,000 items (100 targets × 10,000, pages of 1000) from the canned
+server, in its own process, once with a consumer that keeps up and once with a slow one
+(~50,000 items/s, slower than the client can fetch, so only backpressure keeps memory flat).
+The process's RSS is read at 10%, 50% and 100% of the items, and its peak (`ru_maxrss`) at
+the end. The baseline is the same process's RSS before streaming (interpreter, imports,
+client).
+"""
+
+from __future__ import annotations
+
+from benchmarks.harness import (
+    Goal,
+    Metric,
+    Row,
+    Section,
+    Size,
+    canned_server,
+    engine_missing,
+    run_json,
+)
+
+LIMIT = 1000
+IDLE = "before streaming (imports and client ready)"
+PEAK_LIMIT_MB = 150.0
+FLAT = 1.10  # RSS at 100% within 10% of RSS at 10%
+
+
+def run(size: Size) -> Section:
+    per_target = size.pick(1000, 10_000, 10_000)
+    targets = size.pick(5, 20, 100)
+    total = per_target * targets
+    marks = [total // 10, total // 2, total]
+    section = Section(
+        key="memory",
+        title="Memory",
+        what=(
+            f"{total:,} items ({targets} targets × {per_target:,}, pages of {LIMIT}) from the "
+            "canned server; RSS of the client process at 10%, 50%, 100% of the items, and its "
+            "peak."
+        ),
+        baseline=IDLE,
+        metrics=[
+            Metric("rss_10", "RSS at 10%", "MB", False),
+            Metric("rss_50", "RSS at 50%", "MB", False),
+            Metric("rss_100", "RSS at 100%", "MB", False),
+            Metric("peak", "peak RSS", "MB", False),
+            Metric("items_s", "items per second", "items/s", True),
+        ],
+    )
+    missing = engine_missing()
+    if missing:
+        section.goals = [
+            Goal(f"{c} consumer: peak RSS ≤ 150 MB and flat", "–", None, missing)
+            for c in ("fast", "slow")
+        ]
+        return section
+    idle: list[float] = []
+    with canned_server(per_target) as server:
+        for consumer in ("fast", "slow"):
+            args = ["ours", "--url", server.url, "--targets", str(targets)]
+            args += ["--limit", str(LIMIT), "--expect-items", str(total)]
+            args += ["--rss-at", ",".join(map(str, marks))]
+            args += ["--slow-consumer"] if consumer == "slow" else []
+            r = run_json("benchmarks.clients", args)
+            idle.append(r["idle_rss_mb"])
+            rss10, rss50, rss100 = r["rss_mb"]
+            section.rows.append(
+                Row(
+                    f"ours, {consumer} consumer",
+                    {
+                        "rss_10": rss10,
+                        "rss_50": rss50,
+                        "rss_100": rss100,
+                        "peak": r["maxrss_mb"],
+                        "items_s": r["items"] / r["wall"],
+                    },
+                )
+            )
+            peak_ok = r["maxrss_mb"] <= PEAK_LIMIT_MB
+            flat_ok = rss100 <= rss10 * FLAT
+            limit = []
+            if not peak_ok:
+                limit.append(f"peak {r['maxrss_mb']:.0f} MB")
+            if not flat_ok:
+                limit.append(f"grew {rss100 - rss10:.0f} MB from 10% to 100%")
+            section.goals.append(
+                Goal(
+                    f"{consumer} consumer: peak RSS ≤ {PEAK_LIMIT_MB:.0f} MB and flat "
+                    f"(100% within {FLAT - 1:.0%} of 10%)",
+                    f"peak {r['maxrss_mb']:.0f} MB; {rss10:.0f} → {rss50:.0f} → {rss100:.0f} MB",
+                    peak_ok and flat_ok,
+                    "; ".join(limit),
+                )
+            )
+    mean_idle = sum(idle) / len(idle)
+    section.rows.insert(0, Row(IDLE, {k: mean_idle for k in ("rss_10", "rss_50", "rss_100")}))
+    return section

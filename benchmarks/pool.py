@@ -1,0 +1,111 @@
+"""HTTP stacks: the cost per request of each way of sending, at the API's cap and beyond.
+
+httpx's connection pool scans its connections and its waiting requests on every request
+(encode/httpx#3215, encode/httpcore#822), so its cost per request grows with concurrency and
+with the queue. Each stack runs the same loop (our msgspec decode, pages of 100 items, one
+request per target) against the canned server with a fixed 20 ms answer delay, which keeps
+`concurrency` requests in flight: once at 30 (the API's cap) and once at 300 (to show the
+growth). With our client present, it also runs over each stack via `http_client=`, and under
+trio (where aiohttp cannot run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.harness import (
+    Metric,
+    Row,
+    Section,
+    Size,
+    best_of,
+    canned_server,
+    engine_missing,
+    run_json,
+)
+
+LATENCY_MS = 20.0
+PER_TARGET = 100
+BASELINE = "httpx as is (100 connections, 20 kept alive) + gate"
+RAW = {
+    BASELINE: "raw-httpx",
+    "httpx, pool sized, no gate (requests wait in the pool)": "raw-httpx-nogate",
+    "httpx tuned: pool sized to the concurrency + gate": "raw-httpx-tuned",
+    "httpx + httpx-aiohttp transport, pool sized + gate": "raw-httpx-aiohttp",
+    "httpx2, pool sized + gate": "raw-httpx2",
+}
+OURS = {
+    "ours, default stack": ["ours"],
+    "ours over httpx as is": ["ours", "--http", "httpx"],
+    "ours over httpx tuned": ["ours", "--http", "httpx-tuned"],
+    "ours over httpx-aiohttp": ["ours", "--http", "httpx-aiohttp"],
+    "ours under trio, default stack": ["ours", "--backend", "trio"],
+    "ours under trio over httpx as is": ["ours", "--backend", "trio", "--http", "httpx"],
+}
+
+
+def run(size: Size) -> Section:
+    levels = (30,) if size is Size.TINY else (30, 300)
+    requests = {30: size.pick(60, 600, 3000), 300: size.pick(60, 1200, 6000)}
+    repeats = size.pick(1, 1, 2)
+    missing = engine_missing()
+    section = Section(
+        key="pool",
+        title="HTTP stack and connection pool",
+        what=(
+            f"One request per target (pages of {PER_TARGET} items), answers delayed "
+            f"{LATENCY_MS:.0f} ms by the canned server; "
+            + " and ".join(f"{requests[c]:,} requests at concurrency {c}" for c in levels)
+            + f"; best of {repeats}."
+        ),
+        baseline=BASELINE,
+        metrics=[
+            m
+            for c in levels
+            for m in (
+                Metric(f"cpu_ms_{c}", f"CPU per request @{c}", "ms", False),
+                Metric(f"rps_{c}", f"requests/s @{c}", "req/s", True),
+            )
+        ],
+    )
+    variants: dict[str, list[str]] = {name: [kind] for name, kind in RAW.items()}
+    if not missing:
+        variants |= OURS
+    results: dict[str, dict[str, float]] = {name: {} for name in variants}
+    with canned_server(PER_TARGET, latency_ms=LATENCY_MS) as server:
+        for c in levels:
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+            for _ in range(repeats):
+                for name, kind in variants.items():
+                    args = [*kind, "--url", server.url, "--targets", str(requests[c])]
+                    args += ["--limit", str(PER_TARGET), "--concurrency", str(c)]
+                    args += ["--expect-items", str(requests[c] * PER_TARGET)]
+                    runs[name].append(run_json("benchmarks.clients", args))
+            for name, rs in runs.items():
+                best = best_of(rs)
+                results[name][f"cpu_ms_{c}"] = best["cpu"] / best["requests"] * 1000
+                results[name][f"rps_{c}"] = best["requests"] / best["wall"]
+    section.rows = [Row(name, values) for name, values in results.items()]
+    if missing:
+        section.notes.append(f"Our client over each stack: not measured, {missing}.")
+    section.notes.append(recommendation(section))
+    return section
+
+
+def recommendation(section: Section) -> str:
+    """The stack the figures favour at the API's cap, and the cost of each other one."""
+    candidates = {
+        row.name: row.values["cpu_ms_30"]
+        for row in section.rows
+        if row.name in RAW and "no gate" not in row.name
+    }
+    best = min(candidates, key=candidates.__getitem__)
+    others = ", ".join(
+        f"{name}: {value / candidates[best]:.2f}×"
+        for name, value in sorted(candidates.items(), key=lambda kv: kv[1])
+        if name != best
+    )
+    return (
+        f"Least CPU per request at concurrency 30: **{best}** "
+        f"({candidates[best]:.3f} ms); the others, relative to it: {others}."
+    )

@@ -1,0 +1,161 @@
+"""Saturation: does our client fill the account's limits exactly, without a single refusal?
+
+The emulator runs in its own process with the API's account rules: at most 30 simultaneous
+requests (40209 beyond) and a per-minute request limit over a real 60-second sliding window
+(40202 beyond), answering each request after a uniform 100–300 ms delay. Our client, in
+another process, is given the same concurrency and rate and streams enough targets to last
+the run. Two cases: the concurrency cap binds (10,000 requests per minute, the API's limit
+since 2026-10, is more than 30 / 0.2 s = 150 per second allows), and the rate binds (2,000
+per minute, the historical limit). The bound is `min(rate, 30 / mean latency)`; the
+emulator's own counters say how many 40202/40209 it answered and the most requests it saw at
+once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.harness import (
+    Goal,
+    Metric,
+    Row,
+    Section,
+    Size,
+    engine_missing,
+    run_json,
+    server_process,
+)
+
+CONCURRENCY = 30
+LATENCY = (0.1, 0.3)
+ITEMS_PER_TARGET = 50
+LIMIT = 10  # small pages: the emulator's work per request stays far below the client's pace
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    label: str
+    rate: int  # requests per minute, the account's and the client's
+
+    @property
+    def bound(self) -> float:
+        """Requests per second the account allows: min(rate, concurrency / mean latency)."""
+        return min(self.rate / 60, CONCURRENCY / (sum(LATENCY) / 2))
+
+
+CASES = (
+    Case("conc", "concurrency-bound (10,000/min)", 10_000),
+    Case("rate", "rate-bound (2,000/min)", 2_000),
+)
+BOUND = "the bound: min(rate, 30 / mean latency)"
+
+
+def emulator_spec(case: Case) -> dict[str, Any]:
+    return {
+        "rate_limit": case.rate,
+        "window_seconds": 60.0,
+        "max_simultaneous": CONCURRENCY,
+        "min_pages": ITEMS_PER_TARGET,
+        "max_pages": ITEMS_PER_TARGET,
+        "corpus_cache_size": 4096,
+        "faults": {"seed": 1, "latency_min": LATENCY[0], "latency_max": LATENCY[1]},
+    }
+
+
+def measure(case: Case, seconds: float, backend: str) -> dict[str, Any]:
+    pages = -(-ITEMS_PER_TARGET // LIMIT)
+    targets = max(1, round(case.bound * seconds / pages))
+    spec = json.dumps(emulator_spec(case))
+    with server_process(["-m", "benchmarks.emulator_process", spec]) as emulator:
+        args = ["ours", "--url", emulator.url, "--targets", str(targets)]
+        args += ["--limit", str(LIMIT), "--concurrency", str(CONCURRENCY)]
+        args += ["--rate", str(case.rate), "--backend", backend]
+        client = run_json("benchmarks.clients", args, timeout=seconds * 5 + 120)
+        counters = emulator.stop()
+    by_status = counters.get("by_status", {})
+    return {
+        "rps": client["requests"] / client["wall"],
+        "requests": client["requests"],
+        "refused": by_status.get("40202", 0) + by_status.get("40209", 0),
+        "40202": by_status.get("40202", 0),
+        "40209": by_status.get("40209", 0),
+        "max_simultaneous": counters.get("max_simultaneous", 0),
+        "retries": client.get("retries", {}),
+        "client_cpu": client["cpu"],
+        "server_cpu": counters.get("cpu", 0.0),
+        "wall": client["wall"],
+    }
+
+
+def run(size: Size) -> Section:
+    seconds = {Size.TINY: 2.0, Size.QUICK: 12.0, Size.FULL: 40.0}
+    # The rate-bound case must outlast the 60-second window to prove no 40202 at full size.
+    durations = {"conc": seconds[size], "rate": {Size.FULL: 75.0}.get(size, seconds[size])}
+    backends = ("asyncio",) if size is Size.TINY else ("asyncio", "trio")
+    section = Section(
+        key="saturation",
+        title="Saturation",
+        what=(
+            f"Emulator in its own process: {CONCURRENCY} simultaneous at most, a per-minute "
+            f"limit over a 60 s sliding window, latency uniform {LATENCY[0] * 1000:.0f}–"
+            f"{LATENCY[1] * 1000:.0f} ms; pages of {LIMIT} items; runs of "
+            + ", ".join(f"{durations[c.key]:.0f} s ({c.label})" for c in CASES)
+            + "."
+        ),
+        baseline=BOUND,
+        metrics=[
+            m
+            for c in CASES
+            for m in (
+                Metric(f"rps_{c.key}", f"req/s, {c.label}", "req/s", True),
+                Metric(f"refused_{c.key}", f"40202+40209, {c.key}", "answers", False),
+                Metric(f"peak_{c.key}", f"most at once, {c.key}", "requests", False),
+            )
+        ],
+    )
+    bound_row = Row(BOUND, {})
+    for c in CASES:
+        bound_row.values |= {f"rps_{c.key}": c.bound, f"peak_{c.key}": CONCURRENCY}
+    section.rows.append(bound_row)
+    missing = engine_missing()
+    if missing:
+        section.goals = [
+            Goal(f"{c.label}: ≥ 95% of the bound, zero 40202/40209", "–", None, missing)
+            for c in CASES
+        ]
+        return section
+    for backend in backends:
+        row = Row(f"ours ({backend})", {})
+        for case in CASES:
+            m = measure(case, durations[case.key], backend)
+            row.values |= {
+                f"rps_{case.key}": m["rps"],
+                f"refused_{case.key}": m["refused"],
+                f"peak_{case.key}": m["max_simultaneous"],
+            }
+            share = m["rps"] / case.bound
+            ok = share >= 0.95 and m["refused"] == 0
+            limit = ""
+            if m["refused"]:
+                limit = f"{m['40202']}× 40202 and {m['40209']}× 40209 answered"
+            elif share < 0.95:
+                limit = "the client's pacing or its per-request time leaves slots idle"
+            section.goals.append(
+                Goal(
+                    f"{case.label}, {backend}: ≥ 95% of the bound, zero 40202/40209",
+                    f"{share:.1%} ({m['rps']:.1f} of {case.bound:.1f} req/s), "
+                    f"{m['refused']} refused",
+                    ok,
+                    limit,
+                )
+            )
+            section.notes.append(
+                f"{case.label}, {backend}: {m['requests']:,} requests in {m['wall']:.1f} s; "
+                f"client CPU {m['client_cpu']:.1f} s, emulator CPU {m['server_cpu']:.1f} s; "
+                f"retries by code {m['retries'] or '{}'}."
+            )
+        section.rows.append(row)
+    return section

@@ -1,0 +1,733 @@
+"""`dfs-async domain-pages-summary`: the pages of many targets, to a file, resumably.
+
+The command checks everything it can before the first request (arguments, the targets file,
+every request field through the endpoint's own rules, credentials, the output paths, the
+checkpoint of a resumed run): any problem is one line on stderr and exit code 2. Then it
+streams the targets through the client, writes each target's records when the target is
+complete (writer.py), commits them to a checkpoint (checkpoint.py) and shows progress
+(progress.py). Exit codes: see EPILOG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Final
+
+import anyio
+import msgspec
+
+from dfs_async.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_STOPPED,
+    EXIT_USAGE,
+    UsageError,
+)
+from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch, Progress, fingerprint
+from dfs_async.cli.outputs import (
+    FORMATS,
+    check_parquet,
+    encoder_for,
+    format_for,
+    jsonl_to_parquet,
+)
+from dfs_async.cli.progress import Display, Snapshot, summary_line
+from dfs_async.cli.targets_file import Targets, read_targets
+from dfs_async.cli.writer import AuditWriter, failure_row
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
+from dfs_async.wire import worst_cost
+
+COMMAND: Final = "domain-pages-summary"
+PROG: Final = f"dfs-async {COMMAND}"
+DEFAULT_LIMIT: Final = 1000  # the largest page: the fewest requests per item
+
+DESCRIPTION: Final = """\
+Fetch the pages of every target (backlinks/domain_pages_summary/live, all pages of each
+target, concurrently and paced) and write one record per item (a page of the target): `target`,
+then every field of the item.
+
+Targets: TARGETS_FILE holds one a line (blank lines and # comments skipped, CRLF and a BOM
+tolerated); '-' reads them from stdin; --target adds more. Each is normalised
+(https://www.Forbes.com/ -> forbes.com); duplicates after normalisation are dropped with a
+notice. A target that is not a domain, subdomain or absolute http(s) page URL is not a usage
+error: it is reported as a failed target (code 40501, no request) in the errors file while
+the others run, and the exit code is 1.
+"""
+
+EPILOG: Final = """\
+outputs:
+  jsonl    one JSON object a line; maps (referring_links_*) stay objects
+  csv      a header row; nulls are empty cells; each map is one cell of compact JSON
+  parquet  typed columns (int64, string, map<string,int64>), needs pyarrow
+  A target's records are written once all its pages arrived; a failed target writes none
+  and gets a line in the errors file: {"target", "status_code", "status_message",
+  "attempts"}. Records come in the order targets complete.
+
+resume:
+  With -o FILE, a checkpoint FILE.checkpoint records the targets completely written. After
+  a crash, kill -9 or Ctrl-C, the same command with --resume cuts FILE back to its last
+  checkpointed size, skips the done targets and goes on: every record ends up exactly
+  once. Without a checkpoint --resume simply starts, so a scheduler can always pass it; a
+  checkpoint of other targets or parameters is refused. Failed targets whose failure was
+  transient (server errors, timeouts, network errors past their retries) are tried again on
+  resume; request errors are final. --budget counts what the resumed runs spent. Parquet
+  runs write FILE.partial.jsonl and convert it to FILE when complete. The checkpoint is
+  deleted when the run completes.
+
+exit codes:
+  0    every target done
+  1    some targets failed (all listed in the errors file)
+  2    usage or configuration error, found before any request
+  3    stopped by an account error or the budget (or an output that cannot be
+       written); what was written is kept, --resume continues
+  130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
+
+environment:
+  DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
+  DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _integer(text: str) -> int:
+    """Any integer: the endpoint's rules, not argparse, judge the range."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        COMMAND,
+        help="audit the pages of many targets into a jsonl/csv/parquet file",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "targets_file",
+        nargs="?",
+        metavar="TARGETS_FILE",
+        help="file of targets, one a line; '-' for stdin (default: none, use --target)",
+    )
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="T",
+        help="a target; repeat for more (added after the file's)",
+    )
+
+    req = p.add_argument_group("request fields (see the API's documentation; unset: its default)")
+    req.add_argument(
+        "--limit",
+        type=_integer,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help="items per request, 1..1000 (default: %(default)s, the fewest requests)",
+    )
+    req.add_argument(
+        "--order-by",
+        action="append",
+        metavar="FIELD,asc|desc",
+        help='sort rule, up to 3, e.g. "backlinks,desc" (default: the API\'s order)',
+    )
+    req.add_argument(
+        "--filters",
+        metavar="JSON",
+        help='filter on page fields, e.g. \'[["backlinks", ">", 10]]\' (default: none)',
+    )
+    req.add_argument(
+        "--backlinks-filters",
+        metavar="JSON",
+        help="filter on the underlying backlinks, applied before aggregation (default: none)",
+    )
+    req.add_argument(
+        "--internal-list-limit",
+        type=_integer,
+        metavar="N",
+        help="keys kept in each referring_links_* map, 1..1000 (default: the API's, 10)",
+    )
+    req.add_argument(
+        "--backlinks-status-type",
+        metavar="all|live|lost",
+        help="which backlinks are counted (default: the API's, live)",
+    )
+    for name, what in (
+        ("include-subdomains", "count backlinks to subdomains of the target"),
+        ("include-indirect-links", "count indirect links (redirects, canonicals)"),
+        ("exclude-internal-backlinks", "leave out links from the target's own domain"),
+    ):
+        req.add_argument(
+            f"--{name}",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"{what} (default: the API's, true)",
+        )
+    req.add_argument(
+        "--rank-scale",
+        metavar="one_hundred|one_thousand",
+        help="scale of rank fields (default: the API's, one_thousand)",
+    )
+    req.add_argument("--tag", help="a label up to 255 characters echoed by the API (default: none)")
+    req.add_argument(
+        "--max-items",
+        type=_positive_int,
+        metavar="N",
+        help="at most N items per target (default: all of them)",
+    )
+
+    where = p.add_argument_group("server (default: DATAFORSEO_BASE_URL, else the real API)")
+    one = where.add_mutually_exclusive_group()
+    one.add_argument("--base-url", metavar="URL", help="the API's base URL")
+    one.add_argument(
+        "--sandbox", action="store_true", help="DataForSEO's free sandbox (dummy data)"
+    )
+    one.add_argument(
+        "--emulator",
+        action="store_true",
+        help="start the built-in emulator on 127.0.0.1 for this run; no credentials needed",
+    )
+
+    run = p.add_argument_group("run")
+    run.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=30,
+        metavar="N",
+        help="simultaneous requests (default: %(default)s, the API's cap)",
+    )
+    run.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=2000.0,
+        metavar="PER_MINUTE",
+        help="requests per minute, paced steadily (default: %(default)g)",
+    )
+    run.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="tries per request on transient errors (default: %(default)s)",
+    )
+    run.add_argument(
+        "--budget",
+        type=_positive_float,
+        metavar="USD",
+        help="stop (exit 3) before the cost could pass this (default: no limit)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every input, print the first-page requests and a cost bound, send nothing",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run the checkpoint beside the output records (default: start over)",
+    )
+    run.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress, notices or summary on stderr"
+    )
+
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "-o", "--output", metavar="FILE", help="where records go (default: stdout, as jsonl)"
+    )
+    out.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: from the output's extension .jsonl/.ndjson/.csv/.parquet)",
+    )
+    out.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="failed targets as JSON lines (default: OUTPUT.errors.jsonl; stderr for stdout)",
+    )
+    p.set_defaults(run=run_command)
+
+
+@dataclass
+class Job:
+    """Everything a run needs, checked."""
+
+    targets: Targets
+    fields: dict[str, Any]  # request fields but target, nulls dropped
+    max_items: int | None
+    fmt: str
+    output: Path | None  # None: stdout
+    errors: Path | None  # None: stderr
+    checkpoint: Path | None
+    staging: Path | None  # parquet: the JSONL file resume works on
+    header: dict[str, Any]
+    resumed: Progress | None
+    resumed_sound: int
+    base_url: str | None
+    sandbox: bool
+    emulator: bool
+    concurrency: int
+    rate: float
+    max_attempts: int
+    budget: float | None
+    dry_run: bool
+    quiet: bool
+    argv: list[str]
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def records_path(self) -> Path | None:
+        """The file records are appended to: the staging file for parquet."""
+        return self.staging or self.output
+
+    @property
+    def done_before(self) -> set[str]:
+        return self.resumed.done if self.resumed else set()
+
+    @property
+    def todo(self) -> list[str]:
+        done = self.done_before
+        return [t for t in self.targets.valid if t not in done]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        job = prepare(args, sys.argv[1:])
+    except UsageError as exc:
+        return usage_error(str(exc))
+    return anyio.run(execute, job)
+
+
+def usage_error(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _check_writable(path: Path, what: str) -> None:
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"{what} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{what} {path} cannot be written (permission denied)")
+
+
+def _json_option(text: str | None, option: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise UsageError(f"{option}: not valid JSON ({exc})") from None
+
+
+def request_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The request fields asked for, checked by the endpoint's own rules (nulls dropped)."""
+    fields = {
+        "limit": args.limit,
+        "order_by": args.order_by,
+        "filters": _json_option(args.filters, "--filters"),
+        "backlinks_filters": _json_option(args.backlinks_filters, "--backlinks-filters"),
+        "internal_list_limit": args.internal_list_limit,
+        "backlinks_status_type": args.backlinks_status_type,
+        "include_subdomains": args.include_subdomains,
+        "include_indirect_links": args.include_indirect_links,
+        "exclude_internal_backlinks": args.exclude_internal_backlinks,
+        "rank_scale": args.rank_scale,
+        "tag": args.tag,
+    }
+    try:
+        # A stand-in target: targets are judged one by one, as failures, not usage errors.
+        clean = DOMAIN_PAGES_SUMMARY.check_task({"target": "example.com", **fields})
+    except ValidationError as exc:
+        raise UsageError(f"--{exc.field.replace('_', '-')}: {exc.rule}") from None
+    del clean["target"]
+    return clean
+
+
+def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
+    """Check every input; UsageError on the first problem. Nothing is written or sent."""
+    stdout = args.output in (None, "-")
+    if not stdout and Path(args.output).is_dir():
+        raise UsageError(f"output {args.output} is a directory")
+    fmt = format_for(args.output, args.format)
+    if fmt is None:
+        raise UsageError(
+            f"cannot tell the format of {args.output} from its extension: use --format "
+            + "|".join(FORMATS)
+        )
+    if args.resume and stdout:
+        raise UsageError("--resume needs -o FILE: output on stdout cannot be resumed")
+    if fmt == "parquet":
+        if stdout:
+            raise UsageError("parquet output needs -o FILE (it cannot go to stdout)")
+        missing = check_parquet()
+        if missing:
+            raise UsageError(missing)
+
+    output = errors = checkpoint = staging = None
+    if not stdout:
+        output = Path(args.output)
+        _check_writable(output, "output")
+        checkpoint = output.with_name(output.name + ".checkpoint")
+        if fmt == "parquet":
+            staging = output.with_name(output.name + ".partial.jsonl")
+    if args.errors not in (None, "-"):
+        errors = Path(args.errors)
+    elif args.errors is None and output is not None:
+        errors = output.with_name(output.name + ".errors.jsonl")
+    if errors is not None:
+        _check_writable(errors, "errors file")
+        if output is not None and errors.resolve() == output.resolve():
+            raise UsageError("the errors file must not be the output file")
+
+    fields = request_fields(args)
+    targets = read_targets(args.targets_file, args.target)
+    where = "emulator" if args.emulator else "sandbox" if args.sandbox else "api"
+    header = {
+        "command": COMMAND,
+        "targets": fingerprint(sorted(targets.valid) + sorted(r for r, _ in targets.invalid)),
+        "params": fingerprint(
+            {"fields": fields, "max_items": args.max_items, "format": fmt, "server": where}
+        ),
+    }
+    job = Job(
+        targets=targets,
+        fields=fields,
+        max_items=args.max_items,
+        fmt=fmt,
+        output=output,
+        errors=errors,
+        checkpoint=checkpoint,
+        staging=staging,
+        header=header,
+        resumed=None,
+        resumed_sound=0,
+        base_url=args.base_url,
+        sandbox=args.sandbox,
+        emulator=args.emulator,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        max_attempts=args.max_attempts,
+        budget=args.budget,
+        dry_run=args.dry_run,
+        quiet=args.quiet,
+        argv=argv,
+    )
+    if targets.duplicates:
+        shown = ", ".join(targets.duplicates[:5]) + (", ..." if len(targets.duplicates) > 5 else "")
+        job.notices.append(f"dropped {len(targets.duplicates)} duplicate target(s): {shown}")
+    if targets.invalid:
+        job.notices.append(
+            f"{len(targets.invalid)} invalid target(s), reported as failed: "
+            + ", ".join(repr(raw) for raw, _ in targets.invalid[:5])
+        )
+    if checkpoint is not None and checkpoint.exists():
+        if args.resume:
+            _load_checkpoint(job, checkpoint)
+        else:
+            job.notices.append(
+                f"starting over: {checkpoint} of an unfinished run is replaced"
+                " (--resume would have continued it)"
+            )
+    elif args.resume:
+        job.notices.append("no checkpoint to resume: starting the run")
+    return job
+
+
+def _load_checkpoint(job: Job, path: Path) -> None:
+    try:
+        progress, sound = Checkpoint.load(path, job.header)
+    except CheckpointMismatch as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"checkpoint {path} cannot be read: {exc.strerror}") from None
+    records = job.records_path
+    assert records is not None
+    size = records.stat().st_size if records.exists() else -1
+    if size < progress.output_size:
+        raise UsageError(
+            f"{records} is shorter than its checkpoint {path} says (was it changed?):"
+            " start over without --resume"
+        )
+    job.resumed, job.resumed_sound = progress, sound
+    retried = progress.retried
+    job.notices.append(
+        f"resuming: {len(progress.done)} of {len(job.targets)} targets already done"
+        + (f", {len(retried)} failed transiently and tried again" if retried else "")
+    )
+
+
+def dry_run_report(job: Job) -> str:
+    todo = len(job.todo)
+    limit = int(job.fields.get("limit", DOMAIN_PAGES_SUMMARY.default_limit))
+    page_cost = worst_cost([limit])
+    lines = [
+        f"targets: {len(job.targets.valid)} valid, {len(job.targets.invalid)} invalid,"
+        f" {len(job.targets.duplicates)} duplicates dropped"
+        + (f", {len(job.done_before)} done before" if job.resumed else ""),
+        f"first-page requests: {todo}",
+    ]
+    if job.max_items is not None:
+        pages = math.ceil(job.max_items / limit)
+        bound = todo * pages * page_cost
+        lines.append(
+            f"cost bound: ${bound:.2f} (at most {todo * pages} requests of up to {limit} items,"
+            f" ${page_cost:.5f} each)"
+        )
+    else:
+        lines.append(
+            f"cost bound: ${todo * page_cost:.2f} for the first pages (${page_cost:.5f} each);"
+            f" targets with more than {limit} items need more pages: no bound without"
+            " --max-items"
+        )
+    return "\n".join(lines)
+
+
+async def execute(job: Job) -> int:
+    display = Display(Display.choose(job.quiet))
+    for notice in job.notices:
+        display.notice(notice)
+    async with AsyncExitStack() as stack:
+        login = password = None
+        base_url = job.base_url
+        if job.emulator and not job.dry_run:
+            from dfs_async.emulator import EmulatorConfig, running_emulator
+
+            emu = await stack.enter_async_context(running_emulator(EmulatorConfig()))
+            login, password, base_url = emu.login, emu.password, emu.base_url
+        budget = job.budget
+        if budget is not None and job.resumed is not None:
+            budget -= job.resumed.cost
+            if budget <= 0:
+                display.message(
+                    f"stopped: the budget ${job.budget} is spent (${job.resumed.cost:.4f} by the"
+                    " runs resumed); raise --budget to go on"
+                )
+                return EXIT_STOPPED
+        if job.emulator and job.dry_run:
+            print(dry_run_report(job))
+            return EXIT_OK
+        from dfs_async import DataForSEO
+
+        try:
+            dfs = await stack.enter_async_context(
+                DataForSEO(
+                    login=login,
+                    password=password,
+                    base_url=base_url,
+                    sandbox=job.sandbox,
+                    concurrency=job.concurrency,
+                    rate=job.rate,
+                    max_cost=budget,
+                    max_attempts=job.max_attempts,
+                )
+            )
+        except (ConfigurationError, ValueError) as exc:
+            return usage_error(str(exc))
+        if job.dry_run:
+            print(dry_run_report(job))
+            return EXIT_OK
+        try:
+            writer = _open_outputs(job, stack)
+        except OSError as exc:
+            return usage_error(f"cannot write {exc.filename}: {exc.strerror}")
+        return await _audit(job, dfs, writer, display)
+
+
+def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:
+    """The writer, on fresh files or on the resumed ones cut back to their checkpoint."""
+    encoder = encoder_for(job.fmt)
+    records = job.records_path
+    output: BinaryIO
+    checkpoint: Checkpoint | None = None
+    if records is None:
+        output = sys.stdout.buffer
+        output.write(encoder.header())
+    elif job.resumed is None:
+        assert job.checkpoint is not None
+        job.checkpoint.unlink(missing_ok=True)  # before the output it describes changes
+        output = stack.enter_context(records.open("wb"))
+        output.write(encoder.header())
+        output.flush()
+        os.fsync(output.fileno())
+        checkpoint = Checkpoint.create(job.checkpoint, job.header, output.tell())
+    else:
+        assert job.checkpoint is not None
+        output = stack.enter_context(records.open("r+b"))
+        output.truncate(job.resumed.output_size)
+        output.seek(job.resumed.output_size)
+        checkpoint = Checkpoint.reopen(job.checkpoint, job.resumed_sound)
+    if checkpoint is not None:
+        stack.callback(checkpoint.close)
+
+    errors: IO[bytes]
+    if job.errors is None:
+        errors = sys.stderr.buffer
+    else:
+        if job.resumed is not None:
+            _rewrite_errors(job.errors, job.resumed.final_failures)
+        errors = stack.enter_context(job.errors.open("ab" if job.resumed else "wb"))
+    writer = AuditWriter(encoder, output, errors, checkpoint)
+    stack.callback(writer.close)
+    done = job.done_before
+    for raw, rule in job.targets.invalid:
+        if raw not in done:
+            row = failure_row(raw, 40501, f"Invalid Field: 'target': {rule}", 0)
+            writer.failed_target(row, job.resumed.cost if job.resumed else 0.0)
+    return writer
+
+
+def _rewrite_errors(path: Path, failures: list[dict[str, Any]]) -> None:
+    """The errors file as the checkpoint knows it (retried failures left out)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        for row in failures:
+            f.write(msgspec.json.encode(row) + b"\n")
+    os.replace(tmp, path)
+
+
+@dataclass
+class _Outcome:
+    stopped: str | None = None
+    interrupted: bool = False
+
+
+async def _watch_signals(work: anyio.CancelScope, outcome: _Outcome) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            outcome.interrupted = True
+            work.cancel()
+            return
+
+
+async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> int:
+    cost_before = job.resumed.cost if job.resumed else 0.0
+    done_before = len(job.done_before)
+
+    def cost() -> float:
+        return cost_before + float(dfs.stats.cost)
+
+    def snapshot() -> Snapshot:
+        stats = dfs.stats
+        return Snapshot(
+            total=len(job.targets),
+            done_before=done_before,
+            ok=writer.ok,
+            failed=writer.failed,
+            items=writer.items,
+            requests=stats.requests,
+            retries=sum(stats.retries.values()),
+            cost=float(stats.cost),
+            elapsed=float(stats.elapsed),
+        )
+
+    outcome = _Outcome()
+    work = anyio.CancelScope()
+    todo = job.todo
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_watch_signals, work, outcome)
+        tg.start_soon(display.run, snapshot)
+        with work:
+            try:
+                if todo:
+                    stream = dfs.backlinks.domain_pages_summary.stream(
+                        todo, max_items=job.max_items, **job.fields
+                    )
+                    async with stream as records:
+                        # Caught inside the block: what leaves a task group's block is
+                        # wrapped in an ExceptionGroup.
+                        try:
+                            await _consume(records, writer, cost)
+                        except RunStopped as exc:
+                            outcome.stopped = str(exc)
+                        except OSError as exc:
+                            outcome.stopped = f"cannot write the output: {exc}"
+            except RunStopped as exc:  # raised by the block's exit
+                outcome.stopped = str(exc)
+        tg.cancel_scope.cancel()
+    try:
+        writer.commit(cost())
+    except OSError as exc:
+        outcome.stopped = outcome.stopped or f"cannot write the output: {exc}"
+    return _finish(job, writer, display, snapshot, cost_before, outcome)
+
+
+async def _consume(records: Any, writer: AuditWriter, cost: Callable[[], float]) -> None:
+    """Feed the stream's events to the writer (the hot loop of a run)."""
+    from dfs_async import Failure, Record, TargetDone
+
+    async for event in records.events():
+        if type(event) is Record:
+            writer.record(event.target, event.item)
+        elif type(event) is TargetDone:
+            writer.done(event.target, event.items, cost())
+        elif type(event) is Failure:
+            row = failure_row(event.target, event.status_code, event.status_message, event.attempts)
+            writer.failed_target(row, cost())
+
+
+def _finish(
+    job: Job,
+    writer: AuditWriter,
+    display: Display,
+    snapshot: Callable[[], Snapshot],
+    cost_before: float,
+    outcome: _Outcome,
+) -> int:
+    if outcome.stopped or outcome.interrupted:
+        display.message(f"stopped: {outcome.stopped}" if outcome.stopped else "interrupted")
+        display.notice(summary_line(snapshot(), cost_before, "so far"))
+        if job.output is None:
+            display.message("the output went to stdout: rerun with -o FILE to be able to resume")
+        else:
+            again = job.argv if "--resume" in job.argv else [*job.argv, "--resume"]
+            kept = job.output if job.staging is None else f"{job.staging} (parquet: at the end)"
+            display.message(f"records so far are in {kept}; resume: dfs-async {shlex.join(again)}")
+        return EXIT_INTERRUPTED if outcome.interrupted else EXIT_STOPPED
+    if job.staging is not None and job.output is not None:
+        rows = jsonl_to_parquet(job.staging, job.output)
+        display.notice(f"wrote {rows:,} rows to {job.output}")
+    if job.checkpoint is not None:
+        job.checkpoint.unlink(missing_ok=True)
+    if job.staging is not None:
+        job.staging.unlink(missing_ok=True)
+    failed = writer.failed + (len(job.resumed.final_failures) if job.resumed else 0)
+    display.notice(summary_line(snapshot(), cost_before))
+    if failed:
+        where = job.errors if job.errors is not None else "stderr"
+        display.notice(f"{failed} failed target(s) listed in {where}")
+        return EXIT_SOME_FAILED
+    return EXIT_OK

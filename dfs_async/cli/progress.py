@@ -1,0 +1,156 @@
+"""What a person sees on stderr while a run goes: a rich bar, plain lines, or nothing.
+
+A rich progress bar when stderr is a terminal; a plain line every PLAIN_SECONDS otherwise
+(logs of a scheduled job); nothing with --quiet. The numbers come from the client's `stats`
+(requests, retries, cost) and from the writer (targets, items); both are plain attributes,
+read by a ticker task, so the hot path pays nothing for the display.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TextIO
+
+import anyio
+
+PLAIN_SECONDS: Final = 5.0
+RICH_SECONDS: Final = 0.25
+
+
+@dataclass
+class Snapshot:
+    """The figures shown: targets are for the whole audit, the rest for this invocation."""
+
+    total: int  # targets in the audit
+    done_before: int  # done by the runs this one resumes
+    ok: int
+    failed: int
+    items: int
+    requests: int
+    retries: int
+    cost: float
+    elapsed: float
+
+    @property
+    def done(self) -> int:
+        return self.done_before + self.ok + self.failed
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        this_run = self.ok + self.failed
+        if this_run == 0 or self.elapsed <= 0:
+            return None
+        return (self.total - self.done) * self.elapsed / this_run
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def plain_line(s: Snapshot) -> str:
+    failed = f" ({s.failed} failed)" if s.failed else ""
+    return (
+        f"progress: {s.done}/{s.total} targets{failed}, {s.items:,} items,"
+        f" {s.requests:,} requests ({s.rate:.1f}/s), {s.retries:,} retries,"
+        f" ${s.cost:.4f}, eta {duration(s.eta)}"
+    )
+
+
+def summary_line(s: Snapshot, cost_before: float, label: str = "done") -> str:
+    before = f" (+{s.done_before} done before resuming)" if s.done_before else ""
+    total_cost = f", ${s.cost + cost_before:.4f} for the whole audit" if cost_before else ""
+    return (
+        f"{label}: {s.ok} targets ok, {s.failed} failed{before}; {s.items:,} items,"
+        f" {s.requests:,} requests, {s.retries:,} retries, ${s.cost:.4f}{total_cost},"
+        f" {duration(s.elapsed)}"
+    )
+
+
+class Display:
+    """The display of one run; `mode` is "rich", "plain" or "quiet"."""
+
+    def __init__(self, mode: str, stream: TextIO | None = None) -> None:
+        self.mode = mode
+        self._stream = stream or sys.stderr
+        self._progress: Any = None
+        self._task: Any = None
+
+    @staticmethod
+    def choose(quiet: bool, stream: TextIO | None = None) -> str:
+        if quiet:
+            return "quiet"
+        return "rich" if (stream or sys.stderr).isatty() else "plain"
+
+    def notice(self, message: str) -> None:
+        """A line for the person running the command (not shown with --quiet)."""
+        if self.mode == "quiet":
+            return
+        self.message(message)
+
+    def message(self, message: str) -> None:
+        """A line always shown (errors, how to resume), without breaking the bar."""
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, highlight=False)
+        else:
+            print(message, file=self._stream, flush=True)
+
+    async def run(self, snapshot: Callable[[], Snapshot]) -> None:
+        """Show progress until cancelled."""
+        if self.mode == "quiet":
+            await anyio.sleep_forever()
+        if self.mode == "plain":
+            while True:
+                await anyio.sleep(PLAIN_SECONDS)
+                print(plain_line(snapshot()), file=self._stream, flush=True)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(
+            TextColumn("targets"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[items]:,} items"),
+            TextColumn("{task.fields[rate]:.1f} req/s"),
+            TextColumn("{task.fields[retries]:,} retries"),
+            TextColumn("${task.fields[cost]:.4f}"),
+            TimeRemainingColumn(),
+            console=Console(file=self._stream),
+            transient=True,
+        )
+        first = snapshot()
+        task = progress.add_task(
+            "audit", total=first.total, completed=first.done, items=0, rate=0.0, retries=0, cost=0
+        )
+        self._progress = progress
+        try:
+            with progress:
+                while True:
+                    s = snapshot()
+                    progress.update(
+                        task,
+                        completed=s.done,
+                        items=s.items,
+                        rate=s.rate,
+                        retries=s.retries,
+                        cost=s.cost,
+                    )
+                    await anyio.sleep(RICH_SECONDS)
+        finally:
+            self._progress = None

@@ -1,0 +1,104 @@
+"""Reading the targets of a run: a file (or stdin) plus `--target` options.
+
+A targets file is UTF-8 text, one target a line. Blank lines and lines starting with `#` are
+skipped, and so is anything after ` #` on a line (white space then `#`: a target never holds
+white space, so this cannot cut a URL's fragment). CRLF line ends and a byte order mark are
+tolerated. Each target goes through `normalize_target`, the client's one rule: duplicates
+after normalisation are dropped (the first one counts), and a target that breaks the rule is
+kept aside as invalid, to be reported as a failed target, not as a usage error, so that one
+typo in a file of ten thousand does not stop the other 9,999.
+
+What *is* a usage error (UsageError, exit 2): a file that is missing, unreadable, a
+directory, binary or not UTF-8, or that holds no target at all.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dfs_async.cli import UsageError
+from dfs_async.errors import InvalidTarget
+from dfs_async.targets import normalize_target
+
+_INLINE_COMMENT = re.compile(r"\s+#.*$")
+
+
+@dataclass
+class Targets:
+    """The targets of a run, in the order given."""
+
+    valid: list[str] = field(default_factory=list)  # normalised, without duplicates
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (as written, the rule)
+    duplicates: list[str] = field(default_factory=list)  # as written, dropped
+
+    def __len__(self) -> int:
+        return len(self.valid) + len(self.invalid)
+
+
+def read_targets(source: str | None, extra: list[str]) -> Targets:
+    """The targets of `source` (a path, `-` for stdin, or None) followed by `extra`."""
+    lines: list[str] = []
+    if source is not None:
+        lines = _lines(source)
+        if not lines:
+            name = "stdin" if source == "-" else source
+            raise UsageError(f"no targets in {name} (only blank lines and comments)")
+    lines.extend(t.strip() for t in extra)
+    if not lines:
+        raise UsageError("no targets: give a TARGETS_FILE, '-' for stdin, or --target")
+    targets = Targets()
+    seen: set[str] = set()
+    for raw in lines:
+        try:
+            key = normalize_target(raw)
+        except InvalidTarget as exc:
+            if raw in seen:
+                targets.duplicates.append(raw)
+                continue
+            seen.add(raw)
+            targets.invalid.append((raw, exc.rule))
+            continue
+        if key in seen:
+            targets.duplicates.append(raw)
+            continue
+        seen.add(key)
+        targets.valid.append(key)
+    return targets
+
+
+def _lines(source: str) -> list[str]:
+    """The meaningful lines of a targets file, comments and blank lines dropped."""
+    data = _read_bytes(source)
+    name = "stdin" if source == "-" else source
+    if b"\0" in data:
+        raise UsageError(f"{name} is not a text file (it holds binary data)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text (byte {exc.start})") from None
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        lines.append(_INLINE_COMMENT.sub("", line))
+    return lines
+
+
+def _read_bytes(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    path = Path(source)
+    try:
+        if path.is_dir():
+            raise UsageError(f"targets file {source} is a directory")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"targets file not found: {source}") from None
+    except PermissionError:
+        raise UsageError(f"targets file {source} cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise UsageError(f"targets file {source} cannot be read: {exc.strerror}") from None

@@ -1,0 +1,388 @@
+"""`DataForSEO`: configuration, lifecycle and the endpoint namespaces.
+
+    async with DataForSEO() as dfs:                      # credentials from the environment
+        page = await dfs.backlinks.domain_pages_summary("forbes.com", limit=4)
+        async with dfs.backlinks.domain_pages_summary.stream(targets, limit=1000) as records:
+            async for record in records:
+                ...
+
+Settings are checked when the client is built (ConfigurationError), request fields when a
+call or a stream is made (ValidationError, before anything is sent). A stream is an async
+context manager, not an async generator, because it runs a task group: a task group cannot
+live safely inside an async generator (PEP 789), while leaving an `async with` block cancels
+the group's work cleanly, on asyncio and on trio alike.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import ssl
+import time
+from collections.abc import AsyncIterable, Iterable
+from types import TracebackType
+from typing import Any, Final, Self
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY, Endpoint
+from dfs_async.engine import Budget, Engine, Run
+from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
+from dfs_async.pacing import Pacer
+from dfs_async.plan import Plan
+from dfs_async.records import Event, Failure, Page, Record, Stats
+from dfs_async.retry import RetryPolicy
+from dfs_async.targets import normalize_target
+from dfs_async.transport import Transport, make_client
+from dfs_async.wire import prepare_fields
+
+__all__ = [
+    "PRODUCTION_URL",
+    "SANDBOX_URL",
+    "Backlinks",
+    "DataForSEO",
+    "EndpointCall",
+    "RecordStream",
+]
+
+PRODUCTION_URL: Final = "https://api.dataforseo.com"
+SANDBOX_URL: Final = "https://sandbox.dataforseo.com"
+
+# Chunks (one page of records each) the stream holds between the engine and the caller.
+STREAM_BUFFER: Final = 4
+
+
+class DataForSEO:
+    """An async client of the DataForSEO API; use it as `async with DataForSEO(...) as dfs`.
+
+    - `login`/`password`: default to $DATAFORSEO_LOGIN / $DATAFORSEO_PASSWORD.
+    - `base_url`: defaults to $DATAFORSEO_BASE_URL, else the production API; `sandbox=True`
+      selects the sandbox host (and cannot be combined with an explicit `base_url`; it does
+      win over $DATAFORSEO_BASE_URL).
+    - `concurrency`: simultaneous requests (the API allows 30); the HTTP pool gets as many
+      connections. `rate`: requests per minute, paced steadily (None: unpaced).
+    - `max_cost`: a USD budget for this client; see `engine.Budget` for the bound.
+    - `max_attempts`: requests per page for transient outcomes (ignored when `retry_policy`
+      is given). `timeout`: per request, in seconds (the server gives up at 120 s).
+    - `http_client` / `transport`: your own httpx.AsyncClient (not closed by us; size its pool
+      to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
+      ssl.SSLContext); TLS checks are never switched off.
+    - `recovery`: seconds after a 40202/40209 before the rate/concurrency doubles back.
+    """
+
+    def __init__(
+        self,
+        login: str | None = None,
+        password: str | None = None,
+        *,
+        base_url: str | None = None,
+        sandbox: bool = False,
+        concurrency: int = 30,
+        rate: float | None = 2000,
+        max_cost: float | None = None,
+        max_attempts: int = 5,
+        timeout: float = 130.0,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        retry_policy: RetryPolicy | None = None,
+        recovery: float = 10.0,
+    ) -> None:
+        login = login if login is not None else os.environ.get("DATAFORSEO_LOGIN")
+        password = password if password is not None else os.environ.get("DATAFORSEO_PASSWORD")
+        if not login or not password:
+            raise ConfigurationError(
+                "credentials missing: pass login= and password= or set DATAFORSEO_LOGIN and"
+                " DATAFORSEO_PASSWORD"
+            )
+        self.login = login
+        self._auth = httpx.BasicAuth(login, password)
+        self.base_url = _base_url(base_url, sandbox)
+        _check_int("concurrency", concurrency, 1)
+        _check_int("max_attempts", max_attempts, 1)
+        if rate is not None and not (_is_number(rate) and 0 < rate < math.inf):
+            raise ConfigurationError(f"rate: requests per minute, a positive number (got {rate!r})")
+        if max_cost is not None and not (_is_number(max_cost) and 0 <= max_cost < math.inf):
+            raise ConfigurationError(f"max_cost: USD, zero or more (got {max_cost!r})")
+        if not (_is_number(timeout) and 0 < timeout < math.inf):
+            raise ConfigurationError(f"timeout: seconds, a positive number (got {timeout!r})")
+        if not (_is_number(recovery) and recovery >= 0):
+            raise ConfigurationError(f"recovery: seconds, zero or more (got {recovery!r})")
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
+        if verify is False:
+            raise ConfigurationError("verify=False is not supported: pass a CA bundle path")
+        if isinstance(verify, str) and not os.path.exists(verify):
+            raise ConfigurationError(f"verify: no CA bundle at {verify!r}")
+        self.concurrency = concurrency
+        self.rate = rate
+        self.max_cost = max_cost
+        self.timeout = timeout
+        self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
+        self.recovery = recovery
+        self._http_client = http_client
+        self._transport = transport
+        self._verify = verify
+        self.stats = Stats()
+        self._engine: Engine | None = None
+        self.backlinks = Backlinks(self)
+
+    def __repr__(self) -> str:
+        return f"DataForSEO(login={self.login!r}, base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        if self._engine is not None:
+            raise RuntimeError("this DataForSEO client is already open")
+        if self._http_client is not None:
+            transport = Transport(
+                self._http_client, base_url=self.base_url, auth=self._auth, owned=False
+            )
+        else:
+            client = make_client(
+                concurrency=self.concurrency,
+                timeout=self.timeout,
+                verify=self._verify,
+                transport=self._transport,
+            )
+            transport = Transport(client, base_url=self.base_url, auth=self._auth, owned=True)
+        self.stats = Stats()
+        self._engine = Engine(
+            transport=transport,
+            pacer=Pacer(rate=self.rate, concurrency=self.concurrency, recovery=self.recovery),
+            policy=self.retry_policy,
+            stats=self.stats,
+            budget=Budget(self.max_cost, self.stats),
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            self.stats.stopped = time.monotonic()
+            with anyio.CancelScope(shield=True):
+                await engine.transport.aclose()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("use the client as `async with DataForSEO(...) as dfs:`")
+        return self._engine
+
+
+class Backlinks:
+    """The `backlinks` endpoints of the API."""
+
+    def __init__(self, client: DataForSEO) -> None:
+        self.domain_pages_summary = EndpointCall(client, DOMAIN_PAGES_SUMMARY)
+
+
+class EndpointCall:
+    """One paged endpoint: `await call(target, **fields)` for one page, `.stream()` for all."""
+
+    def __init__(self, client: DataForSEO, endpoint: Endpoint) -> None:
+        self._client = client
+        self.endpoint = endpoint
+
+    def __repr__(self) -> str:
+        return f"<endpoint {self.endpoint.name} ({self.endpoint.path})>"
+
+    async def __call__(self, target: str, **fields: Any) -> Page:
+        """One request for one page of `target` (fields as in the API; `offset` included).
+
+        Raises ValidationError before sending; TaskFailed when the request is wrong or its
+        retries ran out; AccountError / BudgetExhausted when the run cannot go on.
+        """
+        task = {**prepare_fields(self.endpoint, fields), "target": normalize_target(target)}
+        return await self._client.engine.fetch_page(self.endpoint, task)
+
+    def stream(
+        self,
+        targets: Iterable[str] | AsyncIterable[str],
+        *,
+        max_items: int | None = None,
+        **fields: Any,
+    ) -> RecordStream:
+        """Every item of every target, all pages, as they arrive; see `RecordStream`.
+
+        `targets` is read lazily (a generator of millions is fine); each is normalised by
+        `normalize_target`, and an invalid one becomes a `Failure` (40501) without a request.
+        `fields` are the endpoint's request fields (`limit` is the page size, `offset` where
+        each target starts); `max_items` caps the items per target.
+        """
+        if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
+            raise ValidationError("targets", "an iterable of targets (not a single string)")
+        checked = prepare_fields(self.endpoint, fields)
+        limit = int(checked.pop("limit", self.endpoint.default_limit))
+        offset = int(checked.pop("offset", 0))
+        Plan(limit=limit, offset=offset, max_items=max_items)  # checks max_items
+        run = Run(
+            self.endpoint,
+            targets,
+            checked,
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            concurrency=self._client.concurrency,
+        )
+        return RecordStream(self._client, run)
+
+
+class RecordStream:
+    """The records of a stream, inside `async with endpoint.stream(...) as records:`.
+
+    `async for record in records` yields `Record`s; `records.events()` yields every event
+    (`Record`, then the target's `TargetDone` or `Failure`). `records.failures` lists the
+    failures seen so far. An account error or the budget ends the iteration with
+    AccountError / BudgetExhausted, after everything fetched before was delivered. Leaving
+    the block early cancels all work in flight.
+    """
+
+    def __init__(self, client: DataForSEO, run: Run) -> None:
+        self._client = client
+        self._run = run
+        self.failures: list[Failure] = []
+        self._receive: MemoryObjectReceiveStream[list[Event]] | None = None
+        self._task_group: TaskGroup | None = None
+        self._chunk: list[Event] = []
+        self._index = 0
+        self._ended = False
+        self._raised = False
+
+    async def __aenter__(self) -> Self:
+        if self._task_group is not None or self._ended:
+            raise RuntimeError("a stream can be entered only once")
+        engine = self._client.engine
+        send, receive = anyio.create_memory_object_stream[list[Event]](STREAM_BUFFER)
+        self._receive = receive
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        task_group.start_soon(self._run.run, engine, send)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        task_group = self._task_group
+        assert task_group is not None and self._receive is not None
+        task_group.cancel_scope.cancel()
+        self._receive.close()
+        suppress = await task_group.__aexit__(exc_type, exc, tb)
+        self._ended = True
+        error = self._run.error
+        if exc is None and error is not None and not self._raised:
+            self._raised = True
+            raise error
+        return suppress
+
+    def __aiter__(self) -> _Records:
+        return _Records(self)
+
+    def events(self) -> _Events:
+        """Every event in order: Records, and per target a TargetDone or a Failure."""
+        return _Events(self)
+
+    async def next_event(self) -> Event:
+        """The next event; StopAsyncIteration at the end, RunStopped if the run stopped."""
+        if self._index < len(self._chunk):
+            event = self._chunk[self._index]
+            self._index += 1
+        else:
+            event = await self._next_chunk()
+        if type(event) is Failure:
+            self.failures.append(event)
+        return event
+
+    async def _next_chunk(self) -> Event:
+        if self._receive is None:
+            raise RuntimeError("use the stream as `async with ...stream(...) as records:`")
+        while True:
+            if self._ended:
+                raise StopAsyncIteration
+            try:
+                chunk = await self._receive.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                self._ended = True
+                self._raise_stop()
+                raise StopAsyncIteration from None
+            if chunk:
+                self._chunk = chunk
+                self._index = 1
+                return chunk[0]
+
+    def _raise_stop(self) -> None:
+        error: RunStopped | None = self._run.error
+        if error is not None and not self._raised:
+            self._raised = True
+            raise error
+
+
+class _Records:
+    """`async for record in records`: the Records only (failures still collected)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: RecordStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Record:
+        stream = self._stream
+        while True:
+            event = await stream.next_event()
+            if type(event) is Record:
+                return event
+
+
+class _Events:
+    """`async for event in records.events()`: every event."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: RecordStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._stream.next_event()
+
+
+def _base_url(base_url: str | None, sandbox: bool) -> str:
+    if sandbox and base_url is not None:
+        raise ConfigurationError("pass base_url or sandbox=True, not both")
+    if sandbox:
+        return SANDBOX_URL
+    url = base_url or os.environ.get("DATAFORSEO_BASE_URL") or PRODUCTION_URL
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"base_url: not a URL ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(f"base_url: an http(s) URL like {PRODUCTION_URL} (got {url!r})")
+    if parsed.userinfo:
+        raise ConfigurationError("base_url must not carry credentials: use login/password")
+    return url.rstrip("/")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigurationError(f"{name}: an integer of at least {low} (got {value!r})")

@@ -1,0 +1,7 @@
+"""`python -m dfs_async.emulator --port 0`: the emulator without the rest of the CLI."""
+
+import sys
+
+from dfs_async.emulator.command import main
+
+sys.exit(main())

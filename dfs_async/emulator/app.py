@@ -1,0 +1,325 @@
+"""The emulator as a plain ASGI application (three routes do not need a framework).
+
+`POST /v3/backlinks/domain_pages_summary/live` goes through what the real API does, in order:
+route (404/40400), Basic auth (401/40100), rate (40202), simultaneous requests (40209),
+injected latency and faults, the body (40503 unparsable, 40502 no task), the first task
+(40506 unknown field, 40501 invalid field, or its page of results), each extra task (40000,
+no cost), the money (40210 balance, 40203 daily cap; a refused task is not charged).
+`GET /v3/appendix/user_data` and `GET /v3/backlinks/available_filters` need auth only; they
+neither count against the rate limit nor draw faults.
+
+Counters (`Emulator.counters`): `requests` (every HTTP request), `by_status` (per response:
+its HTTP status, plus the envelope's status code when it is not 20000, else each task's
+status code: one good page adds 1 to `200` and 1 to `20000`), `faults` (per injected kind),
+`simultaneous` / `max_simultaneous` (requests in flight, all routes), `cost` (USD charged),
+`items` (items served). A dropped or truncated answer counts only its HTTP status and its
+fault, and is not charged: its cost never reached the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import anyio
+import msgspec
+
+from dfs_async.emulator import envelope as env
+from dfs_async.emulator.accounts import Account, authenticate
+from dfs_async.emulator.config import EmulatorConfig
+from dfs_async.emulator.corpus import DEFAULT_INTERNAL_LIST_LIMIT, MAP_VOCABULARY, Corpus
+from dfs_async.emulator.faults import HTML_500, Draw, FaultPlan
+from dfs_async.emulator.query import truncate_maps
+from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, DOMAIN_PAGES_SUMMARY
+from dfs_async.errors import UnknownField, ValidationError
+from dfs_async.models import DomainPageSummary
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+SUMMARY_PATH: Final = DOMAIN_PAGES_SUMMARY.path
+USER_DATA_PATH: Final = "/v3/appendix/user_data"
+FILTERS_PATH: Final = "/v3/backlinks/available_filters"
+TASK_PATH: Final = ["v3", "backlinks", "domain_pages_summary", "live"]
+COST_PER_TASK: Final = 0.02
+COST_PER_ITEM: Final = 0.00003
+DROP_MESSAGE: Final = "ASGI callable returned without completing response."
+
+log = logging.getLogger(__name__)
+
+
+class ResultOut(msgspec.Struct):
+    target: str
+    total_count: int
+    items_count: int
+    items: list[DomainPageSummary]
+
+
+@dataclass
+class Counters:
+    """What a test can read of the emulator's traffic (see the module docstring)."""
+
+    requests: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    faults: dict[str, int] = field(default_factory=dict)
+    simultaneous: int = 0
+    max_simultaneous: int = 0
+    cost: float = 0.0
+    items: int = 0
+
+    def count(self, code: int) -> None:
+        self.by_status[code] = self.by_status.get(code, 0) + 1
+
+
+def task_cost(items: int) -> float:
+    return round(COST_PER_TASK + COST_PER_ITEM * items, 5)
+
+
+class Emulator:
+    """The ASGI application; `counters`, `corpus` and `accounts` are there to be read."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.corpus = Corpus(self.config)
+        self.accounts = {login: Account(login, self.config) for login in self.config.accounts}
+        self.faults = FaultPlan(self.config.faults)
+        self.counters = Counters()
+        self._encoder = msgspec.json.Encoder()
+
+    def reset_counters(self) -> None:
+        """Zero the counters (requests in flight stay counted)."""
+        self.counters = Counters(simultaneous=self.counters.simultaneous)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        counters = self.counters
+        counters.requests += 1
+        counters.simultaneous += 1
+        counters.max_simultaneous = max(counters.max_simultaneous, counters.simultaneous)
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.counters.simultaneous -= 1
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client went away
+        method, path = scope["method"], scope["path"].rstrip("/")
+        route = {
+            ("POST", SUMMARY_PATH): self._summary,
+            ("GET", USER_DATA_PATH): self._user_data,
+            ("GET", FILTERS_PATH): self._available_filters,
+        }.get((method, path))
+        if route is None:
+            await self._answer(send, env.envelope(40400), status=404)
+            return
+        auth = dict(scope["headers"]).get(b"authorization")
+        account = authenticate(auth, self.accounts, self.config)
+        if account is None:
+            await self._answer(send, env.envelope(40100), status=401)
+            return
+        account.in_flight += 1
+        try:
+            await route(account, body, send, started)
+        finally:
+            account.in_flight -= 1
+
+    async def _summary(self, account: Account, body: bytes, send: Send, started: float) -> None:
+        refused = account.admit()
+        if refused is None and account.too_many_at_once():
+            refused = 40209
+        if refused is not None:
+            await self._answer(send, env.envelope(refused))
+            return
+        draw = self.faults.draw(body)
+        if draw.latency:
+            await anyio.sleep(draw.latency)
+        if draw.kind is not None:
+            self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
+        if draw.kind == "http_500":
+            await self._send(send, 500, HTML_500, b"text/html", draw)
+            return
+        if draw.kind == "envelope_50000":
+            failed = env.task(50000, TASK_PATH, None)
+            await self._answer(send, env.envelope(50000, [failed]))
+            return
+        try:
+            posted = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            posted = None
+        if not isinstance(posted, list):
+            await self._answer(send, env.envelope(40503))
+            return
+        if not posted:
+            await self._answer(send, env.envelope(40502))
+            return
+        first, items = self._task(posted[0], draw, started)
+        tasks = [first] + [env.task(40000, TASK_PATH, _echo(extra)) for extra in posted[1:]]
+        if first.status_code == 20000:
+            refused = account.refuse_cost(first.cost)
+            if refused is not None:
+                await self._answer(send, env.envelope(refused))
+                return
+        answer = env.envelope(20000, tasks, elapsed=time.perf_counter() - started)
+        if draw.kind in ("drop_connection", "truncated_body"):
+            await self._send(send, 200, self._encoder.encode(answer), b"application/json", draw)
+            return
+        account.charge(answer.cost)
+        self.counters.cost += answer.cost
+        self.counters.items += items
+        await self._answer(send, answer, draw=draw)
+
+    def _task(self, posted: Any, draw: Draw, started: float) -> tuple[env.TaskOut, int]:
+        """The first task's outcome, and how many items it carries."""
+        data = _echo(posted)
+        if not isinstance(posted, dict):
+            return env.task(40503, TASK_PATH, data), 0
+        try:
+            task = DOMAIN_PAGES_SUMMARY.check_task(posted)
+            if draw.kind in ("task_40103", "task_50401"):
+                return env.task(int(draw.kind[5:]), TASK_PATH, data), 0
+            selected = self.corpus.select(task)
+        except UnknownField as exc:
+            return env.task(40506, TASK_PATH, data, message=f"Unknown Field: '{exc.field}'."), 0
+        except ValidationError as exc:
+            return env.task(40501, TASK_PATH, data, message=f"Invalid Field: '{exc.field}'."), 0
+        offset = task.get("offset", 0)
+        limit = task.get("limit", DOMAIN_PAGES_SUMMARY.default_limit)
+        list_limit = task.get("internal_list_limit", DEFAULT_INTERNAL_LIST_LIMIT)
+        page = [truncate_maps(item, list_limit) for item in selected[offset : offset + limit]]
+        result = ResultOut(task["target"], len(selected), len(page), page)
+        elapsed = time.perf_counter() - started
+        done = env.task(
+            20000, TASK_PATH, data, result=[result], cost=task_cost(len(page)), elapsed=elapsed
+        )
+        return done, len(page)
+
+    async def _user_data(self, account: Account, body: bytes, send: Send, started: float) -> None:
+        c = self.config
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        result = {
+            "login": account.login,
+            "timezone": "UTC",
+            "rates": {
+                "limits": {"day": {"total": None}, "minute": {"total": c.per_minute}},
+                "statistics": {"day": {"value": day, "total": None}, "minute": None},
+            },
+            "money": {
+                "total": c.balance,
+                "balance": account.balance,
+                "limits": {"day": {"total": c.daily_cost_cap}, "minute": None},
+                "statistics": {"day": {"value": day, "total": account.spent_today}, "minute": None},
+            },
+            "price": None,
+            "backlinks_subscription_expiry_date": "2099-12-31 00:00:00 +00:00",
+            "llm_mentions_subscription_expiry_date": None,
+        }
+        path = ["v3", "appendix", "user_data"]
+        task = env.task(20000, path, {"api": "appendix", "function": "user_data"}, result=[result])
+        await self._answer(send, env.envelope(20000, [task]))
+
+    async def _available_filters(
+        self, account: Account, body: bytes, send: Send, started: float
+    ) -> None:
+        path = ["v3", "backlinks", "available_filters"]
+        data = {"api": "backlinks", "function": "available_filters"}
+        result = [
+            {"domain_pages_summary": available_filters(), "backlinks": BACKLINK_FILTER_FIELDS}
+        ]
+        await self._answer(send, env.envelope(20000, [env.task(20000, path, data, result=result)]))
+
+    async def _answer(
+        self, send: Send, answer: env.EnvelopeOut, *, status: int = 200, draw: Draw | None = None
+    ) -> None:
+        counters = self.counters
+        if answer.status_code != 20000 or not answer.tasks:
+            counters.count(answer.status_code)
+        else:
+            for task in answer.tasks:
+                counters.count(task.status_code)
+        await self._send(send, status, self._encoder.encode(answer), b"application/json", draw)
+
+    async def _send(
+        self, send: Send, status: int, body: bytes, content_type: bytes, draw: Draw | None
+    ) -> None:
+        """Write the response; a drawn delivery fault cuts, truncates or trickles it."""
+        self.counters.count(status)
+        kind = draw.kind if draw else None
+        if kind == "truncated_body":
+            body = body[: max(1, len(body) // 2)]
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if kind == "drop_connection":
+            # Half the body, then return: the server closes the connection mid-response.
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+            return
+        if kind == "slow_trickle" and draw is not None:
+            chunks = 10
+            step = max(1, -(-len(body) // chunks))
+            pause = self.config.faults.slow_trickle_seconds / chunks
+            for start in range(0, len(body), step):
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": body[start : start + step],
+                        "more_body": True,
+                    }
+                )
+                await anyio.sleep(pause)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.body", "body": body})
+
+
+def _echo(posted: Any) -> dict[str, Any]:
+    """A task's `data`: the posted task as it came, after the API's own two keys."""
+    data: dict[str, Any] = {"api": "backlinks", "function": "domain_pages_summary"}
+    if isinstance(posted, dict):
+        data.update(posted)
+    return data
+
+
+def available_filters() -> dict[str, str]:
+    """The filterable fields of domain_pages_summary, map keys spelled out as the API does."""
+    fields: dict[str, str] = {}
+    for name, kind in DOMAIN_PAGES_SUMMARY.filter_fields.items():
+        if kind == "map":
+            for key in MAP_VOCABULARY.get(name, ()):
+                fields[f"{name}.{key}"] = "num"
+        else:
+            fields[name] = kind
+    return fields
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,137 @@
+"""`dfs-async emulator`: serve the emulator on a socket until SIGINT/SIGTERM.
+
+The first line on stdout is the base URL it listens on, so a script can start it with
+`--port 0` and read where it went. Every config field is a flag; the password can also come
+from `DFS_EMULATOR_PASSWORD` (a flag shows in the process list).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+from typing import Any
+
+import uvicorn
+
+from dfs_async.emulator.app import Emulator
+from dfs_async.emulator.config import FAULT_KINDS, EmulatorConfig, FaultConfig
+from dfs_async.emulator.serve import base_url, bind, uvicorn_config
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a rate is from 0 to 1, got {value}")
+    return value
+
+
+def _size(text: str) -> tuple[str, int]:
+    host, sep, size = text.partition("=")
+    if not sep or not size.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST=PAGES, got {text!r}")
+    return host, int(size)
+
+
+def register(subparsers: Any) -> None:
+    d, f = EmulatorConfig(), FaultConfig()
+    p = subparsers.add_parser(
+        "emulator",
+        help="serve a local emulator of the Backlinks API",
+        description="Serve a local emulator of the DataForSEO Backlinks API"
+        " (domain_pages_summary/live, appendix/user_data, available_filters).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (0: any free one; default 8080)")
+    p.add_argument("--login", default="emulator", help="the account's login (default emulator)")
+    p.add_argument(
+        "--password",
+        default=None,
+        help="the account's password (default: $DFS_EMULATOR_PASSWORD, else emulator)",
+    )
+    p.add_argument("--seed", type=int, default=d.seed, help="corpus seed")
+    p.add_argument("--rate-limit", type=int, default=d.rate_limit, help="requests per window")
+    p.add_argument("--window-seconds", type=float, default=d.window_seconds, help="rate window")
+    p.add_argument("--max-simultaneous", type=int, default=d.max_simultaneous)
+    p.add_argument("--balance", type=float, default=None, help="USD (default unlimited)")
+    p.add_argument("--daily-cost-cap", type=float, default=None, help="USD per UTC day")
+    p.add_argument("--min-pages", type=int, default=d.min_pages)
+    p.add_argument("--max-pages", type=int, default=d.max_pages)
+    p.add_argument("--size-skew", type=float, default=d.size_skew)
+    p.add_argument(
+        "--target-size", type=_size, action="append", default=[], metavar="HOST=PAGES",
+        help="pin a host's number of pages (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--fault-seed", type=int, default=f.seed)
+    p.add_argument("--latency-min", type=float, default=f.latency_min, help="seconds")
+    p.add_argument("--latency-max", type=float, default=f.latency_max, help="seconds")
+    for kind in FAULT_KINDS:
+        flag = "--" + kind.replace("_", "-")
+        p.add_argument(flag, type=_rate, default=0.0, help=f"rate of {kind} faults (0..1)")
+    p.add_argument("--slow-trickle-seconds", type=float, default=f.slow_trickle_seconds)
+    p.add_argument("--max-consecutive", type=int, default=f.max_consecutive)
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
+    p.set_defaults(run=run)
+
+
+def config_from(args: argparse.Namespace) -> EmulatorConfig:
+    """The config the flags describe; ValueError names a bad one."""
+    password = args.password or os.environ.get("DFS_EMULATOR_PASSWORD") or "emulator"
+    faults = FaultConfig(
+        seed=args.fault_seed,
+        latency_min=args.latency_min,
+        latency_max=args.latency_max,
+        slow_trickle_seconds=args.slow_trickle_seconds,
+        max_consecutive=args.max_consecutive,
+        **{kind: getattr(args, kind) for kind in FAULT_KINDS},
+    )
+    names = {f.name for f in dataclasses.fields(EmulatorConfig)}
+    plain = {k: v for k, v in vars(args).items() if k in names and k != "faults"}
+    return EmulatorConfig(
+        **plain,
+        accounts={args.login: password},
+        target_sizes=dict(args.target_size),
+        faults=faults,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = config_from(args)
+    except ValueError as exc:
+        print(f"dfs-async emulator: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"dfs-async emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    with sock:
+        print(base_url(sock), flush=True)
+        server = uvicorn.Server(uvicorn_config(Emulator(config), log_level=args.log_level))
+        # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal with the
+        # handlers it found: make that a plain return for both.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m dfs_async.emulator [options]`: the same command without the CLI's extras."""
+    parser = argparse.ArgumentParser(prog="python -m dfs_async.emulator")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["emulator", *(sys.argv[1:] if argv is None else argv)])
+    code: int = args.run(args)
+    return code

@@ -1,0 +1,202 @@
+"""What a task does to a list of pages: filters, backlinks filters, sorting, map truncation.
+
+The request was checked against the endpoint's rules before it gets here (a wrong filter is
+40501 there, not here); this module gives the checked request its meaning:
+
+- `filters`: SQL-like. `and` binds tighter than `or`; a null field matches only `= null`
+  (and `<> value`); a map key (`referring_links_types.anchor`) that a page lacks counts 0 and
+  is read on the whole map, before `internal_list_limit`. `like`/`ilike` take `%` as the
+  wildcard (case-sensitive / not); `regex` searches (Python `re`); `match` holds when every
+  word of the value is a word of the field (case-insensitive). Numbers may come as strings;
+  times as the API's datetime or `YYYY-MM-DD`.
+- `order_by`: up to three rules applied as one stable sort over the corpus order, so equal
+  keys keep the corpus order and paging by offset is exact; nulls sort as the smallest.
+- `backlinks_filters` filter backlinks we do not model one by one. Their effect: each page
+  keeps a share of its backlinks fixed by a hash of (filter, url); pages left with none drop
+  out, and every count and map scales with the share. Same filter, same answer.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+
+from dfs_async.errors import ValidationError
+from dfs_async.filters import NUM, TIME, field_kind, is_condition, parse_filter_time
+from dfs_async.models import DomainPageSummary, format_api_datetime
+
+Item = DomainPageSummary
+Predicate = Callable[[Item], bool]
+Getter = Callable[[Item], Any]
+
+COUNT_FIELDS = (
+    "backlinks", "broken_backlinks", "referring_domains", "referring_domains_nofollow",
+    "referring_main_domains", "referring_main_domains_nofollow", "referring_ips",
+    "referring_subnets", "referring_pages", "referring_pages_nofollow",
+)  # fmt: skip
+MAP_FIELDS = (
+    "referring_links_tld", "referring_links_types", "referring_links_attributes",
+    "referring_links_platform_types", "referring_links_semantic_locations",
+    "referring_links_countries",
+)  # fmt: skip
+
+
+def getter(name: str) -> Getter:
+    """Reads a field, or `map.key` (0 when the page's map lacks the key)."""
+    if "." in name and name.split(".", 1)[0] in MAP_FIELDS:
+        head, key = name.split(".", 1)
+        read_map = attrgetter(head)
+        return lambda item: (read_map(item) or {}).get(key, 0)
+    return attrgetter(name)
+
+
+def compile_filter(expr: Any, fields: Mapping[str, str], name: str = "filters") -> Predicate:
+    """A predicate for a checked filter expression."""
+    if is_condition(expr):
+        return _condition(expr, fields, name)
+    groups: list[list[Predicate]] = [[]]
+    for i, node in enumerate(expr):
+        if i % 2:
+            if node == "or":
+                groups.append([])
+            continue
+        groups[-1].append(compile_filter(node, fields, name))
+
+    def predicate(item: Item) -> bool:
+        return any(all(p(item) for p in group) for group in groups)
+
+    return predicate
+
+
+def _normal(kind: str | None, value: Any) -> Any:
+    """A filter value in the form the field's values take (numbers as float, times as text)."""
+    if value is None:
+        return None
+    if kind == NUM:
+        return float(value)
+    if kind == TIME:
+        parsed = parse_filter_time(value)
+        assert parsed is not None  # checked before
+        return format_api_datetime(parsed.astimezone(UTC))
+    return value
+
+
+def _condition(cond: Sequence[Any], fields: Mapping[str, str], name: str) -> Predicate:
+    fname, op, raw = cond
+    kind = field_kind(fname, fields)
+    get = getter(fname)
+    if op in ("in", "not_in"):
+        values = {_normal(kind, v) for v in raw}
+        if op == "in":
+            return lambda item: get(item) in values
+        return lambda item: (x := get(item)) is not None and x not in values
+    if op in ("like", "not_like", "ilike", "not_ilike", "regex", "not_regex"):
+        if "regex" in op:
+            pattern = _compile(raw, 0, name)
+            search = pattern.search
+        else:
+            flags = re.IGNORECASE if "ilike" in op else 0
+            regex = "".join(".*" if part == "%" else re.escape(part) for part in _like(raw))
+            search = _compile(regex, flags | re.DOTALL, name).fullmatch
+        if op.startswith("not_"):
+            return lambda item: (x := get(item)) is not None and search(_text(x)) is None
+        return lambda item: (x := get(item)) is not None and search(_text(x)) is not None
+    if op in ("match", "not_match"):
+        words = set(re.findall(r"\w+", raw.lower()))
+        if op == "match":
+            return lambda item: (x := get(item)) is not None and words <= _words(x)
+        return lambda item: (x := get(item)) is not None and not words <= _words(x)
+    value = _normal(kind, raw)
+    if op == "=":
+        return lambda item: get(item) == value
+    if op == "<>":
+        return lambda item: get(item) != value
+    compare: Callable[[Any, Any], bool] = {
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+    }[op]
+    return lambda item: (x := get(item)) is not None and compare(x, value)
+
+
+def _like(pattern: str) -> list[str]:
+    return re.split(r"(%)", pattern)
+
+
+def _compile(pattern: str, flags: int, name: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise ValidationError(name, f"invalid pattern {pattern!r}: {exc}") from None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _words(value: Any) -> set[str]:
+    return set(re.findall(r"\w+", _text(value).lower()))
+
+
+def sort_items(items: list[Item], order_by: Sequence[str]) -> list[Item]:
+    """A stable sort by up to three `field,dir` rules; nulls count as the smallest."""
+    result = list(items)
+    for rule in reversed(order_by):
+        fname, _, direction = rule.partition(",")
+        get = getter(fname)
+
+        def key(item: Item, get: Getter = get) -> tuple[bool, Any]:
+            value = get(item)
+            return (value is not None, value)
+
+        result.sort(key=key, reverse=direction == "desc")
+    return result
+
+
+def backlinks_share(expr: Any) -> Callable[[Item], Item | None]:
+    """What `backlinks_filters` leave of a page: a share by hash of (filter, url), or None."""
+    base = zlib.crc32(msgspec.json.encode(expr))
+
+    def apply(item: Item) -> Item | None:
+        share = (zlib.crc32((item.url or "").encode(), base) % 1000) / 1000
+        kept = int((item.backlinks or 0) * share)
+        if kept == 0:
+            return None
+        changes: dict[str, Any] = {}
+        for name in COUNT_FIELDS:
+            value = getattr(item, name)
+            if value:
+                changes[name] = min(kept, max(1, int(value * share)))
+        for name in MAP_FIELDS:
+            value = getattr(item, name)
+            if value:
+                scaled = {k: int(v * share) for k, v in value.items() if v}
+                changes[name] = {k: v for k, v in scaled.items() if v}
+        return msgspec.structs.replace(item, **changes)
+
+    return apply
+
+
+def scale_rank(item: Item) -> Item:
+    """The item with its rank on the one_hundred scale."""
+    rank = item.rank
+    return msgspec.structs.replace(item, rank=None if rank is None else round(rank / 10))
+
+
+def truncate_maps(item: Item, limit: int) -> Item:
+    """The item with each `referring_links_*` map cut to its `limit` largest keys."""
+    changes = {}
+    for name in MAP_FIELDS:
+        value = getattr(item, name)
+        if value is not None and len(value) > limit:
+            changes[name] = dict(list(value.items())[:limit])
+    return msgspec.structs.replace(item, **changes) if changes else item

@@ -1,0 +1,468 @@
+"""The engine: jobs, batches, retries and the record stream.
+
+One `Engine` per client holds what all calls share: the transport, the pacing, the retry
+policy, the budget and the stats. `Engine.exchange` is the one path every request takes
+(budget, pacing, POST, decode, classify, feedback). `Engine.fetch_page` is a single call;
+`Run` is a stream over many targets:
+
+    targets --(lazily, only while slots would idle)--> jobs (one Plan each)
+      --(round robin over jobs with owed pages: targets interleave)--> batches of up to
+      the endpoint's capacity --(a work slot each)--> exchange --> outcomes per task
+      --> plan --> chunks of events --(bounded memory stream)--> the caller
+
+A work slot is held from sending a batch until its records are handed to the stream, so
+a slow consumer stops new requests: at most `concurrency` pages are fetched ahead of it
+(plus the stream's small buffer), whatever the number of targets. Retries wait in one
+timer task (a heap), not in a task each. A page is in flight for its plan from `owed()`
+until its final outcome (backoff included), so a job is done exactly when its plan is.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
+
+from dfs_async.codes import Action
+from dfs_async.endpoints import Endpoint
+from dfs_async.errors import AccountError, BudgetExhausted, InvalidTarget, RunStopped, TaskFailed
+from dfs_async.models import DomainPageSummary
+from dfs_async.pacing import Pacer
+from dfs_async.plan import PageRequest, Plan
+from dfs_async.records import Event, Failure, Page, Record, Stats, TargetDone
+from dfs_async.retry import RetryPolicy
+from dfs_async.targets import normalize_target
+from dfs_async.transport import Transport
+from dfs_async.wire import Outcome, decoder_for, encode_tasks, read, worst_cost
+
+__all__ = ["Budget", "Engine", "Run"]
+
+log: Final = logging.getLogger("dfs_async")
+
+INVALID_FIELD: Final = 40501
+
+
+class Budget:
+    """`max_cost` for one client: a request goes out only if it cannot overshoot it.
+
+    The bound: before each request, `spent + reserved + worst <= max_cost`, where `spent` is
+    the sum of task costs the server returned, `reserved` the worst case of the requests in
+    flight and `worst` that of the next one, `$0.02 + $0.00003 * limit` per task (the
+    documented price). So the charge never exceeds `max_cost` at the documented price.
+    """
+
+    def __init__(self, max_cost: float | None, stats: Stats) -> None:
+        self.max_cost = max_cost
+        self.reserved = 0.0
+        self._stats = stats
+
+    def reserve(self, worst: float) -> None:
+        if self.max_cost is not None:
+            spent = self._stats.cost
+            if spent + self.reserved + worst > self.max_cost + 1e-9:
+                raise BudgetExhausted(spent, self.max_cost)
+        self.reserved += worst
+
+    def settle(self, worst: float, charged: float) -> None:
+        self.reserved = max(0.0, self.reserved - worst)
+        self._stats.cost += charged
+
+
+@dataclass(slots=True)
+class Tries:
+    """Requests sent for one page, and how many of them were free (throttled) retries."""
+
+    sent: int = 0
+    free: int = 0
+
+
+class Engine:
+    """What every call of one client shares; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        pacer: Pacer,
+        policy: RetryPolicy,
+        stats: Stats,
+        budget: Budget,
+    ) -> None:
+        self.transport = transport
+        self.pacer = pacer
+        self.policy = policy
+        self.stats = stats
+        self.budget = budget
+
+    async def exchange(
+        self, endpoint: Endpoint, tasks: Sequence[Mapping[str, Any]], worst: float
+    ) -> list[Outcome]:
+        """Send one POST of `tasks` (their `worst` cost already reserved) and read it."""
+        body = encode_tasks(tasks)
+        decoder = decoder_for(endpoint.item_type)
+        charged = 0.0
+        try:
+            async with self.pacer.slot() as sent_at:
+                self.stats.requests += 1
+                status, content, error = await self.transport.post(endpoint.path, body)
+            outcomes = read(status, content, len(tasks), decoder, error=error)
+            charged = sum(o.cost for o in outcomes)
+        finally:
+            self.budget.settle(worst, charged)
+        for outcome in outcomes:
+            if outcome.action is Action.SLOW_DOWN:
+                self.pacer.slow_down(sent_at)
+            elif outcome.action is Action.FEWER_AT_ONCE:
+                self.pacer.fewer_at_once(sent_at)
+        return outcomes
+
+    def retry_delay(self, outcome: Outcome, tries: Tries) -> float | None:
+        """Seconds before asking again, or None when the page has had its attempts."""
+        throttled = outcome.action in (Action.SLOW_DOWN, Action.FEWER_AT_ONCE)
+        if throttled and tries.free < self.policy.max_throttled:
+            tries.free += 1
+            self.stats.count_retry(outcome.code)
+            return self.policy.throttle_delay(tries.free)
+        if self.policy.exhausted(tries.sent - tries.free):
+            return None
+        self.stats.count_retry(outcome.code)
+        return self.policy.delay(tries.sent - tries.free, outcome.code)
+
+    async def fetch_page(self, endpoint: Endpoint, task: Mapping[str, Any]) -> Page:
+        """One page of one target (already checked), retried by the policy."""
+        target = str(task["target"])
+        limit = int(task.get("limit", endpoint.default_limit))
+        tries = Tries()
+        while True:
+            worst = worst_cost([limit])
+            self.budget.reserve(worst)
+            (outcome,) = await self.exchange(endpoint, [task], worst)
+            tries.sent += 1
+            if outcome.action is Action.DELIVER:
+                items = list(outcome.items)
+                self.stats.pages += 1
+                self.stats.items += len(items)
+                return Page(
+                    target=target,
+                    total_count=outcome.total_count,
+                    items=items,
+                    cost=outcome.cost,
+                    offset=int(task.get("offset", 0)),
+                    limit=limit,
+                )
+            if outcome.action is Action.STOP:
+                raise AccountError(outcome.code, outcome.message)
+            delay = None if outcome.action is Action.FAIL else self.retry_delay(outcome, tries)
+            if delay is None:
+                raise TaskFailed(target, outcome.code, outcome.message)
+            log.debug("%s: %s %s, retrying in %.2fs", target, outcome.code, outcome.message, delay)
+            await anyio.sleep(delay)
+
+
+class Job:
+    """One target of a stream: its plan and the bookkeeping around it."""
+
+    __slots__ = ("delivering", "failed_tries", "plan", "queued", "reported", "target", "tries")
+
+    def __init__(self, target: str, plan: Plan[DomainPageSummary]) -> None:
+        self.target = target
+        self.plan = plan
+        self.tries: dict[int, Tries] = {}
+        self.failed_tries = 0
+        self.queued = False  # in the ready queue (may have owed pages)
+        self.delivering = 0  # chunks of this job being handed to the stream right now
+        self.reported = False  # its TargetDone / Failure is out
+
+    def fail(self, page: PageRequest, outcome: Outcome) -> None:
+        if self.plan.failure is None:
+            self.failed_tries = self.tries[page.offset].sent
+        self.plan.on_failure(page, outcome.code, outcome.message)
+
+
+class Run:
+    """One stream: every item of every target, sent as chunks of events into `send`.
+
+    `error` holds the RunStopped that ended it early (account error, budget), if any.
+    """
+
+    # Set up by `run`, inside the event loop.
+    _send: MemoryObjectSendStream[list[Event]]
+    _scope: anyio.CancelScope
+    _work: anyio.Semaphore
+    _wake: anyio.Event
+    _timer_wake: anyio.Event
+
+    engine: Engine
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        targets: Iterable[Any] | AsyncIterable[Any],
+        fields: dict[str, Any],
+        *,
+        limit: int,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int = 30,
+    ) -> None:
+        self.endpoint = endpoint
+        self.fields = fields
+        self.limit = limit
+        self.offset = offset
+        self.max_items = max_items
+        self.concurrency = concurrency
+        self.error: RunStopped | None = None
+        self._targets = _aiter(targets)
+        self._ready: deque[Job] = deque()
+        self._active = 0
+        self._max_active = 4 * concurrency * endpoint.batch_capacity
+        self._targets_done = False
+        self._draining = False
+        self._heap: list[tuple[float, int, Job, PageRequest]] = []
+        self._seq = itertools.count()
+
+    async def run(self, engine: Engine, send: MemoryObjectSendStream[list[Event]]) -> None:
+        """Run to the end (or to a stop) on `engine`, then close `send`."""
+        self.engine = engine
+        self._send = send
+        self._work = anyio.Semaphore(self.concurrency)
+        self._wake = anyio.Event()
+        self._timer_wake = anyio.Event()
+        async with send:
+            try:
+                async with anyio.create_task_group() as outer:
+                    self._scope = outer.cancel_scope
+                    outer.start_soon(self._timer)
+                    async with anyio.create_task_group() as requests:
+                        await self._dispatch(requests)
+                    outer.cancel_scope.cancel()
+            finally:
+                aclose = getattr(self._targets, "aclose", None)
+                if aclose is not None and not self._targets_done:
+                    # The caller's async generator, left part-read: close it here, in the task
+                    # that iterated it (else it is finalised later, elsewhere, with a warning).
+                    with anyio.move_on_after(5, shield=True):
+                        await aclose()
+
+    # -- stopping -----------------------------------------------------------------------
+
+    def _stop(self, error: RunStopped) -> None:
+        """An account error: cancel everything now (no hammering a locked account)."""
+        if self.error is None:
+            self.error = error
+        log.debug("run stopped: %s", error)
+        self._scope.cancel()
+
+    def _drain(self, error: RunStopped) -> None:
+        """The budget: send nothing more, let what is in flight land and be delivered."""
+        if self.error is None:
+            self.error = error
+        self._draining = True
+        self._wake.set()
+
+    # -- dispatching --------------------------------------------------------------------
+
+    async def _dispatch(self, tg: TaskGroup) -> None:
+        capacity = self.endpoint.batch_capacity
+        while not self._draining:
+            await self._work.acquire()
+            batch = await self._next_batch(capacity)
+            if batch is None:
+                self._work.release()
+                return
+            worst = worst_cost([page.limit for _, page in batch])
+            try:
+                self.engine.budget.reserve(worst)
+            except BudgetExhausted as exc:
+                self._work.release()
+                self._drain(exc)
+                return
+            tg.start_soon(self._request, batch, worst)
+
+    async def _next_batch(self, capacity: int) -> list[tuple[Job, PageRequest]] | None:
+        """Up to `capacity` pages, one per job in turn; None when there is nothing left."""
+        batch: list[tuple[Job, PageRequest]] = []
+        ready = self._ready
+        while not self._draining:
+            while len(batch) < capacity and ready:
+                job = ready[0]
+                pages = job.plan.owed(at_most=1)
+                if pages:
+                    batch.append((job, pages[0]))
+                    ready.rotate(-1)
+                else:
+                    ready.popleft()
+                    job.queued = False
+            if len(batch) < capacity and not self._targets_done and self._active < self._max_active:
+                await self._pull()
+                continue
+            if batch:
+                return batch
+            if self._targets_done and self._active == 0:
+                return None
+            self._wake = anyio.Event()
+            await self._wake.wait()
+        return None
+
+    async def _pull(self) -> None:
+        """Read one target: a job, or a Failure record for an invalid one."""
+        try:
+            raw = await anext(self._targets)
+        except StopAsyncIteration:
+            self._targets_done = True
+            return
+        try:
+            target = normalize_target(raw)
+        except InvalidTarget as exc:
+            self.engine.stats.targets_failed += 1
+            message = f"Invalid Field: 'target': {exc.rule}"
+            await self._send.send([Failure(str(raw), INVALID_FIELD, message, 0)])
+            return
+        plan: Plan[DomainPageSummary] = Plan(
+            limit=self.limit, offset=self.offset, max_items=self.max_items
+        )
+        job = Job(target, plan)
+        self._active += 1
+        self._queue(job)
+
+    def _queue(self, job: Job) -> None:
+        if not job.queued and job.plan.failure is None:
+            job.queued = True
+            self._ready.append(job)
+        self._wake.set()
+
+    # -- requests -----------------------------------------------------------------------
+
+    async def _request(self, batch: list[tuple[Job, PageRequest]], worst: float) -> None:
+        try:
+            fields = self.fields
+            tasks = [
+                {**fields, "target": job.target, "offset": page.offset, "limit": page.limit}
+                for job, page in batch
+            ]
+            for job, page in batch:
+                job.tries.setdefault(page.offset, Tries()).sent += 1
+            outcomes = await self.engine.exchange(self.endpoint, tasks, worst)
+            chunks: dict[Job, list[Event]] = {}
+            for (job, page), outcome in zip(batch, outcomes, strict=True):
+                if outcome.action is Action.STOP:
+                    self._stop(AccountError(outcome.code, outcome.message))
+                    return
+                records = self._land(job, page, outcome)
+                chunk = chunks.setdefault(job, [])
+                chunk.extend(records)
+            for job, chunk in chunks.items():
+                if self._finished(job) and job.delivering == 0:
+                    chunk.append(self._final(job))
+            pending = [(job, chunk) for job, chunk in chunks.items() if chunk]
+            for job, _ in pending:
+                job.delivering += 1
+            self._wake.set()
+            for job, chunk in pending:
+                await self._send.send(chunk)
+                job.delivering -= 1
+                await self._report_if_finished(job)
+        finally:
+            self._work.release()
+
+    def _land(self, job: Job, page: PageRequest, outcome: Outcome) -> list[Event]:
+        """Tell the plan how the page ended; the records to deliver, if any."""
+        action = outcome.action
+        if action is Action.DELIVER:
+            items = job.plan.on_page(page, outcome.total_count, outcome.items)
+            job.tries.pop(page.offset, None)
+            stats = self.engine.stats
+            stats.pages += 1
+            stats.items += len(items)
+            self._queue(job)
+            target = job.target
+            return [Record(target, item) for item in items]
+        delay = (
+            None
+            if action is Action.FAIL
+            else self.engine.retry_delay(outcome, job.tries[page.offset])
+        )
+        if delay is None:
+            job.fail(page, outcome)
+            log.debug(
+                "%s: page %d failed: %s %s", job.target, page.offset, outcome.code, outcome.message
+            )
+        else:
+            heapq.heappush(self._heap, (anyio.current_time() + delay, next(self._seq), job, page))
+            self._timer_wake.set()
+        return []
+
+    # -- completion ---------------------------------------------------------------------
+
+    def _finished(self, job: Job) -> bool:
+        return not job.reported and job.plan.done
+
+    def _final(self, job: Job) -> Event:
+        """The job's TargetDone or Failure; it is no longer active."""
+        job.reported = True
+        self._active -= 1
+        self._wake.set()
+        stats = self.engine.stats
+        failure = job.plan.failure
+        if failure is None:
+            stats.targets_done += 1
+            return TargetDone(job.target, job.plan.items_emitted, job.plan.pages_done)
+        stats.targets_failed += 1
+        code, message = failure
+        return Failure(job.target, code, message, job.failed_tries)
+
+    async def _report_if_finished(self, job: Job) -> None:
+        if job.delivering == 0 and self._finished(job):
+            await self._send.send([self._final(job)])
+
+    # -- retries ------------------------------------------------------------------------
+
+    async def _timer(self) -> None:
+        """Give pages back to their plans when their backoff is over."""
+        heap = self._heap
+        while True:
+            wake = self._timer_wake = anyio.Event()
+            now = anyio.current_time()
+            due: list[Job] = []
+            while heap and heap[0][0] <= now:
+                _, _, job, page = heapq.heappop(heap)
+                job.plan.on_retry(page)
+                self._queue(job)
+                due.append(job)
+            for job in due:
+                await self._report_if_finished(job)
+            if heap:
+                with anyio.move_on_after(heap[0][0] - anyio.current_time()):
+                    await wake.wait()
+            else:
+                await wake.wait()
+
+
+def _aiter(targets: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(targets, AsyncIterable):
+        return aiter(targets)
+    return _SyncTargets(iter(targets))
+
+
+class _SyncTargets:
+    """A plain iterator read one item at a time, as an async iterator (no generator)."""
+
+    def __init__(self, iterator: Iterator[Any]) -> None:
+        self._iterator = iterator
+
+    def __aiter__(self) -> _SyncTargets:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            raise StopAsyncIteration from None

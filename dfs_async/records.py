@@ -1,0 +1,90 @@
+"""What a caller gets back: records of a stream, one page of a call, and the client's stats.
+
+`Record`, `TargetDone` and `Failure` are the events of a stream, in this order per target:
+its records, then exactly one `TargetDone` or `Failure`. They are frozen msgspec Structs
+(cheap to create by the million, no gc tracking: they hold no cycles).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import msgspec
+
+from dfs_async.models import DomainPageSummary
+
+__all__ = ["Event", "Failure", "Page", "Record", "Stats", "TargetDone"]
+
+
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """One item of one target; `target` is the normalised target (see normalize_target)."""
+
+    target: str
+    item: DomainPageSummary
+
+
+class TargetDone(msgspec.Struct, frozen=True, gc=False):
+    """Every page of a target was answered: `items` were delivered over `pages` pages."""
+
+    target: str
+    items: int
+    pages: int
+
+
+class Failure(msgspec.Struct, frozen=True, gc=False):
+    """A target failed for good, with the last status code and message of the page at fault.
+
+    `status_code` is None when no API code exists (a network error, a truncated body);
+    `attempts` counts the requests sent for that page (0: refused before any request).
+    """
+
+    target: str
+    status_code: int | None
+    status_message: str
+    attempts: int
+
+
+Event = Record | TargetDone | Failure
+
+
+class Page(msgspec.Struct, frozen=True, gc=False):
+    """One page of one target, as a single call returns it."""
+
+    target: str
+    total_count: int | None
+    items: list[DomainPageSummary]
+    cost: float
+    offset: int
+    limit: int
+
+
+@dataclass
+class Stats:
+    """Counters of one client, readable at any time (progress displays read them live).
+
+    `retries` counts retried requests by the code that caused them: the API's status code,
+    the HTTP status when there was no usable envelope (e.g. 500), or 0 when the exchange gave
+    no status at all (a network error, a truncated or undecodable body).
+    `cost` is the sum of every task cost the server returned (failed tasks included).
+    """
+
+    requests: int = 0
+    retries: dict[int, int] = field(default_factory=dict)
+    pages: int = 0
+    items: int = 0
+    cost: float = 0.0
+    targets_done: int = 0
+    targets_failed: int = 0
+    started: float = field(default_factory=time.monotonic, repr=False)
+    stopped: float | None = field(default=None, repr=False)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the client was opened (until it was closed)."""
+        end = self.stopped if self.stopped is not None else time.monotonic()
+        return end - self.started
+
+    def count_retry(self, code: int | None) -> None:
+        key = code if code is not None else 0
+        self.retries[key] = self.retries.get(key, 0) + 1

@@ -1,0 +1,138 @@
+"""Helpers of the CLI tests: run `dfs-async` as a subprocess, and what its output should hold.
+
+The CLI runs as `python -m dfs_async` (the interpreter of this venv) so the tests work in any
+venv. The emulator runs in this process (a thread serving a loopback socket) or inside the
+CLI (`--emulator`); either way the CLI talks to it over a real socket. Expected records come
+from the emulator's corpus (`corpus.query`), which is deterministic per config, so a second
+`Emulator` with the same config tells what a `--emulator` run must have written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dfs_async.cli.outputs import COLUMNS, MAP_FIELDS
+from dfs_async.emulator import Emulator, EmulatorConfig, EmulatorHandle
+from dfs_async.targets import normalize_target
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "dfs_async"]
+
+
+def cli_env(emu: EmulatorHandle | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a CLI run: no inherited DataForSEO settings, an emulator's account."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
+    if emu is not None:
+        env["DATAFORSEO_LOGIN"], env["DATAFORSEO_PASSWORD"] = emu.login, emu.password
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str | Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *map(str, args)],
+        env=dict(env) if env is not None else cli_env(),
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start_cli(
+    *args: str | Path, env: Mapping[str, str], cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, *map(str, args)],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def canonical(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+def expected_records(config: EmulatorConfig, targets: Iterable[str], **fields: Any) -> list[str]:
+    """Every record the corpus holds for `targets` (as written), canonical JSON, sorted."""
+    corpus = Emulator(config).corpus
+    out = []
+    for raw in targets:
+        target = normalize_target(raw)
+        _, items = corpus.query({"target": target, **fields})
+        out += [canonical({"target": target, **msgspec.to_builtins(item)}) for item in items]
+    return sorted(out)
+
+
+def jsonl_records(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert all(list(r)[:1] == ["target"] and tuple(r) == COLUMNS for r in records)
+    return sorted(canonical(r) for r in records)
+
+
+def csv_records(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == COLUMNS
+    kinds = _kinds()
+    out = []
+    for row in rows[1:]:
+        record = {name: _cell(cell, kinds[name]) for name, cell in zip(COLUMNS, row, strict=True)}
+        out.append(canonical(record))
+    return sorted(out)
+
+
+def parquet_records(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    assert tuple(table.column_names) == COLUMNS
+    out = []
+    for row in table.to_pylist():
+        for name in MAP_FIELDS:
+            if row[name] is not None:
+                row[name] = dict(row[name])
+        out.append(canonical(row))
+    return sorted(out)
+
+
+def _kinds() -> dict[str, str]:
+    from dfs_async.cli.outputs import FIELD_KINDS
+
+    return {"target": "str", **FIELD_KINDS}
+
+
+def _cell(cell: str, kind: str) -> Any:
+    if cell == "":  # CSV has no null: an empty cell is one (no field holds "" in the corpus)
+        return None
+    if kind == "map":
+        return json.loads(cell)
+    if kind == "int":
+        return int(cell)
+    return cell
+
+
+def write_targets(path: Path, targets: Sequence[str]) -> Path:
+    path.write_text("".join(f"{t}\n" for t in targets), encoding="utf-8")
+    return path

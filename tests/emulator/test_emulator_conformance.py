@@ -1,0 +1,202 @@
+"""The emulator against what we did not write: the official schema, example and client."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from dfs_async.emulator import EmulatorConfig, FaultConfig
+
+from .helpers import Api, ApiFactory
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "dataforseo"
+SCHEMA_FILE = SHARED / "openapi-backlinks.yaml"
+EXAMPLE_FILE = SHARED / "examples" / "domain_pages_summary_live.response.json"
+
+
+@functools.cache
+def components() -> dict[str, Any]:
+    spec = yaml.safe_load(SCHEMA_FILE.read_text())
+    schemas: dict[str, Any] = spec["components"]["schemas"]
+    return schemas
+
+
+def to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 -> JSON Schema: refs inlined, `nullable` as a null type, allOf merged, and
+    `additionalProperties: false` where the schema lists properties (a field name we invent
+    fails). The one quirk: `data` echoes the posted task, so its values are any JSON."""
+    if isinstance(node, list):
+        return [to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return to_json_schema(components()[node["$ref"].rsplit("/", 1)[1]])
+    node = dict(node)
+    nullable = node.pop("nullable", False)
+    for key in ("description", "example", "format"):
+        node.pop(key, None)
+    if "allOf" in node:
+        merged: dict[str, Any] = {}
+        for part in node.pop("allOf"):
+            merged.update(to_json_schema(part).get("properties", {}))
+        node.setdefault("properties", {}).update(merged)
+    if "oneOf" in node and len(node["oneOf"]) == 1:
+        node = {**to_json_schema(node.pop("oneOf")[0]), **{k: v for k, v in node.items()
+                                                          if k != "type"}}  # fmt: skip
+    out = {k: to_json_schema(v) for k, v in node.items()}
+    if "properties" in out:
+        if "data" in out["properties"]:
+            out["properties"]["data"] = {"type": ["object", "null"]}
+        out.setdefault("additionalProperties", False)
+    if nullable:
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    converted: dict[str, Any] = to_json_schema({"$ref": f"#/components/schemas/{name}"})
+    return converted
+
+
+SUMMARY = "BacklinksDomainPagesSummaryLiveResponseInfo"
+
+
+def valid(answer: dict[str, Any], name: str = SUMMARY) -> None:
+    jsonschema.validate(answer, schema(name))
+
+
+def test_the_converted_schema_has_teeth() -> None:
+    answer = json.loads(EXAMPLE_FILE.read_text())
+    valid(answer)
+    item = answer["tasks"][0]["result"][0]["items"][0]
+    for bad in ({"rank": "299"}, {"backlinks": 1.5}, {"invented": 1}, {"referring_links_tld": []}):
+        broken = json.loads(json.dumps(answer))
+        broken["tasks"][0]["result"][0]["items"][0] = {**item, **bad}
+        with pytest.raises(jsonschema.ValidationError):
+            valid(broken)
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        [{"target": "forbes.com", "limit": 4, "order_by": ["backlinks,desc"]}],
+        [{"target": "site.com", "limit": 1000, "internal_list_limit": 1000}],
+        [{"target": "site.com", "backlinks_status_type": "lost", "rank_scale": "one_hundred"}],
+        [{"target": "empty.com"}],
+        [{"target": "site.com", "offset": 100000}],
+        [{"target": "site.com", "limit": 0}],
+        [{"target": "site.com", "nope": 1}],
+        [{"target": "site.com"}, {"target": "forbes.com"}],
+        [],
+    ],
+)
+def test_answers_match_the_official_schema(api: Api, tasks: list[dict[str, Any]]) -> None:
+    valid(api.post(tasks).json())
+
+
+def test_envelope_errors_match_the_official_schema(api_factory: ApiFactory) -> None:
+    limited = api_factory(rate_limit=1)
+    answers = [limited.post([{"target": "forbes.com"}]).json() for _ in range(2)]
+    faulty = api_factory(faults=FaultConfig(envelope_50000=1.0))
+    answers.append(faulty.post([{"target": "forbes.com"}]).json())
+    api = api_factory()
+    answers.append(api.post(b"{").json())
+    answers.append(api.post([], auth=("x", "y")).json())
+    answers.append(api.http.get("/v3/unknown").json())
+    assert {a["status_code"] for a in answers} >= {20000, 40202, 50000, 40503, 40100, 40400}
+    for answer in answers:
+        valid(answer)
+
+
+def test_user_data_and_available_filters_match_the_official_schema(api_factory: ApiFactory) -> None:
+    for api in (api_factory(), api_factory(balance=10.0, daily_cost_cap=1.0)):
+        api.post([{"target": "forbes.com"}])
+        valid(api.http.get("/v3/appendix/user_data").json(), "AppendixUserDataResponseInfo")
+        filters = api.http.get("/v3/backlinks/available_filters").json()
+        valid(filters, "BacklinksAvailableFiltersResponseInfo")
+
+
+def shape(value: Any) -> Any:
+    """The JSON shape: keys, and the kind of each value (null fits any kind)."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else type(value).__name__
+
+
+def same_shape(ours: Any, theirs: Any, where: str = "") -> None:
+    if "null" in (ours, theirs):
+        return
+    if isinstance(theirs, dict) and ".referring_links_" in where:  # a map: key -> count
+        assert isinstance(ours, dict) and set(ours.values()) == set(theirs.values()), where
+    elif isinstance(theirs, dict):
+        assert isinstance(ours, dict) and list(ours) == list(theirs), where
+        for key in theirs:
+            same_shape(ours[key], theirs[key], f"{where}.{key}")
+    elif isinstance(theirs, list):
+        assert isinstance(ours, list), where
+        if theirs and ours:
+            same_shape(ours[0], theirs[0], f"{where}[]")
+    else:
+        assert ours == theirs, where
+
+
+def test_the_documented_example_is_served_in_the_same_shape(api_factory: ApiFactory) -> None:
+    example = json.loads(EXAMPLE_FILE.read_text())
+    posted = {k: v for k, v in example["tasks"][0]["data"].items()
+              if k not in ("api", "function")}  # fmt: skip
+    api = api_factory(EmulatorConfig(target_sizes={"forbes.com": 30_000}))
+    ours = api.post([posted]).json()
+    same_shape(shape(ours), shape(example))
+    assert ours["tasks"][0]["data"] == example["tasks"][0]["data"]
+    assert ours["tasks"][0]["path"] == example["tasks"][0]["path"]
+    assert ours["cost"] == example["cost"]
+
+
+def test_the_official_client_accepts_the_answers(api: Api) -> None:
+    from dataforseo_client import configuration
+    from dataforseo_client.api.appendix_api import AppendixApi
+    from dataforseo_client.api.backlinks_api import BacklinksApi
+    from dataforseo_client.api_client import ApiClient
+    from dataforseo_client.models.backlinks_domain_pages_summary_live_request_info import (
+        BacklinksDomainPagesSummaryLiveRequestInfo as Request,
+    )
+
+    config = configuration.Configuration(
+        host=api.handle.base_url, username=api.handle.login, password=api.handle.password
+    )
+    with ApiClient(config) as client:
+        backlinks = BacklinksApi(client)
+        seed = Request(target="forbes.com", limit=4, order_by=["backlinks,desc"])
+        answer = backlinks.domain_pages_summary_live([seed])
+        assert answer.status_code == 20000 and answer.tasks
+        items = answer.tasks[0].result[0].items  # type: ignore[index]
+        assert items and len(items) == 4 and items[0].type == "backlinks_page_summary"
+        assert answer.tasks[0].data["target"] == "forbes.com"  # type: ignore[index]
+        full = backlinks.domain_pages_summary_live(
+            [Request(target="site.com", limit=1000, internal_list_limit=1000)]
+        )
+        assert full.tasks[0].result[0].items_count == 1000  # type: ignore[index]
+        for bad in (Request(target="site.com", limit=5000), Request(target="empty.com")):
+            outcome = backlinks.domain_pages_summary_live([bad])
+            assert outcome.tasks and outcome.tasks[0].status_code in (20000, 40501)
+        filters = backlinks.backlinks_available_filters()
+        assert filters.tasks[0].result[0].domain_pages_summary  # type: ignore[index]
+        user = AppendixApi(client).user_data()
+        assert user.tasks[0].result[0].login == "emulator"  # type: ignore[index]
+    assert api.app.counters.by_status[40501] == 1

@@ -1,0 +1,167 @@
+"""Ways to run the emulator: async (asyncio and trio), sync, the command, the pytest plugin."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from dfs_async.emulator import EmulatorConfig, running_emulator, serving_emulator
+from dfs_async.emulator.app import SUMMARY_PATH, USER_DATA_PATH
+
+from .helpers import Api
+
+SEED = [{"target": "forbes.com", "limit": 4, "order_by": ["backlinks,desc"]}]
+
+
+def refused(base_url: str) -> bool:
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.socket() as sock:
+        return sock.connect_ex((host, int(port))) != 0
+
+
+@pytest.mark.anyio
+async def test_running_emulator_serves_on_loopback_and_stops_cleanly() -> None:
+    async with running_emulator(EmulatorConfig(accounts={"me": "pw"})) as emu:
+        assert emu.base_url.startswith("http://127.0.0.1:")
+        assert (emu.login, emu.password) == ("me", "pw")
+        async with httpx.AsyncClient(base_url=emu.base_url, auth=emu.auth) as http:
+            answer = (await http.post(SUMMARY_PATH, json=SEED)).json()
+        assert answer["tasks"][0]["result"][0]["items_count"] == 4
+        assert emu.app.counters.requests == 1
+    assert not [t for t in threading.enumerate() if t.name == "dfs-emulator"]
+    assert refused(emu.base_url)
+
+
+def test_serving_emulator_for_sync_code() -> None:
+    with serving_emulator() as emu:
+        response = httpx.get(emu.base_url + USER_DATA_PATH, auth=emu.auth)
+        assert response.json()["tasks"][0]["result"][0]["login"] == "emulator"
+    assert refused(emu.base_url)
+
+
+def test_the_handle_never_shows_the_password() -> None:
+    with serving_emulator(EmulatorConfig(accounts={"me": "s3cret-pw"})) as emu:
+        assert "s3cret-pw" not in repr(emu) and "s3cret-pw" not in str(emu)
+
+
+def test_counters_count_requests_statuses_and_cost(api: Api) -> None:
+    api.post(SEED)
+    api.post([*SEED, *SEED])
+    api.post(b"nope")
+    api.http.get("/elsewhere")
+    c = api.app.counters
+    assert c.requests == 4
+    assert c.by_status == {200: 3, 20000: 2, 40000: 1, 40503: 1, 404: 1, 40400: 1}
+    assert c.cost == pytest.approx(2 * (0.02 + 4 * 0.00003))
+    assert c.items == 8 and c.max_simultaneous == 1 and c.simultaneous == 0
+    api.app.reset_counters()
+    assert (api.app.counters.requests, api.app.counters.by_status) == (0, {})
+
+
+def start_command(*flags: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dfs_async.emulator", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_the_command_prints_its_url_and_stops_on_a_signal(sig: int) -> None:
+    proc, url = start_command("--login", "me", "--rate-limit", "1", "--seed", "3")
+    try:
+        with httpx.Client(base_url=url, auth=("me", "emulator")) as http:
+            assert http.post(SUMMARY_PATH, json=SEED).json()["status_code"] == 20000
+            assert http.post(SUMMARY_PATH, json=SEED).json()["status_code"] == 40202
+    finally:
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_the_command_takes_the_password_from_the_environment() -> None:
+    env = {**os.environ, "DFS_EMULATOR_PASSWORD": "from-env"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dfs_async.emulator", "--port", "0", "--http-500", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    try:
+        response = httpx.post(url + SUMMARY_PATH, json=SEED, auth=("emulator", "from-env"))
+        assert response.status_code == 500 and "<html>" in response.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--http-500", "2"], "a rate is from 0 to 1"),
+        (["--rate-limit", "0"], "rate_limit: at least 1"),
+        (["--target-size", "x.com"], "HOST=PAGES"),
+        (["--http-500", "0.7", "--drop-connection", "0.7"], "sum to at most 1"),
+    ],
+)
+def test_the_command_rejects_bad_flags_clearly(flags: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dfs_async.emulator", "--port", "0", *flags],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_dfs_async_emulator_is_a_subcommand() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dfs_async", "emulator", "--help"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for flag in ["--port", "--host", "--rate-limit", "--window-seconds", "--max-simultaneous",
+                 "--balance", "--daily-cost-cap", "--fault-seed", "--latency-max",
+                 "--http-500", "--envelope-50000", "--task-40103", "--task-50401",
+                 "--drop-connection", "--truncated-body", "--slow-trickle"]:  # fmt: skip
+        assert flag in proc.stdout
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_the_pytest_plugin_offers_fixtures(pytester: Any) -> None:
+    pytester.makepyfile(
+        """
+        import httpx
+        from dfs_async.emulator import EmulatorConfig
+
+        def test_default(dfs_emulator):
+            r = httpx.get(dfs_emulator.base_url + "/v3/appendix/user_data",
+                          auth=(dfs_emulator.login, dfs_emulator.password))
+            assert r.json()["tasks"][0]["result"][0]["login"] == "emulator"
+
+        def test_factory(dfs_emulator_factory):
+            a = dfs_emulator_factory(EmulatorConfig(rate_limit=1))
+            b = dfs_emulator_factory(accounts={"x": "y"})
+            assert a.base_url != b.base_url and b.login == "x"
+            body = [{"target": "forbes.com"}]
+            url = a.base_url + "/v3/backlinks/domain_pages_summary/live"
+            codes = [httpx.post(url, json=body, auth=a.auth).json()["status_code"]
+                     for _ in range(2)]
+            assert codes == [20000, 40202]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error::ResourceWarning")
+    result.assert_outcomes(passed=2)

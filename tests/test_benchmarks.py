@@ -1,0 +1,136 @@
+"""Every benchmark runs once at a tiny size: proof that it works, not a measurement.
+
+No assertion here is about speed: only that each benchmark measured what it claims (every
+row has its figures, every client got every item, each goal was judged) and that the report
+is written from them.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `benchmarks` is a top-level folder, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import (  # noqa: E402
+    decode,
+    hot_path,
+    memory,
+    overhead,
+    pool,
+    saturation,
+    scale,
+)
+from benchmarks.harness import Section, Size, canned_server, engine_missing, machine  # noqa: E402
+from benchmarks.report import render_markdown, render_text  # noqa: E402
+
+needs_engine = pytest.mark.skipif(bool(engine_missing()), reason=engine_missing())
+
+
+def assert_complete(section: Section) -> None:
+    """Every row carries a positive figure for each metric it reports, and renders."""
+    assert section.rows
+    for row in section.rows:
+        assert row.values, row.name
+        assert all(v >= 0 for v in row.values.values()), row
+    text = render_text([section])
+    assert section.title in text
+    assert all(row.name in text for row in section.rows)
+
+
+def test_canned_server_pages_a_target_like_the_api() -> None:
+    with canned_server(per_target=250) as server, httpx.Client(base_url=server.url) as client:
+        seen = []
+        for offset in (0, 100, 200):
+            task = {"target": "site1.com", "limit": 100, "offset": offset, "tag": "t"}
+            r = client.post("/v3/backlinks/domain_pages_summary/live", json=[task])
+            envelope = r.json()
+            result = envelope["tasks"][0]["result"][0]
+            assert envelope["tasks"][0]["data"]["tag"] == "t"
+            assert result["target"] == "site1.com"
+            assert result["total_count"] == 250
+            seen += [item["url"] for item in result["items"]]
+        assert len(seen) == 250 == len(set(seen))
+        assert client.get("/v3/nowhere").json()["status_code"] == 40400
+        answered = server.stop()
+    assert answered["tasks"] == 3
+
+
+def test_decode() -> None:
+    section = decode.run(Size.TINY)
+    assert_complete(section)
+    assert {r.name for r in section.rows} == set(decode.decoders())
+    assert all(len(r.values) == len(decode.PAGE_SIZES) for r in section.rows)
+
+
+def test_overhead() -> None:
+    section = overhead.run(Size.TINY)
+    assert_complete(section)
+    names = {r.name for r in section.rows}
+    assert {overhead.FLOOR, overhead.NAIVE, overhead.OFFICIAL} <= names
+    assert len(section.goals) == 3
+    if not engine_missing():
+        assert overhead.OURS in names
+        assert all(g.met is not None for g in section.goals)
+
+
+def test_pool() -> None:
+    section = pool.run(Size.TINY)
+    assert_complete(section)
+    assert set(pool.RAW) <= {r.name for r in section.rows}
+    assert any("Least CPU per request" in n for n in section.notes)
+
+
+@needs_engine
+def test_saturation_reads_the_emulators_counters() -> None:
+    section = saturation.run(Size.TINY)
+    assert_complete(section)
+    ours = section.row("ours (asyncio)")
+    assert ours is not None
+    for case in saturation.CASES:
+        assert ours.values[f"rps_{case.key}"] > 0
+        assert ours.values[f"peak_{case.key}"] >= 1  # the emulator saw the requests
+    assert len(section.goals) == len(saturation.CASES)
+    assert all(g.met is not None for g in section.goals)
+
+
+@needs_engine
+def test_memory() -> None:
+    section = memory.run(Size.TINY)
+    assert_complete(section)
+    assert [g.met is not None for g in section.goals] == [True, True]
+
+
+@needs_engine
+def test_scale() -> None:
+    section = scale.run(Size.TINY)
+    assert_complete(section)
+    assert section.goals[0].met is not None
+
+
+@needs_engine
+def test_profile() -> None:
+    section = hot_path.run(Size.TINY)
+    assert_complete(section)
+    assert 0 < sum(r.values["share"] for r in section.rows) <= 100.0 + 1e-6
+
+
+def test_report_shows_machine_command_ratios_and_verdicts() -> None:
+    section = decode.run(Size.TINY)
+    section.goals.append(overhead.goals(section, "the client is missing")[0])
+    text = render_markdown(
+        [section], machine(), "scripts/bench --only decode", datetime.now(UTC), Size.TINY
+    )
+    assert "scripts/bench --only decode" in text
+    assert "shared" in text and "**CPU**" in text
+    assert "Python" in text and "msgspec" in text
+    assert "1.00×" in text  # the baseline's own ratio
+    assert "NOT RUN" in text and "the client is missing" in text
+    assert msgspec.json.decode(msgspec.json.encode(machine()))  # plain strings only

@@ -1,0 +1,180 @@
+"""The engine's batching, retries and record order, against an in-process fake API.
+
+Fast unit tests (httpx.MockTransport): the network behaviour is tested against the emulator
+over a real socket in test_engine_emulator.py.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from dfs_async import DataForSEO, Failure, Record, RetryPolicy, TargetDone
+from dfs_async.client import EndpointCall
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+
+pytestmark = pytest.mark.anyio
+
+FAST = RetryPolicy(base=0.001, cap=0.01, slow_base=0.001, throttle_base=0.001)
+# A task_post-like endpoint: up to 3 tasks per POST, each answered on its own.
+BATCHED = dataclasses.replace(
+    DOMAIN_PAGES_SUMMARY, name="batched", path="/v3/test/batched/live", batch_capacity=3
+)
+
+
+def size_of(target: str) -> int:
+    return sum(map(ord, target)) % 23
+
+
+class FakeAPI:
+    """Answers every task of a POST on its own; pages of `size_of(target)` items."""
+
+    def __init__(self, *, flaky: int = 0, refused: frozenset[str] = frozenset()) -> None:
+        self.batches: list[int] = []
+        self.flaky = flaky  # the first `flaky` answers of each (target, offset) are 40103
+        self.refused = refused  # targets answered 40501
+        self.seen: collections.Counter[tuple[str, int]] = collections.Counter()
+        self.cost = 0.0
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        posted = msgspec.json.decode(request.content)
+        self.batches.append(len(posted))
+        tasks = [self.task(t) for t in posted]
+        cost = sum(t["cost"] for t in tasks)
+        self.cost += cost
+        body = {"status_code": 20000, "status_message": "Ok.", "cost": cost, "tasks": tasks}
+        return httpx.Response(200, content=msgspec.json.encode(body))
+
+    def task(self, posted: dict[str, Any]) -> dict[str, Any]:
+        target, offset, limit = posted["target"], posted["offset"], posted["limit"]
+        key = (target, offset)
+        self.seen[key] += 1
+        if target in self.refused:
+            return {"status_code": 40501, "status_message": "Invalid Field: 'target'.", "cost": 0}
+        if self.seen[key] <= self.flaky:
+            return {"status_code": 40103, "status_message": "Task Failed.", "cost": 0.001}
+        total = size_of(target)
+        urls = [f"https://{target}/p{i}" for i in range(offset, min(offset + limit, total))]
+        items = [{"type": "backlinks_page_summary", "url": u} for u in urls]
+        result = {"target": target, "total_count": total, "items_count": len(items), "items": items}
+        return {
+            "status_code": 20000,
+            "status_message": "Ok.",
+            "cost": round(0.02 + 0.00003 * len(items), 5),
+            "result": [result],
+        }
+
+
+def client(api: FakeAPI, **kwargs: Any) -> DataForSEO:
+    options: dict[str, Any] = {"rate": None, "retry_policy": FAST, "concurrency": 4}
+    options.update(kwargs)
+    return DataForSEO(
+        "me",
+        "pw",
+        base_url="http://api.test",
+        transport=httpx.MockTransport(api.handler),
+        **options,
+    )
+
+
+async def test_batches_pack_tasks_up_to_the_endpoint_capacity() -> None:
+    api = FakeAPI(flaky=1, refused=frozenset({"refused.com"}))
+    targets = [f"t{i}.com" for i in range(40)] + ["refused.com", "not a target"]
+    events: list[Any] = []
+    async with client(api) as dfs:
+        call = EndpointCall(dfs, BATCHED)
+        async with call.stream(targets, limit=4) as records:
+            events = [event async for event in records.events()]
+        stats = dfs.stats
+    assert max(api.batches) == 3
+    assert collections.Counter(api.batches)[3] > len(api.batches) // 2
+    items = collections.Counter((e.target, e.item.url) for e in events if isinstance(e, Record))
+    expected = {(t, f"https://{t}/p{i}") for t in targets[:40] for i in range(size_of(t))}
+    assert set(items) == expected
+    assert all(n == 1 for n in items.values())  # exactly once, though every page was retried
+    failures = {e.target: e for e in events if isinstance(e, Failure)}
+    assert failures["refused.com"] == Failure("refused.com", 40501, "Invalid Field: 'target'.", 1)
+    assert failures["not a target"].status_code == 40501
+    assert failures["not a target"].attempts == 0
+    assert records.failures == [e for e in events if isinstance(e, Failure)]
+    done = {e.target: e for e in events if isinstance(e, TargetDone)}
+    assert set(done) == set(targets[:40])
+    assert all(done[t].items == size_of(t) for t in done)
+    assert stats.targets_done == 40 and stats.targets_failed == 2
+    assert stats.items == len(expected)
+    assert stats.retries == {40103: sum(1 for key in api.seen if key[0] != "refused.com")}
+    assert stats.cost == pytest.approx(api.cost)
+    assert stats.requests == len(api.batches)
+
+
+async def test_a_targets_end_comes_after_all_its_records() -> None:
+    api = FakeAPI(flaky=1)
+    targets = [f"site{i}.com" for i in range(30)]
+    async with client(api, concurrency=6) as dfs:
+        stream = dfs.backlinks.domain_pages_summary.stream(targets, limit=2)
+        async with stream as records:
+            ended: set[str] = set()
+            async for event in records.events():
+                assert event.target not in ended
+                if not isinstance(event, Record):
+                    ended.add(event.target)
+    assert ended == set(targets)
+
+
+async def test_targets_are_read_lazily() -> None:
+    pulled = 0
+
+    def millions() -> Iterator[str]:
+        nonlocal pulled
+        for i in range(1_000_000):
+            pulled += 1
+            yield f"host{i}.com"
+
+    api = FakeAPI()
+    async with client(api, concurrency=3) as dfs:
+        async with dfs.backlinks.domain_pages_summary.stream(millions(), limit=5) as records:
+            seen = 0
+            async for _ in records:
+                seen += 1
+                if seen == 50:
+                    break
+    assert pulled < 100
+
+
+async def test_an_async_generator_of_targets_is_read_and_closed() -> None:
+    closed = False
+
+    async def targets() -> AsyncIterator[str]:
+        nonlocal closed
+        try:
+            for i in range(10_000):
+                yield f"gen{i}.com"
+        finally:
+            closed = True
+
+    api = FakeAPI()
+    async with client(api) as dfs:
+        async with dfs.backlinks.domain_pages_summary.stream(targets(), limit=5) as records:
+            async for record in records:
+                assert record.target.startswith("gen")
+                break
+    assert closed
+
+
+async def test_retries_are_bounded_by_max_attempts() -> None:
+    api = FakeAPI(flaky=10)
+    async with client(api, retry_policy=dataclasses.replace(FAST, max_attempts=3)) as dfs:
+        async with dfs.backlinks.domain_pages_summary.stream(["a.com", "b.com"]) as records:
+            assert [r async for r in records] == []
+        assert dfs.stats.retries == {40103: 4}
+    assert sorted(records.failures, key=lambda f: f.target) == [
+        Failure("a.com", 40103, "Task Failed.", 3),
+        Failure("b.com", 40103, "Task Failed.", 3),
+    ]
+    assert api.seen == {("a.com", 0): 3, ("b.com", 0): 3}

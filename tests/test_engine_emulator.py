@@ -1,0 +1,315 @@
+"""The engine against the emulator over a real loopback socket, on asyncio and trio."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+import sniffio
+
+from dfs_async import (
+    AccountError,
+    BudgetExhausted,
+    DataForSEO,
+    Failure,
+    Record,
+    RetryPolicy,
+    TargetDone,
+    TaskFailed,
+)
+from dfs_async.client import EndpointCall
+from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig, running_emulator
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+
+pytestmark = pytest.mark.anyio
+
+FAST = RetryPolicy(base=0.005, cap=0.05, slow_base=0.01, throttle_base=0.005)
+
+EVERY_FAULT = FaultConfig(
+    seed=7,
+    latency_min=0.0,
+    latency_max=0.004,
+    http_500=0.04,
+    envelope_50000=0.04,
+    task_40103=0.04,
+    task_50401=0.04,
+    drop_connection=0.04,
+    truncated_body=0.04,
+    slow_trickle=0.04,
+    slow_trickle_seconds=0.02,
+)
+
+
+@asynccontextmanager
+async def emulator(**config: Any) -> AsyncIterator[EmulatorHandle]:
+    async with running_emulator(EmulatorConfig(**config)) as emu:
+        yield emu
+
+
+def client(emu: EmulatorHandle, **kwargs: Any) -> DataForSEO:
+    options: dict[str, Any] = {"rate": None, "retry_policy": FAST}
+    options.update(kwargs)
+    return DataForSEO(emu.login, emu.password, base_url=emu.base_url, **options)
+
+
+def expected_urls(emu: EmulatorHandle, target: str, **fields: Any) -> list[str]:
+    total, items = emu.app.corpus.query({"target": target, **fields})
+    assert total == len(items)
+    return [str(item.url) for item in items]
+
+
+async def test_every_item_exactly_once_with_every_fault_on() -> None:
+    """The issue's bar: 1,000 targets, every fault kind, exactly once, cost as charged."""
+    valid = [f"shop{i}.example.com" for i in range(1000)]
+    invalid = ["not a domain", "ftp://x.com", "http://127.0.0.1/", "-bad-.com"]
+    targets: list[str] = []
+    for i, target in enumerate(valid):
+        targets.append(target)
+        if i % 250 == 0:
+            targets.append(invalid[i // 250])
+    async with emulator(seed=11, max_pages=60, faults=EVERY_FAULT) as emu:
+        async with client(emu, rate=120_000) as dfs:
+            stream = dfs.backlinks.domain_pages_summary.stream(targets, limit=10)
+            got: dict[str, list[str]] = collections.defaultdict(list)
+            done: dict[str, TargetDone] = {}
+            async with stream as records:
+                async for event in records.events():
+                    if isinstance(event, Record):
+                        assert event.target not in done
+                        got[event.target].append(str(event.item.url))
+                    elif isinstance(event, TargetDone):
+                        done[event.target] = event
+            stats = dfs.stats
+        counters = emu.app.counters
+        assert set(counters.faults) == set(EVERY_FAULT.rates)  # every kind did happen
+        for target in valid:
+            urls = got.pop(target, [])
+            assert sorted(urls) == sorted(expected_urls(emu, target)), target
+            assert done[target].items == len(urls)
+        assert not got
+        assert sorted(f.target for f in records.failures) == sorted(invalid)
+        assert all(f.status_code == 40501 and f.attempts == 0 for f in records.failures)
+        assert stats.targets_done == 1000 and stats.targets_failed == len(invalid)
+        assert stats.cost == pytest.approx(counters.cost, abs=1e-6)
+        assert stats.requests == counters.requests
+        assert stats.items == counters.items
+        assert sum(stats.retries.values()) == counters.requests - counters.by_status[20000]
+
+
+def live_tasks() -> int:
+    """Tasks of the running event loop besides the test's own (asyncio) / child nurseries."""
+    if sniffio.current_async_library() == "asyncio":
+        import asyncio
+
+        return len(asyncio.all_tasks()) - 1
+    import trio
+
+    return len(trio.lowlevel.current_task().child_nurseries)
+
+
+async def test_an_early_break_leaves_no_task_or_connection_behind() -> None:
+    async with emulator(
+        seed=2, min_pages=50, max_pages=200, faults=FaultConfig(latency_max=0.01)
+    ) as emu:
+        before = live_tasks()
+        async with client(emu, concurrency=8) as dfs:
+            targets = (f"big{i}.com" for i in range(10_000))
+            async with dfs.backlinks.domain_pages_summary.stream(targets, limit=5) as records:
+                n = 0
+                async for _ in records:
+                    n += 1
+                    if n == 30:
+                        break
+            assert live_tasks() == before
+            pool = dfs.engine.transport.client._transport._pool  # type: ignore[attr-defined]
+            assert not pool._requests  # nothing in flight or waiting on the pool
+            assert all(c.is_idle() or c.is_closed() for c in pool.connections)
+            # the client still works after a break
+            page = await dfs.backlinks.domain_pages_summary("after.com", limit=3)
+            assert len(page.items) == 3
+        assert not pool.connections  # all closed with the client
+        assert live_tasks() == before
+        with anyio.fail_after(5):
+            while emu.app.counters.simultaneous:
+                await anyio.sleep(0.01)
+
+
+async def test_validation_raises_before_any_request() -> None:
+    from dfs_async import InvalidTarget, UnknownField, ValidationError
+
+    async with emulator() as emu, client(emu) as dfs:
+        call = dfs.backlinks.domain_pages_summary
+        with pytest.raises(ValidationError, match="limit"):
+            call.stream(["a.com"], limit=0)
+        with pytest.raises(UnknownField, match="colour"):
+            call.stream(["a.com"], colour="red")
+        with pytest.raises(ValidationError, match="filters"):
+            call.stream(["a.com"], filters=[["nope", "=", 1]])
+        with pytest.raises(ValidationError, match="max_items"):
+            call.stream(["a.com"], max_items=0)
+        with pytest.raises(ValidationError, match="targets"):
+            call.stream("a.com")
+        with pytest.raises(UnknownField, match="colour"):
+            await call("a.com", colour="red")
+        with pytest.raises(ValidationError, match="order_by"):
+            await call("a.com", order_by=["rank,up"])
+        with pytest.raises(InvalidTarget, match="white space"):
+            await call("a b.com")
+        assert emu.app.counters.requests == 0
+
+
+async def test_one_page_call() -> None:
+    async with emulator(seed=5, target_sizes={"forbes.com": 57}) as emu, client(emu) as dfs:
+        page = await dfs.backlinks.domain_pages_summary(
+            "https://www.Forbes.com/", limit=4, order_by=["backlinks,desc"]
+        )
+        assert page.target == "forbes.com"
+        assert page.total_count == 57
+        full = expected_urls(emu, "forbes.com", order_by=["backlinks,desc"])
+        assert [item.url for item in page.items] == full[:4]
+        assert page.cost == pytest.approx(0.02 + 4 * 0.00003)
+        assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
+        later = await dfs.backlinks.domain_pages_summary("forbes.com", limit=4, offset=54)
+        assert [item.url for item in later.items] == expected_urls(emu, "forbes.com")[54:]
+
+
+async def test_transient_codes_are_retried_then_fail_with_the_last_code() -> None:
+    always = FaultConfig(task_40103=1.0, max_consecutive=3)
+    async with emulator(faults=always) as emu:
+        async with client(emu) as dfs:  # 3 faults in a row, the 4th try passes
+            page = await dfs.backlinks.domain_pages_summary("retry.com", limit=2)
+            assert len(page.items) == 2
+            assert dfs.stats.retries == {40103: 3}
+        policy = dataclasses.replace(FAST, max_attempts=2)
+        async with client(emu, retry_policy=policy) as dfs:
+            with pytest.raises(TaskFailed) as failed:
+                await dfs.backlinks.domain_pages_summary("other.com", limit=2)
+            assert failed.value.status_code == 40103
+            async with dfs.backlinks.domain_pages_summary.stream(["third.com"]) as records:
+                assert [r async for r in records] == []
+            (failure,) = records.failures
+            assert (failure.status_code, failure.attempts) == (40103, 2)
+
+
+async def test_a_request_error_fails_the_task_at_once() -> None:
+    """The emulator answers 40000 to every task past the first of a live POST."""
+    packed = dataclasses.replace(DOMAIN_PAGES_SUMMARY, batch_capacity=3)
+    async with emulator(seed=1, max_pages=5) as emu, client(emu, concurrency=1) as dfs:
+        call = EndpointCall(dfs, packed)
+        async with call.stream(["a1.com", "a2.com", "a3.com"], limit=1000) as records:
+            got = {r.target async for r in records}
+        assert got <= {"a1.com"}
+        codes = {f.target: (f.status_code, f.attempts) for f in records.failures}
+        assert codes == {"a2.com": (40000, 1), "a3.com": (40000, 1)}
+        assert emu.app.counters.requests == 1
+        assert dfs.stats.retries == {}
+
+
+async def test_bad_credentials_stop_the_run() -> None:
+    async with emulator() as emu:
+        async with DataForSEO(emu.login, "wrong", base_url=emu.base_url, rate=None) as dfs:
+            with pytest.raises(AccountError) as stopped:
+                await dfs.backlinks.domain_pages_summary("a.com")
+            assert stopped.value.status_code == 40100
+            assert "wrong" not in str(stopped.value) and "wrong" not in repr(dfs)
+            targets = [f"t{i}.com" for i in range(500)]
+            with pytest.raises(AccountError):
+                async with dfs.backlinks.domain_pages_summary.stream(targets) as records:
+                    async for _ in records:
+                        pass
+        assert emu.app.counters.requests <= 1 + 30  # no hammering: one wave at most
+
+
+async def test_running_out_of_funds_stops_after_delivering_what_came() -> None:
+    async with emulator(seed=3, balance=0.5, max_pages=40) as emu, client(emu) as dfs:
+        got = 0
+        with pytest.raises(AccountError) as stopped:
+            async with dfs.backlinks.domain_pages_summary.stream(
+                (f"f{i}.com" for i in range(1000)), limit=10
+            ) as records:
+                async for _ in records:
+                    got += 1
+        assert stopped.value.status_code == 40210
+        assert got == dfs.stats.items == emu.app.counters.items > 0
+        assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
+
+
+async def test_daily_cost_cap_stops_the_run() -> None:
+    async with emulator(daily_cost_cap=0.1, max_pages=40) as emu, client(emu) as dfs:
+        with pytest.raises(AccountError) as stopped:
+            async with dfs.backlinks.domain_pages_summary.stream(
+                [f"d{i}.com" for i in range(100)], limit=10
+            ) as records:
+                async for _ in records:
+                    pass
+        assert stopped.value.status_code == 40203
+
+
+async def test_rate_limit_40202_slows_down_and_retries() -> None:
+    # the emulator allows 20 requests per 0.5 s; the client starts 4 times faster
+    async with emulator(seed=4, rate_limit=20, window_seconds=0.5, max_pages=30) as emu:
+        async with client(emu, rate=9600, recovery=3600) as dfs:
+            targets = [f"r{i}.com" for i in range(40)]
+            async with dfs.backlinks.domain_pages_summary.stream(targets, limit=10) as records:
+                got = collections.Counter([(r.target, r.item.url) async for r in records])
+            assert dfs.stats.retries.get(40202, 0) > 0
+            assert dfs.engine.pacer.rate is not None and dfs.engine.pacer.rate < 9600
+        assert not records.failures
+        assert all(n == 1 for n in got.values())
+        assert len(got) == sum(len(expected_urls(emu, t)) for t in targets)
+        assert emu.app.counters.by_status[40202] == dfs.stats.retries[40202]
+
+
+async def test_too_many_at_once_40209_lowers_concurrency_and_retries() -> None:
+    faults = FaultConfig(latency_min=0.01, latency_max=0.02)
+    async with emulator(seed=6, max_simultaneous=3, max_pages=30, faults=faults) as emu:
+        async with client(emu, concurrency=12, recovery=3600) as dfs:
+            targets = [f"c{i}.com" for i in range(40)]
+            async with dfs.backlinks.domain_pages_summary.stream(targets, limit=10) as records:
+                got = collections.Counter([(r.target, r.item.url) async for r in records])
+            assert dfs.stats.retries.get(40209, 0) > 0
+            assert dfs.engine.pacer.concurrency < 12
+        assert not records.failures
+        assert all(n == 1 for n in got.values())
+        assert len(got) == sum(len(expected_urls(emu, t)) for t in targets)
+
+
+async def test_max_cost_stops_before_the_budget_could_be_exceeded() -> None:
+    async with emulator(seed=8, min_pages=20, max_pages=100) as emu:
+        async with client(emu, max_cost=0.5, concurrency=5) as dfs:
+            got = 0
+            with pytest.raises(BudgetExhausted):
+                async with dfs.backlinks.domain_pages_summary.stream(
+                    [f"b{i}.com" for i in range(200)], limit=100
+                ) as records:
+                    async for _ in records:
+                        got += 1
+            assert dfs.stats.cost <= 0.5
+            assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
+            assert 0.5 - dfs.stats.cost < 6 * (0.02 + 0.003)  # stopped near the bound
+            assert got == dfs.stats.items
+            with pytest.raises(BudgetExhausted):
+                await dfs.backlinks.domain_pages_summary("b0.com", limit=100)
+
+
+async def test_a_slow_consumer_bounds_the_pages_fetched_ahead() -> None:
+    async with emulator(seed=9, min_pages=100, max_pages=100) as emu:
+        async with client(emu, concurrency=4) as dfs:
+            targets = [f"s{i}.com" for i in range(50)]  # 500 pages of 10
+            async with dfs.backlinks.domain_pages_summary.stream(targets, limit=10) as records:
+                seen = 0
+                async for _ in records:
+                    seen += 1
+                    if seen % 20 == 0:
+                        await anyio.sleep(0.05)  # the engine has all the time it wants
+                        fetched = emu.app.counters.requests
+                        # pages handed over + pages held by the 4 work slots, the stream's
+                        # buffer (4) and the chunk being read
+                        assert fetched <= seen // 10 + 4 + 4 + 1
+                    if seen == 200:
+                        break

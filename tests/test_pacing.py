@@ -1,0 +1,120 @@
+"""Pacing: a steady rate without bursts, a concurrency cap, and the 40202/40209 feedback."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from dfs_async.pacing import Pacer
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_rate_never_bursts_even_after_idling() -> None:
+    pacer = Pacer(rate=600, concurrency=10)  # one request every 0.1 s
+    await anyio.sleep(0.3)  # an idle spell: a bucket of a minute's quota would now burst
+    times: list[float] = []
+
+    async def take() -> None:
+        async with pacer.slot() as sent_at:
+            times.append(sent_at)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(take)
+    times.sort()
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) == 4
+    assert min(gaps) >= 0.1 * 0.9  # never two requests closer than the interval
+
+
+async def test_concurrency_is_capped() -> None:
+    pacer = Pacer(rate=None, concurrency=3)
+    inside = peak = 0
+
+    async def take() -> None:
+        nonlocal inside, peak
+        async with pacer.slot():
+            inside += 1
+            peak = max(peak, inside)
+            await anyio.sleep(0.01)
+            inside -= 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(12):
+            tg.start_soon(take)
+    assert peak == 3
+
+
+async def test_40202_halves_the_rate_once_per_signal_then_recovers() -> None:
+    pacer = Pacer(rate=1200, concurrency=5, recovery=3600)
+    async with pacer.slot() as sent_before:
+        pass
+    pacer.slow_down(sent_before)
+    assert pacer.rate == 600
+    pacer.slow_down(sent_before)  # an answer to a request sent at the old pace
+    assert pacer.rate == 600
+    async with pacer.slot() as sent_after:
+        pass
+    pacer.slow_down(sent_after)
+    assert pacer.rate == 300
+
+    recovering = Pacer(rate=1200, concurrency=5, recovery=0)
+    async with recovering.slot() as sent:
+        pass
+    recovering.slow_down(sent)
+    assert recovering.rate == 600
+    async with recovering.slot():
+        pass
+    assert recovering.rate == 1200  # doubled back, never above the configured rate
+    async with recovering.slot():
+        pass
+    assert recovering.rate == 1200
+
+
+async def test_40209_halves_the_concurrency_then_recovers() -> None:
+    pacer = Pacer(rate=None, concurrency=8, recovery=3600)
+    async with pacer.slot() as sent:
+        pass
+    pacer.fewer_at_once(sent)
+    assert pacer.concurrency == 4
+    pacer.fewer_at_once(sent)
+    assert pacer.concurrency == 4
+    inside = peak = 0
+
+    async def take() -> None:
+        nonlocal inside, peak
+        async with pacer.slot():
+            inside += 1
+            peak = max(peak, inside)
+            await anyio.sleep(0.01)
+            inside -= 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(12):
+            tg.start_soon(take)
+    assert peak == 4
+
+    quick = Pacer(rate=None, concurrency=8, recovery=0)
+    async with quick.slot() as sent:
+        pass
+    quick.fewer_at_once(sent)
+    assert quick.concurrency == 4
+    async with quick.slot():
+        pass
+    assert quick.concurrency == 8
+
+
+async def test_never_below_one_request_at_once() -> None:
+    pacer = Pacer(rate=None, concurrency=1, recovery=3600)
+    async with pacer.slot() as sent:
+        pass
+    pacer.fewer_at_once(sent)
+    assert pacer.concurrency == 1
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        Pacer(rate=0, concurrency=1)
+    with pytest.raises(ValueError, match="concurrency"):
+        Pacer(rate=10, concurrency=0)
