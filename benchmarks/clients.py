@@ -190,7 +190,8 @@ async def raw(stack: str, url: str, targets: int, limit: int, concurrency: int) 
 
         async def post(body: bytes) -> bytes:
             response = await client.post(PATH, content=body, headers=JSON)
-            return response.content
+            content: bytes = response.content
+            return content
 
         gate = None if stack == "httpx-nogate" else concurrency
         return await page_loop(post, _typed_decoder(), targets, limit, gate)
@@ -238,7 +239,7 @@ async def ours(
     rss: list[float] = []
     process = None
     if marks:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         process = psutil.Process()
         EXTRA["idle_rss_mb"] = process.memory_info().rss / 2**20

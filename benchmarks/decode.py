@@ -100,7 +100,7 @@ def run(size: Size) -> Section:
     official = section.ratio("official client (json.loads + pydantic from_dict)", "items_s_1000")
     if official:
         section.notes.append(
-            f"Our typed decode reads {ours / official:.1f}× as many items per second as the "
+            f"Our typed decode reads {ours / official:.1f}x as many items per second as the "
             "official client's path (1000-item pages), and produces typed objects besides."
         )
     return section

@@ -131,17 +131,17 @@ def table(section: Section) -> list[list[str]]:
     head = ["variant"]
     for m in section.metrics:
         arrow = "↑" if m.higher_is_better else "↓"
-        head += [f"{m.label} {arrow} (× baseline)", f"{m.label} [{m.unit}]"]
+        head += [f"{m.label} {arrow} (x baseline)", f"{m.label} [{m.unit}]"]
     lines = [head]
     for row in section.rows:
         name = row.name + (" (baseline)" if row.name == section.baseline else "")
         cells = [name]
         for m in section.metrics:
             if m.key not in row.values:
-                cells += ["–", "–"]
+                cells += ["-", "-"]
                 continue
             r = section.ratio(row.name, m.key)
-            cells += ["–" if r is None else f"{r:.2f}×", fmt(row.values[m.key])]
+            cells += ["-" if r is None else f"{r:.2f}x", fmt(row.values[m.key])]
         lines.append(cells)
     return lines
 
@@ -169,7 +169,7 @@ def machine() -> dict[str, str]:
                 break
     mem = ""
     with contextlib.suppress(ImportError):
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         mem = f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
     versions = []
@@ -236,41 +236,40 @@ def server_process(argv: Sequence[str], ready_timeout: float = 60.0) -> Iterator
     GIL. Closing its stdin asks it to stop and print its final figures as a JSON line
     (`Served.stop`); on leaving the block it is stopped that way, or killed.
     """
-    errors = tempfile.TemporaryFile(mode="w+")  # a pipe could fill up and stall the server
-    proc = subprocess.Popen(
-        [sys.executable, *argv],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-        cwd=ROOT,
-    )
-    served = None
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + ready_timeout
-        url = ""
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith("http://"):
-                url = line.split()[0]
-                break
-        if not url:
-            proc.kill()
-            proc.communicate(timeout=10)
-            errors.seek(0)
-            raise RuntimeError(f"{' '.join(argv)} did not start:\n{errors.read()[-3000:]}")
-        served = Served(url, proc)
-        yield served
-    finally:
-        if served is not None:
-            served.stop()
-        elif proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-        errors.close()
+    with tempfile.TemporaryFile(mode="w+") as errors:  # a pipe could fill and stall it
+        proc = subprocess.Popen(
+            [sys.executable, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=ROOT,
+        )
+        served = None
+        try:
+            assert proc.stdout is not None
+            deadline = time.monotonic() + ready_timeout
+            url = ""
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                if line.startswith("http://"):
+                    url = line.split()[0]
+                    break
+            if not url:
+                proc.kill()
+                proc.communicate(timeout=10)
+                errors.seek(0)
+                raise RuntimeError(f"{' '.join(argv)} did not start:\n{errors.read()[-3000:]}")
+            served = Served(url, proc)
+            yield served
+        finally:
+            if served is not None:
+                served.stop()
+            elif proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=10)
 
 
 def emit(result: dict[str, Any]) -> None:

@@ -79,7 +79,7 @@ def run(size: Size) -> Section:
         key="profile",
         title="Profile of our client (pyinstrument)",
         what=(
-            f"Our client streaming {targets:,} targets × {per_target} items (one request of "
+            f"Our client streaming {targets:,} targets x {per_target} items (one request of "
             f"{per_target} items each: per-request costs show) from the canned server, under "
             "pyinstrument in asyncio; the functions with the most self time. Not a race: "
             "the ratio column is each function's share of the profiled time."

@@ -61,7 +61,7 @@ def run(size: Size) -> Section:
         key="overhead",
         title="Client overhead",
         what=(
-            f"{targets} targets × {per_target:,} items, pages of {limit} "
+            f"{targets} targets x {per_target:,} items, pages of {limit} "
             f"({targets * per_target:,} items, {targets * -(-per_target // limit):,} requests) "
             f"from the canned server; concurrency {CONCURRENCY}; best of {repeats}."
         ),
@@ -99,11 +99,11 @@ def run(size: Size) -> Section:
 def goals(section: Section, missing: str) -> list[Goal]:
     if missing:
         return [
-            Goal(text, "–", None, missing)
+            Goal(text, "-", None, missing)
             for text in (
-                "client CPU per 1,000 items ≤ 1.5× the floor's",
-                "wall time ≥ 3× better than the official client",
-                "wall time ≥ 2× better than the naive loop",
+                "client CPU per 1,000 items ≤ 1.5x the floor's",
+                "wall time ≥ 3x better than the official client",
+                "wall time ≥ 2x better than the naive loop",
             )
         ]
     cpu = section.ratio(OURS, "cpu_per_1k") or float("inf")
@@ -117,16 +117,16 @@ def goals(section: Section, missing: str) -> list[Goal]:
         else "our per-item/per-request Python work (see the profile notes in RESULTS.md)"
     )
     return [
-        Goal("client CPU per 1,000 items ≤ 1.5× the floor's", f"{cpu:.2f}×", cpu <= 1.5, cpu_limit),
+        Goal("client CPU per 1,000 items ≤ 1.5x the floor's", f"{cpu:.2f}x", cpu <= 1.5, cpu_limit),
         Goal(
-            "wall time ≥ 3× better than the official client",
-            f"{vs_official:.1f}× better",
+            "wall time ≥ 3x better than the official client",
+            f"{vs_official:.1f}x better",
             vs_official >= 3,
             "" if vs_official >= 3 else "client CPU (the canned server answers at once)",
         ),
         Goal(
-            "wall time ≥ 2× better than the naive loop",
-            f"{vs_naive:.1f}× better",
+            "wall time ≥ 2x better than the naive loop",
+            f"{vs_naive:.1f}x better",
             vs_naive >= 2,
             "" if vs_naive >= 2 else "client CPU: with a zero-latency server wall time is CPU",
         ),

@@ -46,7 +46,7 @@ OURS = {
 
 def run(size: Size) -> Section:
     levels = (30,) if size is Size.TINY else (30, 300)
-    requests = {30: size.pick(60, 600, 3000), 300: size.pick(60, 1200, 6000)}
+    requests = {30: size.pick(60, 300, 1500), 300: size.pick(60, 300, 1500)}
     repeats = size.pick(1, 1, 2)
     missing = engine_missing()
     section = Section(
@@ -101,7 +101,7 @@ def recommendation(section: Section) -> str:
     }
     best = min(candidates, key=candidates.__getitem__)
     others = ", ".join(
-        f"{name}: {value / candidates[best]:.2f}×"
+        f"{name}: {value / candidates[best]:.2f}x"
         for name, value in sorted(candidates.items(), key=lambda kv: kv[1])
         if name != best
     )

@@ -63,14 +63,14 @@ def run(size: Size) -> Section:
             section.rows.append(row)
     goal = f"time per target flat from 100 to {counts[-1]:,} targets (within {FLAT - 1:.0%})"
     if missing:
-        section.goals.append(Goal(goal, "–", None, missing))
+        section.goals.append(Goal(goal, "-", None, missing))
         return section
     walls = [row.values["wall_ms"] for n, row in zip(counts, section.rows, strict=True) if n >= 100]
     spread = max(walls) / min(walls)
     section.goals.append(
         Goal(
             goal,
-            f"slowest/fastest {spread:.2f}× ({min(walls):.2f}–{max(walls):.2f} ms per target)",
+            f"slowest/fastest {spread:.2f}x ({min(walls):.2f}-{max(walls):.2f} ms per target)",
             spread <= FLAT,
             "" if spread <= FLAT else "work that grows with the number of targets",
         )

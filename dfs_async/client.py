@@ -278,8 +278,14 @@ class RecordStream:
         assert task_group is not None and self._receive is not None
         task_group.cancel_scope.cancel()
         self._receive.close()
-        suppress = await task_group.__aexit__(exc_type, exc, tb)
         self._ended = True
+        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
+            # The block raised (RunStopped from the iteration, or the caller's own error):
+            # close the group as if it ended normally, so the error propagates as it is
+            # (trio would wrap it in an ExceptionGroup).
+            await task_group.__aexit__(None, None, None)
+            return None
+        suppress = await task_group.__aexit__(exc_type, exc, tb)
         error = self._run.error
         if exc is None and error is not None and not self._raised:
             self._raised = True

@@ -14,9 +14,12 @@ and 40209 past its simultaneous-request cap. So:
   degrades with many waiters. The slot is taken *before* the rate token, so requests that
   waited for a slot cannot leave together in a burst.
 - **Feedback**: a 40202 halves the rate, a 40209 halves the concurrency (not below
-  `min_rate` / 1). Answers to requests sent before the last change are ignored (they tell
-  about the old pace, and would otherwise halve it again and again). After `recovery`
-  seconds without a new signal the limit doubles back, step by step, to the configured one.
+  `min_rate`, by default a sixteenth of the rate, and 1). Answers to requests sent before
+  the last change are ignored: they tell about the old pace, and would halve it again and
+  again. The rate is halved at most once per `hold` seconds (default `recovery / 2`): the
+  server counts a sliding minute, so it keeps refusing for a while whatever the new pace,
+  and only waiting helps (the retries back off for that). After `recovery` seconds without
+  a new signal the limit doubles back, step by step, to the configured one.
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ class Pacer:
         rate: float | None,
         concurrency: int,
         recovery: float = 10.0,
-        min_rate: float = 1.0,
+        hold: float | None = None,
+        min_rate: float | None = None,
     ) -> None:
         if rate is not None and not rate > 0:
             raise ValueError("rate must be positive")
@@ -117,6 +121,9 @@ class Pacer:
         self.rate = rate
         self.concurrency = concurrency
         self._recovery = recovery
+        self._hold = recovery / 2 if hold is None else hold
+        if min_rate is None:
+            min_rate = rate / 16 if rate is not None else 1.0
         self._min_rate = min(min_rate, rate) if rate is not None else min_rate
         self._gate = _gate(None if rate is None else 60.0 / rate)
         self._slots = anyio.CapacityLimiter(concurrency)
@@ -141,6 +148,8 @@ class Pacer:
     def slow_down(self, sent_at: float) -> None:
         """A 40202 answered a request sent at `sent_at`: halve the rate (once per signal)."""
         if self.rate is None or sent_at < self._rate_changed:
+            return
+        if anyio.current_time() - self._rate_changed < self._hold:
             return
         self._set_rate(max(self._min_rate, self.rate / 2))
 

@@ -49,6 +49,36 @@ def make_client(
     )
 
 
+class _Body(httpx.AsyncByteStream):
+    """A request body of one chunk, iterated without an async generator.
+
+    httpx's own body stream is an async generator; a request cancelled while its body is
+    being written leaves it suspended, and trio then warns when it is garbage collected.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def __aiter__(self) -> _BodyIterator:
+        return _BodyIterator(self._body)
+
+
+class _BodyIterator:
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes | None) -> None:
+        self._body = body
+
+    def __aiter__(self) -> _BodyIterator:
+        return self
+
+    async def __anext__(self) -> bytes:
+        body, self._body = self._body, None
+        if body is None:
+            raise StopAsyncIteration
+        return body
+
+
 class Transport:
     """POSTs request bodies to `base_url` + path; owns the httpx client unless given one."""
 
@@ -66,9 +96,12 @@ class Transport:
 
     async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
         """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
-        url = self._base_url + path
+        request = self._client.build_request(
+            "POST", self._base_url + path, content=body, headers=_HEADERS
+        )
+        request.stream = _Body(body)
         try:
-            response = await self._client.post(url, content=body, auth=self._auth, headers=_HEADERS)
+            response = await self._client.send(request, auth=self._auth)
         except httpx.RequestError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             log.debug("POST %s failed: %s", path, error)

