@@ -89,6 +89,7 @@ async def page_loop(
                 async with gate:
                     answer = await post(body)
             got, total = decode(answer)
+            del answer  # hold no page while this target waits for its next turn
             items += got
             requests += 1
             offset += limit
@@ -111,8 +112,8 @@ async def naive(url: str, targets: int, limit: int, concurrency: int) -> tuple[i
                 async with gate:
                     task = {"target": target, "limit": limit, "offset": offset}
                     response = await client.post(url + PATH, json=[task])
-                data = response.json()
-                got, total = count_dicts(data)
+                got, total = count_dicts(response.json())
+                del response  # hold no page while this target waits for its next turn
                 items += got
                 requests += 1
                 offset += limit

@@ -36,6 +36,27 @@ def self_times(session: Any) -> dict[str, float]:
     return dict(totals)
 
 
+def by_package(times: dict[str, float]) -> dict[str, float]:
+    """Self time grouped by where the code lives (a package, or the kind of built-in)."""
+    groups: dict[str, float] = defaultdict(float)
+    for name, t in times.items():
+        where = name.rsplit("(", 1)[-1]
+        if where.startswith("<built-in>"):
+            func = name.split(" ", 1)[0]
+            group = {"Decoder": "msgspec decode", "socket": "socket calls (kernel)"}.get(
+                func.split(".", 1)[0], "other built-ins"
+            )
+        elif where.startswith(".11/"):
+            parts = where.split("/")
+            group = parts[1] if len(parts) > 2 else "stdlib"
+        elif where.startswith("<frozen"):
+            group = "stdlib"
+        else:
+            group = where.split("/", 1)[0]
+        groups[group] += t
+    return dict(groups)
+
+
 def short(path: str) -> str:
     for marker in ("site-packages/", "/work/main/", "lib/python3"):
         if marker in path:
@@ -46,7 +67,11 @@ def short(path: str) -> str:
 def profile(
     kind: str, url: str, targets: int, limit: int, concurrency: int, stack: str = "default"
 ) -> tuple[Any, float]:
+    import httpx_aiohttp  # noqa: F401
+    import trio  # noqa: F401 - httpcore imports it on first use when installed
     from pyinstrument import Profiler
+
+    import dfs_async  # noqa: F401 - imports are not the hot path: keep them out of the profile
 
     profiler = Profiler(interval=0.0005, async_mode="disabled")
     common = (url, targets, limit, concurrency)
@@ -95,6 +120,17 @@ def run(size: Size) -> Section:
         profiler, duration = profile("ours", server.url, targets, per_target, 30)
     for name, share in top(profiler, 15):
         section.rows.append(Row(name, {"share": share * 100}))
+    groups = by_package(self_times(profiler.last_session))
+    total = sum(groups.values()) or 1.0
+    section.notes.append(
+        "Self time by where the code lives: "
+        + ", ".join(
+            f"{group} {t / total:.0%}"
+            for group, t in sorted(groups.items(), key=lambda kv: -kv[1])
+            if t / total >= 0.01
+        )
+        + "."
+    )
     section.notes.append(
         f"Profiled run: {duration:.1f} s for {targets:,} requests "
         f"({duration / targets * 1000:.2f} ms per request, profiler overhead included). "

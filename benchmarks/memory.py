@@ -95,5 +95,7 @@ def run(size: Size) -> Section:
                 )
             )
     mean_idle = sum(idle) / len(idle)
-    section.rows.insert(0, Row(IDLE, {k: mean_idle for k in ("rss_10", "rss_50", "rss_100")}))
+    section.rows.insert(
+        0, Row(IDLE, {k: mean_idle for k in ("rss_10", "rss_50", "rss_100", "peak")})
+    )
     return section

@@ -138,7 +138,11 @@ class DataForSEO:
             raise RuntimeError("this DataForSEO client is already open")
         if self._http_client is not None:
             transport = Transport(
-                self._http_client, base_url=self.base_url, auth=self._auth, owned=False
+                self._http_client,
+                base_url=self.base_url,
+                auth=self._auth,
+                owned=False,
+                deadline=self.timeout,
             )
         else:
             client = make_client(
@@ -147,7 +151,9 @@ class DataForSEO:
                 verify=self._verify,
                 transport=self._transport,
             )
-            transport = Transport(client, base_url=self.base_url, auth=self._auth, owned=True)
+            transport = Transport(
+                client, base_url=self.base_url, auth=self._auth, owned=True, deadline=self.timeout
+            )
         self.stats = Stats()
         self._engine = Engine(
             transport=transport,
@@ -274,23 +280,38 @@ class RecordStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        task_group = self._task_group
-        assert task_group is not None and self._receive is not None
+        task_group, receive = self._task_group, self._receive
+        assert task_group is not None and receive is not None
         task_group.cancel_scope.cancel()
-        self._receive.close()
         self._ended = True
+        body_failed = exc is not None
         if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
             # The block raised (RunStopped from the iteration, or the caller's own error):
             # close the group as if it ended normally, so the error propagates as it is
             # (trio would wrap it in an ExceptionGroup).
-            await task_group.__aexit__(None, None, None)
-            return None
-        suppress = await task_group.__aexit__(exc_type, exc, tb)
+            exc_type = exc = tb = None
+        try:
+            suppress = await task_group.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # One failure inside (say, from the caller's own target iterator): raise it as
+            # it is rather than wrapped in a group the caller did not ask for.
+            sole: BaseException = group
+            while isinstance(sole, BaseExceptionGroup) and len(sole.exceptions) == 1:
+                sole = sole.exceptions[0]
+            if sole is group:
+                raise
+            raise sole from None
+        finally:
+            # Only now: a sender still blocked when the stream closed would raise
+            # BrokenResourceError instead of taking its cancellation.
+            receive.close()
         error = self._run.error
-        if exc is None and error is not None and not self._raised:
+        if not body_failed and error is not None and not self._raised:
             self._raised = True
             raise error
-        return suppress
+        # Never swallow the block's own exception (trio's nursery answers True when it
+        # was told the block ended normally).
+        return None if body_failed else suppress
 
     def __aiter__(self) -> _Records:
         return _Records(self)

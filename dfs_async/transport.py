@@ -2,7 +2,9 @@
 
 `post` never raises for what the network or the server does: it returns the HTTP status and
 body, or no status and the error's description, for `wire.read` to classify (network errors
-and truncated bodies are retried). Credentials live in an `httpx.BasicAuth` passed with each
+and truncated bodies are retried). A whole exchange has a deadline (`timeout`): httpx's own
+timeouts bound each read, so a server trickling its answer could otherwise hold a slot for
+ever. Credentials live in an `httpx.BasicAuth` passed with each
 request, never in a URL, a log line or an error message.
 """
 
@@ -12,6 +14,7 @@ import logging
 import ssl
 from typing import Final
 
+import anyio
 import httpx
 
 __all__ = ["Transport", "make_client"]
@@ -83,9 +86,16 @@ class Transport:
     """POSTs request bodies to `base_url` + path; owns the httpx client unless given one."""
 
     def __init__(
-        self, client: httpx.AsyncClient, *, base_url: str, auth: httpx.BasicAuth, owned: bool
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        auth: httpx.BasicAuth,
+        owned: bool,
+        deadline: float | None = None,
     ) -> None:
         self._client = client
+        self._deadline = deadline  # for a whole exchange (httpx's timeouts are per read)
         self._base_url = base_url.rstrip("/")
         self._auth = auth
         self._owned = owned
@@ -100,12 +110,17 @@ class Transport:
             "POST", self._base_url + path, content=body, headers=_HEADERS
         )
         request.stream = _Body(body)
+        response = None
         try:
-            response = await self._client.send(request, auth=self._auth)
+            with anyio.move_on_after(self._deadline):
+                response = await self._client.send(request, auth=self._auth)
         except httpx.RequestError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             log.debug("POST %s failed: %s", path, error)
             return None, b"", error
+        if response is None:
+            log.debug("POST %s: no complete answer within %ss", path, self._deadline)
+            return None, b"", f"no complete answer within {self._deadline:g} s"
         log.debug("POST %s -> HTTP %d, %d bytes", path, response.status_code, len(response.content))
         return response.status_code, response.content, ""
 

@@ -137,13 +137,15 @@ async def test_targets_are_read_lazily() -> None:
             yield f"host{i}.com"
 
     api = FakeAPI()
-    async with client(api, concurrency=3) as dfs:
-        async with dfs.backlinks.domain_pages_summary.stream(millions(), limit=5) as records:
-            seen = 0
-            async for _ in records:
-                seen += 1
-                if seen == 50:
-                    break
+    async with (
+        client(api, concurrency=3) as dfs,
+        dfs.backlinks.domain_pages_summary.stream(millions(), limit=5) as records,
+    ):
+        seen = 0
+        async for _ in records:
+            seen += 1
+            if seen == 50:
+                break
     assert pulled < 100
 
 
@@ -159,11 +161,13 @@ async def test_an_async_generator_of_targets_is_read_and_closed() -> None:
             closed = True
 
     api = FakeAPI()
-    async with client(api) as dfs:
-        async with dfs.backlinks.domain_pages_summary.stream(targets(), limit=5) as records:
-            async for record in records:
-                assert record.target.startswith("gen")
-                break
+    async with (
+        client(api) as dfs,
+        dfs.backlinks.domain_pages_summary.stream(targets(), limit=5) as records,
+    ):
+        async for record in records:
+            assert record.target.startswith("gen")
+            break
     assert closed
 
 

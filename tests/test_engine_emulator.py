@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,7 +17,6 @@ from dfs_async import (
     AccountError,
     BudgetExhausted,
     DataForSEO,
-    Failure,
     Record,
     RetryPolicy,
     TargetDone,
@@ -135,7 +135,8 @@ async def test_an_early_break_leaves_no_task_or_connection_behind() -> None:
         assert not pool.connections  # all closed with the client
         assert live_tasks() == before
         with anyio.fail_after(5):
-            while emu.app.counters.simultaneous:
+            # the server saw every connection close (its counter lives in another thread)
+            while emu.app.counters.simultaneous:  # noqa: ASYNC110
                 await anyio.sleep(0.01)
 
 
@@ -211,7 +212,8 @@ async def test_a_request_error_fails_the_task_at_once() -> None:
         assert dfs.stats.retries == {}
 
 
-async def test_bad_credentials_stop_the_run() -> None:
+async def test_bad_credentials_stop_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="dfs_async")
     async with emulator() as emu:
         async with DataForSEO(emu.login, "wrong", base_url=emu.base_url, rate=None) as dfs:
             with pytest.raises(AccountError) as stopped:
@@ -224,6 +226,8 @@ async def test_bad_credentials_stop_the_run() -> None:
                     async for _ in records:
                         pass
         assert emu.app.counters.requests <= 1 + 30  # no hammering: one wave at most
+        assert "wrong" not in caplog.text and "Basic" not in caplog.text
+        assert "run stopped" in caplog.text
 
 
 async def test_running_out_of_funds_stops_after_delivering_what_came() -> None:
@@ -282,36 +286,78 @@ async def test_too_many_at_once_40209_lowers_concurrency_and_retries() -> None:
 
 
 async def test_max_cost_stops_before_the_budget_could_be_exceeded() -> None:
-    async with emulator(seed=8, min_pages=20, max_pages=100) as emu:
-        async with client(emu, max_cost=0.5, concurrency=5) as dfs:
-            got = 0
-            with pytest.raises(BudgetExhausted):
-                async with dfs.backlinks.domain_pages_summary.stream(
-                    [f"b{i}.com" for i in range(200)], limit=100
-                ) as records:
-                    async for _ in records:
-                        got += 1
-            assert dfs.stats.cost <= 0.5
-            assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
-            assert 0.5 - dfs.stats.cost < 6 * (0.02 + 0.003)  # stopped near the bound
-            assert got == dfs.stats.items
-            with pytest.raises(BudgetExhausted):
-                await dfs.backlinks.domain_pages_summary("b0.com", limit=100)
+    async with (
+        emulator(seed=8, min_pages=20, max_pages=100) as emu,
+        client(emu, max_cost=0.5, concurrency=5) as dfs,
+    ):
+        got = 0
+        with pytest.raises(BudgetExhausted):
+            async with dfs.backlinks.domain_pages_summary.stream(
+                [f"b{i}.com" for i in range(200)], limit=100
+            ) as records:
+                async for _ in records:
+                    got += 1
+        assert dfs.stats.cost <= 0.5
+        assert dfs.stats.cost == pytest.approx(emu.app.counters.cost)
+        assert 0.5 - dfs.stats.cost < 6 * (0.02 + 0.003)  # stopped near the bound
+        assert got == dfs.stats.items  # what was in flight landed and was delivered
+        with pytest.raises(BudgetExhausted):
+            await dfs.backlinks.domain_pages_summary("b0.com", limit=100)
 
 
 async def test_a_slow_consumer_bounds_the_pages_fetched_ahead() -> None:
-    async with emulator(seed=9, min_pages=100, max_pages=100) as emu:
-        async with client(emu, concurrency=4) as dfs:
-            targets = [f"s{i}.com" for i in range(50)]  # 500 pages of 10
-            async with dfs.backlinks.domain_pages_summary.stream(targets, limit=10) as records:
-                seen = 0
+    targets = [f"s{i}.com" for i in range(50)]  # 100 pages each: 500 pages of 10
+    async with (
+        emulator(seed=9, min_pages=100, max_pages=100) as emu,
+        client(emu, concurrency=4) as dfs,
+        dfs.backlinks.domain_pages_summary.stream(targets, limit=10) as records,
+    ):
+        seen = 0
+        async for _ in records:
+            seen += 1
+            if seen % 20 == 0:
+                await anyio.sleep(0.05)  # the engine has all the time it wants
+                fetched = emu.app.counters.requests
+                # pages handed over + pages held by the 4 work slots, the stream's
+                # buffer (4 chunks) and the chunk being read
+                assert fetched <= seen // 10 + 4 + 4 + 1
+            if seen == 200:
+                break
+        assert emu.app.counters.requests >= 20
+
+
+async def test_max_items_caps_each_target() -> None:
+    async with emulator(seed=12, min_pages=30, max_pages=80) as emu, client(emu) as dfs:
+        targets = ["m1.com", "m2.com", "m3.com"]
+        order = ["rank,desc", "url,asc"]
+        stream = dfs.backlinks.domain_pages_summary.stream(
+            targets, limit=10, max_items=25, order_by=order
+        )
+        async with stream as records:
+            got = collections.defaultdict(list)
+            async for record in records:
+                got[record.target].append(record.item.url)
+        for target in targets:
+            assert sorted(got[target]) == sorted(expected_urls(emu, target, order_by=order)[:25])
+        assert emu.app.counters.requests == 9  # 10 + 10 + 5 per target
+        assert emu.app.counters.items == 75
+
+
+async def test_a_trickling_answer_is_cut_at_the_timeout_and_retried() -> None:
+    faults = FaultConfig(slow_trickle=1.0, slow_trickle_seconds=2.5, max_consecutive=1)
+    async with emulator(faults=faults) as emu, client(emu, timeout=1.0) as dfs:
+        page = await dfs.backlinks.domain_pages_summary("slow.com", limit=2)
+        assert len(page.items) == 2
+        assert set(dfs.stats.retries) == {0}  # no status: the answer never completed
+
+
+async def test_an_error_of_the_callers_targets_comes_out_as_it_is() -> None:
+    def targets() -> Iterator[str]:
+        yield "fine.com"
+        raise LookupError("the caller's own bug")
+
+    async with emulator(max_pages=5) as emu, client(emu) as dfs:
+        with pytest.raises(LookupError, match="own bug"):
+            async with dfs.backlinks.domain_pages_summary.stream(targets()) as records:
                 async for _ in records:
-                    seen += 1
-                    if seen % 20 == 0:
-                        await anyio.sleep(0.05)  # the engine has all the time it wants
-                        fetched = emu.app.counters.requests
-                        # pages handed over + pages held by the 4 work slots, the stream's
-                        # buffer (4) and the chunk being read
-                        assert fetched <= seen // 10 + 4 + 4 + 1
-                    if seen == 200:
-                        break
+                    pass

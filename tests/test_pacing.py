@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import pytest
 
@@ -23,7 +25,7 @@ async def test_the_rate_never_bursts_even_after_idling() -> None:
         for _ in range(5):
             tg.start_soon(take)
     times.sort()
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 4
     assert min(gaps) >= 0.1 * 0.9  # never two requests closer than the interval
 

@@ -85,7 +85,9 @@ class EmulatorConfig:
     """
 
     seed: int = 0
-    accounts: Mapping[str, str] = field(default_factory=lambda: {"emulator": "emulator"})
+    accounts: Mapping[str, str] = field(
+        default_factory=lambda: {"emulator": "emulator"}, repr=False
+    )  # login -> password: never in a repr
     rate_limit: int = 2000
     window_seconds: float = 60.0
     max_simultaneous: int = 30

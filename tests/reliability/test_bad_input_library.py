@@ -1,0 +1,148 @@
+"""Bad input to the library: refused before any request (the emulator's counters prove it),
+each with an error naming the field and the rule; bad servers answered with bounded retries.
+
+Settings (missing credentials, a bad base URL, verify=False, ...) are refused when the client
+is built: tests/test_client.py::test_bad_settings_are_refused_clearly and
+::test_missing_credentials_are_a_configuration_error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dfs_async import (
+    AccountError,
+    DataForSEO,
+    Failure,
+    Record,
+    RetryPolicy,
+    TaskFailed,
+    UnknownField,
+    ValidationError,
+)
+from dfs_async.emulator import EmulatorConfig, EmulatorHandle, running_emulator
+
+from .servers import HtmlSite, closed_port, serving
+
+pytestmark = pytest.mark.anyio
+
+FAST = RetryPolicy(max_attempts=3, base=0.001, cap=0.01)
+NINE = [["backlinks", ">", i] if i % 2 == 0 else "and" for i in range(17)]  # 9 conditions
+
+FIELD_CASES = [
+    pytest.param({"limit": 0}, ValidationError, "limit: must be from 1 to 1000", id="limit-0"),
+    pytest.param({"limit": 1001}, ValidationError, "limit: must be from 1 to 1000", id="limit-1001"),
+    pytest.param({"offset": -1}, ValidationError, "offset: must be at least 0", id="offset-neg"),
+    pytest.param({"filters": NINE}, ValidationError, "at most 8", id="filters-9-conditions"),
+    pytest.param(
+        {"filters": [["url", "~~", "x"]]}, ValidationError, "operator", id="filters-unknown-op"
+    ),
+    pytest.param(
+        {"filters": [["colour", "=", "red"]]}, ValidationError, "colour", id="filters-unknown-field"
+    ),
+    pytest.param({"filters": "[[broken"}, ValidationError, "filters", id="filters-malformed"),
+    pytest.param(
+        {"filters": [["url", "like"]]}, ValidationError, "filters", id="filters-no-value"
+    ),
+    pytest.param(
+        {"order_by": ["rank,desc", "backlinks,desc", "url,asc", "first_seen,asc"]},
+        ValidationError,
+        "order_by",
+        id="order-by-4-rules",
+    ),
+    pytest.param({"order_by": ["rank,up"]}, ValidationError, "order_by", id="order-by-direction"),
+    pytest.param({"tag": "x" * 256}, ValidationError, "tag: at most 255", id="tag-256"),
+    pytest.param({"colour": "red"}, UnknownField, "colour", id="unknown-field"),
+]
+
+
+def _client(emu: EmulatorHandle, **options: Any) -> DataForSEO:
+    options.setdefault("retry_policy", FAST)
+    return DataForSEO(emu.login, emu.password, base_url=emu.base_url, **options)
+
+
+@pytest.mark.parametrize(("fields", "error", "message"), FIELD_CASES)
+async def test_a_bad_request_field_is_refused_before_sending(
+    dfs_emulator: EmulatorHandle, fields: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    async with _client(dfs_emulator) as dfs:
+        call = dfs.backlinks.domain_pages_summary
+        with pytest.raises(error, match=message) as raised:
+            call.stream(["forbes.com"], **fields)
+        assert str(raised.value).startswith(f"{raised.value.field}: ")  # type: ignore[attr-defined]
+        with pytest.raises(error, match=message):
+            await call("forbes.com", **fields)
+    assert dfs_emulator.app.counters.requests == 0
+
+
+async def test_targets_are_normalised_or_failed_alone_without_a_request() -> None:
+    written = {
+        "https://www.Forbes.com/": "forbes.com",  # a site's home page: the site
+        "  WWW.Example.ORG  ": "example.org",  # white space around, www.
+        "bücher.de": "xn--bcher-kva.de",  # IDN: punycode
+        "HTTPS://Shop.Example.com/Blog/Post?id=1": "https://shop.example.com/Blog/Post?id=1",
+    }
+    invalid = {
+        "a b.com": "white space",
+        "example.com/blog": "absolute URL",
+        "ftp://example.com/file": "http:// and https://",
+        "http://127.0.0.1/": "IP address",
+        "https://user:pw@example.com/": "user or password",
+    }
+    async with running_emulator(EmulatorConfig(seed=4, max_pages=30)) as emu:
+        async with _client(emu) as dfs:
+            stream = dfs.backlinks.domain_pages_summary.stream([*written, *invalid])
+            async with stream as records:
+                events = [e async for e in records.events()]
+        served = {e.target for e in events if isinstance(e, Record)}
+        assert served <= set(written.values())
+        assert emu.app.counters.requests == len(written)  # one page each, none for the rest
+    failures = {e.target: e for e in events if isinstance(e, Failure)}
+    assert set(failures) == set(invalid)
+    for raw, rule in invalid.items():
+        assert failures[raw].status_code == 40501 and failures[raw].attempts == 0
+        assert rule in failures[raw].status_message
+
+
+async def test_wrong_credentials_stop_at_the_first_401(dfs_emulator: EmulatorHandle) -> None:
+    emu = dfs_emulator
+    async with DataForSEO(emu.login, "Wr0ng-pass", base_url=emu.base_url) as dfs:
+        with pytest.raises(AccountError, match="40100") as stopped:
+            stream = dfs.backlinks.domain_pages_summary.stream([f"t{i}.com" for i in range(200)])
+            async with stream as records:
+                async for _ in records:
+                    pass
+    assert stopped.value.status_code == 40100
+    # paced at 2000/min by default: the 401 is back long before a second request may leave
+    assert 1 <= emu.app.counters.requests <= 2
+    n = emu.app.counters.requests
+    assert emu.app.counters.by_status == {401: n, 40100: n}
+
+
+async def test_an_unreachable_base_url_fails_each_target_after_bounded_retries() -> None:
+    url = closed_port()
+    async with DataForSEO("me", "secret", base_url=url, retry_policy=FAST, rate=None) as dfs:
+        call = dfs.backlinks.domain_pages_summary
+        with pytest.raises(TaskFailed, match="ConnectError") as failed:
+            await call("forbes.com")
+        assert failed.value.status_code is None
+        async with call.stream(["a.com", "b.com"]) as records:
+            assert [r async for r in records] == []
+        assert dfs.stats.requests == 3 * FAST.max_attempts
+    assert [(f.status_code, f.attempts) for f in records.failures] == [(None, 3), (None, 3)]
+    assert all("ConnectError" in f.status_message for f in records.failures)
+
+
+@pytest.mark.parametrize(("status", "message"), [(200, "undecodable"), (500, "HTTP 500")])
+async def test_a_base_url_answering_html_fails_with_bounded_retries(
+    status: int, message: str
+) -> None:
+    site = HtmlSite(status)
+    with serving(site) as url:
+        async with DataForSEO("me", "secret", base_url=url, retry_policy=FAST, rate=None) as dfs:
+            with pytest.raises(TaskFailed, match=message) as failed:
+                await dfs.backlinks.domain_pages_summary("forbes.com")
+    assert failed.value.status_code == (None if status == 200 else 500)
+    assert site.requests == FAST.max_attempts
