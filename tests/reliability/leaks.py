@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 import sniffio
 
 from dfs_async import DataForSEO
@@ -31,7 +31,9 @@ def live_tasks() -> int:
     import trio
 
     count = 0
-    todo = [trio.lowlevel.current_root_task()]
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    todo = [root]
     while todo:
         task = todo.pop()
         count += 1
@@ -58,9 +60,9 @@ def pool_connections(http: httpx.AsyncClient) -> list[Any]:
     return list(http._transport._pool.connections)  # type: ignore[attr-defined]
 
 
-async def server_settled(emu: EmulatorHandle, timeout: float = 10.0) -> None:
+async def server_settled(emu: EmulatorHandle, within: float = 10.0) -> None:
     """Wait until the emulator has no request in flight (it runs in another thread)."""
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(within):
         while emu.app.counters.simultaneous:  # noqa: ASYNC110
             await anyio.sleep(0.01)
 

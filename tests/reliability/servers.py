@@ -41,7 +41,7 @@ class HtmlSite:
 
 
 @contextmanager
-def serving(app: Any, **ssl: str) -> Iterator[str]:
+def serving(app: Any, **ssl: Any) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 while the block runs; yields its base URL (https with `ssl`:
     uvicorn's ssl_keyfile / ssl_certfile)."""
     sock = bind("127.0.0.1", 0)

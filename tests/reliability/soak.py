@@ -216,8 +216,8 @@ def check(result: SoakResult, emu: EmulatorHandle, targets: Sequence[str]) -> li
             problems.append(f"{target}: {tally.items} items delivered, {len(items)} expected")
     problems += [f"{t}: records for a target never asked for" for t in result.tallies]
     failed = sorted(f.target for f in result.failures)
-    if failed != sorted(invalid):
-        problems.append(f"failures {failed} are not the invalid targets {sorted(invalid)}")
+    if failed != sorted(result.invalid):
+        problems.append(f"failed targets {failed} are not the invalid ones {result.invalid}")
     for f in result.failures:
         if f.status_code != 40501 or f.attempts != 0:
             problems.append(f"{f.target}: failed with {f.status_code} after {f.attempts} tries")

@@ -33,7 +33,9 @@ NINE = [["backlinks", ">", i] if i % 2 == 0 else "and" for i in range(17)]  # 9 
 
 FIELD_CASES = [
     pytest.param({"limit": 0}, ValidationError, "limit: must be from 1 to 1000", id="limit-0"),
-    pytest.param({"limit": 1001}, ValidationError, "limit: must be from 1 to 1000", id="limit-1001"),
+    pytest.param(
+        {"limit": 1001}, ValidationError, "limit: must be from 1 to 1000", id="limit-1001"
+    ),
     pytest.param({"offset": -1}, ValidationError, "offset: must be at least 0", id="offset-neg"),
     pytest.param({"filters": NINE}, ValidationError, "at most 8", id="filters-9-conditions"),
     pytest.param(
@@ -43,9 +45,7 @@ FIELD_CASES = [
         {"filters": [["colour", "=", "red"]]}, ValidationError, "colour", id="filters-unknown-field"
     ),
     pytest.param({"filters": "[[broken"}, ValidationError, "filters", id="filters-malformed"),
-    pytest.param(
-        {"filters": [["url", "like"]]}, ValidationError, "filters", id="filters-no-value"
-    ),
+    pytest.param({"filters": [["url", "like"]]}, ValidationError, "filters", id="filters-no-value"),
     pytest.param(
         {"order_by": ["rank,desc", "backlinks,desc", "url,asc", "first_seen,asc"]},
         ValidationError,

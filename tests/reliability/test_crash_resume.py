@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cli.helpers import cli_env, run_cli, start_cli, write_targets
 
 from dfs_async.emulator import (
     Emulator,
@@ -26,8 +27,6 @@ from dfs_async.emulator import (
     FaultConfig,
     serving_emulator,
 )
-
-from cli.helpers import cli_env, run_cli, start_cli, write_targets
 
 CMD = "domain-pages-summary"
 LIMIT = 100

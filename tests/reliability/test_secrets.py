@@ -66,7 +66,7 @@ def run_logged(log: Path, *args: str | Path, password: str, cwd: Path, url: str)
 def test_nothing_the_cli_writes_holds_the_password(tmp_path: Path) -> None:
     targets = write_targets(tmp_path / "t.txt", [f"s{i}.example.com" for i in range(12)])
     log = tmp_path / "debug.log"
-    args = ["domain-pages-summary", targets, "-o", "o.jsonl", "--limit", "50"]
+    args: list[str | Path] = ["domain-pages-summary", targets, "-o", "o.jsonl", "--limit", "50"]
     seen: dict[str, bytes] = {}
 
     def collect() -> None:
