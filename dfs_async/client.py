@@ -113,10 +113,7 @@ class DataForSEO:
             raise ConfigurationError(f"recovery: seconds, zero or more (got {recovery!r})")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
-        if verify is False:
-            raise ConfigurationError("verify=False is not supported: pass a CA bundle path")
-        if isinstance(verify, str) and not os.path.exists(verify):
-            raise ConfigurationError(f"verify: no CA bundle at {verify!r}")
+        _check_verify(verify)
         self.concurrency = concurrency
         self.rate = rate
         self.max_cost = max_cost
@@ -413,3 +410,22 @@ def _is_number(value: object) -> bool:
 def _check_int(name: str, value: object, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigurationError(f"{name}: an integer of at least {low} (got {value!r})")
+
+
+def _check_verify(verify: object) -> None:
+    """TLS checks stay on: True, a CA bundle path, or an SSLContext that verifies."""
+    if verify is False:
+        raise ConfigurationError("verify=False is not supported: pass a CA bundle path")
+    if isinstance(verify, ssl.SSLContext):
+        if verify.verify_mode is not ssl.CERT_REQUIRED or not verify.check_hostname:
+            raise ConfigurationError(
+                "verify: this SSLContext does not check certificates and host names"
+                " (TLS checks are never switched off)"
+            )
+    elif isinstance(verify, str):
+        if not os.path.exists(verify):
+            raise ConfigurationError(f"verify: no CA bundle at {verify!r}")
+    elif verify is not True:
+        raise ConfigurationError(
+            f"verify: True, a CA bundle path or an ssl.SSLContext (got {verify!r})"
+        )
