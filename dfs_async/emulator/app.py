@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import anyio
 import msgspec
@@ -74,6 +74,15 @@ class Counters:
 
     def count(self, code: int) -> None:
         self.by_status[code] = self.by_status.get(code, 0) + 1
+
+
+class _Reply(NamedTuple):
+    """A response ready to send."""
+
+    status: int
+    body: bytes
+    content_type: bytes
+    draw: Draw | None = None  # its delivery fault (truncated, dropped, trickled), if any
 
 
 def task_cost(items: int) -> float:
@@ -143,42 +152,53 @@ class Emulator:
             await self._answer(send, env.envelope(refused))
             return
         draw = self.faults.draw(body)
-        if draw.latency:
-            await anyio.sleep(draw.latency)
+        reply = self._summary_reply(account, body, draw, started)
+        # The drawn latency counts from the request's arrival, the work above included: a
+        # wave of requests then leaves at the drawn times instead of queueing its CPU work
+        # behind the sleep in one event loop.
+        rest = draw.latency - (time.perf_counter() - started)
+        if rest > 0:
+            await anyio.sleep(rest)
+        await self._send(send, reply.status, reply.body, reply.content_type, reply.draw)
+
+    def _summary_reply(self, account: Account, body: bytes, draw: Draw, started: float) -> _Reply:
+        """The answer as it will go out, computed before the latency is slept."""
         if draw.kind is not None:
             self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
         if draw.kind == "http_500":
-            await self._send(send, 500, HTML_500, b"text/html", draw)
-            return
+            return _Reply(500, HTML_500, b"text/html", draw)
         if draw.kind == "envelope_50000":
             failed = env.task(50000, TASK_PATH, None)
-            await self._answer(send, env.envelope(50000, [failed]))
-            return
+            return self._reply(env.envelope(50000, [failed]))
         try:
             posted = msgspec.json.decode(body)
         except msgspec.DecodeError:
             posted = None
         if not isinstance(posted, list):
-            await self._answer(send, env.envelope(40503))
-            return
+            return self._reply(env.envelope(40503))
         if not posted:
-            await self._answer(send, env.envelope(40502))
-            return
+            return self._reply(env.envelope(40502))
         first, items = self._task(posted[0], draw, started)
         tasks = [first] + [env.task(40000, TASK_PATH, _echo(extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)
             if refused is not None:
-                await self._answer(send, env.envelope(refused))
-                return
+                return self._reply(env.envelope(refused))
         answer = env.envelope(20000, tasks, elapsed=time.perf_counter() - started)
         if draw.kind in ("drop_connection", "truncated_body"):
-            await self._send(send, 200, self._encoder.encode(answer), b"application/json", draw)
-            return
+            return _Reply(200, self._encoder.encode(answer), b"application/json", draw)
+        # Charged with the balance check above, in one step: answers computed together
+        # (then sleeping their latency) cannot overdraw the balance or the daily cap.
         account.charge(answer.cost)
         self.counters.cost += answer.cost
         self.counters.items += items
-        await self._answer(send, answer, draw=draw)
+        self._count_envelope(answer)
+        return _Reply(200, self._encoder.encode(answer), b"application/json", draw)
+
+    def _reply(self, answer: env.EnvelopeOut) -> _Reply:
+        """An envelope answered with HTTP 200, counted by its status codes."""
+        self._count_envelope(answer)
+        return _Reply(200, self._encoder.encode(answer), b"application/json")
 
     def _task(self, posted: Any, draw: Draw, started: float) -> tuple[env.TaskOut, int]:
         """The first task's outcome, and how many items it carries."""
@@ -242,13 +262,16 @@ class Emulator:
     async def _answer(
         self, send: Send, answer: env.EnvelopeOut, *, status: int = 200, draw: Draw | None = None
     ) -> None:
+        self._count_envelope(answer)
+        await self._send(send, status, self._encoder.encode(answer), b"application/json", draw)
+
+    def _count_envelope(self, answer: env.EnvelopeOut) -> None:
         counters = self.counters
         if answer.status_code != 20000 or not answer.tasks:
             counters.count(answer.status_code)
         else:
             for task in answer.tasks:
                 counters.count(task.status_code)
-        await self._send(send, status, self._encoder.encode(answer), b"application/json", draw)
 
     async def _send(
         self, send: Send, status: int, body: bytes, content_type: bytes, draw: Draw | None
