@@ -36,7 +36,14 @@ from dfs_async.plan import Plan
 from dfs_async.records import Event, Failure, Page, Record, Stats
 from dfs_async.retry import RetryPolicy
 from dfs_async.targets import normalize_target
-from dfs_async.transport import Transport, make_client
+from dfs_async.transport import (
+    HTTP_STACKS,
+    HttpStack,
+    Transport,
+    basic_auth_headers,
+    make_client,
+    pick_stack,
+)
 from dfs_async.wire import prepare_fields
 
 __all__ = [
@@ -67,6 +74,9 @@ class DataForSEO:
     - `max_cost`: a USD budget for this client; see `engine.Budget` for the bound.
     - `max_attempts`: requests per page for transient outcomes (ignored when `retry_policy`
       is given). `timeout`: per request, in seconds (the server gives up at 120 s).
+    - `http`: the HTTP stack under httpx's API: "auto" (the default: the httpx-aiohttp
+      transport under asyncio, httpx's own pool under trio; see `transport`), "aiohttp"
+      (asyncio only) or "httpx".
     - `http_client` / `transport`: your own httpx.AsyncClient (not closed by us; size its pool
       to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
       ssl.SSLContext); TLS checks are never switched off.
@@ -90,6 +100,7 @@ class DataForSEO:
         verify: bool | str | ssl.SSLContext = True,
         retry_policy: RetryPolicy | None = None,
         recovery: float = 10.0,
+        http: HttpStack = "auto",
     ) -> None:
         login = login if login is not None else os.environ.get("DATAFORSEO_LOGIN")
         password = password if password is not None else os.environ.get("DATAFORSEO_PASSWORD")
@@ -99,7 +110,7 @@ class DataForSEO:
                 " DATAFORSEO_PASSWORD"
             )
         self.login = login
-        self._auth = httpx.BasicAuth(login, password)
+        self._headers = basic_auth_headers(login, password)  # masked in reprs
         self.base_url = _base_url(base_url, sandbox)
         _check_int("concurrency", concurrency, 1)
         _check_int("max_attempts", max_attempts, 1)
@@ -113,6 +124,11 @@ class DataForSEO:
             raise ConfigurationError(f"recovery: seconds, zero or more (got {recovery!r})")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
+        if http not in HTTP_STACKS:
+            raise ConfigurationError(f"http: one of {', '.join(HTTP_STACKS)} (got {http!r})")
+        if http != "auto" and (http_client is not None or transport is not None):
+            raise ConfigurationError("pass http or your own http_client/transport, not both")
+        self.http: HttpStack = http
         _check_verify(verify)
         self.concurrency = concurrency
         self.rate = rate
@@ -137,19 +153,25 @@ class DataForSEO:
             transport = Transport(
                 self._http_client,
                 base_url=self.base_url,
-                auth=self._auth,
+                headers=self._headers,
                 owned=False,
                 deadline=self.timeout,
             )
         else:
+            try:
+                stack = pick_stack(self.http)
+            except RuntimeError as exc:
+                raise ConfigurationError(f"http: {exc}") from None
             client = make_client(
                 concurrency=self.concurrency,
                 timeout=self.timeout,
                 verify=self._verify,
                 transport=self._transport,
+                stack=stack,
+                headers=self._headers,
             )
             transport = Transport(
-                client, base_url=self.base_url, auth=self._auth, owned=True, deadline=self.timeout
+                client, base_url=self.base_url, headers=None, owned=True, deadline=self.timeout
             )
         self.stats = Stats()
         self._engine = Engine(
@@ -365,6 +387,18 @@ class _Records:
 
     async def __anext__(self) -> Record:
         stream = self._stream
+        # The fast path, taken for all but the first record of each chunk: index the
+        # current chunk here (no further call, no await).
+        chunk, index = stream._chunk, stream._index
+        while index < len(chunk):
+            event = chunk[index]
+            index += 1
+            if type(event) is Record:
+                stream._index = index
+                return event
+            if type(event) is Failure:
+                stream.failures.append(event)
+        stream._index = index
         while True:
             event = await stream.next_event()
             if type(event) is Record:

@@ -3,20 +3,21 @@
 DataForSEO asks for a steady flow, not bursts, and answers 40202 past its per-minute rate
 and 40209 past its simultaneous-request cap. So:
 
-- **Rate**: one request every `60 / rate` seconds, never a minute's quota at once. Under
-  asyncio this is aiolimiter's leaky bucket with a capacity of one request,
-  `AsyncLimiter(1, 60 / rate)` (a bucket of `rate` per 60 s would let `rate` requests go in
-  one burst after an idle spell). aiolimiter runs only on asyncio; under trio (or any other
-  anyio backend) `_SlotGate` gives the same contract: each request reserves the next slot
-  on a grid `60 / rate` apart.
+- **Rate**: one request every `60 / rate` seconds (1% more: `MARGIN`), never a minute's
+  quota at once (a bucket of `rate` per 60 s would let `rate` requests go in one burst after
+  an idle spell). `_SpacedGate` does it the same way on every anyio backend: consecutive
+  departures are one interval apart (less at most `LATE`, a few ms), so no 60 s window ever
+  holds more than `rate` of them, whatever the event loop's wake-up delays or a change of
+  rate.
 - **Concurrency**: an anyio `CapacityLimiter` whose size never exceeds the HTTP connection
   pool (the client sizes the pool to it), so no request waits on the pool: httpx's pool
   degrades with many waiters. The slot is taken *before* the rate token, so requests that
   waited for a slot cannot leave together in a burst.
-- **Feedback**: a 40202 halves the rate, a 40209 halves the concurrency (not below
+- **Feedback**: a 40202 steps the rate down (a tenth at the configured rate: a lone 40202
+  at the edge of the limit; then by half), a 40209 halves the concurrency (not below
   `min_rate`, by default a sixteenth of the rate, and 1). Answers to requests sent before
   the last change are ignored: they tell about the old pace, and would halve it again and
-  again. The rate is halved at most once per `hold` seconds (default `recovery / 2`): the
+  again. The rate is lowered at most once per `hold` seconds (default `recovery / 2`): the
   server counts a sliding minute, so it keeps refusing for a while whatever the new pace,
   and only waiting helps (the retries back off for that). After `recovery` seconds without
   a new signal the limit doubles back, step by step, to the configured one.
@@ -27,13 +28,20 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Final, Protocol
 
 import anyio
-import sniffio
-from aiolimiter import AsyncLimiter
 
 __all__ = ["Pacer"]
+
+# Paced this much below the configured rate: network jitter can bring two requests closer
+# at the server than they left, and a limit met exactly would then be passed now and then.
+MARGIN: Final = 0.01
+# A departure up to this late still counts as on time (see `_SpacedGate`).
+LATE: Final = 0.005
+# A lone 40202 (the rate was at its configured value) steps the rate down this much; a
+# further one, past the hold, halves it.
+GENTLE_STEP: Final = 0.9
 
 
 class _Gate(Protocol):
@@ -42,39 +50,33 @@ class _Gate(Protocol):
     def set_interval(self, interval: float) -> None: ...
 
 
-class _AioGate:
-    """asyncio: aiolimiter with room for one request, so it never bursts."""
+class _SpacedGate:
+    """Any anyio backend: departures at least `interval` apart, one waiter at a time.
 
-    def __init__(self, interval: float) -> None:
-        self._limiter = AsyncLimiter(1, interval)
-
-    async def acquire(self) -> None:
-        await self._limiter.acquire()
-
-    def set_interval(self, interval: float) -> None:
-        # aiolimiter has no public way to change its rate: a new bucket takes over (those
-        # already waiting on the old one leave at the old pace, which only errs on the slow side).
-        self._limiter = AsyncLimiter(1, interval)
-
-
-class _SlotGate:
-    """Any anyio backend: each caller reserves the next free slot on a grid `interval` apart.
-
-    A caller cancelled while waiting leaves its slot unused: the pace only gets slower.
+    The next departure is due `interval` after the previous one's due time, so timer
+    wake-ups a little late (up to `LATE`) do not make the pace drift slower; one later than
+    that counts from when it actually left, so a blocked event loop is never made up for
+    with a burst. Hence any `n + 1` departures span at least `n * interval - LATE`.
+    Waiting is FIFO (a lock): one timer per request, not a herd woken at every departure.
+    A caller cancelled while waiting leaves its turn to the next one.
     """
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
-        self._next = -math.inf
+        self._last = -math.inf  # the previous departure's due time
+        self._lock = anyio.Lock()
 
     async def acquire(self) -> None:
-        now = anyio.current_time()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await anyio.sleep_until(slot)
-        else:
+        due = self._last + self._interval
+        if not self._lock.locked() and due <= anyio.current_time():
+            self._last = max(due, anyio.current_time() - LATE)  # nobody waits: go now
             await anyio.lowlevel.checkpoint()
+            return
+        async with self._lock:
+            due = self._last + self._interval
+            if due > anyio.current_time():
+                await anyio.sleep_until(due)
+            self._last = max(due, anyio.current_time() - LATE)
 
     def set_interval(self, interval: float) -> None:
         self._interval = interval
@@ -88,12 +90,9 @@ class _NoGate:
         pass
 
 
-def _gate(interval: float | None) -> _Gate:
-    if interval is None:
-        return _NoGate()
-    if sniffio.current_async_library() == "asyncio":
-        return _AioGate(interval)
-    return _SlotGate(interval)
+def _interval(rate: float) -> float:
+    """Seconds between requests for `rate` per minute, with the `MARGIN` below it."""
+    return 60.0 / rate * (1.0 + MARGIN)
 
 
 class Pacer:
@@ -125,7 +124,7 @@ class Pacer:
         if min_rate is None:
             min_rate = rate / 16 if rate is not None else 1.0
         self._min_rate = min(min_rate, rate) if rate is not None else min_rate
-        self._gate = _gate(None if rate is None else 60.0 / rate)
+        self._gate: _Gate = _NoGate() if rate is None else _SpacedGate(_interval(rate))
         self._slots = anyio.CapacityLimiter(concurrency)
         self._rate_changed = -math.inf
         self._concurrency_changed = -math.inf
@@ -146,12 +145,17 @@ class Pacer:
             yield anyio.current_time()
 
     def slow_down(self, sent_at: float) -> None:
-        """A 40202 answered a request sent at `sent_at`: halve the rate (once per signal)."""
+        """A 40202 answered a request sent at `sent_at`: slow down (once per signal).
+
+        At the configured rate it steps down by `GENTLE_STEP` (a lone 40202 at the edge of
+        the limit); already below it, it halves.
+        """
         if self.rate is None or sent_at < self._rate_changed:
             return
         if anyio.current_time() - self._rate_changed < self._hold:
             return
-        self._set_rate(max(self._min_rate, self.rate / 2))
+        step = GENTLE_STEP if self.rate == self.target_rate else 0.5
+        self._set_rate(max(self._min_rate, self.rate * step))
 
     def fewer_at_once(self, sent_at: float) -> None:
         """A 40209 answered a request sent at `sent_at`: halve the concurrency (at least 1)."""
@@ -177,7 +181,7 @@ class Pacer:
     def _set_rate(self, rate: float) -> None:
         self.rate = rate
         self._rate_changed = anyio.current_time()
-        self._gate.set_interval(60.0 / rate)
+        self._gate.set_interval(_interval(rate))
 
     def _set_concurrency(self, concurrency: int) -> None:
         self.concurrency = concurrency

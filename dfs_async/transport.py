@@ -4,20 +4,46 @@
 body, or no status and the error's description, for `wire.read` to classify (network errors
 and truncated bodies are retried). A whole exchange has a deadline (`timeout`): httpx's own
 timeouts bound each read, so a server trickling its answer could otherwise hold a slot for
-ever. Credentials live in an `httpx.BasicAuth` passed with each
-request, never in a URL, a log line or an error message.
+ever.
+
+The HTTP stack under the httpx API (`HTTP_STACKS`, chosen from benchmarks/RESULTS.md): httpx's
+own pool (httpcore) scans all its connections for every request (encode/httpx#3215,
+encode/httpcore#822), so under asyncio the default is the `httpx-aiohttp` transport (aiohttp's
+pool, sized to the concurrency), about a third of the CPU per request. aiohttp runs only on
+asyncio: under trio the default is httpx's own pool with its default keep-alive (20), which
+measured cheaper than one raised to the concurrency (fewer connections to scan).
+
+The Authorization header is built once (not an auth flow per request) and kept in an
+`httpx.Headers`, which masks it in any repr; it never goes into a URL, a log line or an
+error message.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import ssl
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 import anyio
 import httpx
+import sniffio
 
-__all__ = ["Transport", "make_client"]
+__all__ = [
+    "HTTP_STACKS",
+    "HttpStack",
+    "PoolState",
+    "Transport",
+    "basic_auth_headers",
+    "make_client",
+    "pick_stack",
+]
+
+HttpStack = Literal["auto", "aiohttp", "httpx"]
+HTTP_STACKS: Final[tuple[HttpStack, ...]] = ("auto", "aiohttp", "httpx")
+# httpx's default keep-alive: measured cheaper under trio than a pool kept at concurrency 30.
+HTTPX_KEEPALIVE: Final = 20
 
 log: Final = logging.getLogger("dfs_async")
 
@@ -29,27 +55,72 @@ _HEADERS: Final = {
 }
 
 
+def basic_auth_headers(login: str, password: str) -> httpx.Headers:
+    """Our request headers with Basic auth, built once (httpx.Headers masks it in reprs)."""
+    token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
+    return httpx.Headers({**_HEADERS, "Authorization": f"Basic {token}"})
+
+
+def pick_stack(stack: HttpStack) -> Literal["aiohttp", "httpx"]:
+    """The stack for the running event loop: "auto" is aiohttp on asyncio, httpx elsewhere."""
+    library = sniffio.current_async_library()
+    if stack == "auto":
+        return "aiohttp" if library == "asyncio" else "httpx"
+    if stack == "aiohttp" and library != "asyncio":
+        raise RuntimeError(f"http='aiohttp' runs only on asyncio (this is {library})")
+    return stack
+
+
 def make_client(
     *,
     concurrency: int,
     timeout: float,
     verify: bool | str | ssl.SSLContext = True,
     transport: httpx.AsyncBaseTransport | None = None,
+    stack: Literal["aiohttp", "httpx"] = "httpx",
+    headers: httpx.Headers | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient whose pool holds exactly `concurrency` connections.
+    """An AsyncClient that never makes a request wait on its pool.
 
-    The pacing never lets more than `concurrency` requests go at once, so no request ever
-    waits on the pool (httpx's pool slows down under many waiters).
+    The pacing never lets more than `concurrency` requests go at once, and the pool allows
+    that many connections (httpx's pool slows down under many waiters). `stack` picks the
+    pool under httpx's API (see the module docstring); `transport` overrides it.
     """
     if isinstance(verify, str):
         verify = ssl.create_default_context(cafile=verify)
+    keepalive = concurrency if stack == "aiohttp" else min(concurrency, HTTPX_KEEPALIVE)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=keepalive)
+    if transport is None and stack == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        transport = AiohttpTransport(verify=verify, limits=limits)
     return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        limits=limits,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
         verify=verify,
         transport=transport,
-        headers=_HEADERS,
+        headers=headers if headers is not None else _HEADERS,
     )
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What a failed exchange raises: httpx's errors, and aiohttp's that httpx-aiohttp
+    leaves unmapped (e.g. a malformed response) when aiohttp is loaded."""
+    errors: tuple[type[Exception], ...] = (httpx.RequestError,)
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - a core dependency, but only needed on asyncio
+        return errors
+    return (*errors, aiohttp.ClientError)
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """`open` connections, `busy` of them serving a request, `requests` in or waiting."""
+
+    open: int
+    busy: int
+    requests: int
 
 
 class _Body(httpx.AsyncByteStream):
@@ -83,38 +154,64 @@ class _BodyIterator:
 
 
 class Transport:
-    """POSTs request bodies to `base_url` + path; owns the httpx client unless given one."""
+    """POSTs request bodies to `base_url` + path; owns the httpx client unless given one.
+
+    `headers` (from `basic_auth_headers`) go with each request; None when the client sends
+    them already (`make_client(headers=...)`): nothing to merge per request.
+    """
 
     def __init__(
         self,
         client: httpx.AsyncClient,
         *,
         base_url: str,
-        auth: httpx.BasicAuth,
+        headers: httpx.Headers | None,
         owned: bool,
         deadline: float | None = None,
     ) -> None:
         self._client = client
         self._deadline = deadline  # for a whole exchange (httpx's timeouts are per read)
         self._base_url = base_url.rstrip("/")
-        self._auth = auth
+        self._headers = headers
         self._owned = owned
+        self._errors = _transport_errors()
 
     @property
     def client(self) -> httpx.AsyncClient:
         return self._client
 
+    def pool_state(self) -> PoolState:
+        """The connection pool as it is now, whichever the stack (for tests and diagnostics).
+
+        Reads the pools' private state (httpcore's pool, aiohttp's connector): the only view
+        they give, kept to this one place.
+        """
+        inner: Any = getattr(self._client, "_transport", None)
+        pool = getattr(inner, "_pool", None)
+        if pool is not None:  # httpcore
+            conns = list(pool.connections)
+            busy = sum(1 for c in conns if not (c.is_idle() or c.is_closed()))
+            return PoolState(sum(1 for c in conns if not c.is_closed()), busy, len(pool._requests))
+        session = getattr(inner, "client", None)  # httpx-aiohttp: aiohttp's session, once used
+        connector = getattr(session, "connector", None)
+        if connector is None or connector.closed:
+            return PoolState(0, 0, 0)
+        idle = sum(len(conns) for conns in connector._conns.values())
+        busy = len(connector._acquired)
+        waiting = sum(len(w) for w in connector._waiters.values())
+        return PoolState(idle + busy, busy, busy + waiting)
+
     async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
         """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
         request = self._client.build_request(
-            "POST", self._base_url + path, content=body, headers=_HEADERS
+            "POST", self._base_url + path, content=body, headers=self._headers
         )
         request.stream = _Body(body)
         response = None
         try:
             with anyio.move_on_after(self._deadline):
-                response = await self._client.send(request, auth=self._auth)
-        except httpx.RequestError as exc:
+                response = await self._client.send(request)
+        except self._errors as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             log.debug("POST %s failed: %s", path, error)
             return None, b"", error

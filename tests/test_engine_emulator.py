@@ -126,13 +126,14 @@ async def test_an_early_break_leaves_no_task_or_connection_behind() -> None:
                     if n == 30:
                         break
             assert live_tasks() == before
-            pool = dfs.engine.transport.client._transport._pool  # type: ignore[attr-defined]
-            assert not pool._requests  # nothing in flight or waiting on the pool
-            assert all(c.is_idle() or c.is_closed() for c in pool.connections)
+            transport = dfs.engine.transport
+            state = transport.pool_state()
+            assert state.requests == 0  # nothing in flight or waiting on the pool
+            assert state.busy == 0 and state.open > 0
             # the client still works after a break
             page = await dfs.backlinks.domain_pages_summary("after.com", limit=3)
             assert len(page.items) == 3
-        assert not pool.connections  # all closed with the client
+        assert transport.pool_state().open == 0  # all closed with the client
         assert live_tasks() == before
         with anyio.fail_after(5):
             # the server saw every connection close (its counter lives in another thread)
@@ -361,3 +362,20 @@ async def test_an_error_of_the_callers_targets_comes_out_as_it_is() -> None:
             async with dfs.backlinks.domain_pages_summary.stream(targets()) as records:
                 async for _ in records:
                     pass
+
+
+async def test_paced_at_the_accounts_limit_it_is_never_refused() -> None:
+    # The account's limit, shortened to 20 requests per 2 s sliding window (600 per minute),
+    # and the client's rate set to match: past the first window, the pace is steady.
+    latency = FaultConfig(seed=3, latency_min=0.02, latency_max=0.06)
+    async with (
+        emulator(rate_limit=20, window_seconds=2.0, max_pages=10, faults=latency) as emu,
+        client(emu, rate=600, concurrency=10) as dfs,
+    ):
+        targets = [f"paced{i}.com" for i in range(36)]  # one page each: ~3.6 s, ~2 windows
+        async with dfs.backlinks.domain_pages_summary.stream(targets, limit=100) as records:
+            done = [event async for event in records.events() if type(event) is TargetDone]
+        assert len(done) == 36 and not records.failures
+        assert emu.app.counters.requests == 36
+        assert 40202 not in emu.app.counters.by_status
+        assert dfs.stats.retries == {}

@@ -30,6 +30,31 @@ async def test_the_rate_never_bursts_even_after_idling() -> None:
     assert min(gaps) >= 0.1 * 0.9  # never two requests closer than the interval
 
 
+async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> None:
+    rate = 2400  # per minute: one request every 25 ms
+    pacer = Pacer(rate=rate, concurrency=20, recovery=0.3, hold=0)
+    times: list[float] = []
+
+    async def take(n: int) -> None:
+        for _ in range(n):
+            async with pacer.slot() as sent_at:
+                times.append(sent_at)
+                if len(times) == 10:
+                    pacer.slow_down(sent_at)  # a step down, then back up after `recovery`
+                await anyio.sleep(0.01)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(20):
+            tg.start_soon(take, 3)
+    times.sort()
+    assert len(times) == 60
+    # the limit scaled to windows of 0.5 s: 20 requests; any 21 span more than 0.5 s
+    per_window = rate // 120
+    spans = [times[i + per_window] - times[i] for i in range(len(times) - per_window)]
+    assert min(spans) > 0.5
+    assert pacer.rate == rate  # recovered
+
+
 async def test_concurrency_is_capped() -> None:
     pacer = Pacer(rate=None, concurrency=3)
     inside = peak = 0
@@ -48,18 +73,18 @@ async def test_concurrency_is_capped() -> None:
     assert peak == 3
 
 
-async def test_40202_halves_the_rate_once_per_signal_then_recovers() -> None:
+async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None:
     pacer = Pacer(rate=1200, concurrency=5, recovery=3600, hold=0)
     async with pacer.slot() as sent_before:
         pass
     pacer.slow_down(sent_before)
-    assert pacer.rate == 600
+    assert pacer.rate == 1080  # a lone 40202 at the configured rate: a gentle step
     pacer.slow_down(sent_before)  # an answer to a request sent at the old pace
-    assert pacer.rate == 600
+    assert pacer.rate == 1080
     async with pacer.slot() as sent_after:
         pass
     pacer.slow_down(sent_after)
-    assert pacer.rate == 300
+    assert pacer.rate == 540  # still refused below the configured rate: halved
 
     holding = Pacer(rate=1200, concurrency=5, recovery=3600, hold=3600)
     async with holding.slot() as first:
@@ -68,7 +93,7 @@ async def test_40202_halves_the_rate_once_per_signal_then_recovers() -> None:
     async with holding.slot() as second:
         pass
     holding.slow_down(second)  # within the hold: the server's minute is still full
-    assert holding.rate == 600
+    assert holding.rate == 1080
 
     floor = Pacer(rate=1600, concurrency=5, recovery=3600, hold=0)
     for _ in range(10):
@@ -79,7 +104,7 @@ async def test_40202_halves_the_rate_once_per_signal_then_recovers() -> None:
     async with recovering.slot() as sent:
         pass
     recovering.slow_down(sent)
-    assert recovering.rate == 600
+    assert recovering.rate == 1080
     async with recovering.slot():
         pass
     assert recovering.rate == 1200  # doubled back, never above the configured rate

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import logging
+import ssl
 
 import httpx
 import pytest
 
-from dfs_async.transport import Transport, make_client
+from dfs_async.transport import Transport, basic_auth_headers, make_client
 
 pytestmark = pytest.mark.anyio
 
@@ -20,6 +22,25 @@ async def test_the_pool_holds_exactly_concurrency_connections() -> None:
         assert pool._max_connections == 7
         assert pool._max_keepalive_connections == 7
         assert client.timeout.read == 5.0
+    async with make_client(concurrency=30, timeout=5.0) as client:
+        pool = client._transport._pool  # type: ignore[attr-defined]
+        assert pool._max_connections == 30
+        assert pool._max_keepalive_connections == 20  # httpx's default keep-alive: cheaper
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_aiohttp_stack_sizes_aiohttps_pool_and_keeps_tls_checks(
+    anyio_backend: str,
+) -> None:
+    from httpx_aiohttp import AiohttpTransport
+
+    async with make_client(concurrency=7, timeout=5.0, stack="aiohttp") as client:
+        aio = client._transport  # type: ignore[attr-defined]
+        assert isinstance(aio, AiohttpTransport)
+        assert aio.limits.max_connections == 7
+        assert aio.ssl_context.verify_mode is ssl.CERT_REQUIRED
+        assert aio.ssl_context.check_hostname
+        assert client.timeout.read == 5.0
 
 
 async def test_post_sends_json_with_basic_auth_and_gzip() -> None:
@@ -29,15 +50,23 @@ async def test_post_sends_json_with_basic_auth_and_gzip() -> None:
         seen.append(request)
         return httpx.Response(200, content=b"{}")
 
-    client = make_client(concurrency=2, timeout=5.0, transport=httpx.MockTransport(handler))
-    transport = Transport(
-        client, base_url="http://api.test/", auth=httpx.BasicAuth("me", SECRET), owned=True
+    headers = basic_auth_headers("me", SECRET)
+    client = make_client(
+        concurrency=2, timeout=5.0, transport=httpx.MockTransport(handler), headers=headers
     )
+    transport = Transport(client, base_url="http://api.test/", headers=None, owned=True)
+    assert await transport.post("/v3/x", b"[]") == (200, b"{}", "")
     assert await transport.post("/v3/x", b"[]") == (200, b"{}", "")
     await transport.aclose()
-    (request,) = seen
-    assert str(request.url) == "http://api.test/v3/x"
-    assert request.headers["authorization"].startswith("Basic ")
+    first, second = seen
+    assert str(first.url) == "http://api.test/v3/x"
+    request = second
+    assert (
+        request.headers["authorization"]
+        == "Basic " + base64.b64encode(f"me:{SECRET}".encode()).decode()
+    )
+    for shown in (repr(headers), repr(client.headers), repr(vars(transport)), repr(request)):
+        assert SECRET not in shown and "bWU6" not in shown  # base64 of "me:"
     assert "gzip" in request.headers["accept-encoding"]
     assert request.headers["content-type"] == "application/json"
     assert client.is_closed
@@ -46,17 +75,21 @@ async def test_post_sends_json_with_basic_auth_and_gzip() -> None:
 async def test_network_errors_come_back_as_values_without_secrets(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="dfs_async")
+    seen: list[httpx.Request] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
         raise httpx.ConnectError("connection refused", request=request)
 
-    caplog.set_level(logging.DEBUG, logger="dfs_async")
-    client = make_client(concurrency=1, timeout=5.0, transport=httpx.MockTransport(handler))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))  # the caller's own
     transport = Transport(
-        client, base_url="http://api.test", auth=httpx.BasicAuth("me", SECRET), owned=False
+        client, base_url="http://api.test", headers=basic_auth_headers("me", SECRET), owned=False
     )
     status, body, error = await transport.post("/v3/x", b"[]")
     assert (status, body) == (None, b"")
     assert error == "ConnectError: connection refused"
+    assert seen[0].headers["authorization"].startswith("Basic ")  # sent with the request
     assert SECRET not in caplog.text and "Basic" not in caplog.text
     assert "failed" in caplog.text
     assert not client.is_closed  # not ours to close

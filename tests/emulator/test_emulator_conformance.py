@@ -15,9 +15,10 @@ from dfs_async.emulator import EmulatorConfig, FaultConfig
 
 from .helpers import Api, ApiFactory
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "dataforseo"
-SCHEMA_FILE = SHARED / "openapi-backlinks.yaml"
-EXAMPLE_FILE = SHARED / "examples" / "domain_pages_summary_live.response.json"
+# Copies of shared/dataforseo/, so that the tests pass on any clone (see its README).
+OFFICIAL = Path(__file__).resolve().parents[1] / "data" / "dataforseo"
+SCHEMA_FILE = OFFICIAL / "openapi-backlinks.yaml"
+EXAMPLE_FILE = OFFICIAL / "domain_pages_summary_live.response.json"
 
 
 @functools.cache
