@@ -10,10 +10,11 @@ from dfs_async.errors import (
     RunStopped,
     TaskFailed,
     UnknownField,
+    Unreachable,
     ValidationError,
 )
 from dfs_async.filters import Field
-from dfs_async.records import Failure, Page, Record, Stats, TargetDone
+from dfs_async.records import Failure, Page, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
 from dfs_async.targets import normalize_target
 
@@ -27,6 +28,8 @@ __all__ = [
     "Field",
     "InvalidTarget",
     "Page",
+    "PageDone",
+    "PageProgress",
     "Record",
     "RetryPolicy",
     "RunStopped",
@@ -34,6 +37,7 @@ __all__ = [
     "TargetDone",
     "TaskFailed",
     "UnknownField",
+    "Unreachable",
     "ValidationError",
     "normalize_target",
 ]

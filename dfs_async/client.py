@@ -19,7 +19,7 @@ import math
 import os
 import ssl
 import time
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -29,11 +29,11 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY, Endpoint
-from dfs_async.engine import Budget, Engine, Run
+from dfs_async.engine import Budget, Engine, Held, Run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.pacing import Pacer
 from dfs_async.plan import Plan
-from dfs_async.records import Event, Failure, Page, Record, Stats
+from dfs_async.records import Event, Failure, Page, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
 from dfs_async.targets import normalize_target
 from dfs_async.transport import (
@@ -180,6 +180,7 @@ class DataForSEO:
             policy=self.retry_policy,
             stats=self.stats,
             budget=Budget(self.max_cost, self.stats),
+            base_url=self.base_url,
         )
         return self
 
@@ -233,6 +234,7 @@ class EndpointCall:
         targets: Iterable[str] | AsyncIterable[str],
         *,
         max_items: int | None = None,
+        resume: Mapping[str, PageProgress] | Callable[[str], PageProgress | None] | None = None,
         **fields: Any,
     ) -> RecordStream:
         """Every item of every target, all pages, as they arrive; see `RecordStream`.
@@ -241,6 +243,11 @@ class EndpointCall:
         `normalize_target`, and an invalid one becomes a `Failure` (40501) without a request.
         `fields` are the endpoint's request fields (`limit` is the page size, `offset` where
         each target starts); `max_items` caps the items per target.
+
+        `resume` continues an earlier stream with the same fields and `max_items`: what it
+        delivered of each target (keyed by normalised target, or a function of it), as its
+        `PageDone` events told. Those pages are not asked again and their items not
+        delivered again; a target whose pages were all answered just gets its TargetDone.
         """
         if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
             raise ValidationError("targets", "an iterable of targets (not a single string)")
@@ -256,6 +263,7 @@ class EndpointCall:
             offset=offset,
             max_items=max_items,
             concurrency=self._client.concurrency,
+            resume=resume.get if isinstance(resume, Mapping) else resume,
         )
         return RecordStream(self._client, run)
 
@@ -264,10 +272,11 @@ class RecordStream:
     """The records of a stream, inside `async with endpoint.stream(...) as records:`.
 
     `async for record in records` yields `Record`s; `records.events()` yields every event
-    (`Record`, then the target's `TargetDone` or `Failure`). `records.failures` lists the
-    failures seen so far. An account error or the budget ends the iteration with
-    AccountError / BudgetExhausted, after everything fetched before was delivered. Leaving
-    the block early cancels all work in flight.
+    (each page's `Record`s then its `PageDone`, and at the end of a target its `TargetDone`
+    or `Failure`). `records.failures` lists the failures seen so far. An account error, the
+    budget or a server never reached ends the iteration with AccountError / BudgetExhausted /
+    Unreachable, after everything fetched before was delivered. Leaving the block early
+    cancels all work in flight.
     """
 
     def __init__(self, client: DataForSEO, run: Run) -> None:
@@ -336,7 +345,7 @@ class RecordStream:
         return _Records(self)
 
     def events(self) -> _Events:
-        """Every event in order: Records, and per target a TargetDone or a Failure."""
+        """Every event in order: Records and PageDone per page, then TargetDone or Failure."""
         return _Events(self)
 
     async def next_event(self) -> Event:
@@ -353,6 +362,9 @@ class RecordStream:
     async def _next_chunk(self) -> Event:
         if self._receive is None:
             raise RuntimeError("use the stream as `async with ...stream(...) as records:`")
+        if type(self._chunk) is Held:  # consumed: its request's work slot is free again
+            self._chunk = []
+            self._run.consumed()
         while True:
             if self._ended:
                 raise StopAsyncIteration

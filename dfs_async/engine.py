@@ -6,15 +6,35 @@ policy, the budget and the stats. `Engine.exchange` is the one path every reques
 `Run` is a stream over many targets:
 
     targets --(lazily, only while slots would idle)--> jobs (one Plan each)
-      --(round robin over jobs with owed pages: targets interleave)--> batches of up to
-      the endpoint's capacity --(a work slot each)--> exchange --> outcomes per task
-      --> plan --> chunks of events --(bounded memory stream)--> the caller
+      --(the oldest job with owed pages first)--> batches of up to the endpoint's
+      capacity --(a work slot each)--> exchange --> outcomes per task --> plan
+      --> chunks of events --(bounded memory stream)--> the caller
 
-A work slot is held from sending a batch until its records are handed to the stream, so
-a slow consumer stops new requests: at most `concurrency` pages are fetched ahead of it
-(plus the stream's small buffer), whatever the number of targets. Retries wait in one
-timer task (a heap), not in a task each. A page is in flight for its plan from `owed()`
-until its final outcome (backoff included), so a job is done exactly when its plan is.
+A work slot is held from sending a batch until the caller has consumed its records (the
+batch's last chunk goes out as a `Held` chunk, whose slot the stream releases when the
+caller asks for what comes after it), so a slow consumer stops new requests: at most
+`concurrency` requests' pages are sent or answered and not yet consumed, whatever the
+number of targets and the stream's buffer. That is also all a crash can lose of a caller
+who records each page as it consumes it (the CLI's checkpoint). Retries wait in one timer
+task (a heap), not in a task each. A page is in flight for its plan from `owed()` until
+its final outcome (backoff included), so a job is done exactly when its plan is.
+
+Started targets finish first: a batch takes the owed pages of the oldest job in the ready
+queue before the next job's, and a new target is read only when no job has a page owed. So
+few targets are half-done at any moment (fewer partial targets in a stopped run's output,
+less for a resume to continue). Each answered page is delivered as its Records followed by
+a `PageDone`; a stream given `resume` progress starts each target's plan from it (seeded:
+the pages answered before are not asked again), which is how a killed run resumes page by
+page.
+
+Unreachable, the exact rule: the engine notes whether the server ever answered (any HTTP
+status, in this client's life). When a page runs out of attempts, the server has never
+answered, and the page's last attempt could not even connect (`connect_failed`: httpx's
+ConnectError or ConnectTimeout: refused, DNS failure, no route, TLS handshake refused),
+every other target would fail the same way: the run (or the single call) stops with
+`Unreachable` instead of failing each target after `max_attempts` of its own. Once anything
+was answered, network errors are per page (retried, then that target's Failure), as any
+transient error; so are read timeouts (the server took the connection: it is there).
 """
 
 from __future__ import annotations
@@ -23,7 +43,15 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,11 +61,27 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from dfs_async.codes import Action
 from dfs_async.endpoints import Endpoint
-from dfs_async.errors import AccountError, BudgetExhausted, InvalidTarget, RunStopped, TaskFailed
+from dfs_async.errors import (
+    AccountError,
+    BudgetExhausted,
+    InvalidTarget,
+    RunStopped,
+    TaskFailed,
+    Unreachable,
+)
 from dfs_async.models import DomainPageSummary
 from dfs_async.pacing import Pacer
 from dfs_async.plan import PageRequest, Plan
-from dfs_async.records import Event, Failure, Page, Record, Stats, TargetDone
+from dfs_async.records import (
+    Event,
+    Failure,
+    Page,
+    PageDone,
+    PageProgress,
+    Record,
+    Stats,
+    TargetDone,
+)
 from dfs_async.retry import RetryPolicy
 from dfs_async.targets import normalize_target
 from dfs_async.transport import Transport
@@ -48,6 +92,14 @@ __all__ = ["Budget", "Engine", "Run"]
 log: Final = logging.getLogger("dfs_async")
 
 INVALID_FIELD: Final = 40501
+
+# How `Transport.post` describes an exchange that could not connect ("<exception type>: ...").
+CONNECT_FAILURES: Final = ("ConnectError", "ConnectTimeout", "ClientConnector")
+
+
+def connect_failed(outcome: Outcome) -> bool:
+    """The exchange had no answer because no connection could be made (see Unreachable)."""
+    return outcome.code is None and outcome.message.startswith(CONNECT_FAILURES)
 
 
 class Budget:
@@ -95,12 +147,15 @@ class Engine:
         policy: RetryPolicy,
         stats: Stats,
         budget: Budget,
+        base_url: str = "the server",
     ) -> None:
         self.transport = transport
         self.pacer = pacer
         self.policy = policy
         self.stats = stats
         self.budget = budget
+        self.base_url = base_url  # for messages only (never carries credentials)
+        self.answered = False  # the server gave some HTTP answer once (see `Unreachable`)
 
     async def exchange(
         self, endpoint: Endpoint, tasks: Sequence[Mapping[str, Any]], worst: float
@@ -113,6 +168,8 @@ class Engine:
             async with self.pacer.slot() as sent_at:
                 self.stats.requests += 1
                 status, content, error = await self.transport.post(endpoint.path, body)
+            if status is not None:
+                self.answered = True
             outcomes = read(status, content, len(tasks), decoder, error=error)
             charged = sum(o.cost for o in outcomes)
         finally:
@@ -162,6 +219,8 @@ class Engine:
                 raise AccountError(outcome.code, outcome.message)
             delay = None if outcome.action is Action.FAIL else self.retry_delay(outcome, tries)
             if delay is None:
+                if not self.answered and connect_failed(outcome):
+                    raise Unreachable(self.base_url, target, outcome.message)
                 raise TaskFailed(target, outcome.code, outcome.message)
             log.debug("%s: %s %s, retrying in %.2fs", target, outcome.code, outcome.message, delay)
             await anyio.sleep(delay)
@@ -187,10 +246,18 @@ class Job:
         self.plan.on_failure(page, outcome.code, outcome.message)
 
 
+class Held(list[Event]):
+    """The last chunk of a request: its work slot is released (`Run.consumed`) only when
+    the caller has consumed it, not when it enters the stream's buffer."""
+
+    __slots__ = ()
+
+
 class Run:
     """One stream: every item of every target, sent as chunks of events into `send`.
 
-    `error` holds the RunStopped that ended it early (account error, budget), if any.
+    `error` holds the RunStopped that ended it early (account error, budget, unreachable).
+    `resume(target)` gives what an earlier run delivered of a (normalised) target, or None.
     """
 
     # Set up by `run`, inside the event loop.
@@ -212,8 +279,10 @@ class Run:
         offset: int = 0,
         max_items: int | None = None,
         concurrency: int = 30,
+        resume: Callable[[str], PageProgress | None] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.resume = resume
         self.fields = fields
         self.limit = limit
         self.offset = offset
@@ -288,16 +357,15 @@ class Run:
             tg.start_soon(self._request, batch, worst)
 
     async def _next_batch(self, capacity: int) -> list[tuple[Job, PageRequest]] | None:
-        """Up to `capacity` pages, one per job in turn; None when there is nothing left."""
+        """Up to `capacity` pages, the oldest job's first; None when there is nothing left."""
         batch: list[tuple[Job, PageRequest]] = []
         ready = self._ready
         while not self._draining:
             while len(batch) < capacity and ready:
                 job = ready[0]
-                pages = job.plan.owed(at_most=1)
+                pages = job.plan.owed(at_most=capacity - len(batch))
                 if pages:
-                    batch.append((job, pages[0]))
-                    ready.rotate(-1)
+                    batch.extend((job, page) for page in pages)
                 else:
                     ready.popleft()
                     job.queued = False
@@ -326,11 +394,19 @@ class Run:
             message = f"Invalid Field: 'target': {exc.rule}"
             await self._send.send([Failure(str(raw), INVALID_FIELD, message, 0)])
             return
+        progress = self.resume(target) if self.resume is not None else None
         plan: Plan[DomainPageSummary] = Plan(
-            limit=self.limit, offset=self.offset, max_items=self.max_items
+            limit=self.limit,
+            offset=self.offset,
+            max_items=self.max_items,
+            answered=progress.answered if progress is not None else (),
+            total_count=progress.total_count if progress is not None else None,
         )
         job = Job(target, plan)
         self._active += 1
+        if plan.done:  # every page was answered before: done without a request
+            await self._send.send([self._final(job)])
+            return
         self._queue(job)
 
     def _queue(self, job: Job) -> None:
@@ -342,6 +418,7 @@ class Run:
     # -- requests -----------------------------------------------------------------------
 
     async def _request(self, batch: list[tuple[Job, PageRequest]], worst: float) -> None:
+        handed = False
         try:
             fields = self.fields
             tasks = [
@@ -366,12 +443,21 @@ class Run:
             for job, _ in pending:
                 job.delivering += 1
             self._wake.set()
+            if pending:
+                job, chunk = pending[-1]
+                pending[-1] = (job, Held(chunk))
             for job, chunk in pending:
                 await self._send.send(chunk)
+                handed = type(chunk) is Held  # from now on the consumer releases the slot
                 job.delivering -= 1
                 await self._report_if_finished(job)
         finally:
-            self._work.release()
+            if not handed:
+                self._work.release()
+
+    def consumed(self) -> None:
+        """The caller has consumed a `Held` chunk: its request's work slot is free."""
+        self._work.release()
 
     def _land(self, job: Job, page: PageRequest, outcome: Outcome) -> list[Event]:
         """Tell the plan how the page ended; the records to deliver, if any."""
@@ -384,13 +470,19 @@ class Run:
             stats.items += len(items)
             self._queue(job)
             target = job.target
-            return [Record(target, item) for item in items]
+            events: list[Event] = [Record(target, item) for item in items]
+            if job.plan.failure is None:  # a late page of a failed job emits nothing
+                events.append(PageDone(target, page.offset, job.plan.total_count, len(items)))
+            return events
         delay = (
             None
             if action is Action.FAIL
             else self.engine.retry_delay(outcome, job.tries[page.offset])
         )
         if delay is None:
+            if not self.engine.answered and connect_failed(outcome):
+                self._stop(Unreachable(self.engine.base_url, job.target, outcome.message))
+                return []
             job.fail(page, outcome)
             log.debug(
                 "%s: page %d failed: %s %s", job.target, page.offset, outcome.code, outcome.message

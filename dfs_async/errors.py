@@ -7,8 +7,12 @@
     ├── TaskFailed                    one request failed for good (its last status code)
     ├── RunStopped                    the run cannot go on; nothing more is sent
     │   ├── AccountError                the account refused (auth, funds, IP, daily caps)
-    │   └── BudgetExhausted             `max_cost` would be exceeded by the next request
+    │   ├── BudgetExhausted             `max_cost` would be exceeded by the next request
+    │   └── Unreachable                 the server was never reached (refused, DNS, no route)
     └── ConfigurationError            credentials or settings missing or contradictory
+
+`Unreachable` is also a `TaskFailed` (of the page that found out, status_code None), so a
+single call's caller catching TaskFailed still catches it.
 
 None of them ever carries the password: they are built from status codes and messages only.
 """
@@ -78,3 +82,23 @@ class BudgetExhausted(RunStopped):
         super().__init__(f"budget reached: spent ${spent:.5f} of ${max_cost:.5f}")
         self.spent = spent
         self.max_cost = max_cost
+
+
+class Unreachable(RunStopped, TaskFailed):
+    """The server was never reached: no connection could be made to it (refused, DNS
+    failure, no route, connect timeout, TLS handshake refused) on any attempt of a page,
+    and it has never answered this client anything.
+
+    Then every other target would fail the same way, attempt after attempt: the run stops
+    instead. Once the server has answered anything (any HTTP status), network errors are
+    only a page's transient failures, retried and failed per page as usual; so is a server
+    that accepts connections but does not answer in time (a timeout is not unreachable).
+    """
+
+    def __init__(self, base_url: str, target: str, reason: str) -> None:
+        DataForSEOError.__init__(self, f"cannot reach {base_url}: {reason}")
+        self.base_url = base_url
+        self.reason = reason
+        self.target = target
+        self.status_code = None
+        self.status_message = reason

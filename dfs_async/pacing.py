@@ -5,10 +5,10 @@ and 40209 past its simultaneous-request cap. So:
 
 - **Rate**: one request every `60 / rate` seconds (1% more: `MARGIN`), never a minute's
   quota at once (a bucket of `rate` per 60 s would let `rate` requests go in one burst after
-  an idle spell). `_SpacedGate` does it the same way on every anyio backend: consecutive
-  departures are one interval apart (less at most `LATE`, a few ms), so no 60 s window ever
-  holds more than `rate` of them, whatever the event loop's wake-up delays or a change of
-  rate.
+  an idle spell). Under asyncio, aiolimiter's leaky bucket with room for a single request
+  (`_LeakyBucketGate`); aiolimiter cannot run under trio, where `_SpacedGate` keeps the same
+  contract with anyio: consecutive departures one interval apart, so no 60 s window ever
+  holds more than `rate` of them, also across a change of rate.
 - **Concurrency**: an anyio `CapacityLimiter` whose size never exceeds the HTTP connection
   pool (the client sizes the pool to it), so no request waits on the pool: httpx's pool
   degrades with many waiters. The slot is taken *before* the rate token, so requests that
@@ -31,6 +31,8 @@ from contextlib import asynccontextmanager
 from typing import Final, Protocol
 
 import anyio
+import sniffio
+from aiolimiter import AsyncLimiter
 
 __all__ = ["Pacer"]
 
@@ -82,6 +84,42 @@ class _SpacedGate:
         self._interval = interval
 
 
+class _LeakyBucketGate:
+    """asyncio: aiolimiter's leaky bucket holding one request, so departures are spaced by
+    the interval and never burst.
+
+    A new interval gets a new bucket, which starts empty and would let one request go at
+    once: the old bucket is drained first (`_draining`), so a change of rate can only space
+    departures more, never less.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._limiter = AsyncLimiter(1, interval)
+        self._draining: AsyncLimiter | None = None
+
+    async def acquire(self) -> None:
+        draining = self._draining
+        if draining is not None:
+            await draining.acquire()
+            if self._draining is draining:
+                self._draining = None
+        await self._limiter.acquire()
+
+    def set_interval(self, interval: float) -> None:
+        if self._draining is None:
+            self._draining = self._limiter
+        self._limiter = AsyncLimiter(1, interval)
+
+
+def _gate(rate: float | None) -> _Gate:
+    """The rate gate for the running event loop (None: no rate limit)."""
+    if rate is None:
+        return _NoGate()
+    if sniffio.current_async_library() == "asyncio":
+        return _LeakyBucketGate(_interval(rate))
+    return _SpacedGate(_interval(rate))
+
+
 class _NoGate:
     async def acquire(self) -> None:
         await anyio.lowlevel.checkpoint()
@@ -124,7 +162,7 @@ class Pacer:
         if min_rate is None:
             min_rate = rate / 16 if rate is not None else 1.0
         self._min_rate = min(min_rate, rate) if rate is not None else min_rate
-        self._gate: _Gate = _NoGate() if rate is None else _SpacedGate(_interval(rate))
+        self._gate = _gate(rate)
         self._slots = anyio.CapacityLimiter(concurrency)
         self._rate_changed = -math.inf
         self._concurrency_changed = -math.inf

@@ -60,12 +60,26 @@ Done
 Each page: owed -> (`owed()`) in flight -> answered (`on_page`) | owed again (`on_retry`)
 | failed (`on_failure`). Reporting a page that is not in flight is a bug in the caller and
 raises `PageNotInFlight`.
+
+Seeded plans (resuming)
+-----------------------
+A plan can start from what an earlier run of the same job (the same `limit`, `offset` and
+`max_items`, hence the same grid) already delivered: `answered`, the grid offsets whose items
+were delivered, and `total_count`, the latest total that run saw. An answered page is never
+owed again (its positions were emitted then, so emitting them now would be twice). With a
+known total the plan starts in Paging (no probing, even if the first page is not among the
+answered ones): every grid page below `min(total_count, stop)` that is not answered is owed.
+With no total, it probes as usual, unless the first page is answered (its answer then had a
+null total: the job ended with it, so nothing is owed). `items_emitted` and `pages_done`
+count this plan's life only. Known limit: an earlier short page's lower horizon is not
+replayed (only the total is); against data that shrank, pages past it may be asked and come
+back short or empty, which emits nothing twice.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -95,6 +109,7 @@ class Plan(Generic[T]):
     """The paging ledger of one job; see the module docstring for states and transitions."""
 
     __slots__ = (
+        "_answered",
         "_failure",
         "_frontier",
         "_horizon",
@@ -108,7 +123,15 @@ class Plan(Generic[T]):
         "_total",
     )
 
-    def __init__(self, *, limit: int, offset: int = 0, max_items: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        max_items: int | None = None,
+        answered: Iterable[int] = (),
+        total_count: int | None = None,
+    ) -> None:
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValidationError(name, f"must be an integer of at least {low}, got {value!r}")
@@ -129,6 +152,22 @@ class Plan(Generic[T]):
         self._total: int | None = None
         self._items = 0
         self._pages = 0
+        # Seeded (see "Seeded plans"): grid offsets answered before, skipped by the frontier.
+        self._answered: set[int] = set()
+        if total_count is not None:
+            if isinstance(total_count, bool) or not isinstance(total_count, int):
+                raise ValueError(f"total_count must be None or an integer, got {total_count!r}")
+            self._total = total_count
+            self._horizon = total_count if self._stop is None else min(total_count, self._stop)
+        for done in answered:
+            if (
+                done < offset
+                or (done - offset) % limit
+                or (self._stop is not None and done >= self._stop)
+            ):
+                raise ValueError(f"answered offset {done} is not a page of this plan's grid")
+            self._answered.add(done)
+        self._skip_answered()
 
     # -- queries -------------------------------------------------------------------------
 
@@ -197,7 +236,13 @@ class Plan(Generic[T]):
             offsets = parked[:n]
             del parked[:n]
             room = room - n if room >= 0 else -1
-        if self._frontier < horizon and room != 0:
+        if self._answered:  # seeded: step over the pages answered before, one at a time
+            while self._frontier < horizon and room != 0:
+                offsets.append(self._frontier)
+                self._frontier += self._limit
+                self._skip_answered()
+                room -= 1
+        elif self._frontier < horizon and room != 0:
             end = horizon if room < 0 else min(horizon, self._frontier + room * self._limit)
             fresh = range(self._frontier, end, self._limit)
             offsets.extend(fresh)
@@ -243,6 +288,13 @@ class Plan(Generic[T]):
         if self._failure is None:
             self._failure = (status_code, status_message)
             self._parked.clear()
+
+    def _skip_answered(self) -> None:
+        """Move the frontier past the pages answered before this plan (seeded plans)."""
+        answered = self._answered
+        while self._frontier in answered:
+            answered.discard(self._frontier)
+            self._frontier += self._limit
 
     def _land(self, page: PageRequest) -> None:
         if self._in_flight.get(page.offset) != page.limit:

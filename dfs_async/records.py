@@ -1,8 +1,10 @@
 """What a caller gets back: records of a stream, one page of a call, and the client's stats.
 
-`Record`, `TargetDone` and `Failure` are the events of a stream, in this order per target:
-its records, then exactly one `TargetDone` or `Failure`. They are frozen msgspec Structs
-(cheap to create by the million, no gc tracking: they hold no cycles).
+`Record`, `PageDone`, `TargetDone` and `Failure` are the events of a stream, in this order
+per target: each page's records followed by its `PageDone`, then exactly one `TargetDone` or
+`Failure`. They are frozen msgspec Structs (cheap to create by the million, no gc tracking:
+they hold no cycles). `PageProgress` goes the other way: what an earlier run delivered of a
+target, for a stream to resume it (see `plan.Plan`, "Seeded plans").
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import msgspec
 
 from dfs_async.models import DomainPageSummary
 
-__all__ = ["Event", "Failure", "Page", "Record", "Stats", "TargetDone"]
+__all__ = [
+    "Event",
+    "Failure",
+    "Page",
+    "PageDone",
+    "PageProgress",
+    "Record",
+    "Stats",
+    "TargetDone",
+]
 
 
 class Record(msgspec.Struct, frozen=True, gc=False):
@@ -22,6 +33,28 @@ class Record(msgspec.Struct, frozen=True, gc=False):
 
     target: str
     item: DomainPageSummary
+
+
+class PageDone(msgspec.Struct, frozen=True, gc=False):
+    """The page at `offset` of `target` was answered; its `items` Records came just before.
+
+    `total_count` is the latest total the target's answers reported (None if none did). The
+    offsets and the last total are what a caller records to resume the target later without
+    asking these pages again (`PageProgress`).
+    """
+
+    target: str
+    offset: int
+    total_count: int | None
+    items: int
+
+
+class PageProgress(msgspec.Struct, frozen=True):
+    """What an earlier run delivered of one target: the offsets of its answered pages (on
+    the same `limit`/`offset`/`max_items` grid) and the latest `total_count` it saw."""
+
+    answered: frozenset[int] = frozenset()
+    total_count: int | None = None
 
 
 class TargetDone(msgspec.Struct, frozen=True, gc=False):
@@ -45,7 +78,7 @@ class Failure(msgspec.Struct, frozen=True, gc=False):
     attempts: int
 
 
-Event = Record | TargetDone | Failure
+Event = Record | PageDone | TargetDone | Failure
 
 
 class Page(msgspec.Struct, frozen=True, gc=False):

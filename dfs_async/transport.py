@@ -153,6 +153,29 @@ class _BodyIterator:
         return body
 
 
+def _error_name(exc: Exception) -> str:
+    """httpx's name for a failed exchange, also when aiohttp failed underneath.
+
+    httpx-aiohttp maps every aiohttp connection error to ConnectTimeout (a refused
+    connection or a bad certificate included); name them as httpx itself would.
+    """
+    cause = exc.__cause__ if isinstance(exc, httpx.RequestError) else exc
+    if cause is None or not type(cause).__module__.startswith("aiohttp"):
+        return type(exc).__name__
+    import aiohttp
+
+    names: tuple[tuple[type[Exception], str], ...] = (
+        (aiohttp.ConnectionTimeoutError, "ConnectTimeout"),
+        (aiohttp.ServerTimeoutError, "ReadTimeout"),
+        (aiohttp.ClientConnectorError, "ConnectError"),
+        (aiohttp.ServerDisconnectedError, "RemoteProtocolError"),
+        (aiohttp.ClientPayloadError, "ReadError"),
+        (aiohttp.ClientResponseError, "RemoteProtocolError"),
+        (aiohttp.ClientConnectionError, "ReadError"),
+    )
+    return next((name for kind, name in names if isinstance(cause, kind)), type(exc).__name__)
+
+
 class Transport:
     """POSTs request bodies to `base_url` + path; owns the httpx client unless given one.
 
@@ -212,7 +235,8 @@ class Transport:
             with anyio.move_on_after(self._deadline):
                 response = await self._client.send(request)
         except self._errors as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            name = _error_name(exc)
+            error = f"{name}: {exc}" if str(exc) else name
             log.debug("POST %s failed: %s", path, error)
             return None, b"", error
         if response is None:

@@ -15,7 +15,15 @@ import httpx
 import msgspec
 import pytest
 
-from dfs_async import DataForSEO, Failure, Record, RetryPolicy, TargetDone
+from dfs_async import (
+    DataForSEO,
+    Failure,
+    PageDone,
+    PageProgress,
+    Record,
+    RetryPolicy,
+    TargetDone,
+)
 from dfs_async.client import EndpointCall
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
@@ -114,17 +122,66 @@ async def test_batches_pack_tasks_up_to_the_endpoint_capacity() -> None:
 
 
 async def test_a_targets_end_comes_after_all_its_records() -> None:
+    """Per target: each page's Records then its PageDone, and the TargetDone last of all."""
     api = FakeAPI(flaky=1)
     targets = [f"site{i}.com" for i in range(30)]
     async with client(api, concurrency=6) as dfs:
         stream = dfs.backlinks.domain_pages_summary.stream(targets, limit=2)
         async with stream as records:
             ended: set[str] = set()
+            unpaged: collections.Counter[str] = collections.Counter()
+            pages: dict[str, set[int]] = collections.defaultdict(set)
             async for event in records.events():
                 assert event.target not in ended
-                if not isinstance(event, Record):
+                if isinstance(event, Record):
+                    unpaged[event.target] += 1
+                elif isinstance(event, PageDone):
+                    assert event.items == unpaged.pop(event.target, 0)
+                    assert event.total_count == size_of(event.target)
+                    assert event.offset not in pages[event.target]
+                    pages[event.target].add(event.offset)
+                else:
+                    assert isinstance(event, TargetDone)
+                    assert not unpaged[event.target]
+                    assert len(pages[event.target]) == event.pages
                     ended.add(event.target)
     assert ended == set(targets)
+
+
+async def test_a_resumed_stream_asks_and_delivers_only_the_pages_not_answered_before() -> None:
+    """`resume`: what a first stream's PageDone events said, handed to a second stream."""
+    targets = [f"site{i}.com" for i in range(12)]
+    answered: dict[str, set[int]] = collections.defaultdict(set)
+    totals: dict[str, int | None] = {}
+    everything: dict[str, list[int]] = collections.defaultdict(list)  # positions delivered
+    async with (
+        client(FakeAPI()) as dfs,
+        dfs.backlinks.domain_pages_summary.stream(targets, limit=3) as records,
+    ):
+        async for event in records.events():
+            if isinstance(event, Record):
+                everything[event.target].append(int(str(event.item.url).rsplit("/p", 1)[1]))
+            elif isinstance(event, PageDone) and event.offset % 2 == 0:  # "a crash": some kept
+                answered[event.target].add(event.offset)
+                totals[event.target] = event.total_count
+    answered["site0.com"] = set(range(0, size_of("site0.com"), 3))  # all of it
+    progress = {t: PageProgress(frozenset(answered[t]), totals[t]) for t in answered}
+    second = FakeAPI()
+    async with client(second) as dfs:
+        stream = dfs.backlinks.domain_pages_summary.stream(targets, limit=3, resume=progress)
+        async with stream as records:
+            events = [e async for e in records.events()]
+    owed = {(t, o) for t in targets for o in set(range(0, size_of(t), 3)) - answered[t]}
+    assert set(second.seen) == owed and all(n == 1 for n in second.seen.values())
+    again: dict[str, list[int]] = collections.defaultdict(list)
+    for e in events:
+        if isinstance(e, Record):
+            again[e.target].append(int(str(e.item.url).rsplit("/p", 1)[1]))
+    for t in targets:
+        kept = [p for p in everything[t] if p // 3 * 3 in answered[t]]
+        assert sorted(kept + again[t]) == list(range(size_of(t)))  # each item exactly once
+    done = {e.target: e for e in events if isinstance(e, TargetDone)}
+    assert set(done) == set(targets) and done["site0.com"] == TargetDone("site0.com", 0, 0)
 
 
 async def test_targets_are_read_lazily() -> None:

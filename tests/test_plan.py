@@ -300,6 +300,75 @@ def test_still_data_is_delivered_exactly_once_in_the_fewest_pages(
     assert plan.owed() == []
 
 
+# -- seeded plans (resuming) -----------------------------------------------------------------
+
+
+def test_a_seeded_plan_skips_the_answered_pages_without_probing() -> None:
+    plan: Plan[int] = Plan(limit=10, answered=[0, 20], total_count=45)
+    assert [p.offset for p in plan.owed()] == [10, 30, 40]
+    assert plan.total_count == 45
+
+
+def test_a_seeded_plan_whose_first_page_is_missing_asks_it_with_the_rest() -> None:
+    plan: Plan[int] = Plan(limit=10, answered=[10], total_count=25)
+    assert [p.offset for p in plan.owed(at_most=1)] == [0]
+    assert [p.offset for p in plan.owed()] == [20]
+
+
+def test_a_seeded_plan_with_every_page_answered_is_done_at_once() -> None:
+    plan: Plan[int] = Plan(limit=10, offset=5, max_items=20, answered=[5, 15], total_count=999)
+    assert plan.done and plan.owed() == []
+    # the first page answered with a null total: the job ended with it
+    assert Plan(limit=10, answered=[0]).done
+
+
+def test_a_seeded_plan_without_a_total_probes() -> None:
+    plan: Plan[int] = Plan(limit=10, answered=[20])
+    assert plan.owed() == [PageRequest(0, 10)]
+    answer(plan, PageRequest(0, 10), 35)
+    assert [p.offset for p in plan.owed()] == [10, 30]
+
+
+@pytest.mark.parametrize("answered", [[5], [-10], [100]])
+def test_answered_offsets_off_the_grid_are_refused(answered: list[int]) -> None:
+    with pytest.raises(ValueError, match="grid"):
+        Plan(limit=10, max_items=100, answered=answered, total_count=50)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    limit=st.integers(1, 8),
+    offset=st.integers(0, 20),
+    max_items=st.none() | st.integers(1, 40),
+    total=st.integers(0, 80),
+    data=st.data(),
+)
+def test_a_seeded_plan_delivers_every_remaining_position_once_and_never_reasks(
+    limit: int, offset: int, max_items: int | None, total: int, data: st.DataObject
+) -> None:
+    """An earlier run answered any subset of the grid: the rest comes, each position once."""
+    stop = total if max_items is None else min(total, offset + max_items)
+    grid = range(offset, max(stop, offset + 1), limit)
+    answered = set(data.draw(st.lists(st.sampled_from(grid), unique=True)))
+    before = [x for o in answered for x in serve(PageRequest(o, limit), stop)]
+    plan: Plan[int] = Plan(
+        limit=limit, offset=offset, max_items=max_items, answered=answered, total_count=total
+    )
+    in_flight: list[PageRequest] = []
+    emitted: list[int] = []
+    while not plan.done:
+        pages = plan.owed(data.draw(st.none() | st.integers(1, 3)))
+        assert not answered & {p.offset for p in pages}
+        in_flight.extend(pages)
+        page = in_flight.pop(data.draw(st.integers(0, len(in_flight) - 1)))
+        if data.draw(st.booleans()):
+            plan.on_retry(page)
+        else:
+            emitted.extend(plan.on_page(page, total, serve(page, total)))
+    assert sorted(before + emitted) == list(range(offset, stop))
+    assert plan.pages_done == len(set(range(offset, stop, limit)) - answered)  # no probing
+
+
 class PagingMachine(RuleBasedStateMachine):
     """An engine doing anything the plan allows, against a server whose data may change.
 
@@ -315,6 +384,8 @@ class PagingMachine(RuleBasedStateMachine):
         total=st.integers(0, 60),
         stable=st.booleans(),
         faults=st.booleans(),
+        seeded=st.booleans(),
+        data=st.data(),
     )
     def start(
         self,
@@ -324,14 +395,29 @@ class PagingMachine(RuleBasedStateMachine):
         total: int,
         stable: bool,
         faults: bool,
+        seeded: bool,
+        data: st.DataObject,
     ) -> None:
-        self.plan: Plan[int] = Plan(limit=limit, offset=offset, max_items=max_items)
         self.limit, self.offset = limit, offset
         self.stop = math.inf if max_items is None else offset + max_items
+        # seeded: an earlier run (which saw `total`) answered some grid pages already
+        self.answered: set[int] = set()
+        if seeded:
+            grid = range(offset, max(int(min(total, self.stop)), offset + 1), limit)
+            self.answered = set(data.draw(st.lists(st.sampled_from(grid), unique=True)))
+        self.plan: Plan[int] = Plan(
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            answered=self.answered,
+            total_count=total if seeded else None,
+        )
+        end = min(total, self.stop)
+        self.seeded = {x for o in self.answered for x in range(o, int(min(o + limit, end)))}
         self.total = self.max_total = total
         self.stable, self.faults = stable, faults
         self.in_flight: list[PageRequest] = []
-        self.emitted: set[int] = set()
+        self.emitted: set[int] = set(self.seeded)
         self.failure: tuple[int | None, str] | None = None
         self.answers = 0
 
@@ -364,6 +450,7 @@ class PagingMachine(RuleBasedStateMachine):
             assert pages == []
         for page in pages:
             assert page not in self.in_flight
+            assert page.offset not in self.answered, "a page answered before is asked again"
             assert (page.offset - self.offset) % self.limit == 0
             assert self.offset <= page.offset < self.stop
             assert 1 <= page.limit <= self.limit
@@ -421,7 +508,8 @@ class PagingMachine(RuleBasedStateMachine):
     @invariant()
     def ledger_agrees(self) -> None:
         plan = self.plan
-        assert plan.items_emitted == len(self.emitted) <= self.stop - self.offset
+        assert plan.items_emitted == len(self.emitted) - len(self.seeded)
+        assert len(self.emitted) <= self.stop - self.offset
         assert plan.in_flight == len(self.in_flight)
         assert plan.failure == self.failure
         assert plan.pages_done <= self.answers <= self.bound()
@@ -443,7 +531,7 @@ class PagingMachine(RuleBasedStateMachine):
         if self.stable and self.failure is None:
             wanted = range(self.offset, int(min(self.total, self.stop)))
             assert self.emitted == set(wanted)
-            assert self.plan.items_emitted == len(wanted)
+            assert self.plan.items_emitted == len(wanted) - len(self.seeded)
 
 
 PagingMachine.TestCase.settings = settings(

@@ -3,9 +3,10 @@
 The command checks everything it can before the first request (arguments, the targets file,
 every request field through the endpoint's own rules, credentials, the output paths, the
 checkpoint of a resumed run): any problem is one line on stderr and exit code 2. Then it
-streams the targets through the client, writes each target's records when the target is
-complete (writer.py), commits them to a checkpoint (checkpoint.py) and shows progress
-(progress.py). Exit codes: see EPILOG.
+streams the targets through the client, writes each page's records as the page arrives
+(writer.py), records each page in a checkpoint (checkpoint.py), from which `--resume` hands
+the stream each unfinished target's answered pages, and shows progress (progress.py). Exit
+codes: see EPILOG.
 """
 
 from __future__ import annotations
@@ -70,17 +71,18 @@ outputs:
   jsonl    one JSON object a line; maps (referring_links_*) stay objects
   csv      a header row; nulls are empty cells; each map is one cell of compact JSON
   parquet  typed columns (int64, string, map<string,int64>), needs pyarrow
-  A target's records are written once all its pages arrived; a failed target writes none
-  and gets a line in the errors file: {"target", "status_code", "status_message",
-  "attempts"}. Records come in the order targets complete.
+  Records are written page by page as pages arrive (a target's pages in any order, the
+  targets interleaved). A failed target keeps the records of the pages it got and has a
+  line in the errors file: {"target", "status_code", "status_message", "attempts"}.
 
 resume:
-  With -o FILE, a checkpoint FILE.checkpoint records the targets completely written. After
-  a crash, kill -9 or Ctrl-C, the same command with --resume cuts FILE back to its last
-  checkpointed size, skips the done targets and goes on: every record ends up exactly
-  once. Without a checkpoint --resume simply starts, so a scheduler can always pass it; a
+  With -o FILE, a checkpoint FILE.checkpoint records each page written and each target
+  done. After a crash, kill -9 or Ctrl-C, the same command with --resume cuts FILE back to
+  its last checkpointed size, skips the done targets and continues the others from the
+  pages they lack: every record ends up exactly once, and a kill costs only the pages in
+  flight. Without a checkpoint --resume simply starts, so a scheduler can always pass it; a
   checkpoint of other targets or parameters is refused. Failed targets whose failure was
-  transient (server errors, timeouts, network errors past their retries) are tried again on
+  transient (server errors, timeouts, network errors past their retries) are continued on
   resume; request errors are final. --budget counts what the resumed runs spent. Parquet
   runs write FILE.partial.jsonl and convert it to FILE when complete. The checkpoint is
   deleted when the run completes.
@@ -89,8 +91,8 @@ exit codes:
   0    every target done
   1    some targets failed (all listed in the errors file)
   2    usage or configuration error, found before any request
-  3    stopped by an account error or the budget (or an output that cannot be
-       written); what was written is kept, --resume continues
+  3    stopped by an account error, the budget, a server never reached (or an
+       output that cannot be written); what was written is kept, --resume continues
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
 environment:
@@ -468,15 +470,15 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
 
 
 def _load_checkpoint(job: Job, path: Path) -> None:
+    records = job.records_path
+    assert records is not None
+    size = records.stat().st_size if records.exists() else -1
     try:
-        progress, sound = Checkpoint.load(path, job.header)
+        progress, sound = Checkpoint.load(path, job.header, available=max(size, 0))
     except CheckpointMismatch as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"checkpoint {path} cannot be read: {exc.strerror}") from None
-    records = job.records_path
-    assert records is not None
-    size = records.stat().st_size if records.exists() else -1
     if size < progress.output_size:
         raise UsageError(
             f"{records} is shorter than its checkpoint {path} says (was it changed?):"
@@ -486,6 +488,7 @@ def _load_checkpoint(job: Job, path: Path) -> None:
     retried = progress.retried
     job.notices.append(
         f"resuming: {len(progress.done)} of {len(job.targets)} targets already done"
+        + (f", {progress.partly_done} partly" if progress.partly_done else "")
         + (f", {len(retried)} failed transiently and tried again" if retried else "")
     )
 
@@ -601,7 +604,6 @@ def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:
             _rewrite_errors(job.errors, job.resumed.final_failures)
         errors = stack.enter_context(job.errors.open("ab" if job.resumed else "wb"))
     writer = AuditWriter(encoder, output, errors, checkpoint)
-    stack.callback(writer.close)
     done = job.done_before
     for raw, rule in job.targets.invalid:
         if raw not in done:
@@ -663,8 +665,12 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
         with work:
             try:
                 if todo:
+                    resumed = job.resumed
                     stream = dfs.backlinks.domain_pages_summary.stream(
-                        todo, max_items=job.max_items, **job.fields
+                        todo,
+                        max_items=job.max_items,
+                        resume=resumed.page_progress if resumed is not None else None,
+                        **job.fields,
                     )
                     async with stream as records:
                         # Caught inside the block: what leaves a task group's block is
@@ -679,7 +685,7 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
                 outcome.stopped = str(exc)
         tg.cancel_scope.cancel()
     try:
-        writer.commit(cost())
+        writer.sync()
     except OSError as exc:
         outcome.stopped = outcome.stopped or f"cannot write the output: {exc}"
     return _finish(job, writer, display, snapshot, cost_before, outcome)
@@ -687,13 +693,16 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
 
 async def _consume(records: Any, writer: AuditWriter, cost: Callable[[], float]) -> None:
     """Feed the stream's events to the writer (the hot loop of a run)."""
-    from dfs_async import Failure, Record, TargetDone
+    from dfs_async import Failure, PageDone, Record, TargetDone
 
+    record = writer.record
     async for event in records.events():
         if type(event) is Record:
-            writer.record(event.target, event.item)
+            record(event.target, event.item)
+        elif type(event) is PageDone:
+            writer.page_done(event.target, event.offset, event.total_count, event.items, cost())
         elif type(event) is TargetDone:
-            writer.done(event.target, event.items, cost())
+            writer.done(event.target, cost())
         elif type(event) is Failure:
             row = failure_row(event.target, event.status_code, event.status_message, event.attempts)
             writer.failed_target(row, cost())

@@ -1,28 +1,36 @@
 """The checkpoint that makes `--resume` exactly-once, even after `kill -9`.
 
-The run writes a target's records to the output only once the target is complete (all its
-pages arrived), so the output is always a sequence of whole targets plus, after a crash, an
-unfinished tail. Every so often the run *commits*: it flushes and fsyncs the output, then
-appends one line to the checkpoint (flushed and fsynced too) naming the targets written
-since the last commit and the output's size after them. On resume the output is cut back to
-the last committed size, which drops the tail, and the committed targets are skipped: each
-record ends up in the output exactly once, whatever instant the process died at.
+The run writes each page's records to the output as the page arrives (writer.py), flushes
+them to the OS, then appends one line to the checkpoint, flushed to the OS too, naming the
+page (target, offset, the target's latest total) and the output's size after it. Ends of
+targets (done, or failed) are lines as well. So the output is always the pages the
+checkpoint names plus, after a crash, an unrecorded tail. On resume the output is cut back
+to the last recorded size, which drops the tail; done targets (and targets whose failure is
+final) are skipped, and the others go to the stream with the offsets of their recorded
+pages and their total (`PageProgress`): those pages are not asked or written again. Each
+record ends up in the output exactly once, whatever instant the process died at, and a kill
+costs at most the pages in flight (sent, or answered but not yet recorded).
 
-The file is JSON lines: a header, then one line per commit::
+The file is JSON lines: a header, then one line per event::
 
     {"dfs_async_checkpoint": 1, "command": ..., "targets": <sha256>, "params": <sha256>, "out": 0}
-    {"out": 18231, "cost": 0.42, "ok": ["a.com", ...], "failed": [{"target": ..., ...}]}
+    {"out": 18231, "cost": 0.42, "page": ["a.com", 100, 250]}
+    {"out": 18231, "cost": 0.42, "ok": ["a.com"], "failed": []}
+    {"out": 18231, "cost": 0.43, "ok": [], "failed": [{"target": ..., ...}]}
 
 The header is written atomically (a temporary file renamed over it). A line cut short by a
-crash is not JSON; it and anything after it is ignored and cut off on resume. `targets` and
-`params` are fingerprints of the run's targets and of the parameters that shape its output;
-a resume whose fingerprints differ is refused, never mixed into the same output.
+crash is not JSON; it and anything after it is ignored and cut off on resume. So is a line
+whose `out` is beyond the output's actual size (a power loss can keep a checkpoint line
+whose records were not yet on disk: fsync is batched, see writer.py). `targets` and `params`
+are fingerprints of the run's targets and of the parameters that shape its output (request
+fields, max_items: hence the same paging grid); a resume whose fingerprints differ is
+refused, never mixed into the same output.
 
-Failed targets are committed too (with their failure), so the errors file can be rebuilt
+Failed targets are recorded too (with their failure), so the errors file can be rebuilt
 from the checkpoint alone. On resume, a failure whose code is transient (a server error or
-timeout past its retries, a network error) is tried again: it may have failed for the very
-reason the run stopped. A request error (an invalid target, a field the API refused) is
-final and stays in the errors file.
+timeout past its retries, a network error) is tried again, from its next unrecorded page:
+it may have failed for the very reason the run stopped. A request error (an invalid target,
+a field the API refused) is final and stays in the errors file.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from typing import Any, BinaryIO, Final
 import msgspec
 
 from dfs_async.codes import Action, classify
+from dfs_async.records import PageProgress
 
 VERSION: Final = 1
 _encoder = msgspec.json.Encoder(order="sorted")
@@ -64,6 +73,20 @@ class Progress:
     cost: float = 0.0
     ok: set[str] = field(default_factory=set)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # target -> failure
+    pages: dict[str, set[int]] = field(default_factory=dict)  # unfinished target -> offsets
+    totals: dict[str, int | None] = field(default_factory=dict)  # its latest total_count
+
+    def page_progress(self, target: str) -> PageProgress | None:
+        """What the stream needs to continue `target` without asking its written pages."""
+        answered = self.pages.get(target)
+        if not answered:
+            return None
+        return PageProgress(answered=frozenset(answered), total_count=self.totals.get(target))
+
+    @property
+    def partly_done(self) -> int:
+        """Unfinished targets with pages written (a resume continues them)."""
+        return len(self.pages)
 
     @property
     def final_failures(self) -> list[dict[str, Any]]:
@@ -102,9 +125,12 @@ class Checkpoint:
         return cls(path, path.open("ab"))
 
     @staticmethod
-    def load(path: Path, header: Mapping[str, Any]) -> tuple[Progress, int]:
+    def load(
+        path: Path, header: Mapping[str, Any], available: int | None = None
+    ) -> tuple[Progress, int]:
         """What `path` says is done, and the length of its sound part; CheckpointMismatch if
-        it belongs to another run."""
+        it belongs to another run. Lines recording more output than `available` bytes (the
+        output's actual size) are not sound."""
         data = path.read_bytes()
         lines = data.split(b"\n")
         try:
@@ -125,15 +151,29 @@ class Checkpoint:
             try:
                 entry = msgspec.json.decode(line)
                 out, cost = int(entry["out"]), float(entry["cost"])
-                ok, failed = list(entry["ok"]), list(entry["failed"])
-            except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+                ok, failed = list(entry.get("ok", ())), list(entry.get("failed", ()))
+                page = entry.get("page")
+                if page is not None:
+                    target, offset, total = str(page[0]), int(page[1]), page[2]
+                    total = None if total is None else int(total)
+            except (msgspec.DecodeError, KeyError, TypeError, ValueError, IndexError):
+                break
+            if available is not None and out > available:
                 break
             progress.output_size, progress.cost = out, cost
+            if page is not None:
+                progress.pages.setdefault(target, set()).add(offset)
+                progress.totals[target] = total
             for target in ok:
                 progress.ok.add(target)
                 progress.failures.pop(target, None)
+                progress.pages.pop(target, None)
+                progress.totals.pop(target, None)
             for failure in failed:
                 progress.failures[failure["target"]] = failure
+                if is_final(failure):
+                    progress.pages.pop(failure["target"], None)
+                    progress.totals.pop(failure["target"], None)
             sound += len(line) + 1
         return progress, sound
 
@@ -148,10 +188,21 @@ class Checkpoint:
     def commit(
         self, ok: list[str], failed: list[dict[str, Any]], output_size: int, cost: float
     ) -> None:
-        """Record targets as done; the output must already be fsynced up to `output_size`."""
+        """Record targets as done or failed; the output must be flushed up to `output_size`."""
         entry = {"out": output_size, "cost": round(cost, 6), "ok": ok, "failed": failed}
         self._file.write(_encoder.encode(entry) + b"\n")
         self._file.flush()
+
+    def page(
+        self, target: str, offset: int, total_count: int | None, output_size: int, cost: float
+    ) -> None:
+        """Record a page as written; the output must be flushed up to `output_size`."""
+        entry = {"out": output_size, "cost": round(cost, 6), "page": [target, offset, total_count]}
+        self._file.write(_encoder.encode(entry) + b"\n")
+        self._file.flush()
+
+    def sync(self) -> None:
+        """Make the lines so far durable (fsync); the output's fsync must come first."""
         os.fsync(self._file.fileno())
 
     def close(self) -> None:

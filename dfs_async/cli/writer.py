@@ -1,21 +1,25 @@
-"""Where a run's records and failures go: whole targets at a time, committed to a checkpoint.
+"""Where a run's records and failures go: page by page, each page recorded in the checkpoint.
 
-Records arrive interleaved across the targets in flight. Each target's records are encoded
-into its own buffer (in memory, spilled to a temporary file past SPILL_BYTES, so one huge
-target does not fill memory) and written to the output only when the target is done; a
-target that fails writes no records, only its line in the errors file. So the output is made
-of whole targets, which is what lets checkpoint.py cut it back to a sound point after a crash.
+Records arrive as the stream delivers them: each page's records together, followed by its
+`PageDone`. They are encoded straight into the output; at the page's `PageDone` the output
+is flushed to the OS and one checkpoint line records the page (target, offset, the target's
+total, the output's size after it), flushed to the OS too. So a crash, even `kill -9`, loses
+at most the pages whose records were not yet followed by their checkpoint line: resume cuts
+the output back to the last recorded size and asks only those pages again (checkpoint.py).
+A target's end (done, or failed: its line in the errors file) is a checkpoint line as well.
+A target that fails after some pages keeps their records in the output: nothing fetched is
+lost, and a resume continues it from its next page when the failure was transient.
 
-Commits (see checkpoint.py) happen at most every COMMIT_SECONDS, when the pending output
-passes COMMIT_BYTES, and when the run ends or stops. Without a checkpoint (output on stdout)
-a commit is a flush.
+What reached the OS survives the process; `fsync` (surviving a power loss) is batched: the
+output and then the checkpoint are fsynced at most every SYNC_SECONDS and when the run ends
+or stops. A power loss can lose the pages of the last SYNC_SECONDS, which resume asks again
+(checkpoint lines beyond what the output kept are ignored). Without a checkpoint (output on
+stdout) a page's end is a flush.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from typing import IO, Any, BinaryIO, Final
 
@@ -24,9 +28,7 @@ import msgspec
 from dfs_async.cli.checkpoint import Checkpoint
 from dfs_async.cli.outputs import Encoder
 
-SPILL_BYTES: Final = 8 * 1024 * 1024
-COMMIT_SECONDS: Final = 1.0
-COMMIT_BYTES: Final = 64 * 1024 * 1024
+SYNC_SECONDS: Final = 1.0
 
 _json = msgspec.json.Encoder()
 
@@ -44,7 +46,7 @@ def failure_row(
 
 
 class AuditWriter:
-    """Buffers each target's records until it is done, then writes and commits them."""
+    """Writes records as they come and records each page, target end and failure."""
 
     def __init__(
         self,
@@ -57,65 +59,50 @@ class AuditWriter:
         self._output = output
         self._errors = errors
         self._checkpoint = checkpoint
-        self._buffers: dict[str, tempfile.SpooledTemporaryFile[bytes]] = {}
-        self._ok: list[str] = []
-        self._failed: list[dict[str, Any]] = []
-        self._pending_bytes = 0
-        self._last_commit = time.monotonic()
+        self._last_sync = time.monotonic()
         self.items = 0  # items written this run
-        self.ok = 0  # targets written this run
+        self.ok = 0  # targets done this run
         self.failed = 0  # targets failed this run
 
     def record(self, target: str, item: Any) -> None:
-        buffer = self._buffers.get(target)
-        if buffer is None:
-            # Closed in done(), failed_target() or close(): it lives as long as its target.
-            buffer = tempfile.SpooledTemporaryFile(SPILL_BYTES)  # noqa: SIM115
-            self._buffers[target] = buffer
-        buffer.write(self._encoder.encode(target, item))
+        self._output.write(self._encoder.encode(target, item))
 
-    def done(self, target: str, items: int, cost: float) -> None:
-        """`target` is complete: write its records, then commit if it is time."""
-        buffer = self._buffers.pop(target, None)
-        if buffer is not None:
-            with buffer:
-                self._pending_bytes += buffer.tell()
-                buffer.seek(0)
-                shutil.copyfileobj(buffer, self._output)
-        self._ok.append(target)
+    def page_done(
+        self, target: str, offset: int, total_count: int | None, items: int, cost: float
+    ) -> None:
+        """The page's records are all written: flush them, then record the page."""
+        self._output.flush()
         self.items += items
+        checkpoint = self._checkpoint
+        if checkpoint is not None:
+            checkpoint.page(target, offset, total_count, self._output.tell(), cost)
+            self._maybe_sync()
+
+    def done(self, target: str, cost: float) -> None:
+        """Every page of `target` is written."""
         self.ok += 1
-        self._maybe_commit(cost)
+        if self._checkpoint is not None:
+            self._checkpoint.commit([target], [], self._output.tell(), cost)
+            self._maybe_sync()
 
     def failed_target(self, row: dict[str, Any], cost: float) -> None:
-        """`row["target"]` failed: drop its records, list it in the errors file."""
-        buffer = self._buffers.pop(row["target"], None)
-        if buffer is not None:
-            buffer.close()
-        self._failed.append(row)
+        """`row["target"]` failed (the records of its pages so far stay): an errors line."""
         self.failed += 1
-        self._maybe_commit(cost)
+        if self._checkpoint is not None:
+            self._output.flush()
+            self._checkpoint.commit([], [row], self._output.tell(), cost)
+        self._errors.write(_json.encode(row) + b"\n")
+        self._errors.flush()
 
-    def _maybe_commit(self, cost: float) -> None:
-        now = time.monotonic()
-        if now - self._last_commit >= COMMIT_SECONDS or self._pending_bytes >= COMMIT_BYTES:
-            self.commit(cost)
+    def _maybe_sync(self) -> None:
+        if time.monotonic() - self._last_sync >= SYNC_SECONDS:
+            self.sync()
 
-    def commit(self, cost: float) -> None:
-        """Make everything written so far durable and record it in the checkpoint."""
+    def sync(self) -> None:
+        """Flush everything; with a checkpoint, fsync the output, then the checkpoint."""
         self._output.flush()
+        self._errors.flush()
         if self._checkpoint is not None:
             os.fsync(self._output.fileno())
-            self._checkpoint.commit(self._ok, self._failed, self._output.tell(), cost)
-        for row in self._failed:
-            self._errors.write(_json.encode(row) + b"\n")
-        self._errors.flush()
-        self._ok, self._failed = [], []
-        self._pending_bytes = 0
-        self._last_commit = time.monotonic()
-
-    def close(self) -> None:
-        """Drop the buffers of unfinished targets (a resume fetches them again)."""
-        for buffer in self._buffers.values():
-            buffer.close()
-        self._buffers.clear()
+            self._checkpoint.sync()
+        self._last_sync = time.monotonic()

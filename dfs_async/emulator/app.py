@@ -2,9 +2,11 @@
 
 `POST /v3/backlinks/domain_pages_summary/live` goes through what the real API does, in order:
 route (404/40400), Basic auth (401/40100), rate (40202), simultaneous requests (40209),
-injected latency and faults, the body (40503 unparsable, 40502 no task), the first task
-(40506 unknown field, 40501 invalid field, or its page of results), each extra task (40000,
-no cost), the money (40210 balance, 40203 daily cap; a refused task is not charged).
+injected faults, the body (40503 unparsable, 40502 no task), the first task (40506 unknown
+field, 40501 invalid field, or its page of results), each extra task (40000, no cost), the
+money (40210 balance, 40203 daily cap; a refused task is not charged), then the rest of the
+injected latency, counted from the request's arrival (the answer is computed first, so a
+wave of answers does not queue its work behind the sleep).
 `GET /v3/appendix/user_data` and `GET /v3/backlinks/available_filters` need auth only; they
 neither count against the rate limit nor draw faults.
 

@@ -84,6 +84,32 @@ def expected_records(config: EmulatorConfig, targets: Iterable[str], **fields: A
     return sorted(out)
 
 
+def page_records(
+    config: EmulatorConfig, targets: Iterable[str], limit: int, **fields: Any
+) -> dict[tuple[str, int], list[str]]:
+    """The corpus's records of `targets` by page (target, offset) at `limit`, canonical."""
+    corpus = Emulator(config).corpus
+    pages: dict[tuple[str, int], list[str]] = {}
+    for raw in targets:
+        target = normalize_target(raw)
+        _, items = corpus.query({"target": target, **fields})
+        rows = [canonical({"target": target, **msgspec.to_builtins(item)}) for item in items]
+        for offset in range(0, len(rows), limit):
+            pages[(target, offset)] = rows[offset : offset + limit]
+    return pages
+
+
+def whole_pages(written: list[str], config: EmulatorConfig, limit: int) -> set[tuple[str, int]]:
+    """The pages `written` (sorted records) is made of; fails unless it is whole pages only,
+    each exactly once (what a stopped or killed run leaves: page by page, nothing twice)."""
+    targets = {json.loads(r)["target"] for r in written}
+    pages = page_records(config, targets, limit)
+    present = set(written)
+    kept = {key for key, rows in pages.items() if rows[0] in present}
+    assert written == sorted(r for key in kept for r in pages[key])
+    return kept
+
+
 def jsonl_records(path: Path) -> list[str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]

@@ -8,6 +8,7 @@ import pytest
 
 from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch
 from dfs_async.cli.writer import failure_row
+from dfs_async.records import PageProgress
 
 HEADER = {"command": "domain-pages-summary", "targets": "t1", "params": "p1"}
 
@@ -62,3 +63,26 @@ def test_not_a_checkpoint(tmp_path: Path) -> None:
     path.write_text("hello\n")
     with pytest.raises(CheckpointMismatch, match="not a dfs-async checkpoint"):
         Checkpoint.load(path, HEADER)
+
+
+def test_pages_are_recorded_and_continue_unfinished_targets(tmp_path: Path) -> None:
+    path = tmp_path / "out.checkpoint"
+    cp = Checkpoint.create(path, HEADER, output_size=0)
+    cp.page("a.com", 0, 250, 100, 0.02)
+    cp.page("b.com", 0, 90, 150, 0.04)
+    cp.page("a.com", 200, 260, 190, 0.06)
+    cp.commit(["b.com"], [], 190, 0.06)
+    cp.page("c.com", 0, 500, 230, 0.08)
+    cp.commit([], [failure_row("c.com", 50401, "Timeout.", 5)], 230, 0.1)
+    cp.page("d.com", 0, 10, 260, 0.12)  # its records did not all reach the disk
+    cp.close()
+    progress, sound = Checkpoint.load(path, HEADER)
+    assert progress.output_size == 260 and progress.done == {"b.com"}
+    assert progress.page_progress("a.com") == PageProgress(frozenset({0, 200}), 260)
+    assert progress.page_progress("b.com") is None  # done: nothing to continue
+    assert progress.page_progress("c.com") == PageProgress(frozenset({0}), 500)  # transient
+    assert progress.partly_done == 3
+
+    progress, cut = Checkpoint.load(path, HEADER, available=259)  # the output is shorter
+    assert progress.output_size == 230 and progress.page_progress("d.com") is None
+    assert cut < sound

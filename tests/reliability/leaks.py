@@ -20,6 +20,7 @@ import sniffio
 
 from dfs_async import DataForSEO
 from dfs_async.emulator import EmulatorHandle
+from dfs_async.transport import Transport
 
 
 def live_tasks() -> int:
@@ -55,11 +56,6 @@ def client_sockets(port: int) -> list[Any]:
     ]
 
 
-def pool_connections(http: httpx.AsyncClient) -> list[Any]:
-    """The connections httpx's pool holds (httpcore's pool; private, but the only view)."""
-    return list(http._transport._pool.connections)  # type: ignore[attr-defined]
-
-
 async def server_settled(emu: EmulatorHandle, within: float = 10.0) -> None:
     """Wait until the emulator has no request in flight (it runs in another thread)."""
     with anyio.fail_after(within):
@@ -71,16 +67,16 @@ async def server_settled(emu: EmulatorHandle, within: float = 10.0) -> None:
 async def no_leaks(emu: EmulatorHandle) -> AsyncIterator[list[httpx.AsyncClient]]:
     """Around a client's whole life: afterwards no new task, thread or client socket.
 
-    Append the client's httpx.AsyncClient (dfs.engine.transport.client) to the yielded
-    list to also have its pool checked: closed, no connection left.
+    Append the client's Transport (dfs.engine.transport) to the yielded list to also have
+    its pool checked: closed, no connection left (whichever HTTP stack it runs on).
     """
     tasks = live_tasks()
     threads = {t.ident for t in threading.enumerate()}
-    clients: list[httpx.AsyncClient] = []
+    clients: list[Transport] = []
     yield clients
-    for http in clients:
-        assert http.is_closed, "the client's httpx pool was left open"
-        assert pool_connections(http) == []
+    for transport in clients:
+        assert transport.client.is_closed, "the client's httpx client was left open"
+        assert transport.pool_state().open == 0, "a pooled connection is still open"
     assert live_tasks() == tasks, "a task outlived the client"
     extra = [t.name for t in threading.enumerate() if t.ident not in threads]
     assert extra == [], f"threads left behind: {extra}"

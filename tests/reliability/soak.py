@@ -120,7 +120,7 @@ class SoakResult:
     elapsed: float
     peak_rss_mb: float
     warnings: list[str]
-    http: Any  # the client's httpx.AsyncClient (closed by now)
+    transport: Any  # the client's Transport (closed by now)
 
 
 class _Collect(logging.Handler):
@@ -145,7 +145,7 @@ async def soak(
     started = time.monotonic()
     try:
         async with DataForSEO(emu.login, emu.password, base_url=emu.base_url, **options) as dfs:
-            http = dfs.engine.transport.client
+            transport = dfs.engine.transport
             call = dfs.backlinks.domain_pages_summary
             async with call.stream(iter(targets), limit=limit) as records:
                 async for event in records.events():
@@ -192,7 +192,7 @@ async def soak(
         elapsed=elapsed,
         peak_rss_mb=peak,
         warnings=collect.lines,
-        http=http,
+        transport=transport,
     )
 
 

@@ -20,6 +20,7 @@ from dfs_async import (
     RetryPolicy,
     TaskFailed,
     UnknownField,
+    Unreachable,
     ValidationError,
 )
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, running_emulator
@@ -121,16 +122,46 @@ async def test_wrong_credentials_stop_at_the_first_401(dfs_emulator: EmulatorHan
     assert emu.app.counters.by_status == {401: n, 40100: n}
 
 
-async def test_an_unreachable_base_url_fails_each_target_after_bounded_retries() -> None:
+async def test_an_unreachable_base_url_stops_the_run_after_one_pages_attempts() -> None:
+    """Nothing ever answered: the first page out of attempts stops everything (Unreachable),
+    instead of each target failing after its own attempts."""
     url = closed_port()
     async with DataForSEO("me", "secret", base_url=url, retry_policy=FAST, rate=None) as dfs:
         call = dfs.backlinks.domain_pages_summary
-        with pytest.raises(TaskFailed, match="ConnectError") as failed:
+        with pytest.raises(Unreachable, match="ConnectError") as stopped:
             await call("forbes.com")
-        assert failed.value.status_code is None
-        async with call.stream(["a.com", "b.com"]) as records:
-            assert [r async for r in records] == []
-        assert dfs.stats.requests == 3 * FAST.max_attempts
+        assert stopped.value.base_url == url and url in str(stopped.value)
+        assert dfs.stats.requests == FAST.max_attempts
+        targets = [f"t{i}.com" for i in range(50)]
+        with pytest.raises(Unreachable, match=r"cannot reach http://127\.0\.0\.1:"):
+            async with call.stream(targets, limit=10) as records:
+                assert [r async for r in records] == []
+        # the stream's pages went out together (concurrency 30), none past its attempts
+        assert FAST.max_attempts < dfs.stats.requests <= FAST.max_attempts * 31
+    assert records.failures == []  # stopped, not failed: a resume tries them all
+
+
+async def test_network_errors_after_the_server_answered_fail_only_their_targets() -> None:
+    """Once the server has answered, a network error is a page's transient failure: the
+    target fails after its attempts and the run goes on (no Unreachable)."""
+    serving = running_emulator(EmulatorConfig(seed=3))
+    emu = await serving.__aenter__()
+    running = True
+    try:
+        async with DataForSEO(
+            emu.login, emu.password, base_url=emu.base_url, retry_policy=FAST
+        ) as dfs:
+            call = dfs.backlinks.domain_pages_summary
+            assert (await call("forbes.com")).items  # the server answered once...
+            running = False
+            await serving.__aexit__(None, None, None)  # ...then went away: refused from now
+            with pytest.raises(TaskFailed, match="ConnectError"):
+                await call("forbes.com")
+            async with call.stream(["a.com", "b.com"]) as records:
+                assert [r async for r in records] == []
+    finally:
+        if running:
+            await serving.__aexit__(None, None, None)
     assert [(f.status_code, f.attempts) for f in records.failures] == [(None, 3), (None, 3)]
     assert all("ConnectError" in f.status_message for f in records.failures)
 

@@ -17,7 +17,7 @@ import pytest
 from dfs_async import DataForSEO, RetryPolicy, TaskFailed
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig, running_emulator
 
-from .leaks import live_tasks, no_leaks, open_client, pool_connections
+from .leaks import live_tasks, no_leaks, open_client
 
 pytestmark = pytest.mark.anyio
 
@@ -31,9 +31,8 @@ def _config(**fields: object) -> EmulatorConfig:
 
 def _idle(dfs: DataForSEO) -> None:
     """Every pooled connection idle or closed: none is held by a cancelled request."""
-    http = dfs.engine.transport.client
-    assert all(c.is_idle() or c.is_closed() for c in pool_connections(http))
-    assert not http._transport._pool._requests  # type: ignore[attr-defined]
+    state = dfs.engine.transport.pool_state()
+    assert state.busy == 0 and state.requests == 0, state
 
 
 async def _still_works(dfs: DataForSEO, emu: EmulatorHandle) -> None:
@@ -47,7 +46,7 @@ async def test_breaking_out_of_a_stream(anyio_backend: str) -> None:
         no_leaks(emu) as clients,
         open_client(emu, concurrency=10) as dfs,
     ):
-        clients.append(dfs.engine.transport.client)
+        clients.append(dfs.engine.transport)
         tasks = live_tasks()
         async with dfs.backlinks.domain_pages_summary.stream(TARGETS, limit=10) as records:
             got = 0
@@ -66,7 +65,7 @@ async def test_the_callers_deadline(anyio_backend: str, where: str) -> None:
         got = 0
         if where == "around-the-stream":
             async with open_client(emu, concurrency=10) as dfs:
-                clients.append(dfs.engine.transport.client)
+                clients.append(dfs.engine.transport)
                 with anyio.move_on_after(0.5) as scope:
                     async with dfs.backlinks.domain_pages_summary.stream(TARGETS) as records:
                         async for _ in records:
@@ -77,7 +76,7 @@ async def test_the_callers_deadline(anyio_backend: str, where: str) -> None:
         else:
             with anyio.move_on_after(0.5) as scope:
                 async with open_client(emu, concurrency=10) as dfs:
-                    clients.append(dfs.engine.transport.client)
+                    clients.append(dfs.engine.transport)
                     async with dfs.backlinks.domain_pages_summary.stream(TARGETS) as records:
                         async for _ in records:
                             got += 1
@@ -91,7 +90,7 @@ async def test_cancelled_from_another_task(anyio_backend: str) -> None:
         no_leaks(emu) as clients,
         open_client(emu, concurrency=10) as dfs,
     ):
-        clients.append(dfs.engine.transport.client)
+        clients.append(dfs.engine.transport)
 
         async def consume(scope: anyio.CancelScope) -> None:
             with scope:
@@ -122,7 +121,7 @@ async def test_a_request_timeout(anyio_backend: str) -> None:
         no_leaks(emu) as clients,
         open_client(emu, timeout=0.2, retry_policy=policy, rate=None) as dfs,
     ):
-        clients.append(dfs.engine.transport.client)
+        clients.append(dfs.engine.transport)
         with anyio.fail_after(5):
             with pytest.raises(TaskFailed) as failed:
                 await dfs.backlinks.domain_pages_summary("late.example.com")

@@ -35,7 +35,7 @@ async def test_short_soak_under_every_fault() -> None:
     async with running_emulator(config) as emu:
         async with no_leaks(emu) as clients:
             result = await soak(emu, targets, invalid, limit=10, rate=None, retry_policy=FAST)
-            clients.append(result.http)
+            clients.append(result.transport)
         assert check(result, emu, targets) == []
         assert set(result.counters["faults"]) == set(FAULT_KINDS)  # every kind did happen
         assert len(invalid) == 5 and result.stats["targets_failed"] == 5

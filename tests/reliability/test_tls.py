@@ -50,8 +50,10 @@ def _client(server: TlsEmulator, **options: Any) -> DataForSEO:
 
 
 def _context(dfs: DataForSEO) -> ssl.SSLContext:
-    """The SSL context the client's connection pool uses (httpcore's; private)."""
-    context = dfs.engine.transport.client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    """The SSL context the client's connection pool uses (private to either stack)."""
+    inner: Any = dfs.engine.transport.client._transport  # type: ignore[attr-defined]
+    pool = getattr(inner, "_pool", None)  # httpcore's pool, or httpx-aiohttp's transport
+    context = pool._ssl_context if pool is not None else inner.ssl_context
     assert isinstance(context, ssl.SSLContext)
     return context
 
