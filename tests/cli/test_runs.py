@@ -19,6 +19,7 @@ from .helpers import (
     csv_records,
     expected_records,
     jsonl_records,
+    page_records,
     parquet_records,
     run_cli,
     start_cli,
@@ -189,3 +190,36 @@ def _wait_for(ready: object, timeout: float = 30.0) -> None:
     while not ready():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_a_target_failing_midway_keeps_its_pages_and_a_resume_continues_it(
+    dfs_emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    """One try per page against 50401s: targets fail after some pages, which stay written
+    (each once); the budget stops the run; the resume continues the failed targets (50401
+    is transient) from the pages they lack, asks nothing written, and ends exact."""
+    sizes = {f"mid{i}.example.com": 300 + 50 * i for i in range(8)}
+    config = EmulatorConfig(
+        seed=4, max_pages=400, target_sizes=sizes, faults=FaultConfig(seed=2, task_50401=0.25)
+    )
+    emu = dfs_emulator_factory(config)
+    targets = write_targets(tmp_path / "t.txt", list(sizes))
+    out = tmp_path / "o.jsonl"
+    args: list[str | Path] = [CMD, targets, "--base-url", emu.base_url, "-o", out, "--limit", "100"]
+    first = run_cli(*args, "--max-attempts", "1", "--concurrency", "1", "--budget", "0.4",
+                    env=cli_env(emu))  # fmt: skip
+    assert first.returncode == 3, first.stderr
+    failed = {e["target"] for e in _errors(tmp_path / "o.jsonl.errors.jsonl")}
+    kept = whole_pages(jsonl_records(out), config, 100)
+    assert {t for t, _ in kept} & failed, "no target failed after some of its pages"
+    served = emu.app.counters.items
+
+    again = run_cli(*args, "--max-attempts", "10", "--resume", "--budget", "100",
+                    env=cli_env(emu))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert jsonl_records(out) == expected_records(config, list(sizes))
+    # the resume was served only the items of the pages not written before
+    written_before = sum(len(rows) for key, rows in page_records(config, sizes, 100).items()
+                         if key in kept)  # fmt: skip
+    total = len(expected_records(config, list(sizes)))
+    assert emu.app.counters.items - served == total - written_before
