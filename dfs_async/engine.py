@@ -84,7 +84,7 @@ from dfs_async.records import (
 )
 from dfs_async.retry import RetryPolicy
 from dfs_async.targets import normalize_target
-from dfs_async.transport import Transport
+from dfs_async.transport import CONNECT_FAILURES, Transport
 from dfs_async.wire import Outcome, decoder_for, encode_tasks, read, worst_cost
 
 __all__ = ["Budget", "Engine", "Run"]
@@ -92,9 +92,6 @@ __all__ = ["Budget", "Engine", "Run"]
 log: Final = logging.getLogger("dfs_async")
 
 INVALID_FIELD: Final = 40501
-
-# How `Transport.post` describes an exchange that could not connect ("<exception type>: ...").
-CONNECT_FAILURES: Final = ("ConnectError", "ConnectTimeout", "ClientConnector")
 
 
 def connect_failed(outcome: Outcome) -> bool:

@@ -31,6 +31,7 @@ import httpx
 import sniffio
 
 __all__ = [
+    "CONNECT_FAILURES",
     "HTTP_STACKS",
     "HttpStack",
     "PoolState",
@@ -151,6 +152,11 @@ class _BodyIterator:
         if body is None:
             raise StopAsyncIteration
         return body
+
+
+# How `Transport.post` begins the description of an exchange that could not connect
+# (`_error_name`'s names; "ClientConnector" for aiohttp errors httpx-aiohttp leaves unmapped).
+CONNECT_FAILURES: Final = ("ConnectError", "ConnectTimeout", "ClientConnector")
 
 
 def _error_name(exc: Exception) -> str:
