@@ -45,6 +45,7 @@ from dfs_async.cli.outputs import (
 from dfs_async.cli.progress import Display, Snapshot, summary_line
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.cli.writer import AuditWriter, failure_row
+from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.wire import worst_cost
@@ -392,6 +393,8 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
         )
     if args.resume and stdout:
         raise UsageError("--resume needs -o FILE: output on stdout cannot be resumed")
+    if args.emulator and not has_uvicorn():
+        raise UsageError(MISSING_UVICORN)
     if fmt == "parquet":
         if stdout:
             raise UsageError("parquet output needs -o FILE (it cannot go to stdout)")

@@ -15,11 +15,9 @@ import signal
 import sys
 from typing import Any
 
-import uvicorn
-
 from dfs_async.emulator.app import Emulator
 from dfs_async.emulator.config import FAULT_KINDS, EmulatorConfig, FaultConfig
-from dfs_async.emulator.serve import base_url, bind, uvicorn_config
+from dfs_async.emulator.serve import MISSING_UVICORN, base_url, bind, has_uvicorn, uvicorn_config
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -105,6 +103,9 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not has_uvicorn():
+        print(f"dfs-async emulator: {MISSING_UVICORN}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         config = config_from(args)
     except ValueError as exc:
@@ -119,7 +120,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     with sock:
         print(base_url(sock), flush=True)
-        server = uvicorn.Server(uvicorn_config(Emulator(config), log_level=args.log_level))
+        config_ = uvicorn_config(Emulator(config), log_level=args.log_level)
+        import uvicorn
+
+        server = uvicorn.Server(config_)
         # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal with the
         # handlers it found: make that a plain return for both.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)

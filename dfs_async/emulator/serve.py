@@ -9,18 +9,22 @@ one) and nothing races for it.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
-import uvicorn
 
 from dfs_async.emulator.app import DROP_MESSAGE, Emulator
 from dfs_async.emulator.config import EmulatorConfig
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,20 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+MISSING_UVICORN = "the emulator needs uvicorn: pip install 'dfs-async[emulator]'"
+
+
+def has_uvicorn() -> bool:
+    """Whether the `emulator` extra is installed (checked before serving, for a clear error)."""
+    return importlib.util.find_spec("uvicorn") is not None
+
+
 def uvicorn_config(app: Emulator, log_level: str = "warning") -> uvicorn.Config:
+    """uvicorn is imported here, not at import time: the pytest plugin loads this module in
+    every pytest run of a project that installed dfs-async, with or without the `emulator`
+    extra."""
+    import uvicorn
+
     return uvicorn.Config(
         app, lifespan="off", log_level=log_level, access_log=False, timeout_graceful_shutdown=2
     )
@@ -79,7 +96,10 @@ def uvicorn_config(app: Emulator, log_level: str = "warning") -> uvicorn.Config:
 
 class _ServerThread:
     def __init__(self, app: Emulator, sock: socket.socket) -> None:
-        self.server = uvicorn.Server(uvicorn_config(app))
+        config = uvicorn_config(app)
+        import uvicorn
+
+        self.server = uvicorn.Server(config)
         self.sock = sock
         self.ready = threading.Event()
         self.error: BaseException | None = None
