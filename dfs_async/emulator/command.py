@@ -111,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dfs-async emulator: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn_config(Emulator(config), log_level=args.log_level))
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -119,11 +122,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     with sock:
+        sock.listen()  # connections wait in the backlog from the moment the URL is printed
         print(base_url(sock), flush=True)
-        config_ = uvicorn_config(Emulator(config), log_level=args.log_level)
-        import uvicorn
-
-        server = uvicorn.Server(config_)
         # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal with the
         # handlers it found: make that a plain return for both.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
