@@ -386,8 +386,8 @@ class RecordStream:
             raise error
 
 
-class _Records:
-    """`async for record in records`: the Records only (failures still collected)."""
+class _Events:
+    """`async for event in records.events()`: every event."""
 
     __slots__ = ("_stream",)
 
@@ -396,6 +396,15 @@ class _Records:
 
     def __aiter__(self) -> Self:
         return self
+
+    async def __anext__(self) -> Event:
+        return await self._stream.next_event()
+
+
+class _Records(_Events):
+    """`async for record in records`: the Records only (failures still collected)."""
+
+    __slots__ = ()
 
     async def __anext__(self) -> Record:
         stream = self._stream
@@ -415,21 +424,6 @@ class _Records:
             event = await stream.next_event()
             if type(event) is Record:
                 return event
-
-
-class _Events:
-    """`async for event in records.events()`: every event."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: RecordStream) -> None:
-        self._stream = stream
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> Event:
-        return await self._stream.next_event()
 
 
 def _base_url(base_url: str | None, sandbox: bool) -> str:
