@@ -55,8 +55,8 @@ async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> 
     assert pacer.rate == rate  # recovered
 
 
-async def test_concurrency_is_capped() -> None:
-    pacer = Pacer(rate=None, concurrency=3)
+async def peak_at_once(pacer: Pacer, requests: int = 12) -> int:
+    """The most requests inside `pacer.slot()` at once, out of `requests` started together."""
     inside = peak = 0
 
     async def take() -> None:
@@ -68,9 +68,14 @@ async def test_concurrency_is_capped() -> None:
             inside -= 1
 
     async with anyio.create_task_group() as tg:
-        for _ in range(12):
+        for _ in range(requests):
             tg.start_soon(take)
-    assert peak == 3
+    return peak
+
+
+async def test_concurrency_is_capped() -> None:
+    pacer = Pacer(rate=None, concurrency=3)
+    assert await peak_at_once(pacer) == 3
 
 
 async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None:
@@ -121,20 +126,7 @@ async def test_40209_halves_the_concurrency_then_recovers() -> None:
     assert pacer.concurrency == 4
     pacer.fewer_at_once(sent)
     assert pacer.concurrency == 4
-    inside = peak = 0
-
-    async def take() -> None:
-        nonlocal inside, peak
-        async with pacer.slot():
-            inside += 1
-            peak = max(peak, inside)
-            await anyio.sleep(0.01)
-            inside -= 1
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(12):
-            tg.start_soon(take)
-    assert peak == 4
+    assert await peak_at_once(pacer) == 4
 
     quick = Pacer(rate=None, concurrency=8, recovery=0)
     async with quick.slot() as sent:
