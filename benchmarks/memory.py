@@ -3,9 +3,16 @@
 Our client streams 1,000,000 items (100 targets x 10,000, pages of 1000) from the canned
 server, in its own process, once with a consumer that keeps up and once with a slow one
 (~50,000 items/s, slower than the client can fetch, so only backpressure keeps memory flat).
-The process's RSS is read at 10%, 50% and 100% of the items, and its peak (`ru_maxrss`) at
-the end. The baseline is the same process's RSS before streaming (interpreter, imports,
-client).
+The process's RSS is read at every 5% of the items (10%, 50% and 100% shown), and its peak
+(`ru_maxrss`) at the end. The baseline is the same process's RSS before streaming
+(interpreter, imports, client).
+
+Flat means memory does not grow with the volume: the highest RSS over the second half of the
+items is at most `FLAT_MB` above the highest over the first half. The first half holds the
+warm-up: RSS climbs to the plateau that `concurrency` pages in flight need (the slow
+consumer, which holds every slot from the start, is on it at 10% already; a fast one reaches
+it by chance alignments of many answers at once, and then it wavers by ~15 MB around it).
+Comparing single readings at 10% and 100% would measure that warm-up, not growth.
 """
 
 from __future__ import annotations
@@ -24,14 +31,15 @@ from benchmarks.harness import (
 LIMIT = 1000
 IDLE = "before streaming (imports and client ready)"
 PEAK_LIMIT_MB = 150.0
-FLAT_MB = 15.0  # RSS may grow at most this much from 10% to 100% of the items
+FLAT_MB = 15.0  # the second half's highest RSS may exceed the first half's by at most this
+STEPS = 20  # RSS readings, one every 5% of the items
 
 
 def run(size: Size) -> Section:
     per_target = size.pick(1000, 10_000, 10_000)
     targets = size.pick(5, 20, 100)
     total = per_target * targets
-    marks = [total // 10, total // 2, total]
+    marks = [total * i // STEPS for i in range(1, STEPS + 1)]
     section = Section(
         key="memory",
         title="Memory",
@@ -65,7 +73,9 @@ def run(size: Size) -> Section:
             args += ["--slow-consumer"] if consumer == "slow" else []
             r = run_json("benchmarks.clients", args)
             idle.append(r["idle_rss_mb"])
-            rss10, rss50, rss100 = r["rss_mb"]
+            rss = r["rss_mb"]
+            rss10, rss50, rss100 = rss[STEPS // 10 - 1], rss[STEPS // 2 - 1], rss[-1]
+            first, second = max(rss[: STEPS // 2]), max(rss[STEPS // 2 :])
             section.rows.append(
                 Row(
                     f"ours, {consumer} consumer",
@@ -78,18 +88,23 @@ def run(size: Size) -> Section:
                     },
                 )
             )
+            section.notes.append(
+                f"{consumer} consumer, RSS every 5% [MB]: " + " ".join(f"{x:.0f}" for x in rss)
+            )
             peak_ok = r["maxrss_mb"] <= PEAK_LIMIT_MB
-            flat_ok = rss100 - rss10 <= FLAT_MB
+            flat_ok = second - first <= FLAT_MB
             limit = []
             if not peak_ok:
                 limit.append(f"peak {r['maxrss_mb']:.0f} MB")
             if not flat_ok:
-                limit.append(f"grew {rss100 - rss10:.0f} MB from 10% to 100%")
+                limit.append(f"the second half peaked {second - first:.0f} MB above the first")
             section.goals.append(
                 Goal(
-                    f"{consumer} consumer: peak RSS ≤ {PEAK_LIMIT_MB:.0f} MB and flat "
-                    f"(at most {FLAT_MB:.0f} MB more at 100% than at 10%)",
-                    f"peak {r['maxrss_mb']:.0f} MB; {rss10:.0f} → {rss50:.0f} → {rss100:.0f} MB",
+                    f"{consumer} consumer: peak RSS ≤ {PEAK_LIMIT_MB:.0f} MB and flat (the "
+                    f"second half's highest RSS at most {FLAT_MB:.0f} MB above the first's)",
+                    f"peak {r['maxrss_mb']:.0f} MB; {rss10:.0f} → {rss50:.0f} → {rss100:.0f} MB "
+                    f"at 10/50/100%; highest {first:.0f} MB in the first half, {second:.0f} MB "
+                    "in the second",
                     peak_ok and flat_ok,
                     "; ".join(limit),
                 )

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import anyio
 import pytest
 
-from dfs_async.pacing import Pacer
+from dfs_async.pacing import LATE, MARGIN, Pacer, _burst, _interval
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_the_rate_never_bursts_even_after_idling() -> None:
-    pacer = Pacer(rate=600, concurrency=10)  # one request every 0.1 s
-    await anyio.sleep(0.3)  # an idle spell: a bucket of a minute's quota would now burst
+def departures_respect_the_bucket(times: list[float], interval: float, burst: int) -> bool:
+    """Any `n + burst` departures span at least `n` intervals (less the gate's `LATE`): so
+    no 60 s window holds more than `burst + 60 / interval`, which `_burst` keeps <= the rate."""
+    times = sorted(times)
+    return all(
+        times[j] - times[i] >= (j - i + 1 - burst) * interval - LATE - 1e-3
+        for i in range(len(times))
+        for j in range(i + burst, len(times))
+    )
+
+
+async def departures(pacer: Pacer, requests: int) -> list[float]:
+    """When each of `requests` started together left the gate, in order."""
     times: list[float] = []
 
     async def take() -> None:
@@ -22,16 +33,54 @@ async def test_the_rate_never_bursts_even_after_idling() -> None:
             times.append(sent_at)
 
     async with anyio.create_task_group() as tg:
-        for _ in range(5):
+        for _ in range(requests):
             tg.start_soon(take)
-    times.sort()
+    return sorted(times)
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst"), [(1, 1), (100, 1), (600, 3), (1000, 5), (2000, 8), (10_000, 8), (1e6, 8)]
+)
+def test_the_burst_stays_within_the_margin(rate: float, burst: int) -> None:
+    assert _burst(rate) == burst
+    per_minute = burst + math.floor(60 / _interval(rate))  # the most a 60 s window holds
+    assert per_minute <= rate
+    assert burst == 1 or burst <= rate * MARGIN / 2  # the other half absorbs jitter
+
+
+async def test_the_first_requests_leave_one_interval_apart() -> None:
+    pacer = Pacer(rate=600, concurrency=10)
+    await anyio.sleep(0.5)  # idle before the first request: no burst is earned
+    times = await departures(pacer, 4)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(gaps) == 4
-    assert min(gaps) >= 0.1 * 0.9  # never two requests closer than the interval
+    assert min(gaps) >= _interval(600) * 0.9
+
+
+async def test_after_a_lull_a_few_leave_at_once_then_one_interval_apart() -> None:
+    pacer = Pacer(rate=600, concurrency=10)  # one request every ~0.1 s, a bucket of 3
+    interval, burst = _interval(600), _burst(600)
+    await departures(pacer, 1)
+    await anyio.sleep(0.5)  # a lull: a bucket of a minute's quota would now burst
+    times = await departures(pacer, 6)
+    assert times[burst - 1] - times[0] < 0.05  # answers that land together leave together
+    gaps = [b - a for a, b in itertools.pairwise(times[burst - 1 :])]
+    assert min(gaps) >= interval * 0.9  # then the steady pace: never a minute's quota
+    assert departures_respect_the_bucket(times, interval, burst)
+
+
+async def test_a_change_of_rate_brings_no_burst() -> None:
+    pacer = Pacer(rate=600, concurrency=10, recovery=3600, hold=0)
+    await departures(pacer, 1)
+    await anyio.sleep(0.5)  # the bucket has room for a burst
+    pacer.slow_down(anyio.current_time())
+    assert pacer.rate == 540
+    times = await departures(pacer, 4)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= _interval(540) * 0.9
 
 
 async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> None:
-    rate = 2400  # per minute: one request every 25 ms
+    rate = 2400  # per minute: one request every ~25 ms, a bucket of 8
     pacer = Pacer(rate=rate, concurrency=20, recovery=0.3, hold=0)
     times: list[float] = []
 
@@ -46,12 +95,8 @@ async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> 
     async with anyio.create_task_group() as tg:
         for _ in range(20):
             tg.start_soon(take, 3)
-    times.sort()
     assert len(times) == 60
-    # the limit scaled to windows of 0.5 s: 20 requests; any 21 span more than 0.5 s
-    per_window = rate // 120
-    spans = [times[i + per_window] - times[i] for i in range(len(times) - per_window)]
-    assert min(spans) > 0.5
+    assert departures_respect_the_bucket(times, _interval(rate), _burst(rate))
     assert pacer.rate == rate  # recovered
 
 
