@@ -75,7 +75,9 @@ class _SpacedGate:
     def __init__(self, interval: float, burst: int) -> None:
         self._tat = -math.inf
         self._lock = anyio.Lock()
-        self.set_interval(interval, burst)
+        self._interval = interval
+        self._burst = burst
+        self._fill = True
 
     def _due(self) -> float:
         """When the next request may leave."""
@@ -115,7 +117,8 @@ class _LeakyBucketGate:
     """
 
     def __init__(self, interval: float, burst: int) -> None:
-        self._limiter = self._fill = AsyncLimiter(burst, burst * interval)
+        self._limiter = AsyncLimiter(burst, burst * interval)
+        self._fill: AsyncLimiter | None = self._limiter
         self._draining: AsyncLimiter | None = None
 
     async def acquire(self) -> None:
