@@ -294,14 +294,15 @@ IMPORTS: dict[str, tuple[str, ...]] = {
         "dataforseo_client.models.backlinks_domain_pages_summary_live_request_info",
     ),
     "floor": ("aiohttp",),
+    "raw-httpx2": ("httpx2",),
     "ours": ("anyio", "psutil", "dfs_async", "httpx_aiohttp", "aiohttp"),
 }
+RAW_IMPORTS = ("httpx", "httpx_aiohttp")  # the other `raw-*` kinds
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     common = (args.url, args.targets, args.limit, args.concurrency)
-    kind = "raw" if args.kind.startswith("raw-") else args.kind
-    for name in (*IMPORTS.get(kind, ("httpx", "httpx_aiohttp", "httpx2")), args.backend):
+    for name in (*IMPORTS.get(args.kind, RAW_IMPORTS), args.backend):
         importlib.import_module(name)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.kind == "official":

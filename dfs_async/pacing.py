@@ -7,8 +7,8 @@ and 40209 past its simultaneous-request cap. So:
   quota at once (a bucket of `rate` per 60 s would let `rate` requests go in one burst after
   an idle spell). The bucket holds a few requests (`burst`: at most `MAX_BURST`, and within
   half the margin), so requests whose answers land together can leave together instead of
-  queueing one interval apart while their slots idle (measured: 89% -> 95%+ of the
-  concurrency-bound throughput, benchmarks/RESULTS.md); `n + burst` departures still span at
+  queueing one interval apart while their slots idle (benchmarks/RESULTS.md: from 91-92% to
+  96-97% of the concurrency-bound throughput); `n + burst` departures still span at
   least `n` intervals, so no 60 s window holds more than the rate. Under asyncio, aiolimiter's
   leaky bucket (`_LeakyBucketGate`); aiolimiter cannot run under trio, where `_SpacedGate`
   keeps the same contract with anyio. The first request through a bucket finds it full (at

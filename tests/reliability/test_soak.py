@@ -2,10 +2,13 @@
 
 Every item exactly once (against the corpus), failures only for the invalid targets, no
 warning or error logged, nothing left behind (tasks, threads, sockets, the httpx pool), and
-the client's counters equal to the emulator's. `scripts/soak` runs the same code on 5,000.
+the client's counters equal to the emulator's (requests: but for any lost before the server
+counted them, see `soak.check`). `scripts/soak` runs the same code on 5,000.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +17,7 @@ from dfs_async.emulator import EmulatorConfig, running_emulator
 from dfs_async.emulator.config import FAULT_KINDS
 
 from .leaks import no_leaks
-from .soak import check, realistic_faults, soak, soak_targets
+from .soak import SoakResult, check, realistic_faults, soak, soak_targets
 
 pytestmark = pytest.mark.anyio
 
@@ -40,3 +43,36 @@ async def test_short_soak_under_every_fault() -> None:
         assert set(result.counters["faults"]) == set(FAULT_KINDS)  # every kind did happen
         assert len(invalid) == 5 and result.stats["targets_failed"] == 5
         assert result.stats["requests"] > 1500
+
+
+@pytest.mark.parametrize(
+    ("client", "server", "no_answer", "broken"),
+    [
+        (100, 100, 0, False),
+        (101, 100, 1, False),  # one request lost unseen, retried as "no answer"
+        (101, 100, 0, True),  # one more than the server, yet no request went unanswered
+        (99, 100, 0, True),  # the client missed one the server counted
+    ],
+)
+def test_the_soak_check_accounts_for_requests_lost_unseen(
+    client: int, server: int, no_answer: int, broken: bool
+) -> None:
+    """`check` allows the client more requests than the server only by its no-answer
+    retries; the retries must still add up."""
+    retries = {0: no_answer, 500: 10} if no_answer else {500: 10}
+    result = SoakResult(
+        targets=0,
+        invalid=[],
+        tallies={},
+        failures=[],
+        problems=[],
+        stats={"requests": client, "retries": retries, "cost": 1.0, "items": 5},
+        counters={"requests": server, "by_status": {20000: 90}, "cost": 1.0, "items": 5},
+        elapsed=0.0,
+        peak_rss_mb=0.0,
+        warnings=[],
+        transport=None,
+    )
+    emu = SimpleNamespace(app=SimpleNamespace(corpus=None))
+    problems = check(result, emu, [])  # type: ignore[arg-type]
+    assert bool(problems) is broken, problems
