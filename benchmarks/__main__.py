@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--quick] [--only NAME ...]`: run the suite, print it, write RESULTS.md."""
+"""`python -m benchmarks [--quick] [--only NAME ...] [--output FILE] [--no-write]`: run the suite,
+print it, write RESULTS.md (with --only, only to --output)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output",
         type=Path,
-        default=ROOT / "benchmarks" / "RESULTS.md",
-        help="where the report goes (default benchmarks/RESULTS.md)",
+        help="where the report goes (default benchmarks/RESULTS.md; with --only, nowhere)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -64,9 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(section)
         print(render_text([section]), flush=True)
     info = machine()
-    if not args.no_write:
-        args.output.write_text(render_markdown(sections, info, command.strip(), started, size))
-        print(f"wrote {args.output}", file=sys.stderr)
+    # A part of the suite never replaces the whole report unless asked to (--output).
+    output = args.output or (None if args.only else ROOT / "benchmarks" / "RESULTS.md")
+    if output is None:
+        print("RESULTS.md left as is (--only; --output FILE writes these)", file=sys.stderr)
+    elif not args.no_write:
+        output.write_text(render_markdown(sections, info, command.strip(), started, size))
+        print(f"wrote {output}", file=sys.stderr)
     return 0 if all(g.met is not False for s in sections for g in s.goals) else 1
 
 

@@ -45,8 +45,8 @@ def run(size: Size) -> Section:
         title="Memory",
         what=(
             f"{total:,} items ({targets} targets x {per_target:,}, pages of {LIMIT}) from the "
-            "canned server; RSS of the client process at 10%, 50%, 100% of the items, and its "
-            "peak."
+            "canned server; RSS of the client process every 5% of the items (10%, 50%, 100% "
+            "shown), and its peak."
         ),
         baseline=IDLE,
         metrics=[

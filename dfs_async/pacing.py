@@ -80,8 +80,8 @@ class _SpacedGate:
         self._fill = True
 
     def _due(self) -> float:
-        """When the next request may leave."""
-        if self._fill:  # the first request through a bucket finds it full
+        """When the next request may leave; a new bucket is filled at its first request."""
+        if self._fill:
             self._fill = False
             self._tat = max(self._tat, anyio.current_time()) + (self._burst - 1) * self._interval
         return self._tat - (self._burst - 1) * self._interval

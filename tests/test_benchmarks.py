@@ -8,6 +8,7 @@ is written from them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -138,3 +139,23 @@ def test_report_shows_machine_command_ratios_and_verdicts() -> None:
     assert "1.00x" in text  # the baseline's own ratio
     assert "NOT RUN" in text and "the client is missing" in text
     assert msgspec.json.decode(msgspec.json.encode(machine()))  # plain strings only
+
+
+def test_only_part_of_the_suite_never_replaces_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.__main__ as bench
+
+    def tiny(name: str) -> Callable[[Size], Section]:
+        return lambda size: Section(name, name.title(), "what", "baseline", [])
+
+    monkeypatch.setattr(bench, "BENCHMARKS", {n: tiny(n) for n in ("decode", "pool")})
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    (tmp_path / "benchmarks").mkdir()
+    report = tmp_path / "benchmarks" / "RESULTS.md"
+    assert bench.main(["--only", "decode"]) == 0
+    assert not report.exists()  # a part: printed only
+    assert bench.main(["--only", "decode", "--output", str(tmp_path / "part.md")]) == 0
+    assert "Decode" in (tmp_path / "part.md").read_text()
+    assert bench.main([]) == 0  # the whole suite: the report
+    assert "Decode" in report.read_text() and "Pool" in report.read_text()

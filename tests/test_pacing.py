@@ -1,4 +1,5 @@
-"""Pacing: a steady rate without bursts, a concurrency cap, and the 40202/40209 feedback."""
+"""Pacing: a steady rate (a few at once only after a lull), a concurrency cap, and the
+40202/40209 feedback."""
 
 from __future__ import annotations
 
@@ -29,13 +30,22 @@ async def departures(pacer: Pacer, requests: int) -> list[float]:
     times: list[float] = []
 
     async def take() -> None:
-        async with pacer.slot() as sent_at:
-            times.append(sent_at)
+        times.append(await send(pacer))
 
     async with anyio.create_task_group() as tg:
         for _ in range(requests):
             tg.start_soon(take)
     return sorted(times)
+
+
+async def send(pacer: Pacer) -> float:
+    """One request through the pacer; when it left."""
+    async with pacer.slot() as sent_at:
+        return sent_at
+
+
+def min_gap(times: list[float]) -> float:
+    return min(b - a for a, b in itertools.pairwise(times))
 
 
 @pytest.mark.parametrize(
@@ -51,9 +61,7 @@ def test_the_burst_stays_within_the_margin(rate: float, burst: int) -> None:
 async def test_the_first_requests_leave_one_interval_apart() -> None:
     pacer = Pacer(rate=600, concurrency=10)
     await anyio.sleep(0.5)  # idle before the first request: no burst is earned
-    times = await departures(pacer, 4)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= _interval(600) * 0.9
+    assert min_gap(await departures(pacer, 4)) >= _interval(600) * 0.9
 
 
 async def test_after_a_lull_a_few_leave_at_once_then_one_interval_apart() -> None:
@@ -63,8 +71,7 @@ async def test_after_a_lull_a_few_leave_at_once_then_one_interval_apart() -> Non
     await anyio.sleep(0.5)  # a lull: a bucket of a minute's quota would now burst
     times = await departures(pacer, 6)
     assert times[burst - 1] - times[0] < 0.05  # answers that land together leave together
-    gaps = [b - a for a, b in itertools.pairwise(times[burst - 1 :])]
-    assert min(gaps) >= interval * 0.9  # then the steady pace: never a minute's quota
+    assert min_gap(times[burst - 1 :]) >= interval * 0.9  # then the steady pace
     assert departures_respect_the_bucket(times, interval, burst)
 
 
@@ -74,9 +81,7 @@ async def test_a_change_of_rate_brings_no_burst() -> None:
     await anyio.sleep(0.5)  # the bucket has room for a burst
     pacer.slow_down(anyio.current_time())
     assert pacer.rate == 540
-    times = await departures(pacer, 4)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= _interval(540) * 0.9
+    assert min_gap(await departures(pacer, 4)) >= _interval(540) * 0.9
 
 
 async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> None:
@@ -125,23 +130,19 @@ async def test_concurrency_is_capped() -> None:
 
 async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None:
     pacer = Pacer(rate=1200, concurrency=5, recovery=3600, hold=0)
-    async with pacer.slot() as sent_before:
-        pass
+    sent_before = await send(pacer)
     pacer.slow_down(sent_before)
     assert pacer.rate == 1080  # a lone 40202 at the configured rate: a gentle step
     pacer.slow_down(sent_before)  # an answer to a request sent at the old pace
     assert pacer.rate == 1080
-    async with pacer.slot() as sent_after:
-        pass
+    sent_after = await send(pacer)
     pacer.slow_down(sent_after)
     assert pacer.rate == 540  # still refused below the configured rate: halved
 
     holding = Pacer(rate=1200, concurrency=5, recovery=3600, hold=3600)
-    async with holding.slot() as first:
-        pass
+    first = await send(holding)
     holding.slow_down(first)
-    async with holding.slot() as second:
-        pass
+    second = await send(holding)
     holding.slow_down(second)  # within the hold: the server's minute is still full
     assert holding.rate == 1080
 
@@ -151,22 +152,18 @@ async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None
     assert floor.rate == 100  # a sixteenth of the configured rate at least
 
     recovering = Pacer(rate=1200, concurrency=5, recovery=0)
-    async with recovering.slot() as sent:
-        pass
+    sent = await send(recovering)
     recovering.slow_down(sent)
     assert recovering.rate == 1080
-    async with recovering.slot():
-        pass
+    await send(recovering)
     assert recovering.rate == 1200  # doubled back, never above the configured rate
-    async with recovering.slot():
-        pass
+    await send(recovering)
     assert recovering.rate == 1200
 
 
 async def test_40209_halves_the_concurrency_then_recovers() -> None:
     pacer = Pacer(rate=None, concurrency=8, recovery=3600)
-    async with pacer.slot() as sent:
-        pass
+    sent = await send(pacer)
     pacer.fewer_at_once(sent)
     assert pacer.concurrency == 4
     pacer.fewer_at_once(sent)
@@ -174,19 +171,16 @@ async def test_40209_halves_the_concurrency_then_recovers() -> None:
     assert await peak_at_once(pacer) == 4
 
     quick = Pacer(rate=None, concurrency=8, recovery=0)
-    async with quick.slot() as sent:
-        pass
+    sent = await send(quick)
     quick.fewer_at_once(sent)
     assert quick.concurrency == 4
-    async with quick.slot():
-        pass
+    await send(quick)
     assert quick.concurrency == 8
 
 
 async def test_never_below_one_request_at_once() -> None:
     pacer = Pacer(rate=None, concurrency=1, recovery=3600)
-    async with pacer.slot() as sent:
-        pass
+    sent = await send(pacer)
     pacer.fewer_at_once(sent)
     assert pacer.concurrency == 1
 

@@ -268,14 +268,20 @@ def test_bad_parameters_are_named(kwargs: dict[str, object], field: str) -> None
 # -- every interleaving ----------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    limit=st.integers(1, 8),
-    offset=st.integers(0, 20),
-    max_items=st.none() | st.integers(1, 40),
-    total=st.integers(0, 80),
-    data=st.data(),
-)
+def any_grid(test: Callable[..., None]) -> Callable[..., None]:
+    """Run `test` over any plan grid and true total (`data` draws the order of events)."""
+    return settings(max_examples=150, deadline=None)(
+        given(
+            limit=st.integers(1, 8),
+            offset=st.integers(0, 20),
+            max_items=st.none() | st.integers(1, 40),
+            total=st.integers(0, 80),
+            data=st.data(),
+        )(test)
+    )
+
+
+@any_grid
 def test_still_data_is_delivered_exactly_once_in_the_fewest_pages(
     limit: int, offset: int, max_items: int | None, total: int, data: st.DataObject
 ) -> None:
@@ -335,14 +341,7 @@ def test_answered_offsets_off_the_grid_are_refused(answered: list[int]) -> None:
         Plan(limit=10, max_items=100, answered=answered, total_count=50)
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    limit=st.integers(1, 8),
-    offset=st.integers(0, 20),
-    max_items=st.none() | st.integers(1, 40),
-    total=st.integers(0, 80),
-    data=st.data(),
-)
+@any_grid
 def test_a_seeded_plan_delivers_every_remaining_position_once_and_never_reasks(
     limit: int, offset: int, max_items: int | None, total: int, data: st.DataObject
 ) -> None:
