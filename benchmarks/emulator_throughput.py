@@ -22,7 +22,9 @@ import httpx
 import msgspec
 
 from dfs_async.emulator import Emulator, EmulatorConfig, running_emulator
-from dfs_async.emulator.app import SUMMARY_PATH
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+
+SUMMARY_PATH = DOMAIN_PAGES_SUMMARY.path
 
 TARGET = "bench.com"
 PAGES = 30_000

@@ -21,21 +21,19 @@ import ssl
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
 import httpx
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY, Endpoint
-from dfs_async.engine import Budget, Engine, Held, Run
+from dfs_async.endpoints import ENDPOINTS, Endpoint
+from dfs_async.engine import Budget, Chunk, Engine, Run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.pacing import Pacer
-from dfs_async.plan import Plan
-from dfs_async.records import Event, Failure, Page, PageProgress, Record, Stats
+from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
-from dfs_async.targets import normalize_target
 from dfs_async.transport import (
     HTTP_STACKS,
     HttpStack,
@@ -204,14 +202,19 @@ class DataForSEO:
 
 
 class Backlinks:
-    """The `backlinks` endpoints of the API."""
+    """The `backlinks` endpoints of the API: one `EndpointCall` attribute per spec."""
 
     def __init__(self, client: DataForSEO) -> None:
-        self.domain_pages_summary = EndpointCall(client, DOMAIN_PAGES_SUMMARY)
+        for endpoint in ENDPOINTS:
+            setattr(self, endpoint.name, EndpointCall(client, endpoint))
+
+    if TYPE_CHECKING:  # the attributes are made from ENDPOINTS; this names them for mypy
+
+        def __getattr__(self, name: str) -> EndpointCall: ...
 
 
 class EndpointCall:
-    """One paged endpoint: `await call(target, **fields)` for one page, `.stream()` for all."""
+    """One endpoint: `await call(target, **fields)` for one request, `.stream()` for all."""
 
     def __init__(self, client: DataForSEO, endpoint: Endpoint) -> None:
         self._client = client
@@ -220,14 +223,17 @@ class EndpointCall:
     def __repr__(self) -> str:
         return f"<endpoint {self.endpoint.name} ({self.endpoint.path})>"
 
-    async def __call__(self, target: str, **fields: Any) -> Page:
-        """One request for one page of `target` (fields as in the API; `offset` included).
+    async def __call__(self, target: Any, **fields: Any) -> Any:
+        """One request of `target` (fields as in the API; `offset` included): a `Page` of a
+        paged endpoint (the API's default page size unless `limit` is given), the result of
+        an unpaged one.
 
         Raises ValidationError before sending; TaskFailed when the request is wrong or its
         retries ran out; AccountError / BudgetExhausted when the run cannot go on.
         """
-        task = {**prepare_fields(self.endpoint, fields), "target": normalize_target(target)}
-        return await self._client.engine.fetch_page(self.endpoint, task)
+        checked = prepare_fields(self.endpoint, fields)
+        key, unit = self.endpoint.unit(target)
+        return await self._client.engine.call(self.endpoint, key, unit, checked)
 
     def stream(
         self,
@@ -241,8 +247,10 @@ class EndpointCall:
 
         `targets` is read lazily (a generator of millions is fine); each is normalised by
         `normalize_target`, and an invalid one becomes a `Failure` (40501) without a request.
-        `fields` are the endpoint's request fields (`limit` is the page size, `offset` where
-        each target starts); `max_items` caps the items per target.
+        `fields` are the endpoint's request fields (`offset` is where each target starts);
+        `max_items` caps the items per target. `limit` is the page size: left out, every
+        page asks the most the endpoint allows (or just what `max_items` needs), since a
+        request costs the same whatever its size; pass it to page otherwise.
 
         `resume` continues an earlier stream with the same fields and `max_items`: what it
         delivered of each target (keyed by normalised target, or a function of it), as its
@@ -251,10 +259,12 @@ class EndpointCall:
         """
         if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
             raise ValidationError("targets", "an iterable of targets (not a single string)")
-        checked = prepare_fields(self.endpoint, fields)
-        limit = int(checked.pop("limit", self.endpoint.default_limit))
+        endpoint = self.endpoint
+        checked = prepare_fields(endpoint, fields)
+        biggest = endpoint.paging.max_limit or 1
+        limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
         offset = int(checked.pop("offset", 0))
-        Plan(limit=limit, offset=offset, max_items=max_items)  # checks max_items
+        endpoint.paging.plan(limit=limit, offset=offset, max_items=max_items)  # checks them
         run = Run(
             self.endpoint,
             targets,
@@ -283,9 +293,10 @@ class RecordStream:
         self._client = client
         self._run = run
         self.failures: list[Failure] = []
-        self._receive: MemoryObjectReceiveStream[list[Event]] | None = None
+        self._receive: MemoryObjectReceiveStream[Chunk] | None = None
         self._task_group: TaskGroup | None = None
         self._chunk: list[Event] = []
+        self._held = False  # the current chunk's work slot is released once it is consumed
         self._index = 0
         self._ended = False
         self._raised = False
@@ -294,7 +305,7 @@ class RecordStream:
         if self._task_group is not None or self._ended:
             raise RuntimeError("a stream can be entered only once")
         engine = self._client.engine
-        send, receive = anyio.create_memory_object_stream[list[Event]](STREAM_BUFFER)
+        send, receive = anyio.create_memory_object_stream[Chunk](STREAM_BUFFER)
         self._receive = receive
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -362,7 +373,8 @@ class RecordStream:
     async def _next_chunk(self) -> Event:
         if self._receive is None:
             raise RuntimeError("use the stream as `async with ...stream(...) as records:`")
-        if type(self._chunk) is Held:  # consumed: its request's work slot is free again
+        if self._held:  # consumed: its request's work slot is free again
+            self._held = False
             self._chunk = []
             self._run.consumed()
         while True:
@@ -374,10 +386,10 @@ class RecordStream:
                 self._ended = True
                 self._raise_stop()
                 raise StopAsyncIteration from None
-            if chunk:
-                self._chunk = chunk
+            if chunk.events:
+                self._chunk, self._held = chunk.events, chunk.held
                 self._index = 1
-                return chunk[0]
+                return chunk.events[0]
 
     def _raise_stop(self) -> None:
         error: RunStopped | None = self._run.error
@@ -406,7 +418,7 @@ class _Records(_Events):
 
     __slots__ = ()
 
-    async def __anext__(self) -> Record:
+    async def __anext__(self) -> Record[Any]:
         stream = self._stream
         # The fast path, taken for all but the first record of each chunk: index the
         # current chunk here (no further call, no await).

@@ -59,7 +59,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from dfs_async.codes import Action
+from dfs_async.codes import INVALID_FIELD, Action
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import (
     AccountError,
@@ -69,9 +69,8 @@ from dfs_async.errors import (
     TaskFailed,
     Unreachable,
 )
-from dfs_async.models import DomainPageSummary
 from dfs_async.pacing import Pacer
-from dfs_async.plan import PageRequest, Plan
+from dfs_async.plan import JobPlan, PageRequest
 from dfs_async.records import (
     Event,
     Failure,
@@ -83,15 +82,17 @@ from dfs_async.records import (
     TargetDone,
 )
 from dfs_async.retry import RetryPolicy
-from dfs_async.targets import normalize_target
 from dfs_async.transport import CONNECT_FAILURES, Transport
-from dfs_async.wire import Outcome, decoder_for, encode_tasks, read, worst_cost
+from dfs_async.wire import Outcome, build_task, encode_tasks, read
 
 __all__ = ["Budget", "Engine", "Run"]
 
 log: Final = logging.getLogger("dfs_async")
 
-INVALID_FIELD: Final = 40501
+# Jobs a stream keeps open per request slot: enough that a slot freed by a finished job
+# finds another job with owed pages at once, few enough that few targets are half-done
+# when a run stops (less for a resume to continue).
+JOBS_PER_SLOT: Final = 4
 
 
 def connect_failed(outcome: Outcome) -> bool:
@@ -105,7 +106,8 @@ class Budget:
     The bound: before each request, `spent + reserved + worst <= max_cost`, where `spent` is
     the sum of task costs the server returned, `reserved` the worst case of the requests in
     flight and `worst` that of the next one, `$0.02 + $0.00003 * limit` per task (the
-    documented price). So the charge never exceeds `max_cost` at the documented price.
+    documented price, `Endpoint.page_cost`). So the charge never exceeds `max_cost` at the
+    documented price.
     """
 
     def __init__(self, max_cost: float | None, stats: Stats) -> None:
@@ -159,7 +161,7 @@ class Engine:
     ) -> list[Outcome]:
         """Send one POST of `tasks` (their `worst` cost already reserved) and read it."""
         body = encode_tasks(tasks)
-        decoder = decoder_for(endpoint.item_type)
+        decoder = endpoint.decoder
         charged = 0.0
         try:
             async with self.pacer.slot() as sent_at:
@@ -190,46 +192,67 @@ class Engine:
         self.stats.count_retry(outcome.code)
         return self.policy.delay(tries.sent - tries.free, outcome.code)
 
-    async def fetch_page(self, endpoint: Endpoint, task: Mapping[str, Any]) -> Page:
-        """One page of one target (already checked), retried by the policy."""
-        target = str(task["target"])
-        limit = int(task.get("limit", endpoint.default_limit))
+    def after(self, outcome: Outcome, tries: Tries, key: str) -> float | RunStopped | None:
+        """What follows an outcome that delivered nothing: seconds to wait before asking
+        again, the RunStopped that ends the run, or None when the request failed for good."""
+        if outcome.action is Action.STOP:
+            return AccountError(outcome.code, outcome.message)
+        delay = None if outcome.action is Action.FAIL else self.retry_delay(outcome, tries)
+        if delay is None and not self.answered and connect_failed(outcome):
+            return Unreachable(self.base_url, key, outcome.message)
+        return delay
+
+    def delivered(self, items: int) -> None:
+        """A request was answered and its `items` delivered."""
+        self.stats.pages += 1
+        self.stats.items += items
+
+    async def call(
+        self, endpoint: Endpoint, key: str, unit: Mapping[str, Any], fields: Mapping[str, Any]
+    ) -> Any:
+        """One request of one unit of work (fields already checked), retried by the policy;
+        what the endpoint's paging kind makes of its answer (a `Page`, or the result)."""
+        page = PageRequest(
+            int(fields.get("offset", 0)), int(fields.get("limit", endpoint.default_limit or 1))
+        )
+        task = {**fields, **unit}
         tries = Tries()
         while True:
-            worst = worst_cost([limit])
+            worst = endpoint.page_cost(page)
             self.budget.reserve(worst)
             (outcome,) = await self.exchange(endpoint, [task], worst)
             tries.sent += 1
             if outcome.action is Action.DELIVER:
-                items = list(outcome.items)
-                self.stats.pages += 1
-                self.stats.items += len(items)
-                return Page(
-                    target=target,
-                    total_count=outcome.total_count,
-                    items=items,
-                    cost=outcome.cost,
-                    offset=int(task.get("offset", 0)),
-                    limit=limit,
-                )
-            if outcome.action is Action.STOP:
-                raise AccountError(outcome.code, outcome.message)
-            delay = None if outcome.action is Action.FAIL else self.retry_delay(outcome, tries)
-            if delay is None:
-                if not self.answered and connect_failed(outcome):
-                    raise Unreachable(self.base_url, target, outcome.message)
-                raise TaskFailed(target, outcome.code, outcome.message)
-            log.debug("%s: %s %s, retrying in %.2fs", target, outcome.code, outcome.message, delay)
-            await anyio.sleep(delay)
+                answer = endpoint.paging.answer(key, page, outcome.result, outcome.cost)
+                self.delivered(len(answer.items) if isinstance(answer, Page) else 1)
+                return answer
+            step = self.after(outcome, tries, key)
+            if isinstance(step, RunStopped):
+                raise step
+            if step is None:
+                raise TaskFailed(key, outcome.code, outcome.message)
+            log.debug("%s: %s %s, retrying in %.2fs", key, outcome.code, outcome.message, step)
+            await anyio.sleep(step)
 
 
 class Job:
-    """One target of a stream: its plan and the bookkeeping around it."""
+    """One unit of work of a stream (a target, a query): its plan and the bookkeeping around
+    it. `target` is its key (a record's `target`), `unit` the task fields that name it."""
 
-    __slots__ = ("delivering", "failed_tries", "plan", "queued", "reported", "target", "tries")
+    __slots__ = (
+        "delivering",
+        "failed_tries",
+        "plan",
+        "queued",
+        "reported",
+        "target",
+        "tries",
+        "unit",
+    )
 
-    def __init__(self, target: str, plan: Plan[DomainPageSummary]) -> None:
+    def __init__(self, target: str, unit: dict[str, Any], plan: JobPlan[Any]) -> None:
         self.target = target
+        self.unit = unit
         self.plan = plan
         self.tries: dict[int, Tries] = {}
         self.failed_tries = 0
@@ -243,11 +266,16 @@ class Job:
         self.plan.on_failure(page, outcome.code, outcome.message)
 
 
-class Held(list[Event]):
-    """The last chunk of a request: its work slot is released (`Run.consumed`) only when
-    the caller has consumed it, not when it enters the stream's buffer."""
+class Chunk:
+    """Events handed to the stream together. A request's last chunk is `held`: its work
+    slot is released (`Run.consumed`) only when the caller has consumed it, not when it
+    enters the stream's buffer."""
 
-    __slots__ = ()
+    __slots__ = ("events", "held")
+
+    def __init__(self, events: list[Event], held: bool = False) -> None:
+        self.events = events
+        self.held = held
 
 
 class Run:
@@ -258,7 +286,7 @@ class Run:
     """
 
     # Set up by `run`, inside the event loop.
-    _send: MemoryObjectSendStream[list[Event]]
+    _send: MemoryObjectSendStream[Chunk]
     _scope: anyio.CancelScope
     _work: anyio.Semaphore
     _wake: anyio.Event
@@ -289,13 +317,13 @@ class Run:
         self._targets = _aiter(targets)
         self._ready: deque[Job] = deque()
         self._active = 0
-        self._max_active = 4 * concurrency * endpoint.batch_capacity
+        self._max_active = JOBS_PER_SLOT * concurrency * endpoint.batch_capacity
         self._targets_done = False
         self._draining = False
         self._heap: list[tuple[float, int, Job, PageRequest]] = []
         self._seq = itertools.count()
 
-    async def run(self, engine: Engine, send: MemoryObjectSendStream[list[Event]]) -> None:
+    async def run(self, engine: Engine, send: MemoryObjectSendStream[Chunk]) -> None:
         """Run to the end (or to a stop) on `engine`, then close `send`."""
         self.engine = engine
         self._send = send
@@ -344,7 +372,7 @@ class Run:
             if batch is None:
                 self._work.release()
                 return
-            worst = worst_cost([page.limit for _, page in batch])
+            worst = sum(self.endpoint.page_cost(page) for _, page in batch)
             try:
                 self.engine.budget.reserve(worst)
             except BudgetExhausted as exc:
@@ -378,31 +406,27 @@ class Run:
         return None
 
     async def _pull(self) -> None:
-        """Read one target: a job, or a Failure record for an invalid one."""
+        """Read one unit of work: a job, or a Failure record for an invalid one."""
         try:
             raw = await anext(self._targets)
         except StopAsyncIteration:
             self._targets_done = True
             return
         try:
-            target = normalize_target(raw)
+            target, unit = self.endpoint.unit(raw)
         except InvalidTarget as exc:
             self.engine.stats.targets_failed += 1
-            message = f"Invalid Field: 'target': {exc.rule}"
-            await self._send.send([Failure(str(raw), INVALID_FIELD, message, 0)])
+            message = f"Invalid Field: '{exc.field}': {exc.rule}"
+            await self._send.send(Chunk([Failure(str(raw), INVALID_FIELD, message, 0)]))
             return
         progress = self.resume(target) if self.resume is not None else None
-        plan: Plan[DomainPageSummary] = Plan(
-            limit=self.limit,
-            offset=self.offset,
-            max_items=self.max_items,
-            answered=progress.answered if progress is not None else (),
-            total_count=progress.total_count if progress is not None else None,
+        plan = self.endpoint.paging.plan(
+            limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
         )
-        job = Job(target, plan)
+        job = Job(target, unit, plan)
         self._active += 1
         if plan.done:  # every page was answered before: done without a request
-            await self._send.send([self._final(job)])
+            await self._send.send(Chunk([self._final(job)]))
             return
         self._queue(job)
 
@@ -417,35 +441,29 @@ class Run:
     async def _request(self, batch: list[tuple[Job, PageRequest]], worst: float) -> None:
         handed = False
         try:
-            fields = self.fields
-            tasks = [
-                {**fields, "target": job.target, "offset": page.offset, "limit": page.limit}
-                for job, page in batch
-            ]
+            endpoint, fields = self.endpoint, self.fields
+            tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
             for job, page in batch:
                 job.tries.setdefault(page.offset, Tries()).sent += 1
-            outcomes = await self.engine.exchange(self.endpoint, tasks, worst)
-            chunks: dict[Job, list[Event]] = {}
+            outcomes = await self.engine.exchange(endpoint, tasks, worst)
+            by_job: dict[Job, list[Event]] = {}
             for (job, page), outcome in zip(batch, outcomes, strict=True):
-                if outcome.action is Action.STOP:
-                    self._stop(AccountError(outcome.code, outcome.message))
-                    return
                 records = self._land(job, page, outcome)
-                chunk = chunks.setdefault(job, [])
-                chunk.extend(records)
-            for job, chunk in chunks.items():
+                if records is None:
+                    return
+                by_job.setdefault(job, []).extend(records)
+            for job, events in by_job.items():
                 if self._finished(job) and job.delivering == 0:
-                    chunk.append(self._final(job))
-            pending = [(job, chunk) for job, chunk in chunks.items() if chunk]
+                    events.append(self._final(job))
+            pending = [(job, Chunk(events)) for job, events in by_job.items() if events]
             for job, _ in pending:
                 job.delivering += 1
             self._wake.set()
             if pending:
-                job, chunk = pending[-1]
-                pending[-1] = (job, Held(chunk))
+                pending[-1][1].held = True
             for job, chunk in pending:
                 await self._send.send(chunk)
-                handed = type(chunk) is Held  # from now on the consumer releases the slot
+                handed = chunk.held  # from now on the consumer releases the slot
                 job.delivering -= 1
                 await self._report_if_finished(job)
         finally:
@@ -453,39 +471,35 @@ class Run:
                 self._work.release()
 
     def consumed(self) -> None:
-        """The caller has consumed a `Held` chunk: its request's work slot is free."""
+        """The caller has consumed a held chunk: its request's work slot is free."""
         self._work.release()
 
-    def _land(self, job: Job, page: PageRequest, outcome: Outcome) -> list[Event]:
-        """Tell the plan how the page ended; the records to deliver, if any."""
-        action = outcome.action
-        if action is Action.DELIVER:
-            items = job.plan.on_page(page, outcome.total_count, outcome.items)
+    def _land(self, job: Job, page: PageRequest, outcome: Outcome) -> list[Event] | None:
+        """Tell the plan how the request ended; the records to deliver (None: the run
+        stopped)."""
+        engine = self.engine
+        if outcome.action is Action.DELIVER:
+            plan = job.plan
+            items = plan.on_result(page, outcome.result)
             job.tries.pop(page.offset, None)
-            stats = self.engine.stats
-            stats.pages += 1
-            stats.items += len(items)
+            engine.delivered(len(items))
             self._queue(job)
             target = job.target
             events: list[Event] = [Record(target, item) for item in items]
-            if job.plan.failure is None:  # a late page of a failed job emits nothing
-                events.append(PageDone(target, page.offset, job.plan.total_count, len(items)))
+            if plan.failure is None:  # a late page of a failed job emits nothing
+                events.append(PageDone(target, page.offset, plan.total_count, len(items)))
             return events
-        delay = (
-            None
-            if action is Action.FAIL
-            else self.engine.retry_delay(outcome, job.tries[page.offset])
-        )
-        if delay is None:
-            if not self.engine.answered and connect_failed(outcome):
-                self._stop(Unreachable(self.engine.base_url, job.target, outcome.message))
-                return []
+        step = engine.after(outcome, job.tries[page.offset], job.target)
+        if isinstance(step, RunStopped):
+            self._stop(step)
+            return None
+        if step is None:
             job.fail(page, outcome)
             log.debug(
                 "%s: page %d failed: %s %s", job.target, page.offset, outcome.code, outcome.message
             )
         else:
-            heapq.heappush(self._heap, (anyio.current_time() + delay, next(self._seq), job, page))
+            heapq.heappush(self._heap, (anyio.current_time() + step, next(self._seq), job, page))
             self._timer_wake.set()
         return []
 
@@ -510,7 +524,7 @@ class Run:
 
     async def _report_if_finished(self, job: Job) -> None:
         if job.delivering == 0 and self._finished(job):
-            await self._send.send([self._final(job)])
+            await self._send.send(Chunk([self._final(job)]))
 
     # -- retries ------------------------------------------------------------------------
 

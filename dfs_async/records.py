@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from dfs_async.models import DomainPageSummary
+T = TypeVar("T")
 
 __all__ = [
     "Event",
@@ -28,11 +29,12 @@ __all__ = [
 ]
 
 
-class Record(msgspec.Struct, frozen=True, gc=False):
-    """One item of one target; `target` is the normalised target (see normalize_target)."""
+class Record(msgspec.Struct, Generic[T], frozen=True, gc=False):
+    """One item of one target; `target` is the normalised target (see normalize_target),
+    `item` the endpoint's item (or, for an unpaged endpoint, its result)."""
 
     target: str
-    item: DomainPageSummary
+    item: T
 
 
 class PageDone(msgspec.Struct, frozen=True, gc=False):
@@ -78,15 +80,15 @@ class Failure(msgspec.Struct, frozen=True, gc=False):
     attempts: int
 
 
-Event = Record | PageDone | TargetDone | Failure
+Event = Record[Any] | PageDone | TargetDone | Failure
 
 
-class Page(msgspec.Struct, frozen=True, gc=False):
-    """One page of one target, as a single call returns it."""
+class Page(msgspec.Struct, Generic[T], frozen=True, gc=False):
+    """One page of one target, as a single call of a paged endpoint returns it."""
 
     target: str
     total_count: int | None
-    items: list[DomainPageSummary]
+    items: list[T]
     cost: float
     offset: int
     limit: int

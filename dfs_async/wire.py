@@ -8,7 +8,6 @@ posted task, classified by the one status table in `codes`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,49 +18,41 @@ from dfs_async.codes import OK, Action, classify, classify_http
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import ValidationError
 from dfs_async.filters import Expr
-from dfs_async.models import DomainPagesSummaryResponse, DomainPageSummary, Envelope, PagedResult
+from dfs_async.plan import PageRequest
 
-__all__ = ["Outcome", "decoder_for", "encode_tasks", "prepare_fields", "read", "worst_cost"]
+__all__ = ["Outcome", "build_task", "encode_tasks", "prepare_fields", "read"]
 
-# The API's price: $0.02 per request (task) plus $0.00003 per returned item.
-TASK_PRICE: Final = 0.02
-ITEM_PRICE: Final = 0.00003
-
-# A stand-in target for checking the other fields before any target is known.
+# A stand-in unit of work for checking the other fields before any is known.
 _PROBE_TARGET: Final = "example.com"
 
 _ENCODER: Final = msgspec.json.Encoder()
 
 
-def worst_cost(limits: Sequence[int]) -> float:
-    """The most a request of tasks with these limits can cost at the documented price."""
-    return sum(TASK_PRICE + ITEM_PRICE * limit for limit in limits)
-
-
 def prepare_fields(endpoint: Endpoint, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every field but `target` (builder filters become lists); nulls mean default.
-
-    Raises UnknownField / ValidationError naming the field and the rule.
+    """Check every field but the unit of work's (builder filters become lists); nulls mean
+    default. Raises UnknownField / ValidationError naming the field and the rule.
     """
-    if "target" in fields:
-        raise ValidationError("target", "pass the target(s) as the first argument")
+    _, probe = endpoint.unit(_PROBE_TARGET)
+    for name in probe:
+        if name in fields:
+            raise ValidationError(name, "pass the target(s) as the first argument")
     plain = {k: v.to_list() if isinstance(v, Expr) else v for k, v in fields.items()}
-    checked = endpoint.check_task({**plain, "target": _PROBE_TARGET})
-    del checked["target"]
+    checked = endpoint.check_task({**plain, **probe})
+    for name in probe:
+        del checked[name]
     return checked
+
+
+def build_task(
+    endpoint: Endpoint, fields: Mapping[str, Any], unit: Mapping[str, Any], page: PageRequest
+) -> dict[str, Any]:
+    """The one place a task is made: the call's fields, its unit of work, the page's fields."""
+    return {**fields, **unit, **endpoint.paging.task_fields(page)}
 
 
 def encode_tasks(tasks: Sequence[Mapping[str, Any]]) -> bytes:
     """The JSON body of one POST: an array of task objects."""
     return _ENCODER.encode(tasks)
-
-
-@functools.cache
-def decoder_for(item_type: type[msgspec.Struct]) -> msgspec.json.Decoder[Any]:
-    """The one decoder of an endpoint's responses, built once per item type and reused."""
-    if item_type is DomainPageSummary:
-        return msgspec.json.Decoder(DomainPagesSummaryResponse)
-    return msgspec.json.Decoder(Envelope[PagedResult[item_type]])  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +67,7 @@ class Outcome:
     code: int | None
     message: str
     cost: float = 0.0
-    total_count: int | None = None
-    items: Sequence[Any] = ()
+    result: Any = None  # the task's first result, decoded by the endpoint's decoder
 
 
 def read(
@@ -133,11 +123,8 @@ def _task(task: Any) -> Outcome:
     action = classify(code)
     if action is not Action.DELIVER:
         return Outcome(action, code, message, cost)
-    results = task.result or []
-    if not results:
-        return Outcome(action, code, message, cost)
-    result = results[0]
-    return Outcome(action, code, message, cost, result.total_count, result.items or ())
+    results = task.result
+    return Outcome(action, code, message, cost, results[0] if results else None)
 
 
 def _all(n: int, outcome: Outcome) -> list[Outcome]:

@@ -20,7 +20,8 @@ from hypothesis.stateful import (
 )
 
 from dfs_async.errors import ValidationError
-from dfs_async.plan import PageNotInFlight, PageRequest, Plan
+from dfs_async.plan import OffsetPlan as Plan
+from dfs_async.plan import PageNotInFlight, PageRequest
 
 
 def serve(page: PageRequest, total: int) -> list[int]:

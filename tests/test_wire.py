@@ -10,10 +10,9 @@ import pytest
 from dfs_async import Field, UnknownField, ValidationError
 from dfs_async.codes import Action
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
-from dfs_async.models import DomainPageSummary
-from dfs_async.wire import decoder_for, encode_tasks, prepare_fields, read, worst_cost
+from dfs_async.wire import encode_tasks, prepare_fields, read
 
-DECODER = decoder_for(DomainPageSummary)
+DECODER = DOMAIN_PAGES_SUMMARY.decoder
 
 
 def envelope(
@@ -63,15 +62,15 @@ def test_encode_tasks_is_a_json_array() -> None:
 
 
 def test_worst_cost_follows_the_price() -> None:
-    assert worst_cost([1000]) == pytest.approx(0.05)
-    assert worst_cost([100, 100]) == pytest.approx(2 * (0.02 + 0.003))
+    assert DOMAIN_PAGES_SUMMARY.price.worst(1000) == pytest.approx(0.05)
+    assert DOMAIN_PAGES_SUMMARY.price.worst(100) == pytest.approx(0.02 + 0.003)
 
 
 def test_a_delivered_task_carries_items_total_and_cost() -> None:
     (outcome,) = read(200, envelope(tasks=[task(urls=("u1", "u2"))]), 1, DECODER)
     assert outcome.action is Action.DELIVER
-    assert outcome.total_count == 2
-    assert [i.url for i in outcome.items] == ["u1", "u2"]
+    assert outcome.result.total_count == 2
+    assert [i.url for i in outcome.result.items] == ["u1", "u2"]
     assert outcome.cost == 0.02
 
 

@@ -48,7 +48,6 @@ from dfs_async.cli.writer import AuditWriter, failure_row
 from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
-from dfs_async.wire import worst_cost
 
 COMMAND: Final = "domain-pages-summary"
 PROG: Final = f"dfs-async {COMMAND}"
@@ -498,8 +497,8 @@ def _load_checkpoint(job: Job, path: Path) -> None:
 
 def dry_run_report(job: Job) -> str:
     todo = len(job.todo)
-    limit = int(job.fields.get("limit", DOMAIN_PAGES_SUMMARY.default_limit))
-    page_cost = worst_cost([limit])
+    limit = int(job.fields.get("limit", DEFAULT_LIMIT))
+    page_cost = DOMAIN_PAGES_SUMMARY.price.worst(limit)
     lines = [
         f"targets: {len(job.targets.valid)} valid, {len(job.targets.invalid)} invalid,"
         f" {len(job.targets.duplicates)} duplicates dropped"

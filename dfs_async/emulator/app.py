@@ -1,9 +1,10 @@
-"""The emulator as a plain ASGI application (three routes do not need a framework).
+"""The emulator as a plain ASGI application (a handful of routes do not need a framework).
 
-`POST /v3/backlinks/domain_pages_summary/live` goes through what the real API does, in order:
+Every endpoint of `ENDPOINTS` is routed at its path; a request goes through what the real
+API does, in order:
 route (404/40400), Basic auth (401/40100), rate (40202), simultaneous requests (40209),
 injected faults, the body (40503 unparsable, 40502 no task), the first task (40506 unknown
-field, 40501 invalid field, or its page of results), each extra task (40000, no cost), the
+field, 40501 invalid field, or its result from the corpus), each extra task (40000, no cost), the
 money (40210 balance, 40203 daily cap; a refused task is not charged), then the rest of the
 injected latency, counted from the request's arrival (the answer is computed first, so a
 wave of answers does not queue its work behind the sleep).
@@ -20,6 +21,7 @@ fault, and is not charged: its cost never reached the client.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -32,34 +34,22 @@ import msgspec
 from dfs_async.emulator import envelope as env
 from dfs_async.emulator.accounts import Account, authenticate
 from dfs_async.emulator.config import EmulatorConfig
-from dfs_async.emulator.corpus import DEFAULT_INTERNAL_LIST_LIMIT, MAP_VOCABULARY, Corpus
+from dfs_async.emulator.corpus import MAP_VOCABULARY, Corpus
 from dfs_async.emulator.faults import HTML_500, Draw, FaultPlan
-from dfs_async.emulator.query import truncate_maps
-from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, DOMAIN_PAGES_SUMMARY
+from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, ENDPOINTS, Endpoint
 from dfs_async.errors import UnknownField, ValidationError
-from dfs_async.models import DomainPageSummary
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Route = Callable[["Account", bytes, Send, float], Awaitable[None]]
 
-SUMMARY_PATH: Final = DOMAIN_PAGES_SUMMARY.path
 USER_DATA_PATH: Final = "/v3/appendix/user_data"
 FILTERS_PATH: Final = "/v3/backlinks/available_filters"
-TASK_PATH: Final = ["v3", "backlinks", "domain_pages_summary", "live"]
-COST_PER_TASK: Final = 0.02
-COST_PER_ITEM: Final = 0.00003
 DROP_MESSAGE: Final = "ASGI callable returned without completing response."
 
 log = logging.getLogger(__name__)
-
-
-class ResultOut(msgspec.Struct):
-    target: str
-    total_count: int
-    items_count: int
-    items: list[DomainPageSummary]
 
 
 @dataclass
@@ -87,8 +77,12 @@ class _Reply(NamedTuple):
     draw: Draw | None = None  # its delivery fault (truncated, dropped, trickled), if any
 
 
-def task_cost(items: int) -> float:
-    return round(COST_PER_TASK + COST_PER_ITEM * items, 5)
+def task_cost(endpoint: Endpoint, items: int) -> float:
+    return round(endpoint.price.per_request + endpoint.price.per_item * items, 5)
+
+
+def _task_path(endpoint: Endpoint) -> list[str]:
+    return endpoint.path.strip("/").split("/")
 
 
 class Emulator:
@@ -101,6 +95,12 @@ class Emulator:
         self.faults = FaultPlan(self.config.faults)
         self.counters = Counters()
         self._encoder = msgspec.json.Encoder()
+        self._routes: dict[tuple[str, str], Route] = {
+            ("GET", USER_DATA_PATH): self._user_data,
+            ("GET", FILTERS_PATH): self._available_filters,
+        }
+        for endpoint in ENDPOINTS:
+            self._routes[endpoint.method, endpoint.path] = functools.partial(self._live, endpoint)
 
     def reset_counters(self) -> None:
         """Zero the counters (requests in flight stay counted)."""
@@ -127,11 +127,7 @@ class Emulator:
         if body is None:
             return  # the client went away
         method, path = scope["method"], scope["path"].rstrip("/")
-        route = {
-            ("POST", SUMMARY_PATH): self._summary,
-            ("GET", USER_DATA_PATH): self._user_data,
-            ("GET", FILTERS_PATH): self._available_filters,
-        }.get((method, path))
+        route = self._routes.get((method, path))
         if route is None:
             await self._answer(send, env.envelope(40400), status=404)
             return
@@ -146,7 +142,9 @@ class Emulator:
         finally:
             account.in_flight -= 1
 
-    async def _summary(self, account: Account, body: bytes, send: Send, started: float) -> None:
+    async def _live(
+        self, endpoint: Endpoint, account: Account, body: bytes, send: Send, started: float
+    ) -> None:
         refused = account.admit()
         if refused is None and account.too_many_at_once():
             refused = 40209
@@ -154,7 +152,7 @@ class Emulator:
             await self._answer(send, env.envelope(refused))
             return
         draw = self.faults.draw(body)
-        reply = self._summary_reply(account, body, draw, started)
+        reply = self._live_reply(endpoint, account, body, draw, started)
         # The drawn latency counts from the request's arrival, the work above included: a
         # wave of requests then leaves at the drawn times instead of queueing its CPU work
         # behind the sleep in one event loop.
@@ -163,14 +161,17 @@ class Emulator:
             await anyio.sleep(rest)
         await self._send(send, reply.status, reply.body, reply.content_type, reply.draw)
 
-    def _summary_reply(self, account: Account, body: bytes, draw: Draw, started: float) -> _Reply:
+    def _live_reply(
+        self, endpoint: Endpoint, account: Account, body: bytes, draw: Draw, started: float
+    ) -> _Reply:
         """The answer as it will go out, computed before the latency is slept."""
+        path = _task_path(endpoint)
         if draw.kind is not None:
             self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
         if draw.kind == "http_500":
             return _Reply(500, HTML_500, b"text/html", draw)
         if draw.kind == "envelope_50000":
-            failed = env.task(50000, TASK_PATH, None)
+            failed = env.task(50000, path, None)
             return self._reply(env.envelope(50000, [failed]))
         try:
             posted = msgspec.json.decode(body)
@@ -180,8 +181,8 @@ class Emulator:
             return self._reply(env.envelope(40503))
         if not posted:
             return self._reply(env.envelope(40502))
-        first, items = self._task(posted[0], draw, started)
-        tasks = [first] + [env.task(40000, TASK_PATH, _echo(extra)) for extra in posted[1:]]
+        first, items = self._task(endpoint, posted[0], draw, started)
+        tasks = [first] + [env.task(40000, path, _echo(endpoint, extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)
             if refused is not None:
@@ -202,30 +203,33 @@ class Emulator:
         self._count_envelope(answer)
         return _Reply(200, self._encoder.encode(answer), b"application/json")
 
-    def _task(self, posted: Any, draw: Draw, started: float) -> tuple[env.TaskOut, int]:
+    def _task(
+        self, endpoint: Endpoint, posted: Any, draw: Draw, started: float
+    ) -> tuple[env.TaskOut, int]:
         """The first task's outcome, and how many items it carries."""
-        data = _echo(posted)
+        data = _echo(endpoint, posted)
+        path = _task_path(endpoint)
         if not isinstance(posted, dict):
-            return env.task(40503, TASK_PATH, data), 0
+            return env.task(40503, path, data), 0
         try:
-            task = DOMAIN_PAGES_SUMMARY.check_task(posted)
+            task = endpoint.check_task(posted)
             if draw.kind in ("task_40103", "task_50401"):
-                return env.task(int(draw.kind[5:]), TASK_PATH, data), 0
-            selected = self.corpus.select(task)
+                return env.task(int(draw.kind[5:]), path, data), 0
+            result, items = self.corpus.answer(endpoint, task)
         except UnknownField as exc:
-            return env.task(40506, TASK_PATH, data, message=f"Unknown Field: '{exc.field}'."), 0
+            return env.task(40506, path, data, message=f"Unknown Field: '{exc.field}'."), 0
         except ValidationError as exc:
-            return env.task(40501, TASK_PATH, data, message=f"Invalid Field: '{exc.field}'."), 0
-        offset = task.get("offset", 0)
-        limit = task.get("limit", DOMAIN_PAGES_SUMMARY.default_limit)
-        list_limit = task.get("internal_list_limit", DEFAULT_INTERNAL_LIST_LIMIT)
-        page = [truncate_maps(item, list_limit) for item in selected[offset : offset + limit]]
-        result = ResultOut(task["target"], len(selected), len(page), page)
+            return env.task(40501, path, data, message=f"Invalid Field: '{exc.field}'."), 0
         elapsed = time.perf_counter() - started
         done = env.task(
-            20000, TASK_PATH, data, result=[result], cost=task_cost(len(page)), elapsed=elapsed
+            20000,
+            path,
+            data,
+            result=[result],
+            cost=task_cost(endpoint, items),
+            elapsed=elapsed,
         )
-        return done, len(page)
+        return done, items
 
     async def _user_data(self, account: Account, body: bytes, send: Send, started: float) -> None:
         c = self.config
@@ -257,7 +261,10 @@ class Emulator:
         path = ["v3", "backlinks", "available_filters"]
         data = {"api": "backlinks", "function": "available_filters"}
         result = [
-            {"domain_pages_summary": available_filters(), "backlinks": BACKLINK_FILTER_FIELDS}
+            {
+                **{e.name: available_filters(e) for e in ENDPOINTS},
+                "backlinks": BACKLINK_FILTER_FIELDS,
+            }
         ]
         await self._answer(send, env.envelope(20000, [env.task(20000, path, data, result=result)]))
 
@@ -309,18 +316,18 @@ class Emulator:
         await send({"type": "http.response.body", "body": body})
 
 
-def _echo(posted: Any) -> dict[str, Any]:
+def _echo(endpoint: Endpoint, posted: Any) -> dict[str, Any]:
     """A task's `data`: the posted task as it came, after the API's own two keys."""
-    data: dict[str, Any] = {"api": "backlinks", "function": "domain_pages_summary"}
+    data: dict[str, Any] = {"api": "backlinks", "function": endpoint.name}
     if isinstance(posted, dict):
         data.update(posted)
     return data
 
 
-def available_filters() -> dict[str, str]:
-    """The filterable fields of domain_pages_summary, map keys spelled out as the API does."""
+def available_filters(endpoint: Endpoint) -> dict[str, str]:
+    """The filterable fields of an endpoint, map keys spelled out as the API does."""
     fields: dict[str, str] = {}
-    for name, kind in DOMAIN_PAGES_SUMMARY.filter_fields.items():
+    for name, kind in endpoint.filter_fields.items():
         if kind == "map":
             for key in MAP_VOCABULARY.get(name, ()):
                 fields[f"{name}.{key}"] = "num"

@@ -25,6 +25,7 @@ import math
 import random
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,15 +34,9 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 
 from dfs_async.emulator.config import EmulatorConfig
-from dfs_async.emulator.query import (
-    backlinks_share,
-    compile_filter,
-    scale_rank,
-    sort_items,
-    truncate_maps,
-)
-from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
-from dfs_async.models import DomainPageSummary
+from dfs_async.emulator.query import compile_filter, sort_items
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY, Endpoint
+from dfs_async.models import DomainPageSummary, PagedResult
 from dfs_async.targets import target_host
 
 ITEM_TYPE: Final = "backlinks_page_summary"
@@ -254,6 +249,11 @@ class Corpus:
         limit = clean.get("internal_list_limit", DEFAULT_INTERNAL_LIST_LIMIT)
         return len(items), [truncate_maps(item, limit) for item in items]
 
+    def answer(self, endpoint: Endpoint, task: Mapping[str, Any]) -> tuple[Any, int]:
+        """The result of a checked task of `endpoint` as served, and how many items it
+        holds (what the task is charged for)."""
+        return _ANSWERS[endpoint.name](self, task)
+
     def select(self, task: Mapping[str, Any]) -> list[DomainPageSummary]:
         """The filtered and sorted pages of a checked task (null-free), maps untruncated."""
         shape = {k: task.get(k) for k in _SHAPING}
@@ -302,7 +302,76 @@ class Corpus:
 
 
 DEFAULT_INTERNAL_LIST_LIMIT: Final = 10
+
+
+def _pages_summary(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    selected = corpus.select(task)
+    offset = task.get("offset", 0)
+    limit = task.get("limit", DOMAIN_PAGES_SUMMARY.default_limit)
+    list_limit = task.get("internal_list_limit", DEFAULT_INTERNAL_LIST_LIMIT)
+    page = [truncate_maps(item, list_limit) for item in selected[offset : offset + limit]]
+    return PagedResult(task["target"], len(selected), len(page), page), len(page)
+
+
+# Each endpoint's answer from the corpus, by name.
+_ANSWERS: Final[dict[str, Callable[[Corpus, Mapping[str, Any]], tuple[Any, int]]]] = {
+    DOMAIN_PAGES_SUMMARY.name: _pages_summary,
+}
 _SHAPING: Final = (
     "target", "include_subdomains", "backlinks_status_type", "backlinks_filters",
     "rank_scale", "filters", "order_by",
 )  # fmt: skip
+
+
+# -- what the fields of domain_pages_summary do to its pages ---------------------------
+
+COUNT_FIELDS = (
+    "backlinks", "broken_backlinks", "referring_domains", "referring_domains_nofollow",
+    "referring_main_domains", "referring_main_domains_nofollow", "referring_ips",
+    "referring_subnets", "referring_pages", "referring_pages_nofollow",
+)  # fmt: skip
+MAP_FIELDS = (
+    "referring_links_tld", "referring_links_types", "referring_links_attributes",
+    "referring_links_platform_types", "referring_links_semantic_locations",
+    "referring_links_countries",
+)  # fmt: skip
+
+
+def backlinks_share(expr: Any) -> Callable[[DomainPageSummary], DomainPageSummary | None]:
+    """What `backlinks_filters` leave of a page: a share by hash of (filter, url), or None."""
+    base = zlib.crc32(msgspec.json.encode(expr))
+
+    def apply(item: DomainPageSummary) -> DomainPageSummary | None:
+        share = (zlib.crc32((item.url or "").encode(), base) % 1000) / 1000
+        kept = int((item.backlinks or 0) * share)
+        if kept == 0:
+            return None
+        changes: dict[str, Any] = {}
+        for name in COUNT_FIELDS:
+            value = getattr(item, name)
+            if value:
+                changes[name] = min(kept, max(1, int(value * share)))
+        for name in MAP_FIELDS:
+            value = getattr(item, name)
+            if value:
+                scaled = {k: int(v * share) for k, v in value.items() if v}
+                changes[name] = {k: v for k, v in scaled.items() if v}
+        return msgspec.structs.replace(item, **changes)
+
+    return apply
+
+
+def scale_rank(item: DomainPageSummary) -> DomainPageSummary:
+    """The item with its rank on the one_hundred scale."""
+    rank = item.rank
+    return msgspec.structs.replace(item, rank=None if rank is None else round(rank / 10))
+
+
+def truncate_maps(item: DomainPageSummary, limit: int) -> DomainPageSummary:
+    """The item with each `referring_links_*` map cut to its `limit` largest keys."""
+    changes = {}
+    for name in MAP_FIELDS:
+        value = getattr(item, name)
+        if value is not None and len(value) > limit:
+            changes[name] = dict(list(value.items())[:limit])
+    return msgspec.structs.replace(item, **changes) if changes else item

@@ -1,4 +1,4 @@
-"""What a task does to a list of pages: filters, backlinks filters, sorting, map truncation.
+"""What a task's `filters` and `order_by` do to a list of items, for any item Struct.
 
 The request was checked against the endpoint's rules before it gets here (a wrong filter is
 40501 there, not here); this module gives the checked request its meaning:
@@ -11,45 +11,32 @@ The request was checked against the endpoint's rules before it gets here (a wron
   times as the API's datetime or `YYYY-MM-DD`.
 - `order_by`: up to three rules applied as one stable sort over the corpus order, so equal
   keys keep the corpus order and paging by offset is exact; nulls sort as the smallest.
-- `backlinks_filters` filter backlinks we do not model one by one. Their effect: each page
-  keeps a share of its backlinks fixed by a hash of (filter, url); pages left with none drop
-  out, and every count and map scales with the share. Same filter, same answer.
+
+What a field means to one endpoint (`backlinks_filters`, `rank_scale`, `internal_list_limit`)
+is the corpus's business, not this module's.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 from operator import attrgetter
 from typing import Any
 
-import msgspec
-
 from dfs_async.errors import ValidationError
 from dfs_async.filters import NUM, TIME, field_kind, is_condition, parse_filter_time
-from dfs_async.models import DomainPageSummary, format_api_datetime
+from dfs_async.models import format_api_datetime
 
-Item = DomainPageSummary
+Item = Any  # an item Struct of any endpoint
 Predicate = Callable[[Item], bool]
 Getter = Callable[[Item], Any]
 
-COUNT_FIELDS = (
-    "backlinks", "broken_backlinks", "referring_domains", "referring_domains_nofollow",
-    "referring_main_domains", "referring_main_domains_nofollow", "referring_ips",
-    "referring_subnets", "referring_pages", "referring_pages_nofollow",
-)  # fmt: skip
-MAP_FIELDS = (
-    "referring_links_tld", "referring_links_types", "referring_links_attributes",
-    "referring_links_platform_types", "referring_links_semantic_locations",
-    "referring_links_countries",
-)  # fmt: skip
-
 
 def getter(name: str) -> Getter:
-    """Reads a field, or `map.key` (0 when the page's map lacks the key)."""
-    if "." in name and name.split(".", 1)[0] in MAP_FIELDS:
+    """Reads a field, or `map.key` (0 when the item's map lacks the key); a dotted name
+    reaches a map field only (the filter's check made sure of that)."""
+    if "." in name:
         head, key = name.split(".", 1)
         read_map = attrgetter(head)
         return lambda item: (read_map(item) or {}).get(key, 0)
@@ -160,43 +147,3 @@ def sort_items(items: list[Item], order_by: Sequence[str]) -> list[Item]:
 
         result.sort(key=key, reverse=direction == "desc")
     return result
-
-
-def backlinks_share(expr: Any) -> Callable[[Item], Item | None]:
-    """What `backlinks_filters` leave of a page: a share by hash of (filter, url), or None."""
-    base = zlib.crc32(msgspec.json.encode(expr))
-
-    def apply(item: Item) -> Item | None:
-        share = (zlib.crc32((item.url or "").encode(), base) % 1000) / 1000
-        kept = int((item.backlinks or 0) * share)
-        if kept == 0:
-            return None
-        changes: dict[str, Any] = {}
-        for name in COUNT_FIELDS:
-            value = getattr(item, name)
-            if value:
-                changes[name] = min(kept, max(1, int(value * share)))
-        for name in MAP_FIELDS:
-            value = getattr(item, name)
-            if value:
-                scaled = {k: int(v * share) for k, v in value.items() if v}
-                changes[name] = {k: v for k, v in scaled.items() if v}
-        return msgspec.structs.replace(item, **changes)
-
-    return apply
-
-
-def scale_rank(item: Item) -> Item:
-    """The item with its rank on the one_hundred scale."""
-    rank = item.rank
-    return msgspec.structs.replace(item, rank=None if rank is None else round(rank / 10))
-
-
-def truncate_maps(item: Item, limit: int) -> Item:
-    """The item with each `referring_links_*` map cut to its `limit` largest keys."""
-    changes = {}
-    for name in MAP_FIELDS:
-        value = getattr(item, name)
-        if value is not None and len(value) > limit:
-            changes[name] = dict(list(value.items())[:limit])
-    return msgspec.structs.replace(item, **changes) if changes else item

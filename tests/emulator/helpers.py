@@ -9,7 +9,9 @@ import httpx
 import msgspec
 
 from dfs_async.emulator import EmulatorHandle
-from dfs_async.emulator.app import SUMMARY_PATH
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+
+SUMMARY_PATH = DOMAIN_PAGES_SUMMARY.path
 
 
 class Api:

@@ -10,9 +10,11 @@ import httpx
 import pytest
 
 from dfs_async.emulator import EmulatorConfig, FaultConfig, running_emulator
-from dfs_async.emulator.app import SUMMARY_PATH
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
 from .helpers import ApiFactory
+
+SUMMARY_PATH = DOMAIN_PAGES_SUMMARY.path
 
 TASK = [{"target": "forbes.com", "limit": 10}]
 PAGE_COST = round(0.02 + 10 * 0.00003, 5)

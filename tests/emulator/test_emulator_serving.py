@@ -14,9 +14,12 @@ import httpx
 import pytest
 
 from dfs_async.emulator import EmulatorConfig, running_emulator, serving_emulator
-from dfs_async.emulator.app import SUMMARY_PATH, USER_DATA_PATH
+from dfs_async.emulator.app import USER_DATA_PATH
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
 from .helpers import Api
+
+SUMMARY_PATH = DOMAIN_PAGES_SUMMARY.path
 
 SEED = [{"target": "forbes.com", "limit": 4, "order_by": ["backlinks,desc"]}]
 

@@ -24,7 +24,7 @@ from cli.helpers import (
 from dfs_async import BudgetExhausted, RetryPolicy
 from dfs_async.emulator import EmulatorConfig, running_emulator
 from dfs_async.emulator.pytest_plugin import EmulatorFactory
-from dfs_async.wire import worst_cost
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
 from .leaks import open_client
 from .soak import realistic_faults
@@ -56,7 +56,7 @@ async def test_the_library_never_spends_past_max_cost(budget: float) -> None:
         assert charged <= budget + 1e-9
         assert stats.cost == pytest.approx(charged, abs=1e-9)
         assert delivered == stats.items == emu.app.counters.items  # what was paid was delivered
-        page = worst_cost([LIMIT])
+        page = DOMAIN_PAGES_SUMMARY.price.worst(LIMIT)
         assert budget - charged < (CONCURRENCY + 1) * page  # it did spend, up to the bound
         assert stopped.value.max_cost == budget and stopped.value.spent <= charged + 1e-9
         if budget < page:
@@ -81,7 +81,9 @@ def test_the_cli_never_spends_past_budget_across_resumes(
         result = run_cli(*args, "--budget", str(budget), env=cli_env(emu))
         assert result.returncode == 3, result.stderr
         assert emu.app.counters.cost <= budget + 1e-9  # all the runs together
-        assert budget - emu.app.counters.cost < (CONCURRENCY + 1) * worst_cost([LIMIT])
+        assert budget - emu.app.counters.cost < (
+            CONCURRENCY + 1
+        ) * DOMAIN_PAGES_SUMMARY.price.worst(LIMIT)
         whole_pages(jsonl_records(out), config, LIMIT)  # each page once, none cut
     final = run_cli(*args, "--budget", "100", env=cli_env(emu))
     assert final.returncode == 0, final.stderr

@@ -1,4 +1,4 @@
-"""The paging ledger of one job (one target): which pages are owed, what each answer emits.
+"""The offset paging kind: which pages of one job are owed, what each answer emits.
 
 A pure state machine: no I/O, no clock, no randomness. The engine asks it which pages to send
 (`owed`), tells it how each one ended (`on_page`, `on_retry`, `on_failure`) and forwards what
@@ -81,31 +81,58 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from dfs_async.errors import ValidationError
+from dfs_async.models import PagedResult
+from dfs_async.plan.protocol import PageNotInFlight, PageRequest
+from dfs_async.records import Page, PageProgress
 
 T = TypeVar("T")
 
-__all__ = ["PageNotInFlight", "PageRequest", "Plan"]
+__all__ = ["Offset", "OffsetPlan"]
 
 
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    """One page to ask for: the request's `offset` and `limit`."""
+@dataclass(frozen=True)
+class Offset:
+    """Pages of `limit` items at `offset`, in parallel once the first tells `total_count`."""
 
-    offset: int
-    limit: int
+    max_limit: int | None = 1000
+
+    def plan(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        max_items: int | None = None,
+        progress: PageProgress | None = None,
+    ) -> OffsetPlan[Any]:
+        return OffsetPlan(
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            answered=progress.answered if progress is not None else (),
+            total_count=progress.total_count if progress is not None else None,
+        )
+
+    def task_fields(self, page: PageRequest) -> dict[str, Any]:
+        return {"offset": page.offset, "limit": page.limit}
+
+    def result_type(self, item: type[Any]) -> Any:
+        return PagedResult[item]  # type: ignore[valid-type]
+
+    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Page[Any]:
+        return Page(
+            target=target,
+            total_count=result.total_count if result is not None else None,
+            items=list(result.items or ()) if result is not None else [],
+            cost=cost,
+            offset=page.offset,
+            limit=page.limit,
+        )
 
 
-class PageNotInFlight(RuntimeError):
-    """A page was reported (answered, retried, failed) that the plan has not handed out.
-
-    Always a bug in the caller: each page from `owed()` is reported exactly once.
-    """
-
-
-class Plan(Generic[T]):
+class OffsetPlan(Generic[T]):
     """The paging ledger of one job; see the module docstring for states and transitions."""
 
     __slots__ = (
@@ -156,7 +183,9 @@ class Plan(Generic[T]):
         self._answered: set[int] = set()
         if total_count is not None:
             if isinstance(total_count, bool) or not isinstance(total_count, int):
-                raise ValueError(f"total_count must be None or an integer, got {total_count!r}")
+                raise ValidationError(
+                    "total_count", f"must be None or an integer, got {total_count!r}"
+                )
             self._total = total_count
             self._horizon = total_count if self._stop is None else min(total_count, self._stop)
         for done in answered:
@@ -165,7 +194,7 @@ class Plan(Generic[T]):
                 or (done - offset) % limit
                 or (self._stop is not None and done >= self._stop)
             ):
-                raise ValueError(f"answered offset {done} is not a page of this plan's grid")
+                raise ValidationError("answered", f"offset {done} is not a page of this grid")
             self._answered.add(done)
         self._skip_answered()
 
@@ -208,7 +237,7 @@ class Plan(Generic[T]):
     def __repr__(self) -> str:
         state = "failed" if self._failure else "done" if self.done else "open"
         return (
-            f"Plan({state}, offset={self._start}, limit={self._limit}, stop={self._stop},"
+            f"OffsetPlan({state}, offset={self._start}, limit={self._limit}, stop={self._stop},"
             f" horizon={self._horizon}, frontier={self._frontier},"
             f" in_flight={len(self._in_flight)}, parked={len(self._parked)})"
         )
@@ -222,7 +251,7 @@ class Plan(Generic[T]):
         only what became owed since (an answer, a retry); `at_most` lets a caller pull lazily.
         """
         if at_most is not None and at_most < 0:
-            raise ValueError(f"at_most must be None or at least 0, got {at_most}")
+            raise ValidationError("at_most", f"must be None or at least 0, got {at_most}")
         if self._failure is not None:
             return []
         horizon = self._horizon
@@ -254,6 +283,12 @@ class Plan(Generic[T]):
             in_flight[offset] = page_limit
             pages.append(PageRequest(offset, page_limit))
         return pages
+
+    def on_result(self, page: PageRequest, result: Any) -> Sequence[T]:
+        """A decoded `PagedResult` (or None: an answer without a result) came back."""
+        if result is None:
+            return self.on_page(page, None, ())
+        return self.on_page(page, result.total_count, result.items or ())
 
     def on_page(
         self, page: PageRequest, total_count: int | None, items: Sequence[T]
