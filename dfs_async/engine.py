@@ -2,16 +2,18 @@
 
 One `Engine` per client holds what all calls share: the transport, the pacing, the retry
 policy, the budget and the stats. `Engine.exchange` is the one path every request takes
-(budget, pacing, POST, decode, classify, feedback). `Engine.fetch_page` is a single call;
-`Run` is a stream over many targets:
+(budget, pacing, POST, decode, classify, feedback); `Engine.after` is the one decision of
+what follows an outcome that delivered nothing (wait and retry, fail, stop the run).
+`Engine.call` is a single request; `Run` is a stream over many units of work (targets):
 
-    targets --(lazily, only while slots would idle)--> jobs (one Plan each)
+    targets --(lazily, only while slots would idle)--> jobs (one plan each, made by the
+      endpoint's paging kind)
       --(the oldest job with owed pages first)--> batches of up to the endpoint's
       capacity --(a work slot each)--> exchange --> outcomes per task --> plan
       --> chunks of events --(bounded memory stream)--> the caller
 
 A work slot is held from sending a batch until the caller has consumed its records (the
-batch's last chunk goes out as a `Held` chunk, whose slot the stream releases when the
+batch's last chunk goes out `held`: its slot is released by the stream when the
 caller asks for what comes after it), so a slow consumer stops new requests: at most
 `concurrency` requests' pages are sent or answered and not yet consumed, whatever the
 number of targets and the stream's buffer. That is also all a crash can lose of a caller

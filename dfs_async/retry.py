@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field
 
 from dfs_async.codes import SLOW_RETRY
+from dfs_async.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise ConfigurationError("max_attempts: at least 1")
         if min(self.base, self.cap, self.slow_base, self.throttle_base) < 0:
-            raise ValueError("retry delays must not be negative")
+            raise ConfigurationError("retry delays must not be negative")
 
     def exhausted(self, attempts: int) -> bool:
         """True once `attempts` requests were sent: no further attempt is allowed."""

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from dfs_async.errors import ConfigurationError
 from dfs_async.retry import RetryPolicy
 
 
@@ -29,7 +30,7 @@ def test_attempts_are_bounded() -> None:
     policy = RetryPolicy(max_attempts=3)
     assert not policy.exhausted(2)
     assert policy.exhausted(3)
-    with pytest.raises(ValueError, match="max_attempts"):
+    with pytest.raises(ConfigurationError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
 
 

@@ -35,7 +35,8 @@ class FieldInfo:
     max_length: int | None = None
     choices: tuple[Any, ...] | None = None
     description: str | None = None
-    extra: Any = None  # msgspec Meta's `extra`: the API's default, the option's metavar
+    extra: Any = None
+    item_kind: Kind | None = None  # a list's elements  # msgspec Meta's `extra`: the API's default, the option's metavar
 
 
 @functools.cache
@@ -73,6 +74,7 @@ def _field(f: msgspec.inspect.Field) -> FieldInfo:
         choices=tuple(t.values) if isinstance(t, msgspec.inspect.LiteralType) else None,
         description=meta.get("description"),
         extra=extra,
+        item_kind=_kind("", t.item_type) if isinstance(t, msgspec.inspect.ListType) else None,
     )
 
 
