@@ -385,18 +385,17 @@ async def test_a_stream_without_limit_asks_the_largest_page() -> None:
     """A request costs the same whatever its size: all items, fewest requests. One-page
     calls keep the API's default; `max_items` below a page asks only what it needs."""
     sizes = {"big.example.com": 2500, "small.example.com": 30}
-    async with emulator(target_sizes=sizes) as emu:
-        async with client(emu) as dfs:
-            call = dfs.backlinks.domain_pages_summary
-            live = {t: len(expected_urls(emu, t)) for t in sizes}  # lost pages left out
-            assert live["big.example.com"] > 2000
-            async with call.stream(list(sizes)) as records:
-                got = collections.Counter([record.target async for record in records])
-            assert got == live
-            assert emu.app.counters.requests == 3 + 1  # ceil(live / 1000) + 1
-            emu.app.reset_counters()
-            async with call.stream(["big.example.com"], max_items=40) as records:
-                assert len([r async for r in records]) == 40
-            assert emu.app.counters.requests == 1 and emu.app.counters.items == 40
-            page = await call("big.example.com")
-            assert len(page.items) == DOMAIN_PAGES_SUMMARY.default_limit == 100
+    async with emulator(target_sizes=sizes) as emu, client(emu) as dfs:
+        call = dfs.backlinks.domain_pages_summary
+        live = {t: len(expected_urls(emu, t)) for t in sizes}  # lost pages left out
+        assert live["big.example.com"] > 2000
+        async with call.stream(list(sizes)) as records:
+            got = collections.Counter([record.target async for record in records])
+        assert got == live
+        assert emu.app.counters.requests == 3 + 1  # ceil(live / 1000) + 1
+        emu.app.reset_counters()
+        async with call.stream(["big.example.com"], max_items=40) as records:
+            assert len([r async for r in records]) == 40
+        assert emu.app.counters.requests == 1 and emu.app.counters.items == 40
+        page = await call("big.example.com")
+        assert len(page.items) == DOMAIN_PAGES_SUMMARY.default_limit == 100

@@ -36,7 +36,7 @@ class FieldInfo:
     choices: tuple[Any, ...] | None = None
     description: str | None = None
     extra: Any = None
-    item_kind: Kind | None = None  # a list's elements  # msgspec Meta's `extra`: the API's default, the option's metavar
+    item_kind: Kind | None = None  # the kind of a list's elements
 
 
 @functools.cache
