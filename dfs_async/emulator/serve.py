@@ -83,14 +83,20 @@ def has_uvicorn() -> bool:
     return importlib.util.find_spec("uvicorn") is not None
 
 
-def uvicorn_config(app: Emulator, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(
+    app: Emulator, log_level: str = "warning", access_log: bool = False
+) -> uvicorn.Config:
     """uvicorn is imported here, not at import time: the pytest plugin loads this module in
     every pytest run of a project that installed dfs-async, with or without the `emulator`
     extra."""
     import uvicorn
 
     return uvicorn.Config(
-        app, lifespan="off", log_level=log_level, access_log=False, timeout_graceful_shutdown=2
+        app,
+        lifespan="off",
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=2,
     )
 
 
