@@ -53,6 +53,7 @@ from dfs_async.errors import (
     BudgetExhausted,
     ConfigurationError,
     RunStopped,
+    Unreachable,
     ValidationError,
 )
 from dfs_async.wire import worst_cost
@@ -805,6 +806,9 @@ def _stop_message(job: Job, stopped: RunStopped | str, spent: float) -> str:
             " resumed runs); the next request could have passed it: resume with a higher"
             " --budget to go on"
         )
+    if isinstance(stopped, Unreachable):  # the reason without the exception's name
+        _, _, words = stopped.reason.partition(": ")
+        return f"cannot reach {stopped.base_url}: {words or stopped.reason}"
     if isinstance(stopped, AccountError) and stopped.status_code in CREDENTIALS_REFUSED:
         return (
             f"the credentials were refused ({stopped}): check DATAFORSEO_LOGIN and"
