@@ -556,10 +556,12 @@ def dry_run_report(job: Job) -> str:
         lines.append(f"  ... and {len(todo) - DRY_RUN_SHOWN:,} more")
     if job.max_items is not None:
         pages = math.ceil(job.max_items / limit)
-        bound = len(todo) * pages * page_cost
+        # each page asks at most what is left of max_items (plan.py): the last one less
+        sizes = [min(limit, job.max_items - n * limit) for n in range(pages)]
+        bound = len(todo) * sum(worst_cost([size]) for size in sizes)
         lines.append(
             f"cost bound: {money(bound)} (at most {len(todo) * pages:,} requests of up to"
-            f" {limit} items, {money(page_cost)} each)"
+            f" {sizes[0]} items, {money(worst_cost([sizes[0]]))} each)"
         )
     else:
         lines.append(

@@ -89,10 +89,16 @@ def uvicorn_config(
     """uvicorn is imported here, not at import time: the pytest plugin loads this module in
     every pytest run of a project that installed dfs-async, with or without the `emulator`
     extra."""
-    import uvicorn
+    import copy
 
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # stdout: the URL only
     return uvicorn.Config(
         app,
+        log_config=log_config,
         lifespan="off",
         log_level=log_level,
         access_log=access_log,
