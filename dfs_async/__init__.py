@@ -16,7 +16,7 @@ from dfs_async.errors import (
 from dfs_async.filters import Field
 from dfs_async.records import Failure, Page, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
-from dfs_async.targets import normalize_target
+from dfs_async.targets import normalize_target, read_targets
 
 __all__ = [
     "AccountError",
@@ -40,4 +40,5 @@ __all__ = [
     "Unreachable",
     "ValidationError",
     "normalize_target",
+    "read_targets",
 ]

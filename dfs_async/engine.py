@@ -171,6 +171,7 @@ class Engine:
                 status, content, error = await self.transport.post(endpoint.path, body)
             if status is not None:
                 self.answered = True
+                self.stats.answered += 1
             outcomes = read(status, content, len(tasks), decoder, error=error)
             charged = sum(o.cost for o in outcomes)
         finally:

@@ -104,7 +104,8 @@ class Stats:
     `cost` is the sum of every task cost the server returned (failed tasks included).
     """
 
-    requests: int = 0
+    requests: int = 0  # sent
+    answered: int = 0  # of those, the ones that got an HTTP answer (any status)
     retries: dict[int, int] = field(default_factory=dict)
     pages: int = 0
     items: int = 0

@@ -13,17 +13,47 @@ The API takes a domain or subdomain *without* scheme and `www.`, or a page as an
 - a host with a path but no scheme (`forbes.com/blog`), another scheme, a port, a user part,
   an IP address or a name that is not a valid DNS name is an error, never a guess that costs
   a request.
+
+A targets file (`read_targets`, the command line's reader too) is UTF-8 text, one target a
+line: blank lines and lines starting with `#` are skipped, and so is anything after ` #` on
+a line (white space then `#`: a target never holds white space, so this cannot cut a URL's
+fragment); CRLF line ends and a byte order mark are fine.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from dfs_async.errors import InvalidTarget
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _IPV4 = re.compile(r"^\d+(\.\d+){3}$")
+_INLINE_COMMENT = re.compile(r"\s+#.*$")
+
+
+def read_targets(path: str | os.PathLike[str]) -> list[str]:
+    """The targets of a targets file, as written (the stream normalises them); see the module
+    docstring for the format. ValueError for a file that is not UTF-8 text."""
+    return parse_targets(Path(path).read_bytes())
+
+
+def parse_targets(data: bytes) -> list[str]:
+    """The targets of a targets file's bytes (`read_targets`)."""
+    if b"\0" in data:
+        raise ValueError("is not a text file (it holds binary data)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"is not UTF-8 text (byte {exc.start})") from None
+    targets = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            targets.append(_INLINE_COMMENT.sub("", line))
+    return targets
 
 
 def normalize_target(raw: str) -> str:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -182,6 +184,24 @@ def _error_name(exc: Exception) -> str:
     return next((name for kind, name in names if isinstance(cause, kind)), type(exc).__name__)
 
 
+def _connect_reason(exc: BaseException) -> str:
+    """Why no connection was made, in the OS's words ("connection refused"): aiohttp's own
+    text names an `ssl:default` context even for an http:// URL."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror) and cause.strerror:
+            return cause.strerror.lower()
+        if isinstance(cause, TimeoutError):
+            return "connection timed out"
+        if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+            return os.strerror(cause.errno).lower()
+        if isinstance(cause, BaseExceptionGroup):  # trio: one error per address tried
+            cause = cause.exceptions[0]
+        else:
+            cause = cause.__cause__ or cause.__context__
+    return str(exc)
+
+
 class Transport:
     """POSTs request bodies to `base_url` + path; owns the httpx client unless given one.
 
@@ -242,7 +262,8 @@ class Transport:
                 response = await self._client.send(request)
         except self._errors as exc:
             name = _error_name(exc)
-            error = f"{name}: {exc}" if str(exc) else name
+            reason = _connect_reason(exc) if name.startswith(CONNECT_FAILURES) else str(exc)
+            error = f"{name}: {reason}" if reason else name
             log.debug("POST %s failed: %s", path, error)
             return None, b"", error
         if response is None:

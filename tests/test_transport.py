@@ -94,3 +94,20 @@ async def test_network_errors_come_back_as_values_without_secrets(
     assert "failed" in caplog.text
     assert not client.is_closed  # not ours to close
     await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_server_is_named_in_the_os_words() -> None:
+    """Not aiohttp's "Cannot connect to host ... ssl:default" for a plain http:// URL."""
+    import socket
+
+    from dfs_async import DataForSEO, Unreachable
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    async with DataForSEO(login="a", password="b", base_url=url, max_attempts=1) as dfs:
+        with pytest.raises(Unreachable) as caught:
+            await dfs.backlinks.domain_pages_summary("forbes.com")
+    assert str(caught.value) == f"cannot reach {url}: ConnectError: connection refused"
+    assert dfs.stats.requests == 1 and dfs.stats.answered == 0

@@ -21,19 +21,20 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import anyio
 import msgspec
 
 from dfs_async.cli import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_STOPPED,
-    EXIT_USAGE,
     UsageError,
 )
+from dfs_async.cli import usage_error as cli_usage_error
 from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch, Progress, fingerprint
 from dfs_async.cli.outputs import (
     FORMATS,
@@ -42,16 +43,26 @@ from dfs_async.cli.outputs import (
     format_for,
     jsonl_to_parquet,
 )
-from dfs_async.cli.progress import Display, Snapshot, summary_line
+from dfs_async.cli.progress import Display, Snapshot, money, plural, summary_lines
 from dfs_async.cli.targets_file import Targets, read_targets
-from dfs_async.cli.writer import AuditWriter, failure_row
+from dfs_async.cli.writer import AuditWriter, LazyFile, Sink, failure_row
 from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
-from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
+from dfs_async.errors import (
+    AccountError,
+    BudgetExhausted,
+    ConfigurationError,
+    RunStopped,
+    Unreachable,
+    ValidationError,
+)
 
 COMMAND: Final = "domain-pages-summary"
 PROG: Final = f"dfs-async {COMMAND}"
 DEFAULT_LIMIT: Final = 1000  # the largest page: the fewest requests per item
+API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
+DRY_RUN_SHOWN: Final = 5  # first-page requests a dry run prints in full
+CREDENTIALS_REFUSED: Final = (40100, 401)  # the API's code and the HTTP status for them
 
 DESCRIPTION: Final = """\
 Fetch the pages of every target (backlinks/domain_pages_summary/live, all pages of each
@@ -255,10 +266,17 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="check every input, print the first-page requests and a cost bound, send nothing",
     )
-    run.add_argument(
+    again = run.add_mutually_exclusive_group()
+    again.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run the checkpoint beside the output records (default: start over)",
+        help="continue the unfinished run the checkpoint beside the output records",
+    )
+    again.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over, discarding the unfinished run of the checkpoint beside the output"
+        " (default: an unfinished run is refused without --resume or --restart)",
     )
     run.add_argument(
         "--quiet", "-q", action="store_true", help="no progress, notices or summary on stderr"
@@ -306,7 +324,8 @@ class Job:
     dry_run: bool
     quiet: bool
     argv: list[str]
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # not shown with --quiet
+    warnings: list[str] = field(default_factory=list)  # always shown
 
     @property
     def records_path(self) -> Path | None:
@@ -332,8 +351,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def usage_error(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return cli_usage_error(PROG, message)
 
 
 def _check_writable(path: Path, what: str) -> None:
@@ -392,8 +410,14 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
         )
     if args.resume and stdout:
         raise UsageError("--resume needs -o FILE: output on stdout cannot be resumed")
-    if args.emulator and not has_uvicorn():
+    if args.emulator and not args.dry_run and not has_uvicorn():
         raise UsageError(MISSING_UVICORN)
+    if not (args.emulator or args.dry_run) and not (
+        os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")
+    ):
+        raise UsageError(
+            "credentials missing: set DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD (or use --emulator)"
+        )
     if fmt == "parquet":
         if stdout:
             raise UsageError("parquet output needs -o FILE (it cannot go to stdout)")
@@ -458,13 +482,21 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
             f"{len(targets.invalid)} invalid target(s), reported as failed: "
             + ", ".join(repr(raw) for raw, _ in targets.invalid[:5])
         )
+    if args.concurrency > API_CONCURRENCY:
+        job.warnings.append(
+            f"warning: the API allows {API_CONCURRENCY} simultaneous requests per account:"
+            f" --concurrency {args.concurrency} will meet 40209 (too many requests at once)"
+        )
     if checkpoint is not None and checkpoint.exists():
         if args.resume:
             _load_checkpoint(job, checkpoint)
+        elif args.restart:
+            job.notices.append(f"starting over: the unfinished run of {checkpoint} is discarded")
         else:
-            job.notices.append(
-                f"starting over: {checkpoint} of an unfinished run is replaced"
-                " (--resume would have continued it)"
+            # A paid partial run is never thrown away by forgetting a flag.
+            raise UsageError(
+                f"{job.records_path} holds an unfinished run ({checkpoint}): add --resume to"
+                " continue it, or --restart to discard it and start over"
             )
     elif args.resume:
         job.notices.append("no checkpoint to resume: starting the run")
@@ -495,76 +527,108 @@ def _load_checkpoint(job: Job, path: Path) -> None:
     )
 
 
+def first_page_task(job: Job, target: str) -> dict[str, Any]:
+    """The task of `target`'s first request, as the stream sends it (max_items caps the
+    first page's limit, as plan.py does)."""
+    task: dict[str, Any] = {"target": target, **job.fields}
+    if job.max_items is not None:
+        limit = int(task.get("limit", DEFAULT_LIMIT))
+        task["limit"] = min(limit, job.max_items)
+    return task
+
+
 def dry_run_report(job: Job) -> str:
-    todo = len(job.todo)
+    """What a run would send first, and what it could cost, without sending anything."""
+    todo = job.todo
     limit = int(job.fields.get("limit", DEFAULT_LIMIT))
     page_cost = DOMAIN_PAGES_SUMMARY.price.worst(limit)
     lines = [
         f"targets: {len(job.targets.valid)} valid, {len(job.targets.invalid)} invalid,"
         f" {len(job.targets.duplicates)} duplicates dropped"
         + (f", {len(job.done_before)} done before" if job.resumed else ""),
-        f"first-page requests: {todo}",
+        f"first-page requests: {len(todo)}, each POST {DOMAIN_PAGES_SUMMARY.path} [task]:",
     ]
+    lines += [
+        "  " + msgspec.json.encode([first_page_task(job, t)]).decode() for t in todo[:DRY_RUN_SHOWN]
+    ]
+    if len(todo) > DRY_RUN_SHOWN:
+        lines.append(f"  ... and {len(todo) - DRY_RUN_SHOWN:,} more")
     if job.max_items is not None:
         pages = math.ceil(job.max_items / limit)
-        bound = todo * pages * page_cost
+        # each page asks at most what is left of max_items (plan.py): the last one less
+        sizes = [min(limit, job.max_items - n * limit) for n in range(pages)]
+        bound = len(todo) * sum(DOMAIN_PAGES_SUMMARY.price.worst(size) for size in sizes)
         lines.append(
-            f"cost bound: ${bound:.2f} (at most {todo * pages} requests of up to {limit} items,"
-            f" ${page_cost:.5f} each)"
+            f"cost bound: {money(bound)} (at most {len(todo) * pages:,} requests of up to"
+            f" {sizes[0]} items, {money(DOMAIN_PAGES_SUMMARY.price.worst(sizes[0]))} each)"
         )
     else:
         lines.append(
-            f"cost bound: ${todo * page_cost:.2f} for the first pages (${page_cost:.5f} each);"
-            f" targets with more than {limit} items need more pages: no bound without"
-            " --max-items"
+            f"cost bound: {money(len(todo) * page_cost)} for the first pages"
+            f" ({money(page_cost)} each); targets with more than {limit} items need more pages:"
+            " no bound without --max-items"
         )
     return "\n".join(lines)
 
 
+def _client_options(job: Job) -> dict[str, Any]:
+    return {
+        "base_url": job.base_url,
+        "sandbox": job.sandbox,
+        "concurrency": job.concurrency,
+        "rate": job.rate,
+        "max_attempts": job.max_attempts,
+    }
+
+
+def _budget_left(job: Job) -> tuple[float | None, str | None]:
+    """What this invocation may spend, and why it may spend nothing.
+
+    --budget counts the whole job: the runs a resume continues spent part of it already.
+    """
+    if job.budget is None or job.resumed is None:
+        return job.budget, None
+    left = job.budget - job.resumed.cost
+    next_page = DOMAIN_PAGES_SUMMARY.price.worst(int(job.fields.get("limit", DEFAULT_LIMIT)))
+    if left >= next_page or not job.todo:
+        return left, None
+    return left, (
+        f"budget reached: spent {money(job.resumed.cost)} of {money(job.budget)} (this job,"
+        f" across resumed runs) and a request can cost up to {money(next_page)}: resume with"
+        f" a higher --budget, e.g. --budget {money(job.budget * 2)[1:]}"
+    )
+
+
 async def execute(job: Job) -> int:
     display = Display(Display.choose(job.quiet))
+    for warning in job.warnings:
+        display.message(warning)
     for notice in job.notices:
         display.notice(notice)
+    from dfs_async import DataForSEO
+
+    if job.dry_run:
+        try:  # built only to check its options: never opened, nothing is sent
+            DataForSEO(login="dry-run", password="dry-run", **_client_options(job))
+        except (ConfigurationError, ValueError) as exc:
+            return usage_error(str(exc))
+        print(dry_run_report(job))
+        return EXIT_OK
+    budget, spent = _budget_left(job)
+    if spent is not None:
+        display.message(f"stopped: {spent}")
+        return EXIT_STOPPED
     async with AsyncExitStack() as stack:
-        login = password = None
-        base_url = job.base_url
-        if job.emulator and not job.dry_run:
+        options = _client_options(job)
+        if job.emulator:
             from dfs_async.emulator import EmulatorConfig, running_emulator
 
             emu = await stack.enter_async_context(running_emulator(EmulatorConfig()))
-            login, password, base_url = emu.login, emu.password, emu.base_url
-        budget = job.budget
-        if budget is not None and job.resumed is not None:
-            budget -= job.resumed.cost
-            if budget <= 0:
-                display.message(
-                    f"stopped: the budget ${job.budget} is spent (${job.resumed.cost:.4f} by the"
-                    " runs resumed); raise --budget to go on"
-                )
-                return EXIT_STOPPED
-        if job.emulator and job.dry_run:
-            print(dry_run_report(job))
-            return EXIT_OK
-        from dfs_async import DataForSEO
-
+            options.update(login=emu.login, password=emu.password, base_url=emu.base_url)
         try:
-            dfs = await stack.enter_async_context(
-                DataForSEO(
-                    login=login,
-                    password=password,
-                    base_url=base_url,
-                    sandbox=job.sandbox,
-                    concurrency=job.concurrency,
-                    rate=job.rate,
-                    max_cost=budget,
-                    max_attempts=job.max_attempts,
-                )
-            )
+            dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return usage_error(str(exc))
-        if job.dry_run:
-            print(dry_run_report(job))
-            return EXIT_OK
         try:
             writer = _open_outputs(job, stack)
         except OSError as exc:
@@ -598,13 +662,16 @@ def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:
     if checkpoint is not None:
         stack.callback(checkpoint.close)
 
-    errors: IO[bytes]
+    errors: Sink
     if job.errors is None:
         errors = sys.stderr.buffer
     else:
-        if job.resumed is not None:
-            _rewrite_errors(job.errors, job.resumed.final_failures)
-        errors = stack.enter_context(job.errors.open("ab" if job.resumed else "wb"))
+        # The errors file as the checkpoint knows it; created at the first failure otherwise.
+        kept = job.resumed.final_failures if job.resumed is not None else []
+        _rewrite_errors(job.errors, kept)
+        lazy = LazyFile(job.errors, "ab")
+        stack.callback(lazy.close)
+        errors = lazy
     writer = AuditWriter(encoder, output, errors, checkpoint)
     done = job.done_before
     for raw, rule in job.targets.invalid:
@@ -615,7 +682,10 @@ def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:
 
 
 def _rewrite_errors(path: Path, failures: list[dict[str, Any]]) -> None:
-    """The errors file as the checkpoint knows it (retried failures left out)."""
+    """The errors file holding `failures` (retried failures left out), none when empty."""
+    if not failures:
+        path.unlink(missing_ok=True)
+        return
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as f:
         for row in failures:
@@ -625,8 +695,9 @@ def _rewrite_errors(path: Path, failures: list[dict[str, Any]]) -> None:
 
 @dataclass
 class _Outcome:
-    stopped: str | None = None
+    stopped: RunStopped | str | None = None  # what stopped the run
     interrupted: bool = False
+    broken_pipe: bool = False  # the reader of stdout went away (`| head`)
 
 
 async def _watch_signals(work: anyio.CancelScope, outcome: _Outcome) -> None:
@@ -653,9 +724,12 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
             failed=writer.failed,
             items=writer.items,
             requests=stats.requests,
-            retries=sum(stats.retries.values()),
+            answered=stats.answered,
+            retry_codes=dict(stats.retries),
             cost=float(stats.cost),
             elapsed=float(stats.elapsed),
+            empty=writer.empty_count,
+            empty_names=tuple(writer.empty),
         )
 
     outcome = _Outcome()
@@ -680,17 +754,32 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
                         try:
                             await _consume(records, writer, cost)
                         except RunStopped as exc:
-                            outcome.stopped = str(exc)
+                            outcome.stopped = exc
+                        except BrokenPipeError:
+                            outcome.broken_pipe = True
                         except OSError as exc:
                             outcome.stopped = f"cannot write the output: {exc}"
             except RunStopped as exc:  # raised by the block's exit
-                outcome.stopped = str(exc)
+                outcome.stopped = exc
         tg.cancel_scope.cancel()
     try:
         writer.sync()
+    except BrokenPipeError:
+        outcome.broken_pipe = True
     except OSError as exc:
         outcome.stopped = outcome.stopped or f"cannot write the output: {exc}"
+    if outcome.broken_pipe:
+        return _broken_pipe()
     return _finish(job, writer, display, snapshot, cost_before, outcome)
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away (`| head`): end quietly, as Unix tools do. stdout is
+    pointed at /dev/null so that the interpreter's last flush cannot complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 async def _consume(records: Any, writer: AuditWriter, cost: Callable[[], float]) -> None:
@@ -710,6 +799,37 @@ async def _consume(records: Any, writer: AuditWriter, cost: Callable[[], float])
             writer.failed_target(row, cost())
 
 
+def _stop_message(job: Job, stopped: RunStopped | str, spent: float) -> str:
+    """Why the run stopped, in the job's terms (the library speaks of one client's run)."""
+    if isinstance(stopped, BudgetExhausted) and job.budget is not None:
+        return (
+            f"budget reached: spent {money(spent)} of {money(job.budget)} (this job, across"
+            " resumed runs); the next request could have passed it: resume with a higher"
+            " --budget to go on"
+        )
+    if isinstance(stopped, Unreachable):  # the reason without the exception's name
+        _, _, words = stopped.reason.partition(": ")
+        return f"cannot reach {stopped.base_url}: {words or stopped.reason}"
+    if isinstance(stopped, AccountError) and stopped.status_code in CREDENTIALS_REFUSED:
+        return (
+            f"the credentials were refused ({stopped}): check DATAFORSEO_LOGIN and"
+            " DATAFORSEO_PASSWORD"
+        )
+    return str(stopped)
+
+
+def _nothing_to_resume(job: Job, writer: AuditWriter, outcome: _Outcome) -> bool:
+    """The account refused the very first request of a fresh run: no page was written, so
+    the output and checkpoint are only clutter, and --resume would start over anyway."""
+    return isinstance(outcome.stopped, AccountError) and job.resumed is None and writer.pages == 0
+
+
+def _remove_leftovers(job: Job) -> None:
+    for path in (job.output, job.staging, job.checkpoint, job.errors):
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
 def _finish(
     job: Job,
     writer: AuditWriter,
@@ -719,26 +839,37 @@ def _finish(
     outcome: _Outcome,
 ) -> int:
     if outcome.stopped or outcome.interrupted:
-        display.message(f"stopped: {outcome.stopped}" if outcome.stopped else "interrupted")
-        display.notice(summary_line(snapshot(), cost_before, "so far"))
-        if job.output is None:
+        now = snapshot()
+        if outcome.stopped:
+            stopped = _stop_message(job, outcome.stopped, cost_before + now.cost)
+            display.message(f"stopped: {stopped}")
+        else:
+            display.message("interrupted")
+        for line in summary_lines(now, cost_before, "so far"):
+            display.notice(line)
+        if _nothing_to_resume(job, writer, outcome):
+            _remove_leftovers(job)
+            display.message("nothing was written (the output and checkpoint are removed)")
+        elif job.output is None:
             display.message("the output went to stdout: rerun with -o FILE to be able to resume")
         else:
-            again = job.argv if "--resume" in job.argv else [*job.argv, "--resume"]
+            again = [a for a in job.argv if a != "--restart"]
+            again += [] if "--resume" in again else ["--resume"]
             kept = job.output if job.staging is None else f"{job.staging} (parquet: at the end)"
             display.message(f"records so far are in {kept}; resume: dfs-async {shlex.join(again)}")
         return EXIT_INTERRUPTED if outcome.interrupted else EXIT_STOPPED
     if job.staging is not None and job.output is not None:
         rows = jsonl_to_parquet(job.staging, job.output)
-        display.notice(f"wrote {rows:,} rows to {job.output}")
+        display.notice(f"wrote {plural(rows, 'row')} to {job.output}")
     if job.checkpoint is not None:
         job.checkpoint.unlink(missing_ok=True)
     if job.staging is not None:
         job.staging.unlink(missing_ok=True)
     failed = writer.failed + (len(job.resumed.final_failures) if job.resumed else 0)
-    display.notice(summary_line(snapshot(), cost_before))
+    for line in summary_lines(snapshot(), cost_before):
+        display.notice(line)
     if failed:
         where = job.errors if job.errors is not None else "stderr"
-        display.notice(f"{failed} failed target(s) listed in {where}")
+        display.notice(f"{plural(failed, 'failed target')} listed in {where}")
         return EXIT_SOME_FAILED
     return EXIT_OK

@@ -14,7 +14,9 @@ hand, so a field added to the model appears in every format.
   keys would silently drop the others. One JSON cell per map keeps the column set identical
   for every run, every filter and every API version that keeps the fields, loses nothing,
   and is one `json.loads` (or DuckDB's `->>`) away from any key.
-- **parquet**: a typed schema (integers int64, strings string, maps map<string, int64>),
+- **parquet**: a typed schema (integers int64, strings string, maps map<string, int64>,
+  the API's datetimes timestamp[us, UTC]: a datetime field is one the model gives a parsed
+  `<field>_datetime` accessor for; JSONL and CSV keep the API's text),
   written in row groups of ROWS_PER_GROUP rows, so memory stays bounded whatever the size.
   Parquet cannot be appended to or truncated, so a run writes its records to a JSONL staging
   file (the format resume knows how to truncate) and converts it at the end; see audit.py.
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import msgspec
 
-from dfs_async.models import DomainPageSummary
+from dfs_async.models import DomainPageSummary, parse_api_datetime
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
@@ -44,7 +46,7 @@ ITEM_TYPE: Final = DomainPageSummary
 
 
 def _kinds(item_type: type[msgspec.Struct]) -> dict[str, str]:
-    """Each field of the item and its kind: int, float, bool, str or map."""
+    """Each field of the item and its kind: int, float, bool, str, datetime or map."""
     kinds: dict[str, str] = {}
     for f in msgspec.inspect.type_info(item_type).fields:  # type: ignore[attr-defined]
         info = f.type
@@ -58,6 +60,8 @@ def _kinds(item_type: type[msgspec.Struct]) -> dict[str, str]:
             kinds[f.name] = "int"
         elif isinstance(info, msgspec.inspect.FloatType):
             kinds[f.name] = "float"
+        elif hasattr(item_type, f"{f.name}_datetime"):  # the model parses it: a datetime
+            kinds[f.name] = "datetime"
         else:
             kinds[f.name] = "str"
     return kinds
@@ -66,6 +70,7 @@ def _kinds(item_type: type[msgspec.Struct]) -> dict[str, str]:
 FIELD_KINDS: Final = _kinds(ITEM_TYPE)
 COLUMNS: Final = ("target", *FIELD_KINDS)
 MAP_FIELDS: Final = frozenset(name for name, kind in FIELD_KINDS.items() if kind == "map")
+DATETIME_FIELDS: Final = frozenset(n for n, kind in FIELD_KINDS.items() if kind == "datetime")
 
 
 def format_for(path: str | None, explicit: str | None) -> str | None:
@@ -153,6 +158,7 @@ def parquet_schema() -> pa.Schema:
         "float": pa.float64(),
         "bool": pa.bool_(),
         "str": pa.string(),
+        "datetime": pa.timestamp("us", tz="UTC"),
         "map": pa.map_(pa.string(), pa.int64()),
     }
     fields = [pa.field("target", pa.string(), nullable=False)]
@@ -173,6 +179,11 @@ def _row_groups(source: Path, rows: int) -> Iterator[list[dict[str, Any]]]:
         yield group
 
 
+def _column(group: list[dict[str, Any]], name: str) -> list[Any]:
+    values = [r.get(name) for r in group]
+    return [parse_api_datetime(v) for v in values] if name in DATETIME_FIELDS else values
+
+
 def jsonl_to_parquet(source: Path, dest: Path, rows_per_group: int = ROWS_PER_GROUP) -> int:
     """Convert a JSONL records file to parquet, a row group at a time; the number of rows.
 
@@ -187,7 +198,7 @@ def jsonl_to_parquet(source: Path, dest: Path, rows_per_group: int = ROWS_PER_GR
     count = 0
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for group in _row_groups(source, rows_per_group):
-            columns = [pa.array([r.get(f.name) for r in group], type=f.type) for f in schema]
+            columns = [pa.array(_column(group, f.name), type=f.type) for f in schema]
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
             count += len(group)
         if count == 0:

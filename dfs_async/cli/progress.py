@@ -3,7 +3,8 @@
 A rich progress bar when stderr is a terminal; a plain line every PLAIN_SECONDS otherwise
 (logs of a scheduled job); nothing with --quiet. The numbers come from the client's `stats`
 (requests, retries, cost) and from the writer (targets, items); both are plain attributes,
-read by a ticker task, so the hot path pays nothing for the display.
+read by a ticker task, so the hot path pays nothing for the display. Every figure a person
+reads is worded here: money (`money`), counts of things (`plural`), the summary.
 """
 
 from __future__ import annotations
@@ -19,6 +20,31 @@ PLAIN_SECONDS: Final = 5.0
 RICH_SECONDS: Final = 0.25
 
 
+def money(usd: float) -> str:
+    """`$0.3408`, `$1.20`, `$0.02003`: 5 decimals (the price's precision, $0.00003 an item)
+    without float noise, trailing zeros dropped down to the cents."""
+    whole, _, cents = f"{usd:.5f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 target`, `2 targets` (count with thousands separators)."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+NO_STATUS: Final = "no status"  # how `Stats.retries` key 0 reads: no answer, or an unusable one
+
+
+def retries_text(by_code: dict[int, int]) -> str:
+    """`retries: 3 (50000: 2, 40202: 1)`, most frequent first."""
+    total = sum(by_code.values())
+    if not total:
+        return "retries: 0"
+    ranked = sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = ", ".join(f"{code or NO_STATUS}: {n:,}" for code, n in ranked)
+    return f"retries: {total:,} ({parts})"
+
+
 @dataclass
 class Snapshot:
     """The figures shown: targets are for the whole audit, the rest for this invocation."""
@@ -28,10 +54,17 @@ class Snapshot:
     ok: int
     failed: int
     items: int
-    requests: int
-    retries: int
+    requests: int  # sent
+    answered: int  # of those, the ones the server answered (any HTTP status)
+    retry_codes: dict[int, int]  # retried requests by the code that caused them
     cost: float
     elapsed: float
+    empty: int = 0  # targets done with no item
+    empty_names: tuple[str, ...] = ()  # the first few of them
+
+    @property
+    def retries(self) -> int:
+        return sum(self.retry_codes.values())
 
     @property
     def done(self) -> int:
@@ -63,18 +96,26 @@ def plain_line(s: Snapshot) -> str:
     return (
         f"progress: {s.done}/{s.total} targets{failed}, {s.items:,} items,"
         f" {s.requests:,} requests ({s.rate:.1f}/s), {s.retries:,} retries,"
-        f" ${s.cost:.4f}, eta {duration(s.eta)}"
+        f" {money(s.cost)}, eta {duration(s.eta)}"
     )
 
 
-def summary_line(s: Snapshot, cost_before: float, label: str = "done") -> str:
-    before = f" (+{s.done_before} done before resuming)" if s.done_before else ""
-    total_cost = f", ${s.cost + cost_before:.4f} for the whole audit" if cost_before else ""
-    return (
-        f"{label}: {s.ok} targets ok, {s.failed} failed{before}; {s.items:,} items,"
-        f" {s.requests:,} requests, {s.retries:,} retries, ${s.cost:.4f}{total_cost},"
+def summary_lines(s: Snapshot, cost_before: float, label: str = "done") -> list[str]:
+    """The end of a run. Requests count what was sent, and how many of them the server
+    answered: attempts that never reached it are not passed off as answered requests."""
+    before = f" (+{s.done_before:,} done before resuming)" if s.done_before else ""
+    whole = f", {money(s.cost + cost_before)} for the whole job" if cost_before else ""
+    lines = [
+        f"{label}: {plural(s.ok, 'target')} ok, {s.failed:,} failed{before};"
+        f" {plural(s.items, 'item')}; {s.answered:,} of {plural(s.requests, 'request')}"
+        f" answered; {retries_text(s.retry_codes)}; {money(s.cost)}{whole};"
         f" {duration(s.elapsed)}"
-    )
+    ]
+    if s.empty:
+        more = ", ..." if s.empty > len(s.empty_names) else ""
+        had = "target had" if s.empty == 1 else "targets had"
+        lines.append(f"{s.empty:,} {had} no items: {', '.join(s.empty_names)}{more}")
+    return lines
 
 
 class Display:
@@ -129,14 +170,20 @@ class Display:
             TextColumn("{task.fields[items]:,} items"),
             TextColumn("{task.fields[rate]:.1f} req/s"),
             TextColumn("{task.fields[retries]:,} retries"),
-            TextColumn("${task.fields[cost]:.4f}"),
+            TextColumn("{task.fields[cost]}"),
             TimeRemainingColumn(),
             console=Console(file=self._stream),
             transient=True,
         )
         first = snapshot()
         task = progress.add_task(
-            "audit", total=first.total, completed=first.done, items=0, rate=0.0, retries=0, cost=0
+            "audit",
+            total=first.total,
+            completed=first.done,
+            items=0,
+            rate=0.0,
+            retries=0,
+            cost=money(0),
         )
         self._progress = progress
         try:
@@ -149,7 +196,7 @@ class Display:
                         items=s.items,
                         rate=s.rate,
                         retries=s.retries,
-                        cost=s.cost,
+                        cost=money(s.cost),
                     )
                     await anyio.sleep(RICH_SECONDS)
         finally:

@@ -1,12 +1,11 @@
 """Reading the targets of a run: a file (or stdin) plus `--target` options.
 
-A targets file is UTF-8 text, one target a line. Blank lines and lines starting with `#` are
-skipped, and so is anything after ` #` on a line (white space then `#`: a target never holds
-white space, so this cannot cut a URL's fragment). CRLF line ends and a byte order mark are
-tolerated. Each target goes through `normalize_target`, the client's one rule: duplicates
-after normalisation are dropped (the first one counts), and a target that breaks the rule is
-kept aside as invalid, to be reported as a failed target, not as a usage error, so that one
-typo in a file of ten thousand does not stop the other 9,999.
+A targets file is read by the library's `parse_targets` (its format: dfs_async/targets.py):
+UTF-8 text, one target a line, blank lines and `#` comments skipped. Each target goes
+through `normalize_target`, the client's one rule: duplicates after normalisation are dropped
+(the first one counts), and a target that breaks the rule is kept aside as invalid, to be
+reported as a failed target, not as a usage error, so that one typo in a file of ten
+thousand does not stop the other 9,999.
 
 What *is* a usage error (UsageError, exit 2): a file that is missing, unreadable, a
 directory, binary or not UTF-8, or that holds no target at all.
@@ -14,16 +13,13 @@ directory, binary or not UTF-8, or that holds no target at all.
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dfs_async.cli import UsageError
 from dfs_async.errors import InvalidTarget
-from dfs_async.targets import normalize_target
-
-_INLINE_COMMENT = re.compile(r"\s+#.*$")
+from dfs_async.targets import normalize_target, parse_targets
 
 
 @dataclass
@@ -70,22 +66,12 @@ def read_targets(source: str | None, extra: list[str]) -> Targets:
 
 
 def _lines(source: str) -> list[str]:
-    """The meaningful lines of a targets file, comments and blank lines dropped."""
+    """The targets of a targets file as written (the library's reader, `parse_targets`)."""
     data = _read_bytes(source)
-    name = "stdin" if source == "-" else source
-    if b"\0" in data:
-        raise UsageError(f"{name} is not a text file (it holds binary data)")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{name} is not UTF-8 text (byte {exc.start})") from None
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        lines.append(_INLINE_COMMENT.sub("", line))
-    return lines
+        return parse_targets(data)
+    except ValueError as exc:
+        raise UsageError(f"{'stdin' if source == '-' else source} {exc}") from None
 
 
 def _read_bytes(source: str) -> bytes:

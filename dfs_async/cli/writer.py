@@ -15,13 +15,17 @@ output and then the checkpoint are fsynced at most every SYNC_SECONDS and when t
 or stops. A power loss can lose the pages of the last SYNC_SECONDS, which resume asks again
 (checkpoint lines beyond what the output kept are ignored). Without a checkpoint (output on
 stdout) a page's end is a flush.
+
+The errors file is created at the first failure (LazyFile): a run without failures leaves
+no empty errors file behind.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import IO, Any, BinaryIO, Final
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Final, Protocol
 
 import msgspec
 
@@ -29,6 +33,7 @@ from dfs_async.cli.checkpoint import Checkpoint
 from dfs_async.cli.outputs import Encoder
 
 SYNC_SECONDS: Final = 1.0
+EMPTY_SHOWN: Final = 5  # targets without items the summary names
 
 _json = msgspec.json.Encoder()
 
@@ -45,6 +50,34 @@ def failure_row(
     }
 
 
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+class LazyFile:
+    """A file opened (created, or appended to with mode "ab") at its first write."""
+
+    def __init__(self, path: Path, mode: str) -> None:
+        self.path = path
+        self._mode = mode
+        self._file: IO[bytes] | None = None
+
+    def write(self, data: bytes) -> int:
+        if self._file is None:
+            self._file = self.path.open(self._mode)
+        return self._file.write(data)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
 class AuditWriter:
     """Writes records as they come and records each page, target end and failure."""
 
@@ -52,7 +85,7 @@ class AuditWriter:
         self,
         encoder: Encoder,
         output: BinaryIO,
-        errors: IO[bytes],
+        errors: Sink,
         checkpoint: Checkpoint | None,
     ) -> None:
         self._encoder = encoder
@@ -63,6 +96,9 @@ class AuditWriter:
         self.items = 0  # items written this run
         self.ok = 0  # targets done this run
         self.failed = 0  # targets failed this run
+        self.pages = 0  # pages written this run
+        self.empty: list[str] = []  # targets done this run without an item (the first few)
+        self.empty_count = 0
 
     def record(self, target: str, item: Any) -> None:
         self._output.write(self._encoder.encode(target, item))
@@ -73,6 +109,11 @@ class AuditWriter:
         """The page's records are all written: flush them, then record the page."""
         self._output.flush()
         self.items += items
+        self.pages += 1
+        if offset == 0 and total_count == 0:
+            self.empty_count += 1
+            if len(self.empty) < EMPTY_SHOWN:
+                self.empty.append(target)
         checkpoint = self._checkpoint
         if checkpoint is not None:
             checkpoint.page(target, offset, total_count, self._output.tell(), cost)

@@ -83,14 +83,26 @@ def has_uvicorn() -> bool:
     return importlib.util.find_spec("uvicorn") is not None
 
 
-def uvicorn_config(app: Emulator, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(
+    app: Emulator, log_level: str = "warning", access_log: bool = False
+) -> uvicorn.Config:
     """uvicorn is imported here, not at import time: the pytest plugin loads this module in
     every pytest run of a project that installed dfs-async, with or without the `emulator`
     extra."""
-    import uvicorn
+    import copy
 
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # stdout: the URL only
     return uvicorn.Config(
-        app, lifespan="off", log_level=log_level, access_log=False, timeout_graceful_shutdown=2
+        app,
+        log_config=log_config,
+        lifespan="off",
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=2,
     )
 
 

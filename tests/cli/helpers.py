@@ -20,8 +20,9 @@ from typing import Any
 
 import msgspec
 
-from dfs_async.cli.outputs import COLUMNS, MAP_FIELDS
+from dfs_async.cli.outputs import COLUMNS, DATETIME_FIELDS, MAP_FIELDS
 from dfs_async.emulator import Emulator, EmulatorConfig, EmulatorHandle
+from dfs_async.models import format_api_datetime
 from dfs_async.targets import normalize_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,6 +140,9 @@ def parquet_records(path: Path) -> list[str]:
         for name in MAP_FIELDS:
             if row[name] is not None:
                 row[name] = dict(row[name])
+        for name in DATETIME_FIELDS:  # timestamps: back to the API's text to compare
+            if row[name] is not None:
+                row[name] = format_api_datetime(row[name])
         out.append(canonical(row))
     return sorted(out)
 

@@ -70,12 +70,17 @@ def test_parquet_is_typed_and_matches_the_items(tmp_path: Path) -> None:
     assert table.schema.field("rank").type == pa.int64()
     assert table.schema.field("url").type == pa.string()
     assert table.schema.field("referring_links_tld").type == pa.map_(pa.string(), pa.int64())
+    for name in ("first_seen", "lost_date"):  # the API's datetimes are timestamps
+        assert table.schema.field(name).type == pa.timestamp("us", tz="UTC")
     rows = table.to_pylist()
     for row, item in zip(rows, items, strict=True):
         expected = msgspec.to_builtins(item)
         for name in MAP_FIELDS:
             row[name] = None if row[name] is None else dict(row[name])
+        expected["first_seen"] = item.first_seen_datetime
+        expected["lost_date"] = item.lost_date_datetime
         assert row == {"target": "example.com", **expected}
+    assert any(row["first_seen"] is not None for row in rows)
 
 
 def test_parquet_of_nothing_has_the_schema(tmp_path: Path) -> None:

@@ -110,8 +110,8 @@ def test_dry_run_sends_nothing(tmp_path: Path, dfs_emulator: EmulatorHandle) -> 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "first-page requests: 12" in result.stdout
-    # 12 targets, 2 pages of up to 1000 items each at $0.02 + $0.00003 per item
-    assert "cost bound: $1.20" in result.stdout
+    # 12 targets, pages of up to 1000 and 500 items at $0.02 + $0.00003 per item
+    assert "cost bound: $1.02 (at most 24 requests" in result.stdout
     assert "1 invalid" in result.stdout
     assert not out.exists()
     assert dfs_emulator.app.counters.requests == 0
