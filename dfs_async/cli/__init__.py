@@ -42,8 +42,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from dfs_async.cli import audit
+    from dfs_async.cli import endpoint
     from dfs_async.emulator import command as emulator_command
+    from dfs_async.endpoints import ENDPOINTS
 
     parser = Parser(
         prog="dfs-async",
@@ -51,7 +52,8 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('dfs-async')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    audit.register(sub)
+    for spec in ENDPOINTS:
+        endpoint.register(sub, spec)
     emulator_command.register(sub)
     return parser
 

@@ -53,9 +53,9 @@ def _help(info: FieldInfo, default: Any = None) -> str:
 
 def add_request_options(
     parser: argparse.ArgumentParser, endpoint: Endpoint, defaults: dict[str, Any]
-) -> None:
-    """One option per request field of `endpoint` (the unit's fields left out); `defaults`
-    are the command's own defaults where they differ from the API's (e.g. `limit`)."""
+) -> Any:
+    """One option per request field of `endpoint` (the unit's fields left out), in a group
+    that is returned; `defaults` are the command's own where they differ from the API's."""
     group = parser.add_argument_group("request fields (see the API's documentation)")
     _, unit = endpoint.unit("example.com")
     for info in fields_of(endpoint.request):
@@ -80,6 +80,7 @@ def add_request_options(
         else:
             metavar = "|".join(map(str, info.choices)) if info.choices else None
             group.add_argument(flag, default=default, metavar=metavar, help=help_text)
+    return group
 
 
 def request_fields(args: argparse.Namespace, endpoint: Endpoint) -> dict[str, Any]:

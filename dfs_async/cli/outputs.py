@@ -1,6 +1,6 @@
 """The output formats: one record per item, `target` first, then every field of the item.
 
-The columns are derived from the item's msgspec Struct (`DomainPageSummary`), never listed by
+The columns are derived from the endpoint's item Struct (`columns(item)`), never listed by
 hand, so a field added to the model appears in every format.
 
 - **jsonl**: one JSON object a line, encoded by msgspec; maps stay objects, nulls stay null.
@@ -15,8 +15,8 @@ hand, so a field added to the model appears in every format.
   for every run, every filter and every API version that keeps the fields, loses nothing,
   and is one `json.loads` (or DuckDB's `->>`) away from any key.
 - **parquet**: a typed schema (integers int64, strings string, maps map<string, int64>,
-  the API's datetimes timestamp[us, UTC]: a datetime field is one the model gives a parsed
-  `<field>_datetime` accessor for; JSONL and CSV keep the API's text),
+  the API's datetimes timestamp[us, UTC] (the fields `models.fields` knows as datetimes; JSONL
+  and CSV keep the API's text), lists and nested objects as JSON text),
   written in row groups of ROWS_PER_GROUP rows, so memory stays bounded whatever the size.
   Parquet cannot be appended to or truncated, so a run writes its records to a JSONL staging
   file (the format resume knows how to truncate) and converts it at the end; see audit.py.
@@ -25,15 +25,18 @@ hand, so a field added to the model appears in every format.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import msgspec
 
-from dfs_async.models import DomainPageSummary, parse_api_datetime
+from dfs_async.models import parse_api_datetime
+from dfs_async.models.fields import Kind, kinds_of
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
@@ -42,35 +45,35 @@ FORMATS: Final = ("jsonl", "csv", "parquet")
 EXTENSIONS: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 ROWS_PER_GROUP: Final = 50_000
 
-ITEM_TYPE: Final = DomainPageSummary
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns of an item type's records: `target`, then each field, by kind."""
+
+    kinds: dict[str, Kind]  # the item's fields (no `target`)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ("target", *self.kinds)
+
+    @functools.cached_property
+    def maps(self) -> frozenset[str]:
+        return frozenset(n for n, kind in self.kinds.items() if kind == "map")
+
+    @functools.cached_property
+    def datetimes(self) -> frozenset[str]:
+        return frozenset(n for n, kind in self.kinds.items() if kind == "time")
+
+    @functools.cached_property
+    def json_cells(self) -> frozenset[str]:
+        """Fields a CSV cell holds as compact JSON: maps, lists, nested objects."""
+        return frozenset(n for n, k in self.kinds.items() if k in ("map", "list", "object"))
 
 
-def _kinds(item_type: type[msgspec.Struct]) -> dict[str, str]:
-    """Each field of the item and its kind: int, float, bool, str, datetime or map."""
-    kinds: dict[str, str] = {}
-    for f in msgspec.inspect.type_info(item_type).fields:  # type: ignore[attr-defined]
-        info = f.type
-        if isinstance(info, msgspec.inspect.UnionType):
-            info = next(t for t in info.types if not isinstance(t, msgspec.inspect.NoneType))
-        if isinstance(info, msgspec.inspect.DictType):
-            kinds[f.name] = "map"
-        elif isinstance(info, msgspec.inspect.BoolType):
-            kinds[f.name] = "bool"
-        elif isinstance(info, msgspec.inspect.IntType):
-            kinds[f.name] = "int"
-        elif isinstance(info, msgspec.inspect.FloatType):
-            kinds[f.name] = "float"
-        elif hasattr(item_type, f"{f.name}_datetime"):  # the model parses it: a datetime
-            kinds[f.name] = "datetime"
-        else:
-            kinds[f.name] = "str"
-    return kinds
-
-
-FIELD_KINDS: Final = _kinds(ITEM_TYPE)
-COLUMNS: Final = ("target", *FIELD_KINDS)
-MAP_FIELDS: Final = frozenset(name for name, kind in FIELD_KINDS.items() if kind == "map")
-DATETIME_FIELDS: Final = frozenset(n for n, kind in FIELD_KINDS.items() if kind == "datetime")
+@functools.cache
+def columns(item: type[msgspec.Struct]) -> Columns:
+    """The columns of `item`'s records, derived from its Struct (never listed by hand)."""
+    return Columns(kinds_of(item))
 
 
 def format_for(path: str | None, explicit: str | None) -> str | None:
@@ -108,7 +111,8 @@ class JsonlEncoder:
 class CsvEncoder:
     """A header row, then one row per record; maps as compact JSON cells (see module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, item: type[msgspec.Struct]) -> None:
+        self._columns = columns(item)
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer)
 
@@ -120,24 +124,26 @@ class CsvEncoder:
         return text.encode("utf-8")
 
     def header(self) -> bytes:
-        return self._row(list(COLUMNS))
+        return self._row(list(self._columns.names))
 
     def encode(self, target: str, item: Any) -> bytes:
         row: list[Any] = [target]
-        for name in FIELD_KINDS:
+        json_cells = self._columns.json_cells
+        for name in self._columns.kinds:
             value = getattr(item, name)
             if value is None:
                 row.append("")
-            elif name in MAP_FIELDS:
+            elif name in json_cells:
                 row.append(_json.encode(value).decode())
             else:
                 row.append(value)
         return self._row(row)
 
 
-def encoder_for(fmt: str) -> Encoder:
-    """The encoder that writes `fmt`'s file (parquet runs write JSONL, then convert)."""
-    return CsvEncoder() if fmt == "csv" else JsonlEncoder()
+def encoder_for(fmt: str, item: type[msgspec.Struct]) -> Encoder:
+    """The encoder that writes `fmt`'s file of `item` records (parquet runs write JSONL,
+    then convert)."""
+    return CsvEncoder(item) if fmt == "csv" else JsonlEncoder()
 
 
 def check_parquet() -> str | None:
@@ -149,7 +155,7 @@ def check_parquet() -> str | None:
     return None
 
 
-def parquet_schema() -> pa.Schema:
+def parquet_schema(item: type[msgspec.Struct]) -> pa.Schema:
     """The typed schema, derived from the item Struct."""
     import pyarrow as pa
 
@@ -158,11 +164,13 @@ def parquet_schema() -> pa.Schema:
         "float": pa.float64(),
         "bool": pa.bool_(),
         "str": pa.string(),
-        "datetime": pa.timestamp("us", tz="UTC"),
+        "time": pa.timestamp("us", tz="UTC"),
         "map": pa.map_(pa.string(), pa.int64()),
+        "list": pa.string(),
+        "object": pa.string(),
     }
     fields = [pa.field("target", pa.string(), nullable=False)]
-    fields += [pa.field(name, types[kind]) for name, kind in FIELD_KINDS.items()]
+    fields += [pa.field(name, types[kind]) for name, kind in columns(item).kinds.items()]
     return pa.schema(fields)
 
 
@@ -179,12 +187,18 @@ def _row_groups(source: Path, rows: int) -> Iterator[list[dict[str, Any]]]:
         yield group
 
 
-def _column(group: list[dict[str, Any]], name: str) -> list[Any]:
+def _column(group: list[dict[str, Any]], name: str, kind: str) -> list[Any]:
     values = [r.get(name) for r in group]
-    return [parse_api_datetime(v) for v in values] if name in DATETIME_FIELDS else values
+    if kind == "time":
+        return [parse_api_datetime(v) for v in values]
+    if kind in ("list", "object"):
+        return [None if v is None else _json.encode(v).decode() for v in values]
+    return values
 
 
-def jsonl_to_parquet(source: Path, dest: Path, rows_per_group: int = ROWS_PER_GROUP) -> int:
+def jsonl_to_parquet(
+    source: Path, dest: Path, item: type[msgspec.Struct], rows_per_group: int = ROWS_PER_GROUP
+) -> int:
     """Convert a JSONL records file to parquet, a row group at a time; the number of rows.
 
     The parquet file is written beside `dest` and renamed over it when complete, so `dest`
@@ -193,13 +207,14 @@ def jsonl_to_parquet(source: Path, dest: Path, rows_per_group: int = ROWS_PER_GR
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = parquet_schema()
+    schema = parquet_schema(item)
+    kinds: dict[str, str] = {"target": "str", **columns(item).kinds}
     tmp = dest.with_name(dest.name + ".tmp")
     count = 0
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for group in _row_groups(source, rows_per_group):
-            columns = [pa.array(_column(group, f.name), type=f.type) for f in schema]
-            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+            arrays = [pa.array(_column(group, f.name, kinds[f.name]), type=f.type) for f in schema]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             count += len(group)
         if count == 0:
             writer.write_table(schema.empty_table())

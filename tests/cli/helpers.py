@@ -20,10 +20,14 @@ from typing import Any
 
 import msgspec
 
-from dfs_async.cli.outputs import COLUMNS, DATETIME_FIELDS, MAP_FIELDS
+from dfs_async.cli.outputs import columns
 from dfs_async.emulator import Emulator, EmulatorConfig, EmulatorHandle
-from dfs_async.models import format_api_datetime
+from dfs_async.models import DomainPageSummary, format_api_datetime
 from dfs_async.targets import normalize_target
+
+COLUMNS = columns(DomainPageSummary).names
+DATETIME_FIELDS = columns(DomainPageSummary).datetimes
+MAP_FIELDS = columns(DomainPageSummary).maps
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "dfs_async"]
@@ -148,9 +152,7 @@ def parquet_records(path: Path) -> list[str]:
 
 
 def _kinds() -> dict[str, str]:
-    from dfs_async.cli.outputs import FIELD_KINDS
-
-    return {"target": "str", **FIELD_KINDS}
+    return {"target": "str", **columns(DomainPageSummary).kinds}
 
 
 def _cell(cell: str, kind: str) -> Any:

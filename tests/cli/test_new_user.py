@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -153,7 +154,10 @@ def test_dry_run_prints_the_first_requests_without_credentials(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert '[{"target":"forbes.com","limit":300,"order_by":["backlinks,desc"]}]' in out
+    # the task exactly as the stream sends it: the fields, the target, the first page
+    first = {"target": "forbes.com", "limit": 300, "order_by": ["backlinks,desc"], "offset": 0}
+    shown = [json.loads(line) for line in out.splitlines() if line.startswith("  [")]
+    assert shown[0] == [first]
     assert '"target":"wikipedia.org"' in out and '"target":"github.com"' not in out
     assert "... and 7 more" in out
     assert "first-page requests: 12" in out and "cost bound: $0.348" in out
@@ -173,7 +177,7 @@ def test_dry_run_with_the_emulator_needs_no_uvicorn() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert '[{"target":"a.com","limit":1000}]' in result.stdout
+    assert '[{"limit":1000,"target":"a.com","offset":0}]' in result.stdout
 
 
 def test_a_real_run_without_credentials_names_the_variables(tmp_path: Path) -> None:

@@ -11,16 +11,12 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dfs_async.cli.outputs import (
-    COLUMNS,
-    MAP_FIELDS,
-    CsvEncoder,
-    JsonlEncoder,
-    format_for,
-    jsonl_to_parquet,
-)
+from dfs_async.cli.outputs import CsvEncoder, JsonlEncoder, columns, format_for, jsonl_to_parquet
 from dfs_async.emulator import Emulator, EmulatorConfig
 from dfs_async.models import DomainPageSummary
+
+COLUMNS = columns(DomainPageSummary).names
+MAP_FIELDS = columns(DomainPageSummary).maps
 
 
 def _items(n: int) -> list[DomainPageSummary]:
@@ -46,7 +42,7 @@ def test_jsonl_round_trip_keeps_every_field_and_null() -> None:
 
 
 def test_csv_maps_are_json_cells_and_nulls_empty() -> None:
-    enc = CsvEncoder()
+    enc = CsvEncoder(DomainPageSummary)
     item = DomainPageSummary(url='https://a.com/"q",x', rank=7, referring_links_tld={"com": 3})
     text = (enc.header() + enc.encode("a.com", item)).decode()
     header, row = list(csv.reader(io.StringIO(text)))
@@ -63,7 +59,7 @@ def test_parquet_is_typed_and_matches_the_items(tmp_path: Path) -> None:
     staging = tmp_path / "x.partial.jsonl"
     staging.write_bytes(b"".join(enc.encode("example.com", it) for it in items))
     dest = tmp_path / "x.parquet"
-    assert jsonl_to_parquet(staging, dest, rows_per_group=50) == 120
+    assert jsonl_to_parquet(staging, dest, DomainPageSummary, rows_per_group=50) == 120
     meta = pq.ParquetFile(dest).metadata
     assert meta.num_row_groups == 3
     table = pq.read_table(dest)
@@ -86,7 +82,7 @@ def test_parquet_is_typed_and_matches_the_items(tmp_path: Path) -> None:
 def test_parquet_of_nothing_has_the_schema(tmp_path: Path) -> None:
     staging = tmp_path / "empty.jsonl"
     staging.write_bytes(b"")
-    assert jsonl_to_parquet(staging, tmp_path / "e.parquet") == 0
+    assert jsonl_to_parquet(staging, tmp_path / "e.parquet", DomainPageSummary) == 0
     assert tuple(pq.read_table(tmp_path / "e.parquet").column_names) == COLUMNS
 
 

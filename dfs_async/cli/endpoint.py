@@ -1,4 +1,6 @@
-"""`dfs-async domain-pages-summary`: the pages of many targets, to a file, resumably.
+"""One subcommand per endpoint (`dfs-async domain-pages-summary`, ...): every item of many
+targets, to a file, resumably. Nothing here names an endpoint: the subcommand, its request
+options (fields.py) and its output columns (outputs.py) are made from the endpoint's spec.
 
 The command checks everything it can before the first request (arguments, the targets file,
 every request field through the endpoint's own rules, credentials, the output paths, the
@@ -12,6 +14,7 @@ codes: see EPILOG.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import shlex
@@ -36,6 +39,7 @@ from dfs_async.cli import (
 )
 from dfs_async.cli import usage_error as cli_usage_error
 from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch, Progress, fingerprint
+from dfs_async.cli.fields import add_request_options, request_fields
 from dfs_async.cli.outputs import (
     FORMATS,
     check_parquet,
@@ -47,27 +51,25 @@ from dfs_async.cli.progress import Display, Snapshot, money, plural, summary_lin
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.cli.writer import AuditWriter, LazyFile, Sink, failure_row
 from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
-from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+from dfs_async.endpoints import Endpoint
 from dfs_async.errors import (
     AccountError,
     BudgetExhausted,
     ConfigurationError,
     RunStopped,
     Unreachable,
-    ValidationError,
 )
+from dfs_async.plan import PageRequest
+from dfs_async.wire import build_task
 
-COMMAND: Final = "domain-pages-summary"
-PROG: Final = f"dfs-async {COMMAND}"
-DEFAULT_LIMIT: Final = 1000  # the largest page: the fewest requests per item
 API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
 DRY_RUN_SHOWN: Final = 5  # first-page requests a dry run prints in full
 CREDENTIALS_REFUSED: Final = (40100, 401)  # the API's code and the HTTP status for them
 
 DESCRIPTION: Final = """\
-Fetch the pages of every target (backlinks/domain_pages_summary/live, all pages of each
-target, concurrently and paced) and write one record per item (a page of the target): `target`,
-then every field of the item.
+Fetch every item of every target from {path}
+({how}, concurrently and paced) and write one record per item: `target`, then every
+field of the item.
 
 Targets: TARGETS_FILE holds one a line (blank lines and # comments skipped, CRLF and a BOM
 tolerated); '-' reads them from stdin; --target adds more. Each is normalised
@@ -79,9 +81,10 @@ the others run, and the exit code is 1.
 
 EPILOG: Final = """\
 outputs:
-  jsonl    one JSON object a line; maps (referring_links_*) stay objects
-  csv      a header row; nulls are empty cells; each map is one cell of compact JSON
-  parquet  typed columns (int64, string, map<string,int64>), needs pyarrow
+  jsonl    one JSON object a line; maps and nested objects stay objects
+  csv      a header row; nulls are empty cells; each map, list or object is one cell of
+           compact JSON
+  parquet  typed columns (int64, string, timestamp, map<string,int64>), needs pyarrow
   Records are written page by page as pages arrive (a target's pages in any order, the
   targets interleaved). A failed target keeps the records of the pages it got and has a
   line in the errors file: {"target", "status_code", "status_message", "attempts"}.
@@ -132,19 +135,22 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _integer(text: str) -> int:
-    """Any integer: the endpoint's rules, not argparse, judge the range."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+def command_name(endpoint: Endpoint) -> str:
+    """The subcommand of an endpoint: its name with dashes."""
+    return endpoint.name.replace("_", "-")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, endpoint: Endpoint) -> None:
+    name = command_name(endpoint)
     p: argparse.ArgumentParser = subparsers.add_parser(
-        COMMAND,
-        help="audit the pages of many targets into a jsonl/csv/parquet file",
-        description=DESCRIPTION,
+        name,
+        help=f"every item of many targets from {endpoint.name}, into a jsonl/csv/parquet file",
+        description=DESCRIPTION.format(
+            path=endpoint.path,
+            how="one request per target"
+            if endpoint.paging.max_limit is None
+            else "all pages of each target",
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -161,65 +167,16 @@ def register(subparsers: Any) -> None:
         metavar="T",
         help="a target; repeat for more (added after the file's)",
     )
-
-    req = p.add_argument_group("request fields (see the API's documentation; unset: its default)")
-    req.add_argument(
-        "--limit",
-        type=_integer,
-        default=DEFAULT_LIMIT,
-        metavar="N",
-        help="items per request, 1..1000 (default: %(default)s, the fewest requests)",
-    )
-    req.add_argument(
-        "--order-by",
-        action="append",
-        metavar="FIELD,asc|desc",
-        help='sort rule, up to 3, e.g. "backlinks,desc" (default: the API\'s order)',
-    )
-    req.add_argument(
-        "--filters",
-        metavar="JSON",
-        help='filter on page fields, e.g. \'[["backlinks", ">", 10]]\' (default: none)',
-    )
-    req.add_argument(
-        "--backlinks-filters",
-        metavar="JSON",
-        help="filter on the underlying backlinks, applied before aggregation (default: none)",
-    )
-    req.add_argument(
-        "--internal-list-limit",
-        type=_integer,
-        metavar="N",
-        help="keys kept in each referring_links_* map, 1..1000 (default: the API's, 10)",
-    )
-    req.add_argument(
-        "--backlinks-status-type",
-        metavar="all|live|lost",
-        help="which backlinks are counted (default: the API's, live)",
-    )
-    for name, what in (
-        ("include-subdomains", "count backlinks to subdomains of the target"),
-        ("include-indirect-links", "count indirect links (redirects, canonicals)"),
-        ("exclude-internal-backlinks", "leave out links from the target's own domain"),
-    ):
-        req.add_argument(
-            f"--{name}",
-            action=argparse.BooleanOptionalAction,
-            default=None,
-            help=f"{what} (default: the API's, true)",
+    largest = endpoint.paging.max_limit
+    defaults = {} if largest is None else {"limit": largest}  # the fewest requests per item
+    requests = add_request_options(p, endpoint, defaults)
+    if largest is not None:
+        requests.add_argument(
+            "--max-items",
+            type=_positive_int,
+            metavar="N",
+            help="at most N items per target (default: all of them)",
         )
-    req.add_argument(
-        "--rank-scale",
-        metavar="one_hundred|one_thousand",
-        help="scale of rank fields (default: the API's, one_thousand)",
-    )
-    req.add_argument("--tag", help="a label up to 255 characters echoed by the API (default: none)")
-    req.add_argument(
-        "--max-items",
-        type=_positive_int,
-        metavar="N",
-        help="at most N items per target (default: all of them)",
-    )
 
     where = p.add_argument_group("server (default: DATAFORSEO_BASE_URL, else the real API)")
     one = where.add_mutually_exclusive_group()
@@ -296,13 +253,14 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="failed targets as JSON lines (default: OUTPUT.errors.jsonl; stderr for stdout)",
     )
-    p.set_defaults(run=run_command)
+    p.set_defaults(run=functools.partial(run_command, endpoint), max_items=None)
 
 
 @dataclass
 class Job:
     """Everything a run needs, checked."""
 
+    endpoint: Endpoint
     targets: Targets
     fields: dict[str, Any]  # request fields but target, nulls dropped
     max_items: int | None
@@ -341,17 +299,26 @@ class Job:
         done = self.done_before
         return [t for t in self.targets.valid if t not in done]
 
+    @property
+    def prog(self) -> str:
+        return f"dfs-async {command_name(self.endpoint)}"
 
-def run_command(args: argparse.Namespace) -> int:
+    @property
+    def first_page(self) -> PageRequest:
+        """The first request of a target (max_items caps its limit, as the plan does)."""
+        paging = self.endpoint.paging
+        limit = int(self.fields.get("limit", paging.max_limit or 1))
+        if self.max_items is not None:
+            limit = min(limit, self.max_items)
+        return PageRequest(int(self.fields.get("offset", 0)), limit)
+
+
+def run_command(endpoint: Endpoint, args: argparse.Namespace) -> int:
     try:
-        job = prepare(args, sys.argv[1:])
+        job = prepare(endpoint, args, sys.argv[1:])
     except UsageError as exc:
-        return usage_error(str(exc))
+        return cli_usage_error(f"dfs-async {command_name(endpoint)}", str(exc))
     return anyio.run(execute, job)
-
-
-def usage_error(message: str) -> int:
-    return cli_usage_error(PROG, message)
 
 
 def _check_writable(path: Path, what: str) -> None:
@@ -364,40 +331,7 @@ def _check_writable(path: Path, what: str) -> None:
         raise UsageError(f"{what} {path} cannot be written (permission denied)")
 
 
-def _json_option(text: str | None, option: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return msgspec.json.decode(text)
-    except msgspec.DecodeError as exc:
-        raise UsageError(f"{option}: not valid JSON ({exc})") from None
-
-
-def request_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The request fields asked for, checked by the endpoint's own rules (nulls dropped)."""
-    fields = {
-        "limit": args.limit,
-        "order_by": args.order_by,
-        "filters": _json_option(args.filters, "--filters"),
-        "backlinks_filters": _json_option(args.backlinks_filters, "--backlinks-filters"),
-        "internal_list_limit": args.internal_list_limit,
-        "backlinks_status_type": args.backlinks_status_type,
-        "include_subdomains": args.include_subdomains,
-        "include_indirect_links": args.include_indirect_links,
-        "exclude_internal_backlinks": args.exclude_internal_backlinks,
-        "rank_scale": args.rank_scale,
-        "tag": args.tag,
-    }
-    try:
-        # A stand-in target: targets are judged one by one, as failures, not usage errors.
-        clean = DOMAIN_PAGES_SUMMARY.check_task({"target": "example.com", **fields})
-    except ValidationError as exc:
-        raise UsageError(f"--{exc.field.replace('_', '-')}: {exc.rule}") from None
-    del clean["target"]
-    return clean
-
-
-def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
+def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Job:
     """Check every input; UsageError on the first problem. Nothing is written or sent."""
     stdout = args.output in (None, "-")
     if not stdout and Path(args.output).is_dir():
@@ -441,17 +375,18 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> Job:
         if output is not None and errors.resolve() == output.resolve():
             raise UsageError("the errors file must not be the output file")
 
-    fields = request_fields(args)
+    fields = request_fields(args, endpoint)
     targets = read_targets(args.targets_file, args.target)
     where = "emulator" if args.emulator else "sandbox" if args.sandbox else "api"
     header = {
-        "command": COMMAND,
+        "command": command_name(endpoint),
         "targets": fingerprint(sorted(targets.valid) + sorted(r for r, _ in targets.invalid)),
         "params": fingerprint(
             {"fields": fields, "max_items": args.max_items, "format": fmt, "server": where}
         ),
     }
     job = Job(
+        endpoint=endpoint,
         targets=targets,
         fields=fields,
         max_items=args.max_items,
@@ -528,39 +463,40 @@ def _load_checkpoint(job: Job, path: Path) -> None:
 
 
 def first_page_task(job: Job, target: str) -> dict[str, Any]:
-    """The task of `target`'s first request, as the stream sends it (max_items caps the
-    first page's limit, as plan.py does)."""
-    task: dict[str, Any] = {"target": target, **job.fields}
-    if job.max_items is not None:
-        limit = int(task.get("limit", DEFAULT_LIMIT))
-        task["limit"] = min(limit, job.max_items)
-    return task
+    """The task of `target`'s first request, as the stream sends it."""
+    _, unit = job.endpoint.unit(target)
+    return build_task(job.endpoint, job.fields, unit, job.first_page)
 
 
 def dry_run_report(job: Job) -> str:
     """What a run would send first, and what it could cost, without sending anything."""
-    todo = job.todo
-    limit = int(job.fields.get("limit", DEFAULT_LIMIT))
-    page_cost = DOMAIN_PAGES_SUMMARY.price.worst(limit)
+    todo, endpoint, first = job.todo, job.endpoint, job.first_page
+    page_cost = endpoint.page_cost(first)
     lines = [
         f"targets: {len(job.targets.valid)} valid, {len(job.targets.invalid)} invalid,"
         f" {len(job.targets.duplicates)} duplicates dropped"
         + (f", {len(job.done_before)} done before" if job.resumed else ""),
-        f"first-page requests: {len(todo)}, each POST {DOMAIN_PAGES_SUMMARY.path} [task]:",
+        f"first-page requests: {len(todo)}, each {endpoint.method} {endpoint.path} [task]:",
     ]
     lines += [
         "  " + msgspec.json.encode([first_page_task(job, t)]).decode() for t in todo[:DRY_RUN_SHOWN]
     ]
     if len(todo) > DRY_RUN_SHOWN:
         lines.append(f"  ... and {len(todo) - DRY_RUN_SHOWN:,} more")
-    if job.max_items is not None:
+    limit = first.limit
+    if endpoint.paging.max_limit is None:
+        lines.append(
+            f"cost bound: {money(len(todo) * page_cost)} (one request per target,"
+            f" {money(page_cost)} each)"
+        )
+    elif job.max_items is not None:
         pages = math.ceil(job.max_items / limit)
-        # each page asks at most what is left of max_items (plan.py): the last one less
+        # each page asks at most what is left of max_items (the plan): the last one less
         sizes = [min(limit, job.max_items - n * limit) for n in range(pages)]
-        bound = len(todo) * sum(DOMAIN_PAGES_SUMMARY.price.worst(size) for size in sizes)
+        bound = len(todo) * sum(endpoint.price.worst(size) for size in sizes)
         lines.append(
             f"cost bound: {money(bound)} (at most {len(todo) * pages:,} requests of up to"
-            f" {sizes[0]} items, {money(DOMAIN_PAGES_SUMMARY.price.worst(sizes[0]))} each)"
+            f" {sizes[0]} items, {money(page_cost)} each)"
         )
     else:
         lines.append(
@@ -589,7 +525,7 @@ def _budget_left(job: Job) -> tuple[float | None, str | None]:
     if job.budget is None or job.resumed is None:
         return job.budget, None
     left = job.budget - job.resumed.cost
-    next_page = DOMAIN_PAGES_SUMMARY.price.worst(int(job.fields.get("limit", DEFAULT_LIMIT)))
+    next_page = job.endpoint.page_cost(job.first_page)
     if left >= next_page or not job.todo:
         return left, None
     return left, (
@@ -611,7 +547,7 @@ async def execute(job: Job) -> int:
         try:  # built only to check its options: never opened, nothing is sent
             DataForSEO(login="dry-run", password="dry-run", **_client_options(job))
         except (ConfigurationError, ValueError) as exc:
-            return usage_error(str(exc))
+            return cli_usage_error(job.prog, str(exc))
         print(dry_run_report(job))
         return EXIT_OK
     budget, spent = _budget_left(job)
@@ -628,17 +564,17 @@ async def execute(job: Job) -> int:
         try:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
-            return usage_error(str(exc))
+            return cli_usage_error(job.prog, str(exc))
         try:
             writer = _open_outputs(job, stack)
         except OSError as exc:
-            return usage_error(f"cannot write {exc.filename}: {exc.strerror}")
+            return cli_usage_error(job.prog, f"cannot write {exc.filename}: {exc.strerror}")
         return await _audit(job, dfs, writer, display)
 
 
 def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:
     """The writer, on fresh files or on the resumed ones cut back to their checkpoint."""
-    encoder = encoder_for(job.fmt)
+    encoder = encoder_for(job.fmt, job.endpoint.item)
     records = job.records_path
     output: BinaryIO
     checkpoint: Checkpoint | None = None
@@ -742,7 +678,7 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
             try:
                 if todo:
                     resumed = job.resumed
-                    stream = dfs.backlinks.domain_pages_summary.stream(
+                    stream = getattr(dfs.backlinks, job.endpoint.name).stream(
                         todo,
                         max_items=job.max_items,
                         resume=resumed.page_progress if resumed is not None else None,
@@ -859,7 +795,7 @@ def _finish(
             display.message(f"records so far are in {kept}; resume: dfs-async {shlex.join(again)}")
         return EXIT_INTERRUPTED if outcome.interrupted else EXIT_STOPPED
     if job.staging is not None and job.output is not None:
-        rows = jsonl_to_parquet(job.staging, job.output)
+        rows = jsonl_to_parquet(job.staging, job.output, job.endpoint.item)
         display.notice(f"wrote {plural(rows, 'row')} to {job.output}")
     if job.checkpoint is not None:
         job.checkpoint.unlink(missing_ok=True)
