@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
         "emulator",
         help="serve a local emulator of the Backlinks API",
         description="Serve a local emulator of the DataForSEO Backlinks API"
-        " (domain_pages_summary/live, appendix/user_data, available_filters).",
+        " (every endpoint of the client, appendix/user_data, available_filters).",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8080, help="port (0: any free one; default 8080)")
