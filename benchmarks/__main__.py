@@ -4,11 +4,15 @@ print it, write RESULTS.md (with --only, only to --output)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +51,34 @@ def main(argv: list[str] | None = None) -> int:
         help="where the report goes (default benchmarks/RESULTS.md; with --only, nowhere)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure the client as it was at git revision REV (overhead), side by side",
+    )
     args = parser.parse_args(argv)
+    if args.baseline:
+        with baseline(args.baseline):
+            return run(args, argv)
+    return run(args, argv)
+
+
+@contextlib.contextmanager
+def baseline(rev: str) -> Iterator[None]:
+    """REV checked out in a temporary worktree, named in $DFS_BENCH_BASELINE meanwhile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        checkout = Path(tmp) / "baseline"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(checkout), rev], check=True)
+        os.environ["DFS_BENCH_BASELINE"] = f"{rev}={checkout}"
+        try:
+            yield
+        finally:
+            del os.environ["DFS_BENCH_BASELINE"]
+            subprocess.run([*git, "worktree", "remove", "--force", str(checkout)], check=False)
+
+
+def run(args: argparse.Namespace, argv: list[str] | None) -> int:
     size = Size.QUICK if args.quick else Size.FULL
     command = "scripts/bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     started = datetime.now(UTC)

@@ -191,15 +191,31 @@ def machine() -> dict[str, str]:
 # --- subprocesses ------------------------------------------------------------------------
 
 
-def run_json(module: str, args: Sequence[str], timeout: float = 600.0) -> dict[str, Any]:
-    """Run `python -m module args` in its own process; its last stdout line is a JSON object."""
+def run_json(
+    module: str, args: Sequence[str], timeout: float = 600.0, cwd: Path = ROOT
+) -> dict[str, Any]:
+    """Run `python -m module args` in its own process; its last stdout line is a JSON object.
+
+    `cwd` is the checkout whose code runs (`-m` puts it first on the path): another one runs
+    an earlier version of the client (see `baseline_checkout`).
+    """
     cmd = [sys.executable, "-m", module, *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(cmd[2:])} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def baseline_checkout() -> tuple[str, Path] | None:
+    """The earlier version to measure beside the current code, if one was asked for:
+    `scripts/bench --baseline REV` checks REV out and names it in $DFS_BENCH_BASELINE."""
+    value = os.environ.get("DFS_BENCH_BASELINE")
+    if not value:
+        return None
+    rev, _, path = value.partition("=")
+    return rev, Path(path)
 
 
 @dataclass

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.harness import (
+    ROOT,
     Goal,
     Metric,
     Row,
     Section,
     Size,
+    baseline_checkout,
     best_of,
     canned_server,
     engine_missing,
@@ -74,6 +76,12 @@ def run(size: Size) -> Section:
         ],
     )
     kinds = {name: kind for name, kind in KINDS.items() if kind[0] != "ours" or not missing}
+    where = {name: ROOT for name in kinds}
+    before = baseline_checkout()
+    if before is not None and not missing:  # the same client, an earlier version: a regression?
+        rev, checkout = before
+        name = f"ours at {rev} (before)"
+        kinds[name], where[name] = ["ours"], checkout
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in kinds}
     expected = targets * per_target
     with canned_server(per_target) as server:
@@ -82,7 +90,7 @@ def run(size: Size) -> Section:
                 args = [*kind, "--url", server.url, "--targets", str(targets)]
                 args += ["--limit", str(limit), "--concurrency", str(CONCURRENCY)]
                 args += ["--expect-items", str(expected)]
-                runs[name].append(run_json("benchmarks.clients", args))
+                runs[name].append(run_json("benchmarks.clients", args, cwd=where[name]))
         served = server.stop()
     for name in kinds:
         section.rows.append(row_from(name, best_of(runs[name])))
@@ -116,7 +124,20 @@ def goals(section: Section, missing: str) -> list[Goal]:
         if cpu <= 1.5
         else "our per-item/per-request Python work (see the profile notes in RESULTS.md)"
     )
+    regression = []
+    before = next((row for row in section.rows if row.name.endswith("(before)")), None)
+    if before is not None:  # the same client, earlier: no regression (5%: the noise of a run)
+        now_vs_before = ours.values["cpu_per_1k"] / before.values["cpu_per_1k"]
+        regression.append(
+            Goal(
+                f"client CPU per 1,000 items ≤ 1.05x {before.name}'s",
+                f"{now_vs_before:.2f}x",
+                now_vs_before <= 1.05,
+                "" if now_vs_before <= 1.05 else "this change's own work per item or page",
+            )
+        )
     return [
+        *regression,
         Goal("client CPU per 1,000 items ≤ 1.5x the floor's", f"{cpu:.2f}x", cpu <= 1.5, cpu_limit),
         Goal(
             "wall time ≥ 3x better than the official client",
