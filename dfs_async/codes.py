@@ -21,6 +21,7 @@ class Action(enum.Enum):
 
 OK: Final = 20000
 INVALID_FIELD: Final = 40501  # also what a target refused before sending is reported as
+BAD_CREDENTIALS: Final = 40100  # HTTP 401 comes with it
 RATE_LIMITED: Final = 40202
 TOO_MANY_SIMULTANEOUS: Final = 40209
 
@@ -32,7 +33,7 @@ _CODES: Final[dict[Action, tuple[int, ...]]] = {
     Action.RETRY: (40101, 40103, 50000, 50001, 50301, 50303, 50304, 50401),
     Action.FAIL: (40000, 40001, 40002, 40003, 40004, 40006, 40400, 40401, 40402, 40403,
                   INVALID_FIELD, 40502, 40503, 40506, 50100),
-    Action.STOP: (40100, 40104, 40200, 40201, 40203, 40204, 40205, 40206, 40207, 40210),
+    Action.STOP: (BAD_CREDENTIALS, 40104, 40200, 40201, 40203, 40204, 40205, 40206, 40207, 40210),
 }  # fmt: skip
 _TABLE: Final = {code: action for action, codes in _CODES.items() for code in codes}
 

@@ -50,6 +50,7 @@ from dfs_async.cli.outputs import (
 from dfs_async.cli.progress import Display, Snapshot, money, plural, summary_lines
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.cli.writer import AuditWriter, LazyFile, Sink, failure_row
+from dfs_async.codes import BAD_CREDENTIALS, INVALID_FIELD
 from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import (
@@ -64,7 +65,7 @@ from dfs_async.wire import build_task
 
 API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
 DRY_RUN_SHOWN: Final = 5  # first-page requests a dry run prints in full
-CREDENTIALS_REFUSED: Final = (40100, 401)  # the API's code and the HTTP status for them
+CREDENTIALS_REFUSED: Final = (BAD_CREDENTIALS, 401)  # the API's code, and the HTTP status
 
 DESCRIPTION: Final = """\
 Fetch every item of every target from {path}
@@ -612,7 +613,7 @@ def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:
     done = job.done_before
     for raw, rule in job.targets.invalid:
         if raw not in done:
-            row = failure_row(raw, 40501, f"Invalid Field: 'target': {rule}", 0)
+            row = failure_row(raw, INVALID_FIELD, f"Invalid Field: 'target': {rule}", 0)
             writer.failed_target(row, job.resumed.cost if job.resumed else 0.0)
     return writer
 
