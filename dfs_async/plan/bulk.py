@@ -1,0 +1,425 @@
+"""The bulk kind: one job per target, and a packer that puts up to 1,000 targets in one task.
+
+The bulk endpoints (`bulk_ranks`, `bulk_backlinks`, `bulk_spam_score`,
+`bulk_referring_domains`, `bulk_new_lost_backlinks`, `bulk_new_lost_referring_domains`,
+`bulk_pages_summary`) take one task a POST whose `targets` array holds up to 1,000 targets,
+and answer one item per target (each with its `target`). Two pure pieces, no I/O, no clock:
+
+- `Bulk`, the paging kind of one target's job: one request, like `Single`; the record is the
+  item for that target (the engine picks it out of the task's `items` and hands it to the
+  job's `SinglePlan`). Records, failures, checkpoint and resume stay per target.
+- `Packer`, which decides which waiting targets travel together in one task (a `Pack`), and
+  isolates the bad target when the API refuses a whole task that looked valid.
+
+The packer's promise
+--------------------
+1. **Exactly once**: every added entry (a key and its target) ends exactly once: answered
+   (`on_answered`), isolated as bad (`on_refused` returns its key), or failed with its pack
+   (`on_failed`). A valid target is never isolated as bad: only a pack of one target that
+   the API refused names its key.
+2. An entry is in at most one pack in flight, and in none while it waits.
+3. **Caps**: a pack holds at least 1 and at most `capacity` targets (and at most
+   `at_most_targets` when the caller says so), and, when `max_roots` is set, targets of at
+   most `max_roots` distinct root domains (`root_domain`). A fresh pack never holds the same
+   target twice (so the engine maps each item back by its `target`); a second entry with a
+   target already waiting waits behind it for a later pack.
+4. **Pack count** (a pack counts once however often it is retried; the engine's retry policy
+   bounds the resends). Exactly `resolved = fresh + 2 * R + S`, where `fresh` is the number
+   of packs of new targets, `R` the refused packs of more than one target (each becomes two
+   halves) and `S` the owed packs cut to fit an `at_most_targets` (each cut makes one more).
+   Each refusal halves the pack holding a bad target, so a bad target is in at most
+   `ceil(log2(capacity))` refused packs of more than one target: with `b` bad targets,
+   `R <= b * ceil(log2(capacity))` (a cut only makes packs smaller). When `n` distinct
+   targets are all added before the first pack and `at_most_targets` is never set (`S = 0`):
+
+   - `max_roots` None: `fresh = ceil(n / capacity)` (every fresh pack is full but the last);
+   - `max_roots` set, `r` distinct roots: every fresh pack but the last is full by count
+     (`capacity` targets) or full by roots (`max_roots` roots, each of which it exhausts), so
+     `max(ceil(n / capacity), ceil(r / max_roots)) <= fresh
+     <= floor(n / capacity) + floor(r / max_roots) + 1`;
+
+   and so at most `fresh + 2 * b * ceil(log2(capacity))` packs in all (one bad target among
+   1,000: at most 20 packs more than with none). A fresh pack takes what waits when it is
+   asked for: a caller that streams its targets keeps `capacity` of them waiting (or its
+   input ended) before asking, else it gets more, smaller packs.
+5. **Termination**: a pack owed again is the same pack (retry) or smaller (halves, cuts),
+   and a pack of one is never halved, so with finitely many retries every entry ends after
+   at most `fresh + 2 * R + S` packs resolved, and `done` holds.
+
+States of an entry
+------------------
+Waiting (fresh, or owed again in a pack) -> (`next_pack`) InFlight ->
+    Answered (`on_answered`) | Waiting again, in the same pack (`on_retry`)
+    | Waiting again, in one of two halves (`on_refused`, pack of two or more)
+    | Bad (`on_refused`, pack of one: its key is returned) | Failed (`on_failed`).
+Answered, Bad and Failed are terminal. Reporting a pack that is not in flight (never handed
+out, or already reported) is a bug in the caller and raises `PageNotInFlight`.
+
+Order: `next_pack` hands out the packs owed again first (the halves of a refused pack go
+ahead of everything: the bad target is isolated fast; retried packs queue behind them), then
+a fresh pack, filled greedily in arrival order. With `max_roots` set, the waiting targets are
+grouped by root, groups in the order of their arrival: a pack takes whole groups in that
+order (the last one cut if `capacity` is reached) until it holds `max_roots` roots; a target
+whose root would exceed that waits, in its place, and is first next time.
+
+Root domains
+------------
+`root_domain` is a small rule, not the Public Suffix List: the host's last two labels, or
+three when the TLD is a two-letter country code and the second-level label is a generic one
+(`co`, `com`, `org`, `net`, `ac`, `gov`, `edu`, `ne`, `or`, ...; `a.example.co.uk` ->
+`example.co.uk`). Why no dependency: the limit is only documented for `bulk_pages_summary`
+("the URLs ... cannot belong to more than 100 different domains"), without saying how the
+API counts them, so an exact list would not make the count exact either; counting more roots
+than the API does only makes packs smaller; counting fewer (a private suffix like
+`blogspot.com`, an unlisted second level) can make the API refuse a pack, which the packer
+then halves like any refused pack (a few requests more, never a valid target failed: a pack
+of one target holds one root). A caller who knows better passes its own `root`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from dfs_async.errors import ValidationError
+from dfs_async.models import PagedResult
+from dfs_async.plan.protocol import PageNotInFlight, PageRequest
+from dfs_async.plan.single import Single, SinglePlan
+from dfs_async.records import PageProgress
+from dfs_async.targets import target_host
+
+K = TypeVar("K", bound=Hashable)
+
+__all__ = ["Bulk", "Pack", "Packer", "root_domain"]
+
+# Second-level labels under which a country code TLD registers names (co.uk, com.au, ne.jp).
+_SECOND_LEVEL = frozenset(
+    {"ac", "co", "com", "edu", "go", "gob", "gov", "gv", "ltd", "mil", "ne", "net", "nic"}
+    | {"or", "org", "plc", "sch"}
+)
+
+
+def root_domain(target: str) -> str:
+    """The registrable domain of an API-form target's host (see "Root domains" above).
+
+    `blog.example.com` and `https://www.example.com/page` -> `example.com`;
+    `shop.example.co.uk` -> `example.co.uk`; `example.com` -> itself.
+    """
+    labels = target_host(target).split(".")
+    keep = 2
+    if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        keep = 3
+    return ".".join(labels[-keep:])
+
+
+def _check_int(name: str, value: object, low: int, *, none: bool = False) -> None:
+    if none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        rule = f"must be {'None or ' if none else ''}an integer of at least {low}"
+        raise ValidationError(name, f"{rule}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """One request per target's job, sent in packs of up to `capacity` targets a task.
+
+    `max_roots`: at most that many distinct root domains a task (`bulk_pages_summary`: 100).
+    """
+
+    capacity: int = 1000
+    max_roots: int | None = None
+    max_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_int("capacity", self.capacity, 1)
+        _check_int("max_roots", self.max_roots, 1, none=True)
+
+    def plan(
+        self,
+        *,
+        limit: int = 1,
+        offset: int = 0,
+        max_items: int | None = None,
+        progress: PageProgress | None = None,
+    ) -> SinglePlan[Any]:
+        """One target's job: one request, the item for that target is the record."""
+        return Single().plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
+
+    def task_fields(self, page: PageRequest) -> dict[str, Any]:
+        return {}  # the engine puts the pack's `targets` itself
+
+    def result_type(self, item: type[Any]) -> Any:
+        """A bulk task's result: `items`, one per target (each names its `target`)."""
+        return PagedResult[item]  # type: ignore[valid-type]
+
+    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
+        return result
+
+    def packer(self) -> Packer[Any]:
+        """A new, empty packer with this kind's caps."""
+        return Packer(capacity=self.capacity, max_roots=self.max_roots)
+
+
+@dataclass(frozen=True, slots=True)
+class Pack(Generic[K]):
+    """Targets sent together as one task; `keys[i]` is the job of `targets[i]`.
+
+    `number` tells hand-outs apart (a retried pack comes back with a new number).
+    """
+
+    number: int
+    keys: tuple[K, ...]
+    targets: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def by_target(self) -> dict[str, K]:
+        """Each target's key (a fresh pack's targets are distinct; so are its halves')."""
+        return dict(zip(self.targets, self.keys, strict=True))
+
+
+_Unit = tuple[tuple[K, ...], tuple[str, ...]]
+
+
+class Packer(Generic[K]):
+    """Which waiting targets go together in one task; see the module docstring."""
+
+    __slots__ = (
+        "_answered",
+        "_bad",
+        "_capacity",
+        "_dupes",
+        "_failed",
+        "_fresh",
+        "_groups",
+        "_in_flight",
+        "_in_flight_targets",
+        "_max_roots",
+        "_number",
+        "_owed",
+        "_owed_targets",
+        "_root",
+        "_waiting_targets",
+    )
+
+    def __init__(
+        self,
+        *,
+        capacity: int = 1000,
+        max_roots: int | None = None,
+        root: Callable[[str], str] = root_domain,
+    ) -> None:
+        _check_int("capacity", capacity, 1)
+        _check_int("max_roots", max_roots, 1, none=True)
+        self._capacity = capacity
+        self._max_roots = max_roots
+        self._root = root
+        # Fresh entries by root (one group "" without max_roots), groups in arrival order.
+        self._groups: dict[str, deque[tuple[K, str]]] = {}
+        self._waiting_targets: set[str] = set()  # the targets in _groups (no two alike)
+        self._dupes: dict[str, deque[K]] = {}  # more keys of a target already in _groups
+        self._fresh = 0  # entries in _groups and _dupes
+        self._owed: deque[_Unit[K]] = deque()  # packs owed again: halves first, then retries
+        self._owed_targets = 0
+        self._in_flight: dict[int, Pack[K]] = {}
+        self._in_flight_targets = 0
+        self._number = 0
+        self._answered = 0
+        self._bad = 0
+        self._failed = 0
+
+    # -- queries -------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def max_roots(self) -> int | None:
+        return self._max_roots
+
+    @property
+    def waiting(self) -> int:
+        """Entries waiting to be sent: fresh ones and those owed again."""
+        return self._fresh + self._owed_targets
+
+    @property
+    def in_flight(self) -> int:
+        """Packs handed out and not yet reported."""
+        return len(self._in_flight)
+
+    @property
+    def in_flight_targets(self) -> int:
+        return self._in_flight_targets
+
+    @property
+    def done(self) -> bool:
+        """Nothing waiting and nothing in flight."""
+        return not self._fresh and not self._owed and not self._in_flight
+
+    @property
+    def packs(self) -> int:
+        """Packs handed out so far (each retry counts again)."""
+        return self._number
+
+    @property
+    def answered(self) -> int:
+        return self._answered
+
+    @property
+    def bad(self) -> int:
+        """Entries isolated as bad (`on_refused` returned their keys)."""
+        return self._bad
+
+    @property
+    def failed(self) -> int:
+        """Entries whose pack failed for good (`on_failed`)."""
+        return self._failed
+
+    def __repr__(self) -> str:
+        return (
+            f"Packer(capacity={self._capacity}, max_roots={self._max_roots},"
+            f" fresh={self._fresh}, owed={self._owed_targets} in {len(self._owed)} packs,"
+            f" in_flight={len(self._in_flight)}, answered={self._answered}, bad={self._bad},"
+            f" failed={self._failed})"
+        )
+
+    # -- transitions ---------------------------------------------------------------------
+
+    def add(self, key: K, target: str) -> None:
+        """`target` (valid and normalised already) of the job `key` waits to be packed.
+
+        Keys are the caller's and should be unique; a target may be added under several
+        keys: each entry ends on its own, never two alike in one fresh pack.
+        """
+        self._fresh += 1
+        if target in self._waiting_targets:
+            self._dupes.setdefault(target, deque()).append(key)
+            return
+        self._enqueue(key, target, first=False)
+
+    def next_pack(self, at_most_targets: int | None = None) -> Pack[K] | None:
+        """The next pack to send as one task, now in flight; None when nothing waits.
+
+        Packs owed again come first (cut to `at_most_targets` if larger: the rest stays owed
+        first), then a fresh pack of up to `capacity` (and `at_most_targets`) targets.
+        """
+        _check_int("at_most_targets", at_most_targets, 0, none=True)
+        if at_most_targets == 0:
+            return None
+        if self._owed:
+            keys, targets = self._owed[0]
+            if at_most_targets is not None and len(keys) > at_most_targets:
+                self._owed[0] = (keys[at_most_targets:], targets[at_most_targets:])
+                keys, targets = keys[:at_most_targets], targets[:at_most_targets]
+            else:
+                self._owed.popleft()
+            self._owed_targets -= len(keys)
+            return self._hand_out(keys, targets)
+        if not self._fresh:
+            return None
+        room = self._capacity if at_most_targets is None else min(self._capacity, at_most_targets)
+        return self._fresh_pack(room)
+
+    def on_answered(self, pack: Pack[K]) -> None:
+        """The task was answered: its targets are done (the engine delivers their items)."""
+        self._land(pack)
+        self._answered += len(pack)
+
+    def on_retry(self, pack: Pack[K]) -> None:
+        """A transient failure: the same targets are owed again, together, as one pack."""
+        self._land(pack)
+        self._owe(pack.keys, pack.targets)
+
+    def on_refused(self, pack: Pack[K]) -> list[K]:
+        """The API refused the whole task as invalid although every target looked valid.
+
+        A pack of two or more is split into two halves owed before anything else; returns
+        []. A pack of one holds the bad target: returns its key; it is never owed again.
+        """
+        self._land(pack)
+        size = len(pack)
+        if size == 1:
+            self._bad += 1
+            return [pack.keys[0]]
+        half = (size + 1) // 2
+        keys, targets = pack.keys, pack.targets
+        self._owed.appendleft((keys[half:], targets[half:]))
+        self._owed.appendleft((keys[:half], targets[:half]))
+        self._owed_targets += size
+        return []
+
+    def on_failed(self, pack: Pack[K]) -> list[K]:
+        """The task failed for good, not for a target (money, access): its keys, all ended."""
+        self._land(pack)
+        self._failed += len(pack)
+        return list(pack.keys)
+
+    # -- inside --------------------------------------------------------------------------
+
+    def _fresh_pack(self, room: int) -> Pack[K]:
+        keys: list[K] = []
+        targets: list[str] = []
+        max_roots = self._max_roots
+        emptied: list[str] = []
+        for roots, (root, group) in enumerate(self._groups.items()):
+            if not room or roots == max_roots:
+                break
+            take = min(room, len(group))
+            for _ in range(take):
+                key, target = group.popleft()
+                keys.append(key)
+                targets.append(target)
+            room -= take
+            if not group:
+                emptied.append(root)
+        for root in emptied:
+            del self._groups[root]
+        self._fresh -= len(keys)
+        waiting, dupes = self._waiting_targets, self._dupes
+        waiting.difference_update(targets)
+        if dupes:  # the next entry of a packed target takes its place, first of its group
+            for target in targets:
+                more = dupes.get(target)
+                if more is None:
+                    continue
+                key = more.popleft()
+                if not more:
+                    del dupes[target]
+                self._enqueue(key, target, first=True)
+        return self._hand_out(tuple(keys), tuple(targets))
+
+    def _enqueue(self, key: K, target: str, *, first: bool) -> None:
+        self._waiting_targets.add(target)
+        root = "" if self._max_roots is None else self._root(target)
+        group = self._groups.get(root)
+        if group is None:
+            group = self._groups[root] = deque()
+        if first:
+            group.appendleft((key, target))
+        else:
+            group.append((key, target))
+
+    def _hand_out(self, keys: tuple[K, ...], targets: tuple[str, ...]) -> Pack[K]:
+        self._number += 1
+        pack = Pack(self._number, keys, targets)
+        self._in_flight[pack.number] = pack
+        self._in_flight_targets += len(keys)
+        return pack
+
+    def _owe(self, keys: Sequence[K], targets: Sequence[str]) -> None:
+        self._owed.append((tuple(keys), tuple(targets)))
+        self._owed_targets += len(keys)
+
+    def _land(self, pack: Pack[K]) -> None:
+        if self._in_flight.get(pack.number) is not pack:
+            raise PageNotInFlight(
+                f"pack {pack.number} of {len(pack)} targets is not in flight"
+                f" (never handed out by next_pack(), or already reported): {self!r}"
+            )
+        del self._in_flight[pack.number]
+        self._in_flight_targets -= len(pack)
