@@ -72,7 +72,7 @@ from dfs_async.errors import (
     Unreachable,
 )
 from dfs_async.pacing import Pacer
-from dfs_async.plan import JobPlan, PageRequest
+from dfs_async.plan import JobPlan, Pack, Packer, PageRequest
 from dfs_async.records import (
     Event,
     Failure,
@@ -85,7 +85,7 @@ from dfs_async.records import (
 )
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import CONNECT_FAILURES, Transport
-from dfs_async.wire import Outcome, build_task, encode_tasks, read
+from dfs_async.wire import Outcome, build_pack_task, build_task, encode_tasks, read
 
 __all__ = ["Budget", "Engine", "Run"]
 
@@ -320,7 +320,12 @@ class Run:
         self._targets = _aiter(targets)
         self._ready: deque[Job] = deque()
         self._active = 0
-        self._max_active = JOBS_PER_SLOT * concurrency * endpoint.batch_capacity
+        # A bulk endpoint packs many jobs' requests into one task (see `_request_pack`).
+        self._packer = endpoint.paging.packer()
+        if self._packer is None:
+            self._max_active = JOBS_PER_SLOT * concurrency * endpoint.batch_capacity
+        else:  # a full pack for every slot, and the next one filling
+            self._max_active = (concurrency + 1) * self._packer.capacity
         self._targets_done = False
         self._draining = False
         self._heap: list[tuple[float, int, Job, PageRequest]] = []
@@ -368,21 +373,55 @@ class Run:
     # -- dispatching --------------------------------------------------------------------
 
     async def _dispatch(self, tg: TaskGroup) -> None:
-        capacity = self.endpoint.batch_capacity
+        capacity, endpoint = self.endpoint.batch_capacity, self.endpoint
         while not self._draining:
             await self._work.acquire()
-            batch = await self._next_batch(capacity)
+            pack = None
+            if self._packer is None:
+                batch = await self._next_batch(capacity)
+            else:
+                pack = await self._next_pack(self._packer)
+                batch = None if pack is None else list(pack.keys)
             if batch is None:
                 self._work.release()
                 return
-            worst = sum(self.endpoint.page_cost(page) for _, page in batch)
+            if pack is None:
+                worst = sum(endpoint.page_cost(page) for _, page in batch)
+            else:  # one task: one request's price, a row per target
+                worst = endpoint.price.worst(len(batch))
             try:
                 self.engine.budget.reserve(worst)
             except BudgetExhausted as exc:
                 self._work.release()
                 self._drain(exc)
                 return
-            tg.start_soon(self._request, batch, worst)
+            tg.start_soon(self._request, batch, worst, pack)
+
+    async def _next_pack(self, packer: Packer[tuple[Job, PageRequest]]) -> Pack[Any] | None:
+        """The next pack of a bulk endpoint, as full as the targets allow; None at the end.
+
+        Jobs with an owed request enter the packer; targets are read until a pack is full
+        (or the targets end), so packs are full but the last.
+        """
+        ready = self._ready
+        while not self._draining:
+            while ready:
+                job = ready.popleft()
+                job.queued = False
+                for page in job.plan.owed():
+                    packer.add((job, page), job.target)
+            full = packer.waiting >= packer.capacity
+            if not full and not self._targets_done and self._active < self._max_active:
+                await self._pull()
+                continue
+            pack = packer.next_pack()
+            if pack is not None:
+                return pack
+            if self._targets_done and self._active == 0:
+                return None
+            self._wake = anyio.Event()
+            await self._wake.wait()
+        return None
 
     async def _next_batch(self, capacity: int) -> list[tuple[Job, PageRequest]] | None:
         """Up to `capacity` pages, the oldest job's first; None when there is nothing left."""
@@ -441,15 +480,27 @@ class Run:
 
     # -- requests -----------------------------------------------------------------------
 
-    async def _request(self, batch: list[tuple[Job, PageRequest]], worst: float) -> None:
+    async def _request(
+        self, batch: list[tuple[Job, PageRequest]], worst: float, pack: Pack[Any] | None = None
+    ) -> None:
+        """Send one batch (a task per page, or one task for a whole pack) and deliver what
+        it brings, job by job; the work slot is released once the caller consumed it."""
         handed = False
         try:
             endpoint, fields = self.endpoint, self.fields
-            tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
+            if pack is None:
+                tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
+            else:
+                tasks = [build_pack_task(fields, [job.unit for job, _ in batch])]
             for job, page in batch:
                 job.tries.setdefault(page.offset, Tries()).sent += 1
             outcomes = await self.engine.exchange(endpoint, tasks, worst)
+            if pack is not None:
+                outcomes = self._unpack(pack, batch, outcomes[0])
             by_job: dict[Job, list[Event]] = {}
+            if pack is not None and not outcomes:  # split: nothing to deliver yet
+                self._wake.set()
+                return
             for (job, page), outcome in zip(batch, outcomes, strict=True):
                 records = self._land(job, page, outcome)
                 if records is None:
@@ -472,6 +523,43 @@ class Run:
         finally:
             if not handed:
                 self._work.release()
+
+    def _unpack(
+        self, pack: Pack[Any], batch: list[tuple[Job, PageRequest]], outcome: Outcome
+    ) -> list[Outcome]:
+        """A pack's one outcome as one outcome per job, and the packer told.
+
+        Delivered: each job gets the item that names its target. Refused as invalid
+        (40501) although each target looked valid: a pack of several is split and its
+        halves owed again, free of charge to their attempts (the packer isolates the bad
+        target); a pack of one is that target's failure. Anything else holds for each job
+        (transient failures back off per job and re-enter the packer when due).
+        """
+        packer = self._packer
+        assert packer is not None
+        if outcome.action is Action.DELIVER:
+            packer.on_answered(pack)
+            items = outcome.result.items or () if outcome.result is not None else ()
+            key = self.endpoint.paging.key_field  # type: ignore[attr-defined]
+            by_target = {getattr(item, key): item for item in items}
+            return [
+                Outcome(
+                    Action.DELIVER, outcome.code, outcome.message, 0.0, by_target.get(job.target)
+                )
+                for job, _ in batch
+            ]
+        if outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1:
+            packer.on_refused(pack)  # split: the halves are owed again
+            for job, page in batch:
+                job.tries[page.offset].free += 1
+                job.plan.on_retry(page)
+                job.plan.owed()
+            return []
+        if outcome.action is Action.FAIL and outcome.code == INVALID_FIELD:
+            packer.on_refused(pack)  # a pack of one: its target is the bad one
+        else:
+            packer.on_failed(pack)  # the targets leave the packer; their jobs decide
+        return [outcome] * len(batch)
 
     def consumed(self) -> None:
         """The caller has consumed a held chunk: its request's work slot is free."""

@@ -20,7 +20,7 @@ from dfs_async.errors import ValidationError
 from dfs_async.filters import Expr
 from dfs_async.plan import PageRequest
 
-__all__ = ["Outcome", "build_task", "encode_tasks", "prepare_fields", "read"]
+__all__ = ["Outcome", "build_pack_task", "build_task", "encode_tasks", "prepare_fields", "read"]
 
 # A stand-in unit of work for checking the other fields before any is known.
 _PROBE_TARGET: Final = "example.com"
@@ -48,6 +48,18 @@ def build_task(
 ) -> dict[str, Any]:
     """The one place a task is made: the call's fields, its unit of work, the page's fields."""
     return {**fields, **unit, **endpoint.paging.task_fields(page)}
+
+
+def build_pack_task(
+    fields: Mapping[str, Any], units: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """One task for many units of work (a bulk pack): their list fields joined, in order
+    (`{"targets": ["a.com"]}` and `{"targets": ["b.com"]}` make `["a.com", "b.com"]`)."""
+    joined: dict[str, list[Any]] = {}
+    for unit in units:
+        for name, value in unit.items():
+            joined.setdefault(name, []).extend(value)
+    return {**fields, **joined}
 
 
 def encode_tasks(tasks: Sequence[Mapping[str, Any]]) -> bytes:

@@ -17,7 +17,7 @@ import yaml
 
 from dfs_async.endpoints import ENDPOINTS, Endpoint
 from dfs_async.models.fields import fields_of
-from dfs_async.plan import Offset
+from dfs_async.plan import Single
 
 SCHEMA_FILE = Path(__file__).parent / "data" / "dataforseo" / "openapi-backlinks.yaml"
 
@@ -65,9 +65,9 @@ def item_schema(endpoint: Endpoint) -> dict[str, Any]:
     response = resolve(operation["responses"]["200"]["content"]["application/json"]["schema"])
     task = resolve(response["properties"]["tasks"]["items"])
     result = resolve(task["properties"]["result"]["items"])
-    if isinstance(endpoint.paging, Offset):
-        return resolve(result["properties"]["items"]["items"])
-    return result
+    if type(endpoint.paging) is Single:  # the result itself is the record
+        return result
+    return resolve(result["properties"]["items"]["items"])
 
 
 def compare(struct: type[msgspec.Struct], schema: dict[str, Any]) -> list[str]:

@@ -377,7 +377,7 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
             raise UsageError("the errors file must not be the output file")
 
     fields = request_fields(args, endpoint)
-    targets = read_targets(args.targets_file, args.target)
+    targets = read_targets(args.targets_file, args.target, endpoint.unit)
     where = "emulator" if args.emulator else "sandbox" if args.sandbox else "api"
     header = {
         "command": command_name(endpoint),

@@ -1,8 +1,8 @@
 """Reading the targets of a run: a file (or stdin) plus `--target` options.
 
 A targets file is read by the library's `parse_targets` (its format: dfs_async/targets.py):
-UTF-8 text, one target a line, blank lines and `#` comments skipped. Each target goes
-through `normalize_target`, the client's one rule: duplicates after normalisation are dropped
+UTF-8 text, one target a line, blank lines and `#` comments skipped. Each line goes through
+the endpoint's unit of work (`normalize_target` for one target, the client's one rule): duplicates after normalisation are dropped
 (the first one counts), and a target that breaks the rule is kept aside as invalid, to be
 reported as a failed target, not as a usage error, so that one typo in a file of ten
 thousand does not stop the other 9,999.
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dfs_async.cli import UsageError
+from dfs_async.endpoints import Unit, one_target
 from dfs_async.errors import InvalidTarget
-from dfs_async.targets import normalize_target, parse_targets
+from dfs_async.targets import parse_targets
 
 
 @dataclass
@@ -34,8 +35,10 @@ class Targets:
         return len(self.valid) + len(self.invalid)
 
 
-def read_targets(source: str | None, extra: list[str]) -> Targets:
-    """The targets of `source` (a path, `-` for stdin, or None) followed by `extra`."""
+def read_targets(source: str | None, extra: list[str], unit: Unit = one_target) -> Targets:
+    """The targets of `source` (a path, `-` for stdin, or None) followed by `extra`; each
+    line is one unit of work of the endpoint (`unit`: a target, or an intersection's
+    targets separated by commas), keyed as the stream keys it."""
     lines: list[str] = []
     if source is not None:
         lines = _lines(source)
@@ -49,7 +52,7 @@ def read_targets(source: str | None, extra: list[str]) -> Targets:
     seen: set[str] = set()
     for raw in lines:
         try:
-            key = normalize_target(raw)
+            key, _ = unit(raw)
         except InvalidTarget as exc:
             if raw in seen:
                 targets.duplicates.append(raw)

@@ -7,10 +7,52 @@ emulator's corpus names a particular endpoint.
 
 from typing import Final
 
-from dfs_async.endpoints.backlinks import BACKLINK_FILTER_FIELDS, DOMAIN_PAGES_SUMMARY
-from dfs_async.endpoints.spec import Endpoint, Price, Rule, filter_fields, one_target
+from dfs_async.endpoints.backlinks import (
+    ANCHORS,
+    BACKLINK_FILTER_FIELDS,
+    BULK_BACKLINKS,
+    BULK_NEW_LOST_BACKLINKS,
+    BULK_NEW_LOST_REFERRING_DOMAINS,
+    BULK_PAGES_SUMMARY,
+    BULK_RANKS,
+    BULK_REFERRING_DOMAINS,
+    BULK_SPAM_SCORE,
+    COMPETITORS,
+    DOMAIN_INTERSECTION,
+    DOMAIN_PAGES,
+    DOMAIN_PAGES_SUMMARY,
+    HISTORY,
+    PAGE_INTERSECTION,
+    REFERRING_DOMAINS,
+    REFERRING_NETWORKS,
+    SUMMARY,
+    TIMESERIES_NEW_LOST_SUMMARY,
+    TIMESERIES_SUMMARY,
+)
+from dfs_async.endpoints.checks import Rule, Unit, bulk_target, one_target, target_set
+from dfs_async.endpoints.spec import Endpoint, Price, filter_fields
 
-ENDPOINTS: Final[tuple[Endpoint, ...]] = (DOMAIN_PAGES_SUMMARY,)
+ENDPOINTS: Final[tuple[Endpoint, ...]] = (
+    DOMAIN_PAGES_SUMMARY,
+    ANCHORS,
+    DOMAIN_PAGES,
+    REFERRING_DOMAINS,
+    REFERRING_NETWORKS,
+    COMPETITORS,
+    DOMAIN_INTERSECTION,
+    PAGE_INTERSECTION,
+    SUMMARY,
+    HISTORY,
+    TIMESERIES_SUMMARY,
+    TIMESERIES_NEW_LOST_SUMMARY,
+    BULK_RANKS,
+    BULK_BACKLINKS,
+    BULK_SPAM_SCORE,
+    BULK_REFERRING_DOMAINS,
+    BULK_NEW_LOST_BACKLINKS,
+    BULK_NEW_LOST_REFERRING_DOMAINS,
+    BULK_PAGES_SUMMARY,
+)
 """Every endpoint the client, the command line and the emulator serve."""
 
 BY_NAME: Final = {endpoint.name: endpoint for endpoint in ENDPOINTS}
@@ -23,6 +65,9 @@ __all__ = [
     "Endpoint",
     "Price",
     "Rule",
+    "Unit",
+    "bulk_target",
     "filter_fields",
     "one_target",
+    "target_set",
 ]

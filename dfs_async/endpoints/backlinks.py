@@ -1,52 +1,262 @@
-"""The specs of the Backlinks API's endpoints: each one a declaration (see `spec`)."""
+"""The specs of the Backlinks API's endpoints: each one a declaration (see `spec`).
+
+Adding an endpoint: its request and item Structs in `models`, its spec here (and in
+`ENDPOINTS`), its answer in the emulator's corpus. See docs/ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from datetime import date
 from typing import Final
 
-from dfs_async.endpoints.spec import Endpoint, filter_fields, filters, order_by, target
-from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME
-from dfs_async.models import DomainPagesSummaryRequest, DomainPageSummary
-from dfs_async.plan import Offset
+import msgspec
+
+from dfs_async.endpoints.checks import (
+    Rule,
+    a_year_ago,
+    bulk_target,
+    day,
+    domain,
+    each_target,
+    filters,
+    order_by,
+    target,
+    target_set,
+)
+from dfs_async.endpoints.spec import Endpoint, filter_fields
+from dfs_async.models import (
+    Anchor,
+    AnchorsRequest,
+    Backlink,
+    BulkBacklinks,
+    BulkBacklinksRequest,
+    BulkNewLostBacklinks,
+    BulkNewLostBacklinksRequest,
+    BulkNewLostReferringDomains,
+    BulkNewLostReferringDomainsRequest,
+    BulkPagesSummaryRequest,
+    BulkPageSummary,
+    BulkRank,
+    BulkRanksRequest,
+    BulkReferringDomains,
+    BulkReferringDomainsRequest,
+    BulkSpamScore,
+    BulkSpamScoreRequest,
+    Competitor,
+    CompetitorsRequest,
+    CountedResult,
+    DomainIntersection,
+    DomainIntersectionRequest,
+    DomainPage,
+    DomainPagesRequest,
+    DomainPagesSummaryRequest,
+    DomainPageSummary,
+    HistoryRequest,
+    HistoryResult,
+    HistorySnapshot,
+    IntersectionResult,
+    PageIntersection,
+    PageIntersectionRequest,
+    ReferringDomain,
+    ReferringDomainsRequest,
+    ReferringNetwork,
+    ReferringNetworksRequest,
+    Summary,
+    SummaryRequest,
+    TimeseriesNewLostSummary,
+    TimeseriesNewLostSummaryRequest,
+    TimeseriesResult,
+    TimeseriesSummary,
+    TimeseriesSummaryRequest,
+)
+from dfs_async.plan import Bulk, Offset, Series, Single
+
+BACKLINK_FILTER_FIELDS: Final = filter_fields(Backlink)
+"""The fields of a backlink, which `backlinks_filters` (and `backlinks`' filters) name."""
+
+HISTORY_FROM: Final = date(2019, 1, 1)  # the earliest `date_from` of history
+SERIES_FROM: Final = date(2019, 1, 30)  # ... and of the timeseries endpoints
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
+def _live(name: str) -> str:
+    return f"/v3/backlinks/{name}/live"
 
 
-# Fields of a `backlinks/live` item, which `backlinks_filters` filters on.
-BACKLINK_FILTER_FIELDS: Final[Mapping[str, str]] = {
-    **{name: STR for name in _words(
-        """domain_from url_from domain_to url_to tld_from domain_from_ip domain_from_country
-        page_from_encoding page_from_language page_from_title item_type alt image_url anchor
-        text_pre text_post semantic_location url_to_redirect_target"""
-    )},
-    **{name: BOOL for name in _words(
-        """url_from_https url_to_https is_new is_lost domain_from_is_ip dofollow original
-        is_broken is_indirect_link"""
-    )},
-    **{name: NUM for name in _words(
-        """backlink_spam_score rank page_from_rank domain_from_rank page_from_external_links
-        page_from_internal_links page_from_size page_from_status_code links_count group_count
-        url_to_status_code url_to_spam_score"""
-    )},
-    **{name: TIME for name in _words("first_seen prev_seen last_seen")},
-    **{name: ARRAY for name in _words("domain_from_platform_type attributes indirect_link_path")},
-}  # fmt: skip
+def _sorted_by(item: type[msgspec.Struct]) -> dict[str, Rule]:
+    """`filters` and `order_by` on the item's own fields."""
+    fields = filter_fields(item)
+    return {"filters": filters(fields), "order_by": order_by(fields)}
 
-_PAGE_FIELDS: Final = filter_fields(DomainPageSummary)
+
+_AGGREGATE: Final[dict[str, Rule]] = {
+    "target": target,
+    "backlinks_filters": filters(BACKLINK_FILTER_FIELDS),
+}
+
+# -- paged ------------------------------------------------------------------------------
 
 DOMAIN_PAGES_SUMMARY: Final = Endpoint(
     name="domain_pages_summary",
-    path="/v3/backlinks/domain_pages_summary/live",
+    path=_live("domain_pages_summary"),
     request=DomainPagesSummaryRequest,
     item=DomainPageSummary,
-    paging=Offset(max_limit=1000),
+    paging=Offset(),
+    checks={**_AGGREGATE, **_sorted_by(DomainPageSummary)},
+)
+ANCHORS: Final = Endpoint(
+    name="anchors",
+    path=_live("anchors"),
+    request=AnchorsRequest,
+    item=Anchor,
+    paging=Offset(),
+    checks={**_AGGREGATE, **_sorted_by(Anchor)},
+)
+DOMAIN_PAGES: Final = Endpoint(
+    name="domain_pages",
+    path=_live("domain_pages"),
+    request=DomainPagesRequest,
+    item=DomainPage,
+    paging=Offset(),
+    checks={**_AGGREGATE, "target": domain, **_sorted_by(DomainPage)},
+)
+REFERRING_DOMAINS: Final = Endpoint(
+    name="referring_domains",
+    path=_live("referring_domains"),
+    request=ReferringDomainsRequest,
+    item=ReferringDomain,
+    paging=Offset(),
+    checks={**_AGGREGATE, **_sorted_by(ReferringDomain)},
+)
+REFERRING_NETWORKS: Final = Endpoint(
+    name="referring_networks",
+    path=_live("referring_networks"),
+    request=ReferringNetworksRequest,
+    item=ReferringNetwork,
+    paging=Offset(),
+    checks={**_AGGREGATE, **_sorted_by(ReferringNetwork)},
+)
+COMPETITORS: Final = Endpoint(
+    name="competitors",
+    path=_live("competitors"),
+    request=CompetitorsRequest,
+    item=Competitor,
+    paging=Offset(),
+    result=CountedResult[Competitor],
+    checks={"target": target, **_sorted_by(Competitor)},
+)
+DOMAIN_INTERSECTION: Final = Endpoint(
+    name="domain_intersection",
+    path=_live("domain_intersection"),
+    request=DomainIntersectionRequest,
+    item=DomainIntersection,
+    paging=Offset(),
+    result=IntersectionResult[DomainIntersection],
+    unit=target_set,
     checks={
-        "target": target,
-        "filters": filters(_PAGE_FIELDS),
-        "order_by": order_by(_PAGE_FIELDS),
+        "targets": each_target,
+        "exclude_targets": each_target,
         "backlinks_filters": filters(BACKLINK_FILTER_FIELDS),
+        **_sorted_by(DomainIntersection),
     },
+)
+PAGE_INTERSECTION: Final = Endpoint(
+    name="page_intersection",
+    path=_live("page_intersection"),
+    request=PageIntersectionRequest,
+    item=PageIntersection,
+    paging=Offset(),
+    result=IntersectionResult[PageIntersection],
+    unit=target_set,
+    checks={
+        "targets": each_target,
+        "exclude_targets": each_target,
+        **_sorted_by(PageIntersection),
+    },
+)
+
+# -- unpaged: the result, or its series, is the record -----------------------------------
+
+SUMMARY: Final = Endpoint(
+    name="summary",
+    path=_live("summary"),
+    request=SummaryRequest,
+    item=Summary,
+    paging=Single(),
+    checks=_AGGREGATE,
+)
+HISTORY: Final = Endpoint(
+    name="history",
+    path=_live("history"),
+    request=HistoryRequest,
+    item=HistorySnapshot,
+    paging=Series(),
+    result=HistoryResult,
+    checks={"target": domain, "date_from": day(HISTORY_FROM), "date_to": day(HISTORY_FROM)},
+)
+TIMESERIES_SUMMARY: Final = Endpoint(
+    name="timeseries_summary",
+    path=_live("timeseries_summary"),
+    request=TimeseriesSummaryRequest,
+    item=TimeseriesSummary,
+    paging=Series(),
+    result=TimeseriesResult[TimeseriesSummary],
+    checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
+)
+TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
+    name="timeseries_new_lost_summary",
+    path=_live("timeseries_new_lost_summary"),
+    request=TimeseriesNewLostSummaryRequest,
+    item=TimeseriesNewLostSummary,
+    paging=Series(),
+    result=TimeseriesResult[TimeseriesNewLostSummary],
+    checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
+)
+
+# -- bulk: up to 1,000 targets a task, one record per target ----------------------------
+
+
+_PACKED: Final = Bulk()  # 1,000 targets a task
+
+
+def _bulk(
+    name: str,
+    request: type[msgspec.Struct],
+    item: type[msgspec.Struct],
+    paging: Bulk = _PACKED,
+    **checks: Rule,
+) -> Endpoint:
+    return Endpoint(
+        name=name,
+        path=_live(name),
+        request=request,
+        item=item,
+        paging=paging,
+        unit=bulk_target,
+        checks={"targets": each_target, **checks},
+    )
+
+
+BULK_RANKS: Final = _bulk("bulk_ranks", BulkRanksRequest, BulkRank)
+BULK_BACKLINKS: Final = _bulk("bulk_backlinks", BulkBacklinksRequest, BulkBacklinks)
+BULK_SPAM_SCORE: Final = _bulk("bulk_spam_score", BulkSpamScoreRequest, BulkSpamScore)
+BULK_REFERRING_DOMAINS: Final = _bulk(
+    "bulk_referring_domains", BulkReferringDomainsRequest, BulkReferringDomains
+)
+BULK_NEW_LOST_BACKLINKS: Final = _bulk(
+    "bulk_new_lost_backlinks",
+    BulkNewLostBacklinksRequest,
+    BulkNewLostBacklinks,
+    date_from=day(a_year_ago),
+)
+BULK_NEW_LOST_REFERRING_DOMAINS: Final = _bulk(
+    "bulk_new_lost_referring_domains",
+    BulkNewLostReferringDomainsRequest,
+    BulkNewLostReferringDomains,
+    date_from=day(a_year_ago),
+)
+BULK_PAGES_SUMMARY: Final = _bulk(
+    "bulk_pages_summary",
+    BulkPagesSummaryRequest,
+    BulkPageSummary,
+    Bulk(max_roots=100, key_field="url"),  # the API's cap on root domains a task
 )

@@ -12,74 +12,18 @@ the API's codes from the same checks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
 
+from dfs_async.endpoints.checks import Rule, Unit, one_target
 from dfs_async.errors import UnknownField, ValidationError
-from dfs_async.filters import BOOL, NUM, STR, TIME, check_filters, field_kind
+from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME
 from dfs_async.models import Envelope
 from dfs_async.models.fields import FieldInfo, fields_of, kinds_of
 from dfs_async.plan import PageRequest, Paging
-from dfs_async.targets import is_api_target, normalize_target
-
-Rule = Callable[[str, Any], None]
-"""A field rule: raises ValidationError(name, rule) when the (non-null) value breaks it."""
-
-Unit = Callable[[Any], tuple[str, dict[str, Any]]]
-"""A unit of work from what the caller passed: its key (a record's `target`) and the task
-fields that name it; raises InvalidTarget (or ValidationError) when it is not valid."""
-
-MAX_ORDER_RULES: Final = 3
-
-
-def one_target(raw: Any) -> tuple[str, dict[str, Any]]:
-    """The unit of most endpoints: one normalised `target`."""
-    target = normalize_target(raw)
-    return target, {"target": target}
-
-
-# -- the rules a type cannot say ----------------------------------------------------------
-
-
-def target(name: str, value: Any) -> None:
-    """The API's own form only: the client normalises targets before they get here."""
-    if not isinstance(value, str) or not is_api_target(value):
-        raise ValidationError(
-            name,
-            "a domain or subdomain without scheme and www., or an absolute http(s) page URL"
-            f" (got {value!r})",
-        )
-
-
-def filters(fields: Mapping[str, str]) -> Rule:
-    """Filter expressions on these fields (at most 8 conditions, known operators)."""
-
-    def rule(name: str, value: Any) -> None:
-        check_filters(value, fields, name=name)
-
-    return rule
-
-
-def order_by(fields: Mapping[str, str]) -> Rule:
-    """Up to three `"field,asc"` / `"field,desc"` rules on these fields."""
-
-    def rule(name: str, value: Any) -> None:
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise ValidationError(name, 'must be a list of "field,asc" or "field,desc" rules')
-        if len(value) > MAX_ORDER_RULES:
-            raise ValidationError(name, f"at most {MAX_ORDER_RULES} rules, got {len(value)}")
-        for spec in value:
-            fname, _, direction = spec.partition(",")
-            if direction not in ("asc", "desc"):
-                raise ValidationError(name, f'{spec!r}: the direction is "asc" or "desc"')
-            if field_kind(fname, fields) is None:
-                raise ValidationError(name, f"{spec!r}: unknown field {fname!r}")
-
-    return rule
-
 
 # -- the rules a type says ----------------------------------------------------------------
 
@@ -123,27 +67,45 @@ def _type_rule(info: FieldInfo) -> Rule:
                 raise ValidationError(name, f"at most {most} characters, got {len(value)}")
 
         return text
-    if info.kind == "list":
+    if info.kind in ("list", "map"):
+        shape = "a list" if info.kind == "list" else "an object"
+        kind = list | tuple if info.kind == "list" else dict
+        fewest, most = info.min_length, info.max_length
 
-        def array(name: str, value: Any) -> None:
-            if not isinstance(value, list | tuple):
-                raise ValidationError(name, f"must be a list, got {value!r}")
+        def collection(name: str, value: Any) -> None:
+            if not isinstance(value, kind):
+                raise ValidationError(name, f"must be {shape}, got {value!r}")
+            if fewest is not None and len(value) < fewest:
+                raise ValidationError(name, f"at least {fewest} entries, got {len(value)}")
+            if most is not None and len(value) > most:
+                raise ValidationError(name, f"at most {most} entries, got {len(value)}")
 
-        return array
-    return lambda name, value: None
+        return collection
+    annotation = info.annotation
+
+    def nested(name: str, value: Any) -> None:
+        try:
+            msgspec.convert(value, annotation)
+        except msgspec.ValidationError as exc:
+            raise ValidationError(name, str(exc)) from None
+
+    return nested
 
 
 # -- the spec -----------------------------------------------------------------------------
 
-_FILTER_KINDS: Final = {"int": NUM, "float": NUM, "bool": BOOL, "time": TIME, "map": "map"}
+_FILTER_KINDS: Final = {
+    "int": NUM, "float": NUM, "bool": BOOL, "time": TIME, "map": "map", "list": ARRAY, "str": STR,
+}  # fmt: skip
 
 
 def filter_fields(item: type[msgspec.Struct]) -> dict[str, str]:
-    """The fields `filters` and `order_by` may name, by kind, derived from an item Struct."""
+    """The fields `filters` and `order_by` may name, by kind, derived from an item Struct
+    (nested objects are not filterable)."""
     return {
-        name: _FILTER_KINDS.get(kind, STR)
+        name: _FILTER_KINDS[kind]
         for name, kind in kinds_of(item).items()
-        if name != "type" and kind not in ("list", "object")
+        if name != "type" and kind != "object"
     }
 
 
@@ -168,11 +130,17 @@ class Endpoint:
     request: type[msgspec.Struct]
     item: type[msgspec.Struct]
     paging: Paging
+    result: Any = None  # what a task's result decodes to, if not the paging kind's default
     price: Price = Price()
     method: str = "POST"
     checks: Mapping[str, Rule] = field(default_factory=dict)
     unit: Unit = one_target
     batch_capacity: int = 1  # tasks per POST (live endpoints: 1)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.checks) - set(self.fields))
+        if unknown:  # a typo would leave a field unchecked
+            raise TypeError(f"{self.name}: checks of fields its request lacks: {unknown}")
 
     @functools.cached_property
     def fields(self) -> dict[str, FieldInfo]:
@@ -193,7 +161,7 @@ class Endpoint:
     @functools.cached_property
     def decoder(self) -> msgspec.json.Decoder[Any]:
         """The one decoder of this endpoint's responses, built once and reused."""
-        result = self.paging.result_type(self.item)
+        result = self.result or self.paging.result_type(self.item)
         return msgspec.json.Decoder(Envelope[result])  # type: ignore[valid-type]
 
     @property

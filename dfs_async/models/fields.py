@@ -33,10 +33,12 @@ class FieldInfo:
     ge: int | float | None = None
     le: int | float | None = None
     max_length: int | None = None
+    min_length: int | None = None
     choices: tuple[Any, ...] | None = None
     description: str | None = None
     extra: Any = None
     item_kind: Kind | None = None  # the kind of a list's elements
+    annotation: Any = None  # the resolved type, for checking nested objects (msgspec.convert)
 
 
 @functools.cache
@@ -44,7 +46,8 @@ def fields_of(struct: type[msgspec.Struct]) -> tuple[FieldInfo, ...]:
     """The fields of a Struct, in declaration order."""
     info = msgspec.inspect.type_info(struct)
     assert isinstance(info, msgspec.inspect.StructType)
-    return tuple(_field(f) for f in info.fields)
+    types = {f.encode_name: f.type for f in msgspec.structs.fields(struct)}
+    return tuple(_field(f, types[f.encode_name]) for f in info.fields)
 
 
 def kinds_of(struct: type[msgspec.Struct]) -> dict[str, Kind]:
@@ -52,7 +55,7 @@ def kinds_of(struct: type[msgspec.Struct]) -> dict[str, Kind]:
     return {f.name: f.kind for f in fields_of(struct)}
 
 
-def _field(f: msgspec.inspect.Field) -> FieldInfo:
+def _field(f: msgspec.inspect.Field, annotation: Any) -> FieldInfo:
     t = f.type
     nullable = False
     if isinstance(t, msgspec.inspect.UnionType):
@@ -71,10 +74,12 @@ def _field(f: msgspec.inspect.Field) -> FieldInfo:
         ge=getattr(t, "ge", None),
         le=getattr(t, "le", None),
         max_length=getattr(t, "max_length", None),
+        min_length=getattr(t, "min_length", None),
         choices=tuple(t.values) if isinstance(t, msgspec.inspect.LiteralType) else None,
         description=meta.get("description"),
         extra=extra,
         item_kind=_kind("", t.item_type) if isinstance(t, msgspec.inspect.ListType) else None,
+        annotation=annotation,
     )
 
 

@@ -9,7 +9,7 @@ packed up to 1,000 a task by a `Packer`).
 from dfs_async.plan.bulk import Bulk, Pack, Packer, root_domain
 from dfs_async.plan.offset import Offset, OffsetPlan
 from dfs_async.plan.protocol import JobPlan, PageNotInFlight, PageRequest, Paging
-from dfs_async.plan.single import Single, SinglePlan
+from dfs_async.plan.single import Series, Single, SinglePlan
 
 __all__ = [
     "Bulk",
@@ -21,6 +21,7 @@ __all__ = [
     "PageNotInFlight",
     "PageRequest",
     "Paging",
+    "Series",
     "Single",
     "SinglePlan",
     "root_domain",

@@ -132,6 +132,7 @@ class Bulk:
     capacity: int = 1000
     max_roots: int | None = None
     max_limit: int | None = None
+    key_field: str = "target"  # the item field that names its target (`url`: pages summary)
 
     def __post_init__(self) -> None:
         _check_int("capacity", self.capacity, 1)

@@ -121,6 +121,9 @@ class Offset:
     def result_type(self, item: type[Any]) -> Any:
         return PagedResult[item]  # type: ignore[valid-type]
 
+    def packer(self) -> None:
+        return None
+
     def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Page[Any]:
         return Page(
             target=target,

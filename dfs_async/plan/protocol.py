@@ -97,3 +97,7 @@ class Paging(Protocol):
 
     def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
         """What an awaited single call returns for its one answered request."""
+
+    def packer(self) -> Any:
+        """A `bulk.Packer` when many jobs' requests share one task (bulk endpoints), else
+        None: each request is a task of its own."""

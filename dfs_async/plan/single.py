@@ -1,9 +1,11 @@
-"""The single kind: one request per job, whose result object is the job's one record.
+"""The unpaged kinds: one request per job. `Single`: its result object is the job's one
+record (`summary`). `Series`: its result's `items` are the job's records (`history`, the
+`timeseries_*` endpoints: a series of snapshots, not pages).
 
-For the endpoints that are not paged (`summary` and the like): nothing to page, no `limit`
-or `offset` sent. States: Owed (the request is owed) -> InFlight -> Done (answered: the
-result is emitted, or nothing if the task came back without one) | Owed again (a retry) |
-Failed. Seeded with progress whose `answered` holds 0, the job is done at once.
+Nothing to page, no `limit` or `offset` sent. States: Owed (the request is owed) -> InFlight
+-> Done (answered: the result is emitted, or nothing if the task came back without one) |
+Owed again (a retry) | Failed. Seeded with progress whose `answered` holds 0, the job is
+done at once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dfs_async.records import PageProgress
 
 T = TypeVar("T")
 
-__all__ = ["Single", "SinglePlan"]
+__all__ = ["Series", "Single", "SinglePlan"]
 
 _ONLY = PageRequest(0, 1)
 
@@ -51,13 +53,34 @@ class Single:
     def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
         return result
 
+    def packer(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Series(Single):
+    """One request per job; the result's `items` are the records (a series)."""
+
+    def plan(
+        self,
+        *,
+        limit: int = 1,
+        offset: int = 0,
+        max_items: int | None = None,
+        progress: PageProgress | None = None,
+    ) -> SinglePlan[Any]:
+        plan = super().plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
+        plan.series = True
+        return plan
+
 
 class SinglePlan(Generic[T]):
     """The ledger of one unpaged request (see the module docstring)."""
 
-    __slots__ = ("_failure", "_in_flight", "_items", "_owed", "_pages")
+    __slots__ = ("_failure", "_in_flight", "_items", "_owed", "_pages", "series")
 
-    def __init__(self, *, answered: bool = False) -> None:
+    def __init__(self, *, answered: bool = False, series: bool = False) -> None:
+        self.series = series  # the result's items are the records, not the result itself
         self._owed = not answered
         self._in_flight = False
         self._failure: tuple[int | None, str] | None = None
@@ -98,8 +121,9 @@ class SinglePlan(Generic[T]):
         self._pages = 1
         if result is None:
             return ()
-        self._items = 1
-        return (result,)
+        records = (result.items or ()) if self.series else (result,)
+        self._items = len(records)
+        return records
 
     def on_retry(self, page: PageRequest) -> None:
         self._land(page)

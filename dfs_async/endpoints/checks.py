@@ -1,0 +1,150 @@
+"""The rules no type can say, as small named functions a spec attaches to its fields, and
+the units of work (what one job of a stream is made of, from what the caller passed).
+
+A rule raises ValidationError(name, rule) when a (non-null) value breaks it; the client runs
+it before sending and the emulator answers 40501 from the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from dfs_async.errors import InvalidTarget, ValidationError
+from dfs_async.filters import check_filters, field_kind
+from dfs_async.targets import is_api_target, normalize_target
+
+Rule = Callable[[str, Any], None]
+"""A field rule: raises ValidationError(name, rule) when the (non-null) value breaks it."""
+
+Unit = Callable[[Any], tuple[str, dict[str, Any]]]
+"""A unit of work from what the caller passed: its key (a record's `target`) and the task
+fields that name it; raises InvalidTarget (or ValidationError) when it is not valid."""
+
+MAX_ORDER_RULES: Final = 3
+_TARGET_RULE: Final = (
+    "a domain or subdomain without scheme and www., or an absolute http(s) page URL"
+)
+
+# -- units of work ------------------------------------------------------------------------
+
+
+def one_target(raw: Any) -> tuple[str, dict[str, Any]]:
+    """The unit of most endpoints: one normalised `target`."""
+    target = normalize_target(raw)
+    return target, {"target": target}
+
+
+def bulk_target(raw: Any) -> tuple[str, dict[str, Any]]:
+    """One target of a bulk endpoint; the engine packs many such units into one task."""
+    target = normalize_target(raw)
+    return target, {"targets": [target]}
+
+
+def target_set(raw: Any) -> tuple[str, dict[str, Any]]:
+    """One intersection query: its targets as `"a.com,b.com"`, a list or a `{"1": ...}` map;
+    the key is the normalised targets joined by commas."""
+    if isinstance(raw, str):
+        values = [part.strip() for part in raw.split(",") if part.strip()]
+    elif isinstance(raw, Mapping):
+        values = list(raw.values())
+    else:
+        values = list(raw)
+    if not values:
+        raise InvalidTarget(str(raw), "at least one target")
+    targets = [normalize_target(value) for value in values]
+    return ",".join(targets), {"targets": {str(i): t for i, t in enumerate(targets, 1)}}
+
+
+# -- targets -------------------------------------------------------------------------------
+
+
+def target(name: str, value: Any) -> None:
+    """The API's own form only: the client normalises targets before they get here."""
+    if not isinstance(value, str) or not is_api_target(value):
+        raise ValidationError(name, f"{_TARGET_RULE} (got {value!r})")
+
+
+def domain(name: str, value: Any) -> None:
+    """A domain or subdomain (no page URL) in the API's form."""
+    if not isinstance(value, str) or not is_api_target(value) or "://" in value:
+        raise ValidationError(
+            name, f"a domain or subdomain without scheme and www. (got {value!r})"
+        )
+
+
+def each_target(name: str, value: Any) -> None:
+    """Every target of a list (bulk) or of a map (intersections) in the API's form."""
+    values = value.values() if isinstance(value, Mapping) else value
+    for one in values:
+        if not isinstance(one, str) or not is_api_target(one):
+            raise ValidationError(name, f"{_TARGET_RULE} (got {one!r})")
+
+
+# -- filters and sorting ------------------------------------------------------------------
+
+
+def filters(fields: Mapping[str, str]) -> Rule:
+    """Filter expressions on these fields (at most 8 conditions, known operators)."""
+
+    def rule(name: str, value: Any) -> None:
+        check_filters(value, fields, name=name)
+
+    return rule
+
+
+def order_by(fields: Mapping[str, str]) -> Rule:
+    """Up to three `"field,asc"` / `"field,desc"` rules on these fields."""
+
+    def rule(name: str, value: Any) -> None:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(name, 'must be a list of "field,asc" or "field,desc" rules')
+        if len(value) > MAX_ORDER_RULES:
+            raise ValidationError(name, f"at most {MAX_ORDER_RULES} rules, got {len(value)}")
+        for spec in value:
+            fname, _, direction = spec.partition(",")
+            if direction not in ("asc", "desc"):
+                raise ValidationError(name, f'{spec!r}: the direction is "asc" or "desc"')
+            if field_kind(fname, fields) is None:
+                raise ValidationError(name, f"{spec!r}: unknown field {fname!r}")
+
+    return rule
+
+
+# -- dates --------------------------------------------------------------------------------
+
+
+def today() -> date:
+    """Today in UTC, the API's calendar."""
+    return datetime.now(UTC).date()
+
+
+def day(
+    earliest: date | Callable[[], date] | None = None, latest: Callable[[], date] = today
+) -> Rule:
+    """A `yyyy-mm-dd` date from `earliest` (a date, or a function of today) to `latest`
+    (today): the API answers 40501 to anything else, after taking the request's money
+    for nothing in other clients."""
+
+    def rule(name: str, value: Any) -> None:
+        try:
+            given = (
+                date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+            )
+        except ValueError:
+            given = None
+        if given is None:
+            raise ValidationError(name, f"a date as yyyy-mm-dd (got {value!r})")
+        low = earliest() if callable(earliest) else earliest
+        if low is not None and given < low:
+            raise ValidationError(name, f"{value} is before {low.isoformat()}, the earliest")
+        high = latest()
+        if given > high:
+            raise ValidationError(name, f"{value} is after {high.isoformat()} (today)")
+
+    return rule
+
+
+def a_year_ago() -> date:
+    return today() - timedelta(days=365)
