@@ -2,10 +2,10 @@
 
 A targets file is read by the library's `parse_targets` (its format: dfs_async/targets.py):
 UTF-8 text, one target a line, blank lines and `#` comments skipped. Each line goes through
-the endpoint's unit of work (`normalize_target` for one target, the client's one rule): duplicates after normalisation are dropped
-(the first one counts), and a target that breaks the rule is kept aside as invalid, to be
-reported as a failed target, not as a usage error, so that one typo in a file of ten
-thousand does not stop the other 9,999.
+the endpoint's unit of work (`normalize_target` for one target, the client's one rule):
+duplicates after normalisation are dropped (the first one counts), and a target that breaks
+the rule is kept aside as invalid, to be reported as a failed target, not as a usage error,
+so that one typo in a file of ten thousand does not stop the other 9,999.
 
 What *is* a usage error (UsageError, exit 2): a file that is missing, unreadable, a
 directory, binary or not UTF-8, or that holds no target at all.
