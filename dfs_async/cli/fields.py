@@ -4,7 +4,8 @@ One option per request field but the unit of work's (`--internal-list-limit` for
 `internal_list_limit`): its type, help, choices and the API's default are read from the
 Struct (`models.fields`), and its value is judged by the endpoint's own checks, so a rule is
 written once, in the model. Integers are parsed here but their bounds checked there;
-booleans get `--x/--no-x`; a list of strings is a repeatable option; any other list is JSON.
+booleans get `--x/--no-x`; a list of strings is a repeatable option; any other list, map or
+object is JSON.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _help(info: FieldInfo, default: Any = None) -> str:
     if api is not None:
         shown = str(api).lower() if isinstance(api, bool) else api
         return f"{words} (default: the API's, {shown})"
-    return f"{words} (default: none)"
+    return f"{words} (default: the API's)"
 
 
 def add_request_options(
@@ -69,7 +70,7 @@ def add_request_options(
             )
         elif info.kind == "int":
             group.add_argument(flag, type=_integer, default=default, metavar="N", help=help_text)
-        elif info.kind == "list":
+        elif info.kind in ("list", "map", "object"):
             repeat = info.item_kind == "str"  # order_by: a repeated option, else JSON
             group.add_argument(
                 flag,
@@ -94,7 +95,7 @@ def request_fields(args: argparse.Namespace, endpoint: Endpoint) -> dict[str, An
         if info.name in unit:
             continue
         value = getattr(args, info.name)
-        if info.kind == "list" and isinstance(value, str):
+        if info.kind in ("list", "map", "object") and isinstance(value, str):
             value = _json(value, option(info.name))
         fields[info.name] = value
     try:
