@@ -147,6 +147,8 @@ class Emulator:
             account.in_flight -= 1
 
     async def _summary(self, account: Account, body: bytes, send: Send, started: float) -> None:
+        if arrival_delay := self.faults.arrival_delay():  # uneven network: counted on arrival
+            await anyio.sleep(arrival_delay)
         refused = account.admit()
         if refused is None and account.too_many_at_once():
             refused = 40209
