@@ -62,9 +62,8 @@ class FaultConfig:
 
     def __post_init__(self) -> None:
         _check(0 <= self.latency_min <= self.latency_max, "latency", "0 <= min <= max")
-        _check(
-            0 <= self.arrival_delay_min <= self.arrival_delay_max, "arrival_delay", "0 <= min <= max"
-        )
+        arrival = 0 <= self.arrival_delay_min <= self.arrival_delay_max
+        _check(arrival, "arrival_delay", "0 <= min <= max")
         for kind in FAULT_KINDS:
             rate = getattr(self, kind)
             _check(0.0 <= rate <= 1.0, kind, f"a rate from 0 to 1, got {rate}")
