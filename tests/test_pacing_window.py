@@ -144,3 +144,13 @@ async def test_at_the_limit_a_busy_loop_and_an_uneven_network_get_no_40202(
         assert done == 90 and not stream.failures
         assert counters.by_status.get(40202, 0) == 0, counters.by_status
         assert counters.requests == 90
+
+
+@pytest.mark.parametrize(
+    ("rate", "quota"), [(1, 1), (120, 118), (600, 594), (2000, 1980), (10_000, 9900)]
+)
+def test_the_quota_and_the_pace_at_a_60_s_window(rate: float, quota: int) -> None:
+    assert pacing._quota(rate) == quota
+    per_minute = 60.0 / pacing._interval(rate)  # the steady pace
+    assert per_minute == pytest.approx(quota * 60.0 / (pacing.WINDOW + pacing.SLACK))
+    assert per_minute <= rate * (1 - pacing.MARGIN)
