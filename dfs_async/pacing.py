@@ -29,9 +29,10 @@ and 40209 past its simultaneous-request cap. So:
     guarantee whatever happened before: bursts after lulls, changes of rate.
   Before the log (issue 15), the margin alone absorbed unevenness: at 2,000 a minute ~12
   requests (20 less the burst), ~0.36 s of it. A server that stalls for a moment (the
-  in-process emulator building a large target's corpus) then counts what piled up at once,
-  up to `concurrency` (30) requests: the README's example got 16 40202s, and the scaled test
-  delaying arrivals by 0-0.8 s (tests/test_pacing_window.py) 3-4 per run. `SLACK` costs
+  in-process emulator building a large target's corpus, say) can then count what piled up
+  at once, up to `concurrency` (30) requests. The README's example was reported with 16
+  40202s; the scaled test delaying arrivals by 0-0.8 s (tests/test_pacing_window.py) got
+  3-4 per run. `SLACK` costs
   `SLACK / (WINDOW + SLACK)` of the pace (1.6%: 1,947 a minute at 2,000); 1 s covers 32
   requests at 2,000 a minute (more than the 30 a pile-up can hold), a TCP retransmission
   (200 ms at least) or a new connection's handshakes, and the blocked-loop delays measured
