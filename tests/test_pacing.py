@@ -9,6 +9,7 @@ import math
 import anyio
 import pytest
 
+from dfs_async.errors import ConfigurationError
 from dfs_async.pacing import LATE, MARGIN, Pacer, _burst, _interval
 
 pytestmark = pytest.mark.anyio
@@ -186,7 +187,7 @@ async def test_never_below_one_request_at_once() -> None:
 
 
 def test_bad_settings() -> None:
-    with pytest.raises(ValueError, match="rate"):
+    with pytest.raises(ConfigurationError, match="rate"):
         Pacer(rate=0, concurrency=1)
-    with pytest.raises(ValueError, match="concurrency"):
+    with pytest.raises(ConfigurationError, match="concurrency"):
         Pacer(rate=10, concurrency=0)

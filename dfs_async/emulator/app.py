@@ -145,6 +145,8 @@ class Emulator:
     async def _live(
         self, endpoint: Endpoint, account: Account, body: bytes, send: Send, started: float
     ) -> None:
+        if arrival_delay := self.faults.arrival_delay():  # uneven network: counted on arrival
+            await anyio.sleep(arrival_delay)
         refused = account.admit()
         if refused is None and account.too_many_at_once():
             refused = 40209

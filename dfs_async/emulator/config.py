@@ -37,6 +37,12 @@ class FaultConfig:
     to at most 1. Latency (uniform in [latency_min, latency_max]) comes on top. So that every
     fault is transient even at rate 1, the same request body is faulted at most
     `max_consecutive` times in a row; the next try succeeds.
+
+    `arrival_delay_min`/`arrival_delay_max`: a network that delays some requests more than
+    others. Each rate-limited request waits uniform([min, max]) seconds (drawn from its own
+    generator seeded by `seed`, so the fault draws stay as they were) *before* the account
+    counts it against the per-minute limit: the server counts a request when it arrives, so
+    two requests sent 1 s apart may arrive 0.2 s apart.
     """
 
     seed: int = 0
@@ -51,9 +57,13 @@ class FaultConfig:
     slow_trickle: float = 0.0
     slow_trickle_seconds: float = 1.0  # how long a trickled body takes to arrive
     max_consecutive: int = 3
+    arrival_delay_min: float = 0.0
+    arrival_delay_max: float = 0.0
 
     def __post_init__(self) -> None:
         _check(0 <= self.latency_min <= self.latency_max, "latency", "0 <= min <= max")
+        arrival = 0 <= self.arrival_delay_min <= self.arrival_delay_max
+        _check(arrival, "arrival_delay", "0 <= min <= max")
         for kind in FAULT_KINDS:
             rate = getattr(self, kind)
             _check(0.0 <= rate <= 1.0, kind, f"a rate from 0 to 1, got {rate}")

@@ -34,6 +34,14 @@ class FaultPlan:
         self.config = config
         self._rnd = random.Random(config.seed)
         self._streaks: dict[bytes, int] = {}
+        self._arrivals = random.Random(config.seed)
+
+    def arrival_delay(self) -> float:
+        """Seconds a rate-limited request takes to reach the account's counter (0: none)."""
+        c = self.config
+        if not c.arrival_delay_max:
+            return 0.0
+        return self._arrivals.uniform(c.arrival_delay_min, c.arrival_delay_max)
 
     def draw(self, body: bytes) -> Draw:
         """The latency and fault kind (or None) for a request with this body."""
