@@ -263,10 +263,18 @@ class Job:
         self.delivering = 0  # chunks of this job being handed to the stream right now
         self.reported = False  # its TargetDone / Failure is out
 
-    def fail(self, page: PageRequest, outcome: Outcome) -> None:
-        if self.plan.failure is None:
-            self.failed_tries = self.tries[page.offset].sent
-        self.plan.on_failure(page, outcome.code, outcome.message)
+    def fail(self, page: PageRequest, outcome: Outcome) -> bool:
+        """The request failed for good; True when the plan goes on without it (a cursor
+        chain whose token was refused is walked again: the request's tries start over)."""
+        plan, tries = self.plan, self.tries[page.offset]
+        had_failed = plan.failure is not None
+        plan.on_failure(page, outcome.code, outcome.message)
+        if plan.failure is None:
+            del self.tries[page.offset]
+            return True
+        if not had_failed:
+            self.failed_tries = tries.sent
+        return False
 
 
 class Chunk:
@@ -578,14 +586,17 @@ class Run:
             target = job.target
             events: list[Event] = [Record(target, item) for item in items]
             if plan.failure is None:  # a late page of a failed job emits nothing
-                events.append(PageDone(target, page.offset, plan.total_count, len(items)))
+                events.append(
+                    PageDone(target, page.offset, plan.total_count, len(items), plan.cursor)
+                )
             return events
         step = engine.after(outcome, job.tries[page.offset], job.target)
         if isinstance(step, RunStopped):
             self._stop(step)
             return None
         if step is None:
-            job.fail(page, outcome)
+            if job.fail(page, outcome):
+                self._queue(job)
             log.debug(
                 "%s: page %d failed: %s %s", job.target, page.offset, outcome.code, outcome.message
             )

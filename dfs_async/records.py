@@ -42,21 +42,26 @@ class PageDone(msgspec.Struct, frozen=True, gc=False):
 
     `total_count` is the latest total the target's answers reported (None if none did). The
     offsets and the last total are what a caller records to resume the target later without
-    asking these pages again (`PageProgress`).
+    asking these pages again (`PageProgress`). `cursor` (offset-then-cursor kinds only) is
+    where the target's cursor chain stands after this answer: `(the next position it owes,
+    the token to ask it with)`; it only moves forward, so the latest one is the one to keep.
     """
 
     target: str
     offset: int
     total_count: int | None
     items: int
+    cursor: tuple[int, str] | None = None
 
 
 class PageProgress(msgspec.Struct, frozen=True):
     """What an earlier run delivered of one target: the offsets of its answered pages (on
-    the same `limit`/`offset`/`max_items` grid) and the latest `total_count` it saw."""
+    the same `limit`/`offset`/`max_items` grid), the latest `total_count` it saw and, for an
+    offset-then-cursor kind, the latest `PageDone.cursor` (where its cursor chain stood)."""
 
     answered: frozenset[int] = frozenset()
     total_count: int | None = None
+    cursor: tuple[int, str] | None = None
 
 
 class TargetDone(msgspec.Struct, frozen=True, gc=False):

@@ -15,6 +15,7 @@ The file is JSON lines: a header, then one line per event::
 
     {"dfs_async_checkpoint": 1, "command": ..., "targets": <sha256>, "params": <sha256>, "out": 0}
     {"out": 18231, "cost": 0.42, "page": ["a.com", 100, 250]}
+    {"out": 19110, "cost": 0.47, "page": ["b.com", 22000, 45000, 23000, "<token>"]}
     {"out": 18231, "cost": 0.42, "ok": ["a.com"], "failed": []}
     {"out": 18231, "cost": 0.43, "ok": [], "failed": [{"target": ..., ...}]}
 
@@ -75,13 +76,18 @@ class Progress:
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # target -> failure
     pages: dict[str, set[int]] = field(default_factory=dict)  # unfinished target -> offsets
     totals: dict[str, int | None] = field(default_factory=dict)  # its latest total_count
+    cursors: dict[str, tuple[int, str]] = field(default_factory=dict)  # its chain's stand
 
     def page_progress(self, target: str) -> PageProgress | None:
         """What the stream needs to continue `target` without asking its written pages."""
         answered = self.pages.get(target)
         if not answered:
             return None
-        return PageProgress(answered=frozenset(answered), total_count=self.totals.get(target))
+        return PageProgress(
+            answered=frozenset(answered),
+            total_count=self.totals.get(target),
+            cursor=self.cursors.get(target),
+        )
 
     @property
     def partly_done(self) -> int:
@@ -156,6 +162,7 @@ class Checkpoint:
                 if page is not None:
                     target, offset, total = str(page[0]), int(page[1]), page[2]
                     total = None if total is None else int(total)
+                    cursor = (int(page[3]), str(page[4])) if len(page) > 3 else None
             except (msgspec.DecodeError, KeyError, TypeError, ValueError, IndexError):
                 break
             if available is not None and out > available:
@@ -164,16 +171,20 @@ class Checkpoint:
             if page is not None:
                 progress.pages.setdefault(target, set()).add(offset)
                 progress.totals[target] = total
+                if cursor is not None:
+                    progress.cursors[target] = cursor
             for target in ok:
                 progress.ok.add(target)
                 progress.failures.pop(target, None)
                 progress.pages.pop(target, None)
                 progress.totals.pop(target, None)
+                progress.cursors.pop(target, None)
             for failure in failed:
                 progress.failures[failure["target"]] = failure
                 if is_final(failure):
                     progress.pages.pop(failure["target"], None)
                     progress.totals.pop(failure["target"], None)
+                    progress.cursors.pop(failure["target"], None)
             sound += len(line) + 1
         return progress, sound
 
@@ -194,10 +205,20 @@ class Checkpoint:
         self._file.flush()
 
     def page(
-        self, target: str, offset: int, total_count: int | None, output_size: int, cost: float
+        self,
+        target: str,
+        offset: int,
+        total_count: int | None,
+        output_size: int,
+        cost: float,
+        cursor: tuple[int, str] | None = None,
     ) -> None:
-        """Record a page as written; the output must be flushed up to `output_size`."""
-        entry = {"out": output_size, "cost": round(cost, 6), "page": [target, offset, total_count]}
+        """Record a page as written; the output must be flushed up to `output_size`. A cursor
+        chain's stand (position, token) follows the total, so a resume continues the chain."""
+        page: list[Any] = [target, offset, total_count]
+        if cursor is not None:
+            page.extend(cursor)
+        entry = {"out": output_size, "cost": round(cost, 6), "page": page}
         self._file.write(_encoder.encode(entry) + b"\n")
         self._file.flush()
 

@@ -728,7 +728,9 @@ async def _consume(records: Any, writer: AuditWriter, cost: Callable[[], float])
         if type(event) is Record:
             record(event.target, event.item)
         elif type(event) is PageDone:
-            writer.page_done(event.target, event.offset, event.total_count, event.items, cost())
+            writer.page_done(
+                event.target, event.offset, event.total_count, event.items, cost(), event.cursor
+            )
         elif type(event) is TargetDone:
             writer.done(event.target, cost())
         elif type(event) is Failure:

@@ -104,7 +104,13 @@ class AuditWriter:
         self._output.write(self._encoder.encode(target, item))
 
     def page_done(
-        self, target: str, offset: int, total_count: int | None, items: int, cost: float
+        self,
+        target: str,
+        offset: int,
+        total_count: int | None,
+        items: int,
+        cost: float,
+        cursor: tuple[int, str] | None = None,
     ) -> None:
         """The page's records are all written: flush them, then record the page."""
         self._output.flush()
@@ -116,7 +122,7 @@ class AuditWriter:
                 self.empty.append(target)
         checkpoint = self._checkpoint
         if checkpoint is not None:
-            checkpoint.page(target, offset, total_count, self._output.tell(), cost)
+            checkpoint.page(target, offset, total_count, self._output.tell(), cost, cursor)
             self._maybe_sync()
 
     def done(self, target: str, cost: float) -> None:

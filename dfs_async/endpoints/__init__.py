@@ -10,6 +10,7 @@ from typing import Final
 from dfs_async.endpoints.backlinks import (
     ANCHORS,
     BACKLINK_FILTER_FIELDS,
+    BACKLINKS,
     BULK_BACKLINKS,
     BULK_NEW_LOST_BACKLINKS,
     BULK_NEW_LOST_REFERRING_DOMAINS,
@@ -34,6 +35,7 @@ from dfs_async.endpoints.spec import Endpoint, Price, filter_fields
 
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     DOMAIN_PAGES_SUMMARY,
+    BACKLINKS,
     ANCHORS,
     DOMAIN_PAGES,
     REFERRING_DOMAINS,

@@ -69,7 +69,7 @@ from dfs_async.models import (
     TimeseriesSummary,
     TimeseriesSummaryRequest,
 )
-from dfs_async.plan import Bulk, Offset, Series, Single
+from dfs_async.plan import Bulk, Offset, OffsetThenCursor, Series, Single
 
 BACKLINK_FILTER_FIELDS: Final = filter_fields(Backlink)
 """The fields of a backlink, which `backlinks_filters` (and `backlinks`' filters) name."""
@@ -172,6 +172,16 @@ PAGE_INTERSECTION: Final = Endpoint(
         "exclude_targets": each_target,
         **_sorted_by(PageIntersection),
     },
+)
+
+BACKLINKS: Final = Endpoint(
+    name="backlinks",
+    path=_live("backlinks"),
+    request=BacklinksRequest,
+    item=Backlink,
+    paging=OffsetThenCursor(max_offset=20_000),  # the API refuses an offset above 20,000
+    result=BacklinksResult,
+    checks={"target": target, **_sorted_by(Backlink)},
 )
 
 # -- unpaged: the result, or its series, is the record -----------------------------------

@@ -1,21 +1,27 @@
 """The sans-I/O core: one plan per unit of work, made by the endpoint's paging kind.
 
 `protocol` says what the engine asks of any plan; each kind is its own small module with its
-own property tests: `offset` (pages in parallel once `total_count` is known), `single`
-(one request whose result is the record) and `bulk` (one request per target, the targets
-packed up to 1,000 a task by a `Packer`).
+own property tests: `offset` (pages in parallel once `total_count` is known), `cursor` (the
+offset grid up to a cap, then a chain of `search_after_token` pages), `single` (one request
+whose result, or its series of items, is the record) and `bulk` (one request per target,
+many targets packed into one task by a `Packer`).
 """
 
 from dfs_async.plan.bulk import Bulk, Pack, Packer, root_domain
+from dfs_async.plan.cursor import REFUSED_TOKEN, CursorPlan, CursorResult, OffsetThenCursor
 from dfs_async.plan.offset import Offset, OffsetPlan
 from dfs_async.plan.protocol import JobPlan, PageNotInFlight, PageRequest, Paging
 from dfs_async.plan.single import Series, Single, SinglePlan
 
 __all__ = [
+    "REFUSED_TOKEN",
     "Bulk",
+    "CursorPlan",
+    "CursorResult",
     "JobPlan",
     "Offset",
     "OffsetPlan",
+    "OffsetThenCursor",
     "Pack",
     "Packer",
     "PageNotInFlight",

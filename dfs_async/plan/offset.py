@@ -135,6 +135,17 @@ class Offset:
         )
 
 
+def check_grid(limit: int, offset: int, max_items: int | None) -> None:
+    """Refuse a grid that is not one (`ValidationError` naming the field)."""
+    for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValidationError(name, f"must be an integer of at least {low}, got {value!r}")
+    if max_items is not None and (
+        isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
+    ):
+        raise ValidationError("max_items", f"must be None or at least 1, got {max_items!r}")
+
+
 class OffsetPlan(Generic[T]):
     """The paging ledger of one job; see the module docstring for states and transitions."""
 
@@ -162,13 +173,7 @@ class OffsetPlan(Generic[T]):
         answered: Iterable[int] = (),
         total_count: int | None = None,
     ) -> None:
-        for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValidationError(name, f"must be an integer of at least {low}, got {value!r}")
-        if max_items is not None and (
-            isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
-        ):
-            raise ValidationError("max_items", f"must be None or at least 1, got {max_items!r}")
+        check_grid(limit, offset, max_items)
         self._limit = limit
         self._start = offset
         self._stop = None if max_items is None else offset + max_items
@@ -227,6 +232,10 @@ class OffsetPlan(Generic[T]):
     def in_flight(self) -> int:
         """How many pages are handed out and not yet reported."""
         return len(self._in_flight)
+
+    @property
+    def cursor(self) -> None:
+        return None  # no cursor chain in this kind
 
     @property
     def items_emitted(self) -> int:
@@ -314,6 +323,14 @@ class OffsetPlan(Generic[T]):
         self._pages += 1
         return items
 
+    def see_total(self, total_count: int | None) -> None:
+        """Another request of the job (not a grid page: a cursor kind's chain page) reported
+        `total_count`: the horizon moves as it would on an answer (a null total: no move)."""
+        if total_count is None or self._failure is not None:
+            return
+        self._total = total_count
+        self._horizon = total_count if self._stop is None else min(total_count, self._stop)
+
     def on_retry(self, page: PageRequest) -> None:
         """The page will be asked again: it goes back to owed (unless the job has failed)."""
         self._land(page)
@@ -335,7 +352,7 @@ class OffsetPlan(Generic[T]):
             self._frontier += self._limit
 
     def _land(self, page: PageRequest) -> None:
-        if self._in_flight.get(page.offset) != page.limit:
+        if self._in_flight.get(page.offset) != page.limit or page.cursor is not None:
             raise PageNotInFlight(
                 f"page offset={page.offset} limit={page.limit} is not in flight"
                 f" (never handed out by owed(), or already reported): {self!r}"

@@ -25,10 +25,16 @@ __all__ = ["JobPlan", "PageNotInFlight", "PageRequest", "Paging"]
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """One request of a job: the position it starts at (`offset`) and how many it asks."""
+    """One request of a job: the position it starts at (`offset`) and how many it asks.
+
+    `offset` is the position of the page's first item: unique among a job's requests in
+    flight, the key of its `PageDone` and of its tries. `cursor` is set only on a cursor
+    kind's chain requests: `(the offset the request repeats, the token it adds)`.
+    """
 
     offset: int
     limit: int
+    cursor: tuple[int, str] | None = None
 
 
 class PageNotInFlight(RuntimeError):
@@ -52,6 +58,11 @@ class JobPlan(Protocol[T_co]):
     @property
     def total_count(self) -> int | None:
         """The latest total the answers reported (None: unknown, or not a paged kind)."""
+
+    @property
+    def cursor(self) -> tuple[int, str] | None:
+        """Where a cursor chain stands: (the next position it owes, its token); None for
+        kinds without one. Recorded with each page so a resume continues the chain."""
 
     @property
     def items_emitted(self) -> int: ...

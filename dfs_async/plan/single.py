@@ -100,6 +100,10 @@ class SinglePlan(Generic[T]):
         return None
 
     @property
+    def cursor(self) -> None:
+        return None  # no cursor chain in this kind
+
+    @property
     def items_emitted(self) -> int:
         return self._items
 
