@@ -28,6 +28,8 @@ from dfs_async.models import (
     Anchor,
     AnchorsRequest,
     Backlink,
+    BacklinksRequest,
+    BacklinksResult,
     BulkBacklinks,
     BulkBacklinksRequest,
     BulkNewLostBacklinks,
