@@ -28,7 +28,7 @@ import httpx
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from dfs_async.endpoints import ENDPOINTS, Endpoint
+from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.engine import Budget, Chunk, Engine, Run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.pacing import Pacer
@@ -205,7 +205,7 @@ class Backlinks:
     """The `backlinks` endpoints of the API: one `EndpointCall` attribute per spec."""
 
     def __init__(self, client: DataForSEO) -> None:
-        for endpoint in ENDPOINTS:
+        for endpoint in (*ENDPOINTS, *UTILITIES):
             setattr(self, endpoint.name, EndpointCall(client, endpoint))
 
     if TYPE_CHECKING:  # the attributes are made from ENDPOINTS; this names them for mypy
@@ -223,10 +223,10 @@ class EndpointCall:
     def __repr__(self) -> str:
         return f"<endpoint {self.endpoint.name} ({self.endpoint.path})>"
 
-    async def __call__(self, target: Any, **fields: Any) -> Any:
+    async def __call__(self, target: Any = None, **fields: Any) -> Any:
         """One request of `target` (fields as in the API; `offset` included): a `Page` of a
         paged endpoint (the API's default page size unless `limit` is given), the result of
-        an unpaged one.
+        an unpaged one, the list of results of a utility endpoint (which takes no target).
 
         Raises ValidationError before sending; TaskFailed when the request is wrong or its
         retries ran out; AccountError / BudgetExhausted when the run cannot go on.
@@ -257,6 +257,8 @@ class EndpointCall:
         `PageDone` events told. Those pages are not asked again and their items not
         delivered again; a target whose pages were all answered just gets its TargetDone.
         """
+        if not self.endpoint.takes_units:
+            raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
         if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
             raise ValidationError("targets", "an iterable of targets (not a single string)")
         endpoint = self.endpoint

@@ -162,13 +162,15 @@ class Engine:
         self, endpoint: Endpoint, tasks: Sequence[Mapping[str, Any]], worst: float
     ) -> list[Outcome]:
         """Send one POST of `tasks` (their `worst` cost already reserved) and read it."""
-        body = encode_tasks(tasks)
+        body = encode_tasks(tasks) if endpoint.method == "POST" else b""
         decoder = endpoint.decoder
         charged = 0.0
         try:
             async with self.pacer.slot() as sent_at:
                 self.stats.requests += 1
-                status, content, error = await self.transport.post(endpoint.path, body)
+                status, content, error = await self.transport.post(
+                    endpoint.path, body, method=endpoint.method
+                )
             if status is not None:
                 self.answered = True
                 self.stats.answered += 1
@@ -226,7 +228,7 @@ class Engine:
             (outcome,) = await self.exchange(endpoint, [task], worst)
             tries.sent += 1
             if outcome.action is Action.DELIVER:
-                answer = endpoint.paging.answer(key, page, outcome.result, outcome.cost)
+                answer = endpoint.paging.answer(key, page, outcome.results, outcome.cost)
                 self.delivered(len(answer.items) if isinstance(answer, Page) else 1)
                 return answer
             step = self.after(outcome, tries, key)
@@ -549,11 +551,10 @@ class Run:
             packer.on_answered(pack)
             items = outcome.result.items or () if outcome.result is not None else ()
             key = self.endpoint.paging.key_field  # type: ignore[attr-defined]
-            by_target = {getattr(item, key): item for item in items}
+            by_target = {getattr(item, key): (item,) for item in items}
+            code, message = outcome.code, outcome.message
             return [
-                Outcome(
-                    Action.DELIVER, outcome.code, outcome.message, 0.0, by_target.get(job.target)
-                )
+                Outcome(Action.DELIVER, code, message, 0.0, by_target.get(job.target, ()))
                 for job, _ in batch
             ]
         if outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1:

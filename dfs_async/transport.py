@@ -250,10 +250,15 @@ class Transport:
         waiting = sum(len(w) for w in connector._waiters.values())
         return PoolState(idle + busy, busy, busy + waiting)
 
-    async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
-        """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
+    async def post(
+        self, path: str, body: bytes, *, method: str = "POST"
+    ) -> tuple[int | None, bytes, str]:
+        """`(status, body, "")` for any answer, `(None, b"", error)` when there was none.
+
+        `method` "GET" is for the few endpoints that take no task (`body` is then empty).
+        """
         request = self._client.build_request(
-            "POST", self._base_url + path, content=body, headers=self._headers
+            method, self._base_url + path, content=body, headers=self._headers
         )
         request.stream = _Body(body)
         response = None
@@ -264,12 +269,12 @@ class Transport:
             name = _error_name(exc)
             reason = _connect_reason(exc) if name.startswith(CONNECT_FAILURES) else str(exc)
             error = f"{name}: {reason}" if reason else name
-            log.debug("POST %s failed: %s", path, error)
+            log.debug("%s %s failed: %s", method, path, error)
             return None, b"", error
         if response is None:
-            log.debug("POST %s: no complete answer within %ss", path, self._deadline)
+            log.debug("%s %s: no complete answer within %ss", method, path, self._deadline)
             return None, b"", f"no complete answer within {self._deadline:g} s"
-        log.debug("POST %s -> HTTP %d, %d bytes", path, response.status_code, len(response.content))
+        log.debug("%s %s -> HTTP %d", method, path, response.status_code)
         return response.status_code, response.content, ""
 
     async def aclose(self) -> None:

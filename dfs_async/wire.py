@@ -22,9 +22,6 @@ from dfs_async.plan import PageRequest
 
 __all__ = ["Outcome", "build_pack_task", "build_task", "encode_tasks", "prepare_fields", "read"]
 
-# A stand-in unit of work for checking the other fields before any is known.
-_PROBE_TARGET: Final = "example.com"
-
 _ENCODER: Final = msgspec.json.Encoder()
 
 
@@ -32,7 +29,7 @@ def prepare_fields(endpoint: Endpoint, fields: Mapping[str, Any]) -> dict[str, A
     """Check every field but the unit of work's (builder filters become lists); nulls mean
     default. Raises UnknownField / ValidationError naming the field and the rule.
     """
-    _, probe = endpoint.unit(_PROBE_TARGET)
+    probe = endpoint.stand_in
     for name in probe:
         if name in fields:
             raise ValidationError(name, "pass the target(s) as the first argument")
@@ -79,7 +76,12 @@ class Outcome:
     code: int | None
     message: str
     cost: float = 0.0
-    result: Any = None  # the task's first result, decoded by the endpoint's decoder
+    results: Sequence[Any] = ()  # the task's results, decoded by the endpoint's decoder
+
+    @property
+    def result(self) -> Any:
+        """The task's first result (a page, a summary...), or None."""
+        return self.results[0] if self.results else None
 
 
 def read(
@@ -135,8 +137,7 @@ def _task(task: Any) -> Outcome:
     action = classify(code)
     if action is not Action.DELIVER:
         return Outcome(action, code, message, cost)
-    results = task.result
-    return Outcome(action, code, message, cost, results[0] if results else None)
+    return Outcome(action, code, message, cost, task.result or ())
 
 
 def _all(n: int, outcome: Outcome) -> list[Outcome]:

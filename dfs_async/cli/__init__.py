@@ -42,9 +42,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from dfs_async.cli import endpoint
+    from dfs_async.cli import endpoint, utility
     from dfs_async.emulator import command as emulator_command
-    from dfs_async.endpoints import ENDPOINTS
+    from dfs_async.endpoints import ENDPOINTS, UTILITIES
 
     parser = Parser(
         prog="dfs-async",
@@ -54,6 +54,8 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for spec in ENDPOINTS:
         endpoint.register(sub, spec)
+    for spec in UTILITIES:
+        utility.register(sub, spec)
     emulator_command.register(sub)
     return parser
 

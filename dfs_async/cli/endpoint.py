@@ -48,10 +48,10 @@ from dfs_async.cli.outputs import (
     jsonl_to_parquet,
 )
 from dfs_async.cli.progress import Display, Snapshot, money, plural, summary_lines
+from dfs_async.cli.server import add_server_options, check_server, start_emulator
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.cli.writer import AuditWriter, LazyFile, Sink, failure_row
 from dfs_async.codes import BAD_CREDENTIALS, INVALID_FIELD
-from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import (
     AccountError,
@@ -179,17 +179,7 @@ def register(subparsers: Any, endpoint: Endpoint) -> None:
             help="at most N items per target (default: all of them)",
         )
 
-    where = p.add_argument_group("server (default: DATAFORSEO_BASE_URL, else the real API)")
-    one = where.add_mutually_exclusive_group()
-    one.add_argument("--base-url", metavar="URL", help="the API's base URL")
-    one.add_argument(
-        "--sandbox", action="store_true", help="DataForSEO's free sandbox (dummy data)"
-    )
-    one.add_argument(
-        "--emulator",
-        action="store_true",
-        help="start the built-in emulator on 127.0.0.1 for this run; no credentials needed",
-    )
+    add_server_options(p)
 
     run = p.add_argument_group("run")
     run.add_argument(
@@ -345,14 +335,7 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
         )
     if args.resume and stdout:
         raise UsageError("--resume needs -o FILE: output on stdout cannot be resumed")
-    if args.emulator and not args.dry_run and not has_uvicorn():
-        raise UsageError(MISSING_UVICORN)
-    if not (args.emulator or args.dry_run) and not (
-        os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")
-    ):
-        raise UsageError(
-            "credentials missing: set DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD (or use --emulator)"
-        )
+    check_server(args, sending=not args.dry_run)
     if fmt == "parquet":
         if stdout:
             raise UsageError("parquet output needs -o FILE (it cannot go to stdout)")
@@ -558,10 +541,7 @@ async def execute(job: Job) -> int:
     async with AsyncExitStack() as stack:
         options = _client_options(job)
         if job.emulator:
-            from dfs_async.emulator import EmulatorConfig, running_emulator
-
-            emu = await stack.enter_async_context(running_emulator(EmulatorConfig()))
-            options.update(login=emu.login, password=emu.password, base_url=emu.base_url)
+            await start_emulator(stack, options)
         try:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:

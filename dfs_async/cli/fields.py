@@ -58,7 +58,7 @@ def add_request_options(
     """One option per request field of `endpoint` (the unit's fields left out), in a group
     that is returned; `defaults` are the command's own where they differ from the API's."""
     group = parser.add_argument_group("request fields (see the API's documentation)")
-    _, unit = endpoint.unit("example.com")
+    unit = endpoint.stand_in
     for info in fields_of(endpoint.request):
         if info.name in unit:
             continue
@@ -89,7 +89,7 @@ def request_fields(args: argparse.Namespace, endpoint: Endpoint) -> dict[str, An
 
     UsageError names the option and the rule.
     """
-    _, unit = endpoint.unit("example.com")
+    unit = endpoint.stand_in
     fields: dict[str, Any] = {}
     for info in fields_of(endpoint.request):
         if info.name in unit:

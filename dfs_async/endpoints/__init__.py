@@ -9,6 +9,7 @@ from typing import Final
 
 from dfs_async.endpoints.backlinks import (
     ANCHORS,
+    AVAILABLE_FILTERS,
     BACKLINK_FILTER_FIELDS,
     BACKLINKS,
     BULK_BACKLINKS,
@@ -22,7 +23,10 @@ from dfs_async.endpoints.backlinks import (
     DOMAIN_INTERSECTION,
     DOMAIN_PAGES,
     DOMAIN_PAGES_SUMMARY,
+    ERRORS,
     HISTORY,
+    ID_LIST,
+    INDEX,
     PAGE_INTERSECTION,
     REFERRING_DOMAINS,
     REFERRING_NETWORKS,
@@ -55,15 +59,20 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     BULK_NEW_LOST_REFERRING_DOMAINS,
     BULK_PAGES_SUMMARY,
 )
-"""Every endpoint the client, the command line and the emulator serve."""
+"""Every endpoint of units of work (targets, queries) the client, the command line and the
+emulator serve."""
 
-BY_NAME: Final = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+UTILITIES: Final[tuple[Endpoint, ...]] = (AVAILABLE_FILTERS, INDEX, ERRORS, ID_LIST)
+"""The endpoints that take no target: one call, its results are the answer."""
+
+BY_NAME: Final = {endpoint.name: endpoint for endpoint in (*ENDPOINTS, *UTILITIES)}
 
 __all__ = [
     "BACKLINK_FILTER_FIELDS",
     "BY_NAME",
     "DOMAIN_PAGES_SUMMARY",
     "ENDPOINTS",
+    "UTILITIES",
     "Endpoint",
     "Price",
     "Rule",

@@ -19,14 +19,16 @@ from dfs_async.endpoints.checks import (
     domain,
     each_target,
     filters,
+    no_unit,
     order_by,
     target,
     target_set,
 )
-from dfs_async.endpoints.spec import Endpoint, filter_fields
+from dfs_async.endpoints.spec import Endpoint, Price, filter_fields
 from dfs_async.models import (
     Anchor,
     AnchorsRequest,
+    AvailableFilters,
     Backlink,
     BacklinksRequest,
     BacklinksResult,
@@ -53,10 +55,16 @@ from dfs_async.models import (
     DomainPagesRequest,
     DomainPagesSummaryRequest,
     DomainPageSummary,
+    ErroredTask,
+    ErrorsRequest,
     HistoryRequest,
     HistoryResult,
     HistorySnapshot,
+    IdListRequest,
+    Index,
     IntersectionResult,
+    ListedTask,
+    NoFields,
     PageIntersection,
     PageIntersectionRequest,
     ReferringDomain,
@@ -71,7 +79,7 @@ from dfs_async.models import (
     TimeseriesSummary,
     TimeseriesSummaryRequest,
 )
-from dfs_async.plan import Bulk, Offset, OffsetThenCursor, Series, Single
+from dfs_async.plan import Bulk, Listing, Offset, OffsetThenCursor, Series, Single
 
 BACKLINK_FILTER_FIELDS: Final = filter_fields(Backlink)
 """The fields of a backlink, which `backlinks_filters` (and `backlinks`' filters) name."""
@@ -271,4 +279,47 @@ BULK_PAGES_SUMMARY: Final = _bulk(
     BulkPagesSummaryRequest,
     BulkPageSummary,
     Bulk(max_roots=100, key_field="url"),  # the API's cap on root domains a task
+)
+
+
+# -- utility: no unit of work, the results are the answer --------------------------------
+
+_FREE: Final = Price(per_request=0.0, per_item=0.0)
+AVAILABLE_FILTERS: Final = Endpoint(
+    name="available_filters",
+    path="/v3/backlinks/available_filters",
+    method="GET",
+    request=NoFields,
+    item=AvailableFilters,
+    paging=Listing(),
+    unit=no_unit,
+    price=_FREE,
+)
+INDEX: Final = Endpoint(
+    name="index",
+    path="/v3/backlinks/index",
+    method="GET",
+    request=NoFields,
+    item=Index,
+    paging=Listing(),
+    unit=no_unit,
+    price=_FREE,
+)
+ERRORS: Final = Endpoint(
+    name="errors",
+    path="/v3/backlinks/errors",
+    request=ErrorsRequest,
+    item=ErroredTask,
+    paging=Listing(),
+    unit=no_unit,
+    price=_FREE,
+)
+ID_LIST: Final = Endpoint(
+    name="id_list",
+    path="/v3/backlinks/id_list",
+    request=IdListRequest,
+    item=ListedTask,
+    paging=Listing(),
+    unit=no_unit,
+    price=_FREE,
 )

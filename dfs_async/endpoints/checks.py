@@ -36,6 +36,13 @@ def one_target(raw: Any) -> tuple[str, dict[str, Any]]:
     return target, {"target": target}
 
 
+def no_unit(raw: Any) -> tuple[str, dict[str, Any]]:
+    """The utility endpoints: a request names no target."""
+    if raw is not None:
+        raise ValidationError("target", "this endpoint takes no target")
+    return "", {}
+
+
 def bulk_target(raw: Any) -> tuple[str, dict[str, Any]]:
     """One target of a bulk endpoint; the engine packs many such units into one task."""
     target = normalize_target(raw)

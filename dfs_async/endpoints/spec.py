@@ -148,6 +148,21 @@ class Endpoint:
         return {f.name: f for f in fields_of(self.request)}
 
     @functools.cached_property
+    def stand_in(self) -> dict[str, Any]:
+        """The task fields of a stand-in unit of work (`{"target": "example.com"}`), to check
+        the other fields before any target is known; empty for an endpoint that takes none."""
+        try:
+            _, fields = self.unit("example.com")
+        except ValidationError:
+            return {}
+        return fields
+
+    @property
+    def takes_units(self) -> bool:
+        """Whether requests name a unit of work (a target, a query): streams need one."""
+        return bool(self.stand_in)
+
+    @functools.cached_property
     def rules(self) -> dict[str, Rule]:
         """Each field's check: its named check where it has one, else its type's."""
         return {

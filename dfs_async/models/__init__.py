@@ -100,11 +100,13 @@ from dfs_async.models.summaries import (
     TimeseriesNewLostSummary,
     TimeseriesSummary,
 )
+from dfs_async.models.utility import AvailableFilters, Index, IndexHistory, NoFields
 
 __all__ = [
     "Anchor",
     "AnchorsRequest",
     "AnchorsResult",
+    "AvailableFilters",
     "Backlink",
     "BacklinksRequest",
     "BacklinksResult",
@@ -153,11 +155,14 @@ __all__ = [
     "HistoryResult",
     "HistorySnapshot",
     "IdListRequest",
+    "Index",
+    "IndexHistory",
     "IntersectionBacklink",
     "IntersectionDomain",
     "IntersectionResult",
     "IntersectionSummary",
     "ListedTask",
+    "NoFields",
     "PageIntersection",
     "PageIntersectionRequest",
     "PageIntersectionResult",

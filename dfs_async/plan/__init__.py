@@ -11,7 +11,7 @@ from dfs_async.plan.bulk import Bulk, Pack, Packer, root_domain
 from dfs_async.plan.cursor import REFUSED_TOKEN, CursorPlan, CursorResult, OffsetThenCursor
 from dfs_async.plan.offset import Offset, OffsetPlan
 from dfs_async.plan.protocol import JobPlan, PageNotInFlight, PageRequest, Paging
-from dfs_async.plan.single import Series, Single, SinglePlan
+from dfs_async.plan.single import Listing, Series, Single, SinglePlan
 
 __all__ = [
     "REFUSED_TOKEN",
@@ -19,6 +19,7 @@ __all__ = [
     "CursorPlan",
     "CursorResult",
     "JobPlan",
+    "Listing",
     "Offset",
     "OffsetPlan",
     "OffsetThenCursor",

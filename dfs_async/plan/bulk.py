@@ -156,8 +156,8 @@ class Bulk:
         """A bulk task's result: `items`, one per target (each names its `target`)."""
         return PagedResult[item]  # type: ignore[valid-type]
 
-    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
-        return result
+    def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
+        return results[0] if results else None
 
     def packer(self) -> Packer[Any]:
         """A new, empty packer with this kind's caps."""

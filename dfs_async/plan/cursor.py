@@ -160,8 +160,8 @@ class OffsetThenCursor:
     def packer(self) -> None:
         return None
 
-    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
-        return _GRID.answer(target, page, result, cost)
+    def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
+        return _GRID.answer(target, page, results, cost)
 
 
 class CursorPlan(Generic[T]):

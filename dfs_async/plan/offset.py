@@ -124,7 +124,10 @@ class Offset:
     def packer(self) -> None:
         return None
 
-    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Page[Any]:
+    def answer(
+        self, target: str, page: PageRequest, results: Sequence[Any], cost: float
+    ) -> Page[Any]:
+        result = results[0] if results else None
         return Page(
             target=target,
             total_count=result.total_count if result is not None else None,

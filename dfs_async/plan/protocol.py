@@ -106,8 +106,9 @@ class Paging(Protocol):
     def result_type(self, item: type[Any]) -> Any:
         """What one result of a task decodes to, for this endpoint's item type."""
 
-    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
-        """What an awaited single call returns for its one answered request."""
+    def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
+        """What an awaited single call returns for its one answered request (`results`: the
+        task's results, usually one)."""
 
     def packer(self) -> Any:
         """A `bulk.Packer` when many jobs' requests share one task (bulk endpoints), else

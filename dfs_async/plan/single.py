@@ -20,7 +20,7 @@ from dfs_async.records import PageProgress
 
 T = TypeVar("T")
 
-__all__ = ["Series", "Single", "SinglePlan"]
+__all__ = ["Listing", "Series", "Single", "SinglePlan"]
 
 _ONLY = PageRequest(0, 1)
 
@@ -50,8 +50,8 @@ class Single:
     def result_type(self, item: type[Any]) -> Any:
         return item
 
-    def answer(self, target: str, page: PageRequest, result: Any, cost: float) -> Any:
-        return result
+    def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
+        return results[0] if results else None
 
     def packer(self) -> None:
         return None
@@ -72,6 +72,15 @@ class Series(Single):
         plan = super().plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
         plan.series = True
         return plan
+
+
+@dataclass(frozen=True)
+class Listing(Single):
+    """One request with no unit of work, answered as all its results (the utility endpoints:
+    `errors` and `id_list` answer a list, `index` and `available_filters` one object)."""
+
+    def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
+        return list(results)
 
 
 class SinglePlan(Generic[T]):

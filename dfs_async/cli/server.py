@@ -1,0 +1,48 @@
+"""Where a command's requests go: `--base-url`, `--sandbox` or `--emulator`, in one place."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import AsyncExitStack
+from typing import Any
+
+from dfs_async.cli import UsageError
+from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("server (default: DATAFORSEO_BASE_URL, else the real API)")
+    one = where.add_mutually_exclusive_group()
+    one.add_argument("--base-url", metavar="URL", help="the API's base URL")
+    one.add_argument(
+        "--sandbox", action="store_true", help="DataForSEO's free sandbox (dummy data)"
+    )
+    one.add_argument(
+        "--emulator",
+        action="store_true",
+        help="start the built-in emulator on 127.0.0.1 for this run; no credentials needed",
+    )
+
+
+def check_server(args: argparse.Namespace, *, sending: bool = True) -> None:
+    """UsageError unless the requests can go somewhere: the emulator needs its extra, the
+    API credentials. Nothing is needed when nothing is sent (`sending` False: a dry run)."""
+    if not sending:
+        return
+    if args.emulator and not has_uvicorn():
+        raise UsageError(MISSING_UVICORN)
+    if not args.emulator and not (
+        os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")
+    ):
+        raise UsageError(
+            "credentials missing: set DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD (or use --emulator)"
+        )
+
+
+async def start_emulator(stack: AsyncExitStack, options: dict[str, Any]) -> None:
+    """Start the built-in emulator for this run and point the client's `options` at it."""
+    from dfs_async.emulator import EmulatorConfig, running_emulator
+
+    emu = await stack.enter_async_context(running_emulator(EmulatorConfig()))
+    options.update(login=emu.login, password=emu.password, base_url=emu.base_url)
