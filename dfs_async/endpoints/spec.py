@@ -92,6 +92,17 @@ def _type_rule(info: FieldInfo) -> Rule:
     return nested
 
 
+def _both(first: Rule, then: Rule | None) -> Rule:
+    if then is None:
+        return first
+
+    def rule(name: str, value: Any) -> None:
+        first(name, value)
+        then(name, value)
+
+    return rule
+
+
 # -- the spec -----------------------------------------------------------------------------
 
 _FILTER_KINDS: Final = {
@@ -164,9 +175,10 @@ class Endpoint:
 
     @functools.cached_property
     def rules(self) -> dict[str, Rule]:
-        """Each field's check: its named check where it has one, else its type's."""
+        """Each field's check: its type's, then its named check where it has one."""
         return {
-            name: self.checks.get(name) or _type_rule(info) for name, info in self.fields.items()
+            name: _both(_type_rule(info), self.checks.get(name))
+            for name, info in self.fields.items()
         }
 
     @functools.cached_property
