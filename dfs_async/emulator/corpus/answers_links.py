@@ -520,9 +520,7 @@ def competitors(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
 
     selected: list[Competitor] = corpus.cached("Competitor", task, derive)
     items = page(selected, task, CompetitorsRequest)
-    return CountedResult(total_count=len(selected), items_count=len(items), items=items), len(
-        items
-    )
+    return CountedResult(total_count=len(selected), items_count=len(items), items=items), len(items)
 
 
 __all__ = ["DEFAULT_INTERNAL_LIST_LIMIT"]

@@ -40,10 +40,11 @@ from typing import Any, Final
 
 import msgspec
 
-from dfs_async.emulator.corpus.answers_links import grouped, option, page, summary
+from dfs_async.emulator.corpus.answers_links import grouped, page, summary
 from dfs_async.emulator.corpus.core import Corpus, register, site_of
 from dfs_async.emulator.corpus.figures import (
     domain_counts,
+    option,
     scale_value,
     target_rank,
     target_spam_score,
@@ -122,7 +123,8 @@ def growth(profile: Profile, day: date) -> float:
     now = datetime.now(UTC).timestamp()
     if ts <= profile.first_seen:
         return 0.0
-    return min(1.0, (ts - profile.first_seen) / max(1.0, now - profile.first_seen)) ** 0.7
+    share = min(1.0, (ts - profile.first_seen) / max(1.0, now - profile.first_seen))
+    return float(share**0.7)
 
 
 def day_time(day: date) -> str:
@@ -462,8 +464,10 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
         excluded: set[int] = set()
         for t in task.get("exclude_targets", ()):
             source = corpus.source(t, subs)
-            excluded.update(_gid(lost, k, corpus.records.get(source.profile.global_id(
-                source.profile.domain_index(lost, k)))) for lost, k in source.positions(status))  # fmt: skip
+            p = source.profile
+            excluded.update(
+                p.global_id(p.domain_index(lost, k)) for lost, k in source.positions(status)
+            )
         items, views = [], []
         for gid in common:
             if gid in excluded:

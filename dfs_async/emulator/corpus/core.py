@@ -145,9 +145,7 @@ class Corpus:
         """The filtered and sorted pages of a checked task (null-free), maps untruncated."""
         shape = {k: task.get(k) for k in _SHAPING}
         key = b"pages" + msgspec.json.encode(shape)
-        found: list[DomainPageSummary] = self._answers.get_or_build(
-            key, lambda: self._select(task)
-        )
+        found: list[DomainPageSummary] = self._answers.get_or_build(key, lambda: self._select(task))
         return found
 
     def _select(self, task: Mapping[str, Any]) -> list[DomainPageSummary]:
@@ -215,7 +213,7 @@ class Corpus:
             ranges: dict[bool, tuple[tuple[int, int], ...]] = {}
             for lost in (False, True):
                 run = self.runs(host, lost).run_of(target)
-                ranges[lost] = ((run,) if run and run[1] else ())
+                ranges[lost] = (run,) if run and run[1] else ()
             return Source(host, profile, ranges)
         profile = self.profile(target)
         ranges = {}
@@ -266,9 +264,7 @@ class Corpus:
             total = profile.lost if lost else profile.live
             out: list[Backlink] = []
             for b in range(-(-total // BLOCK)):
-                out.extend(
-                    backlink_block(self.config.seed, profile, runs, lost, b, self.records)
-                )
+                out.extend(backlink_block(self.config.seed, profile, runs, lost, b, self.records))
             return out
 
         return self._full.get_or_build((host, lost), build)

@@ -51,7 +51,7 @@ def target_spam_score(profile: Profile, target: str) -> int:
     return profile.spam_score
 
 
-def domain_counts(profile: Profile, domains: int) -> dict[str, int]:
+def domain_counts(profile: Profile, domains: int) -> dict[str, Any]:
     main = min(domains, max(1, int(domains * profile.main_share))) if domains else 0
     ips = min(domains, max(1, int(domains * profile.ip_share))) if domains else 0
     return {

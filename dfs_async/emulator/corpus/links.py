@@ -282,9 +282,9 @@ class Runs:
 
 def make_runs(pages: HostCorpus, total: int, lost: bool) -> Runs:
     """`total` positions over the pages of a status (weights: their `backlinks`)."""
-    chosen = [
-        i for i, it in enumerate(pages.items) if (it.lost_date is not None) == lost
-    ] or list(range(len(pages.items)))
+    chosen = [i for i, it in enumerate(pages.items) if (it.lost_date is not None) == lost] or list(
+        range(len(pages.items))
+    )
     order = [i for i in chosen if pages.on_main_host[i]] + [
         i for i in chosen if not pages.on_main_host[i]
     ]
@@ -328,7 +328,7 @@ def backlink_block(
         prev = first + (last - first) * r()
         dofollow = r() >= profile.nofollow
         image = kind == "image"
-        anchor = "" if image else anchors[anchor_index(profile, lost, k, len(anchors))]
+        anchor = anchors[anchor_index(profile, lost, k, len(anchors))]  # `anchors` groups it
         words = WORDS[int(r() * len(WORDS))], WORDS[int(r() * len(WORDS))]
         out.append(
             Backlink(
