@@ -82,8 +82,8 @@ class Source:
         """How many referring domains the backlinks of `status` come from."""
         p = self.profile
         if self.is_prefix():
-            live = self.count("live") if "live" in status or status == "all" else 0
-            lost = self.count("lost") if status in ("lost", "all") else 0
+            live = self.count("live") if status != "lost" else 0
+            lost = self.count("lost") if status != "live" else 0
             return p.prefix_domains(live, lost)
         return len({p.domain_index(lost, k) for lost, k in self.positions(status)})
 
