@@ -11,6 +11,7 @@ refused with ValidationError on its field, 40501):
   2019-01-30) up to `date_to`; counts on the same growth curve. 1 item per period.
 
 Bulk (one item per target, in the order given, `target` as given; charged a row per target):
+a page target has its own profile (`links`), so no site's pages are built;
 a target that is server-invalid (`links.is_server_invalid`: a reserved TLD `.invalid`,
 `.test`, `.example`, `.localhost`, or listed in `EmulatorConfig.invalid_targets`) refuses the
 whole task (ValidationError on `targets`, no cost). `bulk_backlinks` = summary's live
@@ -275,7 +276,7 @@ def _bulk(items: list[Any]) -> tuple[Any, int]:
 
 
 def profile_of(corpus: Corpus, target: str) -> Profile:
-    return corpus.profile(site_of(target))
+    return corpus.profile(target)
 
 
 @register("bulk_ranks")

@@ -195,28 +195,25 @@ class Corpus:
         return self._profiles.get_or_build(host, lambda: make_profile(self.config, host))
 
     def runs(self, host: str, lost: bool) -> Runs:
-        """A host's status list spread over its pages (builds the pages)."""
+        """A host's status list spread over its pages (builds the pages); a page URL's list
+        is all of that page."""
         profile = self.profile(host)
         total = profile.lost if lost else profile.live
+        if "://" in host:
+            return Runs([0], [total], [host], total)
         return self._runs.get_or_build(
             (host, lost), lambda: make_runs(self.host(host), total, lost)
         )
 
     def server_invalid(self, target: str) -> bool:
+        """Unknown to the API (see `links.is_server_invalid`)."""
         return is_server_invalid(self.config, site_of(target))
 
     def source(self, target: str, include_subdomains: bool = True) -> Source:
         """The backlinks of a target (see `Source`)."""
-        if "://" in target:
-            host = site_of(target)
-            profile = self.profile(host)
-            ranges: dict[bool, tuple[tuple[int, int], ...]] = {}
-            for lost in (False, True):
-                run = self.runs(host, lost).run_of(target)
-                ranges[lost] = (run,) if run and run[1] else ()
-            return Source(host, profile, ranges)
         profile = self.profile(target)
-        ranges = {}
+        ranges: dict[bool, tuple[tuple[int, int], ...]] = {}
+        include_subdomains = include_subdomains or "://" in target
         for lost in (False, True):
             total = profile.lost if lost else profile.live
             if not include_subdomains and total:

@@ -1,7 +1,7 @@
 """The shared figures of a target (one function each, used by every endpoint that shows it),
 the API's defaults read from the request Structs, rank scaling and the backlinks token.
 
-- `target_rank`: a domain's rank is its profile's; a page's is drawn below its site's.
+- `target_rank`: a target's rank is its profile's (a page URL has its own profile).
   `summary.rank` and `bulk_ranks` both read it.
 - `target_spam_score`: the site's spam score (`summary.backlinks_spam_score`,
   `info.target_spam_score`, `bulk_spam_score.spam_score`).
@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from dfs_async.emulator.corpus.links import Profile, unit
+from dfs_async.emulator.corpus.links import Profile
 from dfs_async.errors import ValidationError
 from dfs_async.models.fields import fields_of
 
@@ -42,9 +42,7 @@ def option(task: Mapping[str, Any], request: type[msgspec.Struct], name: str) ->
 
 
 def target_rank(profile: Profile, target: str) -> int:
-    if "://" not in target:
-        return profile.rank
-    return int(profile.rank * (0.3 + 0.6 * unit(profile.salt ^ hash_text(target))))
+    return profile.rank
 
 
 def target_spam_score(profile: Profile, target: str) -> int:

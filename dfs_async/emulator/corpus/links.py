@@ -23,12 +23,13 @@ So the number of referring domains of a prefix is exact arithmetic, and the firs
 backlinks are one per referring domain. Pool domains are global (`domain_record(g)`): the
 first 200 of every pool come from 1,009 popular domains, which is what competitors and
 intersections share. The other fields of a backlink come from a generator seeded per block
-of 256 positions, so any page of the list is made on its own (`backlink_items`) and a
+of 256 positions, so any page of the list is made on its own (`Corpus.backlink_slice`) and a
 50,000-backlink host is generated in about a second when a query needs all of it.
 
-A page target (an URL) has the backlinks of its run of positions in its site's lists; an URL
-that is not one of its site's pages has none. Big hosts (see `EmulatorConfig`) have at least
-`big_backlinks` live backlinks.
+A page target (an URL) has a profile of its own (one page: the URL), so a bulk task of pages
+never builds their sites' pages: its backlinks are not drawn from its site's lists (the
+site's `backlinks` and the page's are two reproducible sets, each consistent on its own).
+Big hosts (see `EmulatorConfig`) have at least `big_backlinks` live backlinks.
 """
 
 from __future__ import annotations
@@ -143,22 +144,32 @@ class Profile:
 
 
 def make_profile(config: EmulatorConfig, host: str) -> Profile:
-    """The link profile of `host`, from (seed, host) only: cheap, no pages built."""
-    size = config.target_sizes.get(host)
-    if size is None:
-        size = host_size(config.seed, host, config.min_pages, config.max_pages, config.size_skew)
-    big = is_big(config, host)
-    if big:
-        size = max(size, 1)
+    """The link profile of `host` (or of a page URL), from (seed, host) only: cheap, no pages
+    built. A page URL's profile is its own: one page, the URL itself."""
     rnd = random.Random(stable_seed(config.seed, "links", host))
     live = lost = 0
-    if size:
-        home = 200 + int(min(rnd.paretovariate(1.2), 1000.0) * 100)
-        total = home + int(size * rnd.uniform(1.0, 8.0))
+    if "://" in host:
+        size = 1
+        total = int(min(rnd.paretovariate(1.1), 2000.0) * 10) if rnd.random() >= 0.25 else 0
         lost = int(total * rnd.uniform(0.05, 0.25))
         live = total - lost
+    else:
+        pinned = config.target_sizes.get(host)
+        size = (
+            pinned
+            if pinned is not None
+            else host_size(config.seed, host, config.min_pages, config.max_pages, config.size_skew)
+        )
+        big = is_big(config, host)
         if big:
-            live = max(live, config.big_backlinks + rnd.randrange(5000))
+            size = max(size, 1)
+        if size:
+            home = 200 + int(min(rnd.paretovariate(1.2), 1000.0) * 100)
+            total = home + int(size * rnd.uniform(1.0, 8.0))
+            lost = int(total * rnd.uniform(0.05, 0.25))
+            live = total - lost
+            if big:
+                live = max(live, config.big_backlinks + rnd.randrange(5000))
     d_live = min(live, max(1, int(live * rnd.uniform(0.04, 0.3)))) if live else 0
     d_lost = min(lost, max(1, int(lost * rnd.uniform(0.1, 0.6)))) if lost else 0
     overlap = int(min(d_live, d_lost) * rnd.uniform(0.1, 0.5))
@@ -243,8 +254,10 @@ def page_of(profile: Profile, lost: bool, k: int, record: DomainRecord) -> int:
 def anchors_of(profile: Profile) -> list[str]:
     """The host's anchor texts, most used first."""
     rnd = random.Random(profile.salt ^ 0xA1)
-    brand = profile.host.split(".")[0]
-    anchors = [brand, profile.host, f"https://{profile.host}/", *ANCHOR_WORDS]
+    host = profile.host.split("/")[2] if "://" in profile.host else profile.host
+    host = host.removeprefix("www.")
+    brand = host.split(".")[0]
+    anchors = [brand, host, f"https://{host}/", *ANCHOR_WORDS]
     extra = 5 + int(math.sqrt(profile.live + profile.lost))
     anchors += [f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {brand}" for _ in range(extra // 2)]
     anchors += [f"{rnd.choice(WORDS)} {rnd.choice(WORDS)}" for _ in range(extra - extra // 2)]
