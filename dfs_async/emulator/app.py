@@ -227,7 +227,7 @@ class Emulator:
             20000,
             path,
             data,
-            result=[result],
+            result=result if isinstance(result, list) else [result],
             cost=task_cost(endpoint, items),
             elapsed=elapsed,
         )

@@ -7,7 +7,7 @@ Values are checked on construction: a bad one is a ValueError naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -92,6 +92,14 @@ class EmulatorConfig:
     The corpus: a target's number of pages is `min_pages + (max_pages - min_pages) * u**skew`
     for a uniform u drawn from (seed, host), so most targets are small and a few are large;
     `target_sizes` pins the size of given hosts (tests and benchmarks use it).
+
+    Big hosts: a host listed in `big_hosts`, or whose first label starts with "big"
+    (`big.com`, `bigshop.org`, `big-news.net`, `blog.bigsite.com` is not: first label
+    `blog`), has at least `big_backlinks` live backlinks (so the `backlinks` cursor path past
+    20,000 is exercised by default) and at least one page.
+    Server-invalid targets: a target whose host ends in one of the reserved TLDs `.invalid`,
+    `.test`, `.example`, `.localhost`, or whose host is listed in `invalid_targets`, is
+    unknown to the API: a bulk task naming one is refused whole (40501).
     """
 
     seed: int = 0
@@ -108,6 +116,9 @@ class EmulatorConfig:
     size_skew: float = 5.0
     target_sizes: Mapping[str, int] = field(default_factory=dict)
     corpus_cache_size: int = 64
+    big_hosts: Collection[str] = frozenset()
+    big_backlinks: int = 50_000
+    invalid_targets: Collection[str] = frozenset()
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
@@ -124,6 +135,7 @@ class EmulatorConfig:
         _check(self.size_skew > 0, "size_skew", "more than 0")
         _check(all(n >= 0 for n in self.target_sizes.values()), "target_sizes", "sizes >= 0")
         _check(self.corpus_cache_size >= 1, "corpus_cache_size", "at least 1")
+        _check(self.big_backlinks >= 0, "big_backlinks", "at least 0")
 
     @property
     def per_minute(self) -> int:

@@ -1,4 +1,4 @@
-"""The emulator's data: a reproducible set of pages for any target, made up on first use.
+"""A host's pages: a reproducible set of pages for any target, made up on first use.
 
 A host's pages come from a generator seeded by (seed, host), so the same emulator seed gives
 the same corpus in every process, and another seed gives another. Building a large host takes
@@ -27,17 +27,13 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
-from dfs_async.emulator.config import EmulatorConfig
-from dfs_async.emulator.query import compile_filter, sort_items
-from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY, Endpoint
-from dfs_async.models import DomainPageSummary, PagedResult
-from dfs_async.targets import target_host
+from dfs_async.models import DomainPageSummary
 
 ITEM_TYPE: Final = "backlinks_page_summary"
 
@@ -216,111 +212,6 @@ class LRU(Generic[K, V]):
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
             return value
-
-
-class Corpus:
-    """Every target's pages, and the full answer to a task (before limit/offset paging).
-
-    `query(task)` is what tests of the client compare against: the same items the emulator
-    serves, in the same order. Answers are cached by the fields that shape them, so the pages
-    of one paged walk cost one filter-and-sort, not one per page.
-    """
-
-    def __init__(self, config: EmulatorConfig) -> None:
-        self.config = config
-        self._hosts: LRU[str, HostCorpus] = LRU(config.corpus_cache_size)
-        self._answers: LRU[bytes, list[DomainPageSummary]] = LRU(4 * config.corpus_cache_size)
-
-    def host(self, host: str) -> HostCorpus:
-        """The pages of a domain or subdomain (API form)."""
-        c = self.config
-        size = c.target_sizes.get(host)
-        if size is None:
-            size = host_size(c.seed, host, c.min_pages, c.max_pages, c.size_skew)
-        return self._hosts.get_or_build(host, lambda: build_host(c.seed, host, size))
-
-    def query(self, task: Mapping[str, Any]) -> tuple[int, list[DomainPageSummary]]:
-        """(total_count, every item) for a domain_pages_summary task, maps truncated as served.
-
-        Raises ValidationError/UnknownField for a task the API would refuse.
-        """
-        clean = DOMAIN_PAGES_SUMMARY.check_task(task)
-        items = self.select(clean)
-        limit = clean.get("internal_list_limit", DEFAULT_INTERNAL_LIST_LIMIT)
-        return len(items), [truncate_maps(item, limit) for item in items]
-
-    def answer(self, endpoint: Endpoint, task: Mapping[str, Any]) -> tuple[Any, int]:
-        """The result of a checked task of `endpoint` as served, and how many items it
-        holds (what the task is charged for)."""
-        return _ANSWERS[endpoint.name](self, task)
-
-    def select(self, task: Mapping[str, Any]) -> list[DomainPageSummary]:
-        """The filtered and sorted pages of a checked task (null-free), maps untruncated."""
-        shape = {k: task.get(k) for k in _SHAPING}
-        key = msgspec.json.encode(shape)
-        return self._answers.get_or_build(key, lambda: self._select(task))
-
-    def _select(self, task: Mapping[str, Any]) -> list[DomainPageSummary]:
-        target: str = task["target"]
-        status = task.get("backlinks_status_type", "live")
-        if "://" in target:
-            items = self._page(target)
-        else:
-            corpus = self.host(target)
-            if task.get("include_subdomains", True):
-                items = corpus.items
-            else:
-                items = [
-                    it for it, main in zip(corpus.items, corpus.on_main_host, strict=True) if main
-                ]
-        if status != "all":
-            lost = status == "lost"
-            items = [it for it in items if (it.lost_date is not None) == lost]
-        if task.get("backlinks_filters") is not None:
-            share = backlinks_share(task["backlinks_filters"])
-            items = [kept for it in items if (kept := share(it)) is not None]
-        if task.get("rank_scale", "one_thousand") == "one_hundred":
-            items = [scale_rank(it) for it in items]
-        if task.get("filters") is not None:
-            keep = compile_filter(task["filters"], DOMAIN_PAGES_SUMMARY.filter_fields)
-            items = [it for it in items if keep(it)]
-        if task.get("order_by"):
-            items = sort_items(items, task["order_by"])
-        return list(items)
-
-    def _page(self, url: str) -> list[DomainPageSummary]:
-        """A page target: its page in its site's corpus, else a page of its own (or none)."""
-        host = target_host(url)
-        site = host[4:] if host.startswith("www.") else host
-        found = self.host(site).page(url)
-        if found is not None:
-            return [found]
-        rnd = random.Random(stable_seed(self.config.seed, "page", url))
-        if rnd.random() < 0.25:  # a page nobody links to
-            return []
-        return [make_item(rnd, url, lost_share=0.15)]
-
-
-DEFAULT_INTERNAL_LIST_LIMIT: Final = 10
-
-
-def _pages_summary(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
-    selected = corpus.select(task)
-    offset = task.get("offset", 0)
-    limit = task.get("limit", DOMAIN_PAGES_SUMMARY.default_limit)
-    list_limit = task.get("internal_list_limit", DEFAULT_INTERNAL_LIST_LIMIT)
-    page = [truncate_maps(item, list_limit) for item in selected[offset : offset + limit]]
-    return PagedResult(task["target"], len(selected), len(page), page), len(page)
-
-
-# Each endpoint's answer from the corpus, by name.
-_ANSWERS: Final[dict[str, Callable[[Corpus, Mapping[str, Any]], tuple[Any, int]]]] = {
-    DOMAIN_PAGES_SUMMARY.name: _pages_summary,
-}
-_SHAPING: Final = (
-    "target", "include_subdomains", "backlinks_status_type", "backlinks_filters",
-    "rank_scale", "filters", "order_by",
-)  # fmt: skip
 
 
 # -- what the fields of domain_pages_summary do to its pages ---------------------------

@@ -1,0 +1,620 @@
+"""The answers of the series, bulk, intersection and utility endpoints.
+
+Series (today is the real UTC date; a date is `YYYY-MM-DD`, a bad or out-of-range one is
+refused with ValidationError on its field, 40501):
+- `history`: a snapshot on the first day of each month from `date_from` (default and
+  earliest 2019-01-01) to `date_to` (default and latest today); the figures grow from the
+  host's first_seen to today's, so the last snapshot is close to `summary`. 1 item charged
+  per snapshot.
+- `timeseries_summary`, `timeseries_new_lost_summary`: one item per `group_range` (day,
+  week, month (default), year) period starting at `date_from` (default a year ago, earliest
+  2019-01-30) up to `date_to`; counts on the same growth curve. 1 item per period.
+
+Bulk (one item per target, in the order given, `target` as given; charged a row per target):
+a page target has its own profile (`links`), so no site's pages are built;
+a target that is server-invalid (`links.is_server_invalid`: a reserved TLD `.invalid`,
+`.test`, `.example`, `.localhost`, or listed in `EmulatorConfig.invalid_targets`) refuses the
+whole task (ValidationError on `targets`, no cost). `bulk_backlinks` = summary's live
+backlinks, `bulk_referring_domains` = summary's referring domain counts, `bulk_ranks` and
+`bulk_spam_score` = summary's rank and spam score. `bulk_new_lost_*` count since `date_from`
+(default 30 days ago, at least today minus 365 days): the share of the live (lost) backlinks
+and domains first seen (lost) since then on the growth curve. `bulk_pages_summary` refuses
+more than 100 distinct root domains (the last two labels of a target's host).
+
+Intersections: `targets` {"1": t1, ...} and `exclude_targets`; `domain_intersection` lists
+the referring domains linking to every target and to no excluded one (in the first target's
+order), each with its links to each target; `page_intersection` the same for referring pages
+(`url_from`), each with the first backlink from that page to each target. `filters` and
+`order_by` name a target's field as `"<n>.<field>"` (`"1.rank"`).
+
+Utility: `id_list` answers a few synthetic tasks in the asked range, `errors` none; both are
+lists of records (the task's `result` list itself), charged nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, Final
+
+import msgspec
+
+from dfs_async.emulator.corpus.answers_links import grouped, page, summary
+from dfs_async.emulator.corpus.core import Corpus, register, site_of
+from dfs_async.emulator.corpus.figures import (
+    domain_counts,
+    option,
+    scale_value,
+    target_rank,
+    target_spam_score,
+)
+from dfs_async.emulator.corpus.links import Profile, page_of, url_from
+from dfs_async.emulator.corpus.pages import stable_seed
+from dfs_async.emulator.query import compile_filter, sort_items
+from dfs_async.errors import ValidationError
+from dfs_async.models import (
+    BulkBacklinks,
+    BulkNewLostBacklinks,
+    BulkNewLostReferringDomains,
+    BulkPageSummary,
+    BulkRank,
+    BulkReferringDomains,
+    BulkResult,
+    BulkSpamScore,
+    CountedResult,
+    DomainIntersection,
+    DomainIntersectionRequest,
+    HistoryRequest,
+    HistoryResult,
+    HistorySnapshot,
+    IdListRequest,
+    IntersectionBacklink,
+    IntersectionDomain,
+    IntersectionResult,
+    IntersectionSummary,
+    ListedTask,
+    PageIntersection,
+    PageIntersectionRequest,
+    TimeseriesNewLostSummary,
+    TimeseriesResult,
+    TimeseriesSummary,
+    TimeseriesSummaryRequest,
+    format_api_datetime,
+    parse_api_datetime,
+)
+
+HISTORY_FROM: Final = date(2019, 1, 1)
+SERIES_FROM: Final = date(2019, 1, 30)
+MAX_ROOT_DOMAINS: Final = 100
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def parse_date(name: str, value: Any) -> date:
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else _bad(name, value)
+    except (TypeError, ValueError):
+        return _bad(name, value)
+
+
+def _bad(name: str, value: Any) -> date:
+    raise ValidationError(name, f"a date yyyy-mm-dd, got {value!r}")
+
+
+def date_range(task: Mapping[str, Any], earliest: date, default_from: date) -> tuple[date, date]:
+    now = today()
+    start = parse_date("date_from", task["date_from"]) if "date_from" in task else default_from
+    end = parse_date("date_to", task["date_to"]) if "date_to" in task else now
+    if start < earliest:
+        raise ValidationError("date_from", f"at the earliest {earliest.isoformat()}")
+    if end > now:
+        raise ValidationError("date_to", "at the latest today")
+    if start > end:
+        raise ValidationError("date_from", "not after date_to")
+    return start, end
+
+
+def growth(profile: Profile, day: date) -> float:
+    """The share of today's figures a host had on `day` (0 before its first_seen)."""
+    ts = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    now = datetime.now(UTC).timestamp()
+    if ts <= profile.first_seen:
+        return 0.0
+    share = min(1.0, (ts - profile.first_seen) / max(1.0, now - profile.first_seen))
+    return float(share**0.7)
+
+
+def day_time(day: date) -> str:
+    return format_api_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
+def periods(start: date, end: date, group: str) -> list[date]:
+    out = []
+    d = start
+    while d <= end:
+        out.append(d)
+        if group == "day":
+            d += timedelta(days=1)
+        elif group == "week":
+            d += timedelta(days=7)
+        elif group == "month":
+            d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+        else:
+            d = date(d.year + 1, 1, 1)
+    return out
+
+
+# -- series --------------------------------------------------------------------------------
+
+
+@register("history")
+def history(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    target = task["target"]
+    start, end = date_range(task, HISTORY_FROM, HISTORY_FROM)
+    one_hundred = option(task, HistoryRequest, "rank_scale") == "one_hundred"
+    p = corpus.profile(target)
+    domains = corpus.source(target).domains("live")
+    items = []
+    prev_b = prev_d = 0
+    first = date(start.year, start.month, 1)
+    for month in periods(first, end, "month"):
+        g = growth(p, month)
+        b, d = int(p.live * g), int(domains * g)
+        churn = int(b * 0.02)
+        items.append(
+            HistorySnapshot(
+                type="backlinks_history",
+                date=day_time(month),
+                rank=scale_value(int(p.rank * g**0.3), one_hundred),
+                backlinks=b,
+                new_backlinks=max(0, b - prev_b) + churn,
+                lost_backlinks=churn,
+                new_referring_domains=max(0, d - prev_d) + d // 50,
+                lost_referring_domains=d // 50,
+                crawled_pages=int(p.pages * g),
+                **domain_counts(p, d),
+                referring_pages=int(b * 0.8),
+                referring_pages_nofollow=int(b * 0.8 * p.nofollow),
+            )
+        )
+        prev_b, prev_d = b, d
+    result = HistoryResult(
+        target=target,
+        date_from=day_time(start),
+        date_to=day_time(end),
+        items_count=len(items),
+        items=items,
+    )
+    return result, len(items)
+
+
+def _series(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Profile, int, list[date], str]:
+    start, end = date_range(task, SERIES_FROM, today() - timedelta(days=365))
+    group = option(task, TimeseriesSummaryRequest, "group_range")
+    source = corpus.source(task["target"], task.get("include_subdomains", True))
+    return source.profile, source.domains("live"), periods(start, end, group), group
+
+
+@register("timeseries_summary")
+def timeseries_summary(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    p, domains, days, group = _series(corpus, task)
+    one_hundred = option(task, TimeseriesSummaryRequest, "rank_scale") == "one_hundred"
+    items = []
+    for day in days:
+        g = growth(p, day)
+        b, d = int(p.live * g), int(domains * g)
+        items.append(
+            TimeseriesSummary(
+                type="backlinks_timeseries_summary",
+                date=day_time(day),
+                rank=scale_value(int(p.rank * g**0.3), one_hundred),
+                backlinks=b,
+                backlinks_nofollow=int(b * p.nofollow),
+                referring_pages=int(b * 0.8),
+                referring_pages_nofollow=int(b * 0.8 * p.nofollow),
+                **domain_counts(p, d),
+            )
+        )
+    return _series_result(task, days, group, items), len(items)
+
+
+@register("timeseries_new_lost_summary")
+def timeseries_new_lost(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    p, domains, days, group = _series(corpus, task)
+    items = []
+    for i, day in enumerate(days):
+        nxt = days[i + 1] if i + 1 < len(days) else today()
+        g0, g1 = growth(p, day), growth(p, nxt)
+        new_b = int(p.live * max(0.0, g1 - g0)) + int(p.lost * g0 * 0.01)
+        new_d = int(domains * max(0.0, g1 - g0)) + int(domains * g0 * 0.005)
+        items.append(
+            TimeseriesNewLostSummary(
+                type="backlinks_timeseries_new_lost_summary",
+                date=day_time(day),
+                new_backlinks=new_b,
+                lost_backlinks=int(p.lost * g0 * 0.01),
+                new_referring_domains=new_d,
+                lost_referring_domains=int(domains * g0 * 0.005),
+                new_referring_main_domains=int(new_d * p.main_share),
+                lost_referring_main_domains=int(domains * g0 * 0.005 * p.main_share),
+            )
+        )
+    return _series_result(task, days, group, items), len(items)
+
+
+def _series_result(
+    task: Mapping[str, Any], days: list[date], group: str, items: list[Any]
+) -> TimeseriesResult[Any]:
+    start, end = date_range(task, SERIES_FROM, today() - timedelta(days=365))
+    return TimeseriesResult(
+        target=task["target"],
+        date_from=day_time(start),
+        date_to=day_time(end),
+        group_range=group,
+        items_count=len(items),
+        items=items,
+    )
+
+
+# -- bulk ----------------------------------------------------------------------------------
+
+
+def checked_targets(corpus: Corpus, task: Mapping[str, Any]) -> list[str]:
+    targets: list[str] = list(task["targets"])
+    for t in targets:
+        if corpus.server_invalid(t):
+            raise ValidationError("targets", f"{t!r} is not a valid target for this API")
+    return targets
+
+
+def _bulk(items: list[Any]) -> tuple[Any, int]:
+    return BulkResult(items_count=len(items), items=items), len(items)
+
+
+def profile_of(corpus: Corpus, target: str) -> Profile:
+    return corpus.profile(target)
+
+
+@register("bulk_ranks")
+def bulk_ranks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    one_hundred = task.get("rank_scale") == "one_hundred"
+    return _bulk(
+        [
+            BulkRank(target=t, rank=scale_value(target_rank(profile_of(corpus, t), t), one_hundred))
+            for t in checked_targets(corpus, task)
+        ]
+    )
+
+
+@register("bulk_backlinks")
+def bulk_backlinks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    return _bulk(
+        [
+            BulkBacklinks(target=t, backlinks=corpus.source(t).count("live"))
+            for t in checked_targets(corpus, task)
+        ]
+    )
+
+
+@register("bulk_spam_score")
+def bulk_spam_score(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    return _bulk(
+        [
+            BulkSpamScore(
+                type="bulk_spam_score",
+                target=t,
+                spam_score=target_spam_score(profile_of(corpus, t), t),
+            )
+            for t in checked_targets(corpus, task)
+        ]
+    )
+
+
+@register("bulk_referring_domains")
+def bulk_referring_domains(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    items = []
+    for t in checked_targets(corpus, task):
+        source = corpus.source(t)
+        counts = domain_counts(source.profile, source.domains("live"))
+        items.append(
+            BulkReferringDomains(
+                target=t,
+                **{k: v for k, v in counts.items() if k in BulkReferringDomains.__struct_fields__},
+            )
+        )
+    return _bulk(items)
+
+
+def since(task: Mapping[str, Any]) -> tuple[date, date]:
+    now = today()
+    start = (
+        parse_date("date_from", task["date_from"])
+        if "date_from" in task
+        else now - timedelta(days=30)
+    )
+    if start < now - timedelta(days=365) or start > now:
+        raise ValidationError("date_from", "from today minus one year to today")
+    return start, now
+
+
+def new_lost_share(profile: Profile, start: date) -> tuple[float, float]:
+    """The shares of live backlinks new since `start`, and of lost ones lost since it."""
+    new = 1.0 - growth(profile, start)
+    days = (today() - start).days
+    return new, min(1.0, days / 365)
+
+
+@register("bulk_new_lost_backlinks")
+def bulk_new_lost_backlinks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    start, _ = since(task)
+    items = []
+    for t in checked_targets(corpus, task):
+        source = corpus.source(t)
+        new, lost = new_lost_share(source.profile, start)
+        items.append(
+            BulkNewLostBacklinks(
+                target=t,
+                new_backlinks=int(source.count("live") * new),
+                lost_backlinks=int(source.count("lost") * lost),
+            )
+        )
+    return _bulk(items)
+
+
+@register("bulk_new_lost_referring_domains")
+def bulk_new_lost_referring_domains(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    start, _ = since(task)
+    items = []
+    for t in checked_targets(corpus, task):
+        source = corpus.source(t)
+        p = source.profile
+        new, lost = new_lost_share(p, start)
+        new_d = int(source.domains("live") * new)
+        lost_d = int(source.domains("lost") * lost)
+        items.append(
+            BulkNewLostReferringDomains(
+                target=t,
+                new_referring_domains=new_d,
+                lost_referring_domains=lost_d,
+                new_referring_main_domains=int(new_d * p.main_share),
+                lost_referring_main_domains=int(lost_d * p.main_share),
+            )
+        )
+    return _bulk(items)
+
+
+def root_domain(target: str) -> str:
+    return ".".join(site_of(target).split(".")[-2:])
+
+
+@register("bulk_pages_summary")
+def bulk_pages_summary(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    targets = checked_targets(corpus, task)
+    roots = {root_domain(t) for t in targets}
+    if len(roots) > MAX_ROOT_DOMAINS:
+        raise ValidationError(
+            "targets", f"at most {MAX_ROOT_DOMAINS} root domains a task, got {len(roots)}"
+        )
+    one_hundred = task.get("rank_scale") == "one_hundred"
+    items = []
+    for t in targets:
+        sub = {k: task[k] for k in ("include_subdomains", "rank_scale") if k in task}
+        s, _ = summary(corpus, {"target": t, **sub})
+        fields = {
+            f: getattr(s, f)
+            for f in BulkPageSummary.__struct_fields__
+            if f in s.__struct_fields__ and f != "type"
+        }
+        fields["url"] = t
+        main_rank = corpus.profile(root_domain(t)).rank
+        items.append(
+            BulkPageSummary(
+                type="backlinks_bulk_pages_summary",
+                main_domain_rank=scale_value(main_rank, one_hundred),
+                **fields,
+            )
+        )
+    return CountedResult(total_count=len(items), items_count=len(items), items=items), len(items)
+
+
+# -- intersections -------------------------------------------------------------------------
+
+
+def _numbered(task: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return sorted(task["targets"].items(), key=lambda kv: (len(kv[0]), kv[0]))
+
+
+def _filter_numbered(items: list[Any], views: list[Any], task: Mapping[str, Any]) -> list[Any]:
+    """`filters` and `order_by` over `"<n>.<field>"` names (a view per item)."""
+    names = {n: "map" for n, _ in _numbered(task)}
+    pairs = list(zip(views, items, strict=True))
+    if task.get("filters") is not None:
+        keep = compile_filter(task["filters"], names)
+        pairs = [(v, it) for v, it in pairs if keep(v)]
+    if task.get("order_by"):
+        order = sort_items([v for v, _ in pairs], task["order_by"])
+        by_id = {id(v): it for v, it in pairs}
+        return [by_id[id(v)] for v in order]
+    return [it for _, it in pairs]
+
+
+def _view(parts: Mapping[str, Any]) -> Any:
+    view = SimpleNamespace()
+    for n, part in parts.items():
+        setattr(view, n, msgspec.structs.asdict(part) if part is not None else {})
+    return view
+
+
+@register("domain_intersection")
+def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    status = option(task, DomainIntersectionRequest, "backlinks_status_type")
+    subs = option(task, DomainIntersectionRequest, "include_subdomains")
+    one_hundred = option(task, DomainIntersectionRequest, "rank_scale") == "one_hundred"
+
+    def derive() -> list[DomainIntersection]:
+        numbered = _numbered(task)
+        per: dict[str, Any] = {}
+        for n, t in numbered:
+            source = corpus.source(t, subs)
+            per[n] = (source, grouped(corpus, source, list(source.positions(status)), _gid))
+        common = [g for g in per[numbered[0][0]][1] if all(g in per[n][1] for n, _ in numbered)]
+        excluded: set[int] = set()
+        for t in task.get("exclude_targets", ()):
+            source = corpus.source(t, subs)
+            p = source.profile
+            excluded.update(
+                p.global_id(p.domain_index(lost, k)) for lost, k in source.positions(status)
+            )
+        items, views = [], []
+        for gid in common:
+            if gid in excluded:
+                continue
+            rec = corpus.records.get(gid)
+            parts: dict[str, IntersectionDomain | None] = {}
+            for n, _ in numbered:
+                source, groups = per[n]
+                grp = groups[gid]
+                parts[n] = IntersectionDomain(
+                    type="backlinks_domain_intersection",
+                    target=rec.name,
+                    rank=scale_value(rec.rank, one_hundred),
+                    backlinks=grp.live + grp.lost,
+                    first_seen=format_api_datetime(datetime.fromtimestamp(grp.first or 0.0, UTC)),
+                    lost_date=None,
+                    backlinks_spam_score=rec.spam_score,
+                    referring_domains=1,
+                    referring_main_domains=1,
+                    referring_ips=1,
+                    referring_subnets=1,
+                    referring_pages=len(grp.pages),
+                    referring_links_tld={rec.tld: grp.live + grp.lost},
+                    referring_links_countries={rec.country: 1},
+                )
+            items.append(
+                DomainIntersection(
+                    domain_intersection=parts,
+                    summary=IntersectionSummary(intersections_count=len(numbered)),
+                )
+            )
+            views.append(_view(parts))
+        return _filter_numbered(items, views, task)
+
+    selected: list[Any] = corpus.cached("DomainIntersection", task, derive)
+    items = page(selected, task, DomainIntersectionRequest)
+    return _intersection(task, selected, items), len(items)
+
+
+def _gid(lost: bool, k: int, rec: Any) -> int:
+    return int(rec.gid)
+
+
+def _intersection(task: Mapping[str, Any], selected: list[Any], items: list[Any]) -> Any:
+    return IntersectionResult(
+        targets=dict(task["targets"]),
+        total_count=len(selected),
+        items_count=len(items),
+        items=items,
+    )
+
+
+_BACKLINK_FIELDS: Final = IntersectionBacklink.__struct_fields__
+
+
+@register("page_intersection")
+def page_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    status = option(task, PageIntersectionRequest, "backlinks_status_type")
+    subs = option(task, PageIntersectionRequest, "include_subdomains")
+
+    def pages_of(target: str) -> tuple[Any, dict[str, tuple[bool, int]]]:
+        source = corpus.source(target, subs)
+        p = source.profile
+        found: dict[str, tuple[bool, int]] = {}
+        for lost, k in source.positions(status):
+            rec = corpus.records.get(p.global_id(p.domain_index(lost, k)))
+            found.setdefault(url_from(rec, page_of(p, lost, k, rec)), (lost, k))
+        return source, found
+
+    def derive() -> list[PageIntersection]:
+        numbered = _numbered(task)
+        per = {n: pages_of(t) for n, t in numbered}
+        excluded: set[str] = set()
+        for t in task.get("exclude_targets", ()):
+            excluded.update(pages_of(t)[1])
+        first = per[numbered[0][0]][1]
+        items, views = [], []
+        for url in first:
+            if url in excluded or not all(url in per[n][1] for n, _ in numbered):
+                continue
+            parts: dict[str, list[IntersectionBacklink | None] | None] = {}
+            heads: dict[str, Any] = {}
+            for n, _ in numbered:
+                source, found = per[n]
+                lost, k = found[url]
+                b = corpus.backlink_at(source.host, lost, k)
+                ib = IntersectionBacklink(**{f: getattr(b, f) for f in _BACKLINK_FIELDS})
+                parts[n] = [ib]
+                heads[n] = ib
+            items.append(
+                PageIntersection(
+                    page_intersection=parts,
+                    summary=IntersectionSummary(intersections_count=len(numbered)),
+                )
+            )
+            views.append(_view(heads))
+        return _filter_numbered(items, views, task)
+
+    selected: list[Any] = corpus.cached("PageIntersection", task, derive)
+    items = page(selected, task, PageIntersectionRequest)
+    return _intersection(task, selected, items), len(items)
+
+
+# -- utility -------------------------------------------------------------------------------
+
+
+def parse_time(name: str, value: Any) -> datetime:
+    try:
+        parsed = parse_api_datetime(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None:
+        raise ValidationError(name, f"a datetime yyyy-mm-dd hh:mm:ss +00:00, got {value!r}")
+    return parsed
+
+
+@register("id_list")
+def id_list(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    start = parse_time("datetime_from", task["datetime_from"])
+    end = parse_time("datetime_to", task["datetime_to"])
+    if start > end:
+        raise ValidationError("datetime_from", "not after datetime_to")
+    rnd = random.Random(stable_seed(corpus.config.seed, "id_list", start.date(), end.date()))
+    span = (end - start).total_seconds()
+    records = []
+    for _ in range(min(5, 1 + int(span // 86_400))):
+        posted = start + timedelta(seconds=rnd.uniform(0, span))
+        records.append(
+            ListedTask(
+                id=f"{posted:%m%d%H%M}-{rnd.randrange(10**4):04d}-0{rnd.randrange(10**4):04d}",
+                url="https://api.dataforseo.com/v3/backlinks/summary/live",
+                datetime_posted=format_api_datetime(posted),
+                datetime_done=format_api_datetime(posted + timedelta(seconds=1)),
+                status="Ok.",
+                cost=0.02003,
+            )
+        )
+    records.sort(key=lambda r: r.datetime_posted or "")
+    if option(task, IdListRequest, "sort") == "desc":
+        records.reverse()
+    return page(records, task, IdListRequest), 0
+
+
+@register("errors")
+def errors(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    for name in ("datetime_from", "datetime_to"):
+        if name in task:
+            parse_time(name, task[name])
+    return [], 0

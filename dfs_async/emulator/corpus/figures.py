@@ -1,0 +1,120 @@
+"""The shared figures of a target (one function each, used by every endpoint that shows it),
+the API's defaults read from the request Structs, rank scaling and the backlinks token.
+
+- `target_rank`: a target's rank is its profile's (a page URL has its own profile).
+  `summary.rank` and `bulk_ranks` both read it.
+- `target_spam_score`: the site's spam score (`summary.backlinks_spam_score`,
+  `info.target_spam_score`, `bulk_spam_score.spam_score`).
+- `domain_counts`: referring main domains, nofollow, ips and subnets from the referring
+  domain count (`summary` and `bulk_referring_domains`).
+- The `search_after_token` of `backlinks`: `base64url("t1:<next position>:<fingerprint>:<mac>")`
+  where the fingerprint is a keyed hash (key: the seed) of every other field of the request
+  (tag, limit and offset included) and the mac a keyed hash of the rest: it survives a restart
+  with the same seed, and a tampered token, or one sent with another field changed, is
+  refused (ValidationError on `search_after_token`, 40501).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from dfs_async.emulator.corpus.links import Profile
+from dfs_async.errors import ValidationError
+from dfs_async.models.fields import fields_of
+
+RANK_FIELDS = ("rank", "page_from_rank", "domain_from_rank", "main_domain_rank")
+
+
+def option(task: Mapping[str, Any], request: type[msgspec.Struct], name: str) -> Any:
+    """A task's field, or the API's default for it (the request's `Meta.extra`)."""
+    if name in task:
+        return task[name]
+    for info in fields_of(request):
+        if info.name == name:
+            return info.extra["default"] if isinstance(info.extra, dict) else None
+    raise KeyError(name)
+
+
+def target_rank(profile: Profile, target: str) -> int:
+    return profile.rank
+
+
+def target_spam_score(profile: Profile, target: str) -> int:
+    return profile.spam_score
+
+
+def domain_counts(profile: Profile, domains: int) -> dict[str, Any]:
+    main = min(domains, max(1, int(domains * profile.main_share))) if domains else 0
+    ips = min(domains, max(1, int(domains * profile.ip_share))) if domains else 0
+    return {
+        "referring_domains": domains,
+        "referring_domains_nofollow": int(domains * profile.nofollow),
+        "referring_main_domains": main,
+        "referring_main_domains_nofollow": int(main * profile.nofollow),
+        "referring_ips": ips,
+        "referring_subnets": min(ips, max(1, int(ips * 0.8))) if ips else 0,
+    }
+
+
+def hash_text(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def scale(item: Any, one_hundred: bool) -> Any:
+    """The item with its rank fields on the one_hundred scale (when asked)."""
+    if not one_hundred:
+        return item
+    changes = {}
+    for name in RANK_FIELDS:
+        value = getattr(item, name, None)
+        if value is not None:
+            changes[name] = round(value / 10)
+    return msgspec.structs.replace(item, **changes) if changes else item
+
+
+def scale_value(value: int, one_hundred: bool) -> int:
+    return round(value / 10) if one_hundred else value
+
+
+# -- the backlinks token -------------------------------------------------------------------
+
+
+def _key(seed: int) -> bytes:
+    return f"dfs-emulator-token:{seed}".encode()
+
+
+def fingerprint(seed: int, task: Mapping[str, Any]) -> str:
+    rest = {k: v for k, v in task.items() if k != "search_after_token"}
+    data = msgspec.json.encode(rest, order="sorted")
+    return hashlib.blake2b(data, key=_key(seed), digest_size=8).hexdigest()
+
+
+def make_token(seed: int, position: int, print_: str) -> str:
+    raw = f"t1:{position}:{print_}"
+    mac = hashlib.blake2b(raw.encode(), key=_key(seed) + b":mac", digest_size=8).hexdigest()
+    return base64.urlsafe_b64encode(f"{raw}:{mac}".encode()).decode().rstrip("=")
+
+
+def read_token(seed: int, token: str, print_: str) -> int:
+    """The position a token resumes at; ValidationError unless it is this request's."""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        version, position, got, mac = text.split(":")
+        pos = int(position)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("search_after_token", "not a token of this API") from None
+    raw = f"{version}:{position}:{got}"
+    want = hashlib.blake2b(raw.encode(), key=_key(seed) + b":mac", digest_size=8).hexdigest()
+    if version != "t1" or mac != want or pos < 0:
+        raise ValidationError("search_after_token", "not a token of this API")
+    if got != print_:
+        raise ValidationError(
+            "search_after_token", "every other field must be identical to the token's request"
+        )
+    return pos
