@@ -12,6 +12,7 @@ from dfs_async.cli import build_parser
 from dfs_async.emulator import Emulator
 from dfs_async.endpoints import BY_NAME, ENDPOINTS, UTILITIES, Endpoint, target_set
 from dfs_async.endpoints.checks import bulk_target, day, no_unit, target, today
+from tests.test_schema import spec as schema
 
 ALL = (*ENDPOINTS, *UTILITIES)
 
@@ -24,7 +25,9 @@ def test_every_spec_is_a_client_call_a_subcommand_and_an_emulator_route() -> Non
         assert getattr(dfs.backlinks, spec.name).endpoint is spec
         assert spec.name.replace("_", "-") in sub.choices  # type: ignore[operator]
         assert (spec.method, spec.path) in routes
-    assert len(BY_NAME) == len(ALL) == 25  # the Backlinks API's 25 endpoints
+    schema_paths = {p for p in schema()["paths"] if p.startswith("/v3/backlinks/")}
+    assert {e.path for e in ALL} == schema_paths  # every endpoint of the official schema
+    assert len(BY_NAME) == len(ALL) == 24
 
 
 def test_a_check_of_a_field_the_request_lacks_is_refused() -> None:

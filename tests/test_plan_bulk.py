@@ -106,7 +106,7 @@ def test_the_kind_decodes_a_bulk_result_and_answers_it() -> None:
     raw += b' {"target": "b.com", "rank": null}]}'
     result = msgspec.json.decode(raw, type=kind.result_type(Rank))
     assert [item.target for item in result.items] == ["a.com", "b.com"]
-    assert kind.answer("a.com", PageRequest(0, 1), result, 0.02) is result
+    assert kind.answer("a.com", PageRequest(0, 1), [result], 0.02) is result
 
 
 def test_the_kind_makes_packers_with_its_caps() -> None:

@@ -1,15 +1,15 @@
 """The emulator as a plain ASGI application (a handful of routes do not need a framework).
 
-Every endpoint of `ENDPOINTS` is routed at its path; a request goes through what the real
-API does, in order:
+Every endpoint of `ENDPOINTS` and `UTILITIES` is routed at its path. A task endpoint's request
+goes through what the real API does, in order:
 route (404/40400), Basic auth (401/40100), rate (40202), simultaneous requests (40209),
 injected faults, the body (40503 unparsable, 40502 no task), the first task (40506 unknown
 field, 40501 invalid field, or its result from the corpus), each extra task (40000, no cost), the
 money (40210 balance, 40203 daily cap; a refused task is not charged), then the rest of the
 injected latency, counted from the request's arrival (the answer is computed first, so a
 wave of answers does not queue its work behind the sleep).
-`GET /v3/appendix/user_data` and `GET /v3/backlinks/available_filters` need auth only; they
-neither count against the rate limit nor draw faults.
+`GET /v3/appendix/user_data` and the endpoints that take no task (`GET`: `index`,
+`available_filters`) need auth only; they neither count against the rate limit nor draw faults.
 
 Counters (`Emulator.counters`): `requests` (every HTTP request), `by_status` (per response:
 its HTTP status, plus the envelope's status code when it is not 20000, else each task's
@@ -34,9 +34,9 @@ import msgspec
 from dfs_async.emulator import envelope as env
 from dfs_async.emulator.accounts import Account, authenticate
 from dfs_async.emulator.config import EmulatorConfig
-from dfs_async.emulator.corpus import MAP_VOCABULARY, Corpus
+from dfs_async.emulator.corpus import Corpus
 from dfs_async.emulator.faults import HTML_500, Draw, FaultPlan
-from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, ENDPOINTS, Endpoint
+from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.errors import UnknownField, ValidationError
 
 Scope = MutableMapping[str, Any]
@@ -46,7 +46,6 @@ Send = Callable[[Message], Awaitable[None]]
 Route = Callable[["Account", bytes, Send, float], Awaitable[None]]
 
 USER_DATA_PATH: Final = "/v3/appendix/user_data"
-FILTERS_PATH: Final = "/v3/backlinks/available_filters"
 DROP_MESSAGE: Final = "ASGI callable returned without completing response."
 
 log = logging.getLogger(__name__)
@@ -97,10 +96,10 @@ class Emulator:
         self._encoder = msgspec.json.Encoder()
         self._routes: dict[tuple[str, str], Route] = {
             ("GET", USER_DATA_PATH): self._user_data,
-            ("GET", FILTERS_PATH): self._available_filters,
         }
-        for endpoint in ENDPOINTS:
-            self._routes[endpoint.method, endpoint.path] = functools.partial(self._live, endpoint)
+        for endpoint in (*ENDPOINTS, *UTILITIES):
+            serve = self._live if endpoint.method == "POST" else self._get
+            self._routes[endpoint.method, endpoint.path] = functools.partial(serve, endpoint)
 
     def reset_counters(self) -> None:
         """Zero the counters (requests in flight stay counted)."""
@@ -257,18 +256,15 @@ class Emulator:
         task = env.task(20000, path, {"api": "appendix", "function": "user_data"}, result=[result])
         await self._answer(send, env.envelope(20000, [task]))
 
-    async def _available_filters(
-        self, account: Account, body: bytes, send: Send, started: float
+    async def _get(
+        self, endpoint: Endpoint, account: Account, body: bytes, send: Send, started: float
     ) -> None:
-        path = ["v3", "backlinks", "available_filters"]
-        data = {"api": "backlinks", "function": "available_filters"}
-        result = [
-            {
-                **{e.name: available_filters(e) for e in ENDPOINTS},
-                "backlinks": BACKLINK_FILTER_FIELDS,
-            }
-        ]
-        await self._answer(send, env.envelope(20000, [env.task(20000, path, data, result=result)]))
+        """An endpoint that takes no task (`index`, `available_filters`): auth only, free,
+        no rate limit, no faults."""
+        result, _ = self.corpus.answer(endpoint, {})
+        data = {"api": "backlinks", "function": endpoint.name}
+        task = env.task(20000, _task_path(endpoint), data, result=[result])
+        await self._answer(send, env.envelope(20000, [task]))
 
     async def _answer(
         self, send: Send, answer: env.EnvelopeOut, *, status: int = 200, draw: Draw | None = None
@@ -324,18 +320,6 @@ def _echo(endpoint: Endpoint, posted: Any) -> dict[str, Any]:
     if isinstance(posted, dict):
         data.update(posted)
     return data
-
-
-def available_filters(endpoint: Endpoint) -> dict[str, str]:
-    """The filterable fields of an endpoint, map keys spelled out as the API does."""
-    fields: dict[str, str] = {}
-    for name, kind in endpoint.filter_fields.items():
-        if kind == "map":
-            for key in MAP_VOCABULARY.get(name, ()):
-                fields[f"{name}.{key}"] = "num"
-        else:
-            fields[name] = kind
-    return fields
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -322,7 +322,7 @@ def test_an_empty_target_has_no_items(api: Api) -> None:
 
 
 def test_unknown_paths_are_404_40400(api: Api) -> None:
-    for method, path in [("GET", "/v3/nope"), ("POST", "/v3/backlinks/backlinks/live"),
+    for method, path in [("GET", "/v3/nope"), ("POST", "/v3/backlinks/nope/live"),
                          ("GET", "/v3/backlinks/domain_pages_summary/live")]:  # fmt: skip
         response = api.http.request(method, path)
         assert response.status_code == 404 and response.json()["status_code"] == 40400

@@ -51,7 +51,7 @@ from dfs_async.emulator.corpus.figures import (
     target_spam_score,
 )
 from dfs_async.emulator.corpus.links import Profile, page_of, url_from
-from dfs_async.emulator.corpus.pages import stable_seed
+from dfs_async.emulator.corpus.pages import MAP_VOCABULARY, stable_seed
 from dfs_async.emulator.query import compile_filter, sort_items
 from dfs_async.errors import ValidationError
 from dfs_async.models import (
@@ -70,6 +70,8 @@ from dfs_async.models import (
     HistoryResult,
     HistorySnapshot,
     IdListRequest,
+    Index,
+    IndexHistory,
     IntersectionBacklink,
     IntersectionDomain,
     IntersectionResult,
@@ -618,3 +620,47 @@ def errors(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
         if name in task:
             parse_time(name, task[name])
     return [], 0
+
+
+# -- the utilities that take no task ---------------------------------------------------
+
+
+@register("available_filters")
+def available_filters(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    """Per endpoint with `filters`, its filterable fields (from its spec), map keys spelled
+    out as the API does (`referring_links_types.anchor`)."""
+    from dfs_async.endpoints import ENDPOINTS
+
+    result = {e.name: _filterable(e.filter_fields) for e in ENDPOINTS if "filters" in e.fields}
+    return result, 0
+
+
+def _filterable(kinds: Mapping[str, str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for name, kind in kinds.items():
+        if kind == "map":
+            for key in MAP_VOCABULARY.get(name, ()):
+                fields[f"{name}.{key}"] = "num"
+        else:
+            fields[name] = kind
+    return fields
+
+
+@register("index")
+def index(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
+    """The size of the index: a reproducible figure growing month by month to today."""
+    rnd = random.Random(stable_seed(corpus.config.seed, "index"))
+    backlinks, pages = rnd.randint(2_000, 3_000) * 10**9, rnd.randint(400, 500) * 10**9
+    first = datetime.now(UTC).date().replace(day=1)
+    history = []
+    for months_ago in range(12):
+        year, month = divmod(first.year * 12 + first.month - 1 - months_ago, 12)
+        shrink = 1 - 0.01 * months_ago
+        history.append(
+            IndexHistory(
+                date=f"{year:04d}-{month + 1:02d}-01 00:00:00 +00:00",
+                total_backlinks=int(backlinks * shrink),
+                total_pages=int(pages * shrink),
+            )
+        )
+    return Index(total_backlinks=backlinks, total_pages=pages, index_history=history), 0
