@@ -113,9 +113,9 @@ async def test_backlinks_past_offset_20000_arrive_exactly_once_under_faults() ->
         assert total > 45_000
         records, failures = await collect(dfs.backlinks.backlinks, [target])
         assert failures == []
-        keys = collections.Counter((r.item.url_from, r.item.url_to) for r in records)
-        assert len(records) == total == len(keys)
-        assert max(keys.values()) == 1
+        assert len(records) == total
+        every, _ = emu.app.corpus.answer_task("backlinks", {"target": target, "limit": 10**6})
+        assert sorted(_key(r.item) for r in records) == sorted(map(_key, every.items))
         assert emu.app.counters.by_status.get(40501, 0) == 0
 
 
@@ -129,16 +129,34 @@ async def test_a_bulk_audit_of_ten_thousand_targets_takes_ten_requests_a_endpoin
             assert emu.app.counters.requests == 10
 
 
-async def test_server_invalid_targets_are_isolated_and_the_others_delivered() -> None:
+@pytest.mark.parametrize("faults", [None, FAULTS], ids=["no faults", "faults"])
+async def test_server_invalid_targets_are_isolated_and_the_others_delivered(
+    faults: FaultConfig | None,
+) -> None:
+    """A task refused as invalid is split until its bad targets are isolated. Without
+    faults every valid target is delivered; under faults (about one request in five fails,
+    and a failed pack costs each of its targets an attempt) a valid target is delivered
+    once or reported as failed transiently, never lost, never twice, never as invalid."""
     targets = [f"site{i}.com" for i in range(3000)]
     bad = ["gone.invalid", "nowhere.test", "dead.invalid"]
     for i, one in enumerate(bad):
         targets.insert(500 + 900 * i, one)
-    async with session(faults=FAULTS) as (_, dfs):
+    async with session(**({"faults": faults} if faults else {})) as (_, dfs):
         records, failures = await collect(dfs.backlinks.bulk_spam_score, targets)
     delivered = collections.Counter(r.target for r in records)
-    assert set(delivered) == set(targets) - set(bad) and set(delivered.values()) == {1}
-    assert {f.target: f.status_code for f in failures} == dict.fromkeys(bad, 40501)
+    assert set(delivered.values()) == {1}
+    failed = {f.target: f.status_code for f in failures}
+    assert set(bad) <= set(failed)  # isolated (under faults, perhaps transiently first)
+    if faults is None:
+        assert {t: failed[t] for t in bad} == dict.fromkeys(bad, 40501)
+    transient = {t for t, c in failed.items() if t not in bad}
+    assert all(failed[t] != 40501 for t in transient)
+    assert set(delivered) | transient == set(targets) - set(bad)
+    assert not set(delivered) & transient
+    if faults is None:
+        assert not transient
+    else:  # a pack failing for good takes its targets along: few, and reported
+        assert len(transient) < len(targets) // 10
 
 
 async def test_an_intersection_query_is_one_unit_of_work() -> None:
