@@ -252,10 +252,21 @@ class Transport:
 
     async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
         """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
+        return await self.send("POST", path, body)
+
+    async def get(self, path: str) -> tuple[int | None, bytes, str]:
+        """A GET (`/v3/appendix/user_data`, ...), as `post` answers."""
+        return await self.send("GET", path, None)
+
+    async def send(
+        self, method: str, path: str, body: bytes | None
+    ) -> tuple[int | None, bytes, str]:
+        """One exchange; never raises for what the network or the server does."""
         request = self._client.build_request(
-            "POST", self._base_url + path, content=body, headers=self._headers
+            method, self._base_url + path, content=body, headers=self._headers
         )
-        request.stream = _Body(body)
+        if body is not None:
+            request.stream = _Body(body)
         response = None
         try:
             with anyio.move_on_after(self._deadline):
@@ -264,12 +275,14 @@ class Transport:
             name = _error_name(exc)
             reason = _connect_reason(exc) if name.startswith(CONNECT_FAILURES) else str(exc)
             error = f"{name}: {reason}" if reason else name
-            log.debug("POST %s failed: %s", path, error)
+            log.debug("%s %s failed: %s", method, path, error)
             return None, b"", error
         if response is None:
-            log.debug("POST %s: no complete answer within %ss", path, self._deadline)
+            log.debug("%s %s: no complete answer within %ss", method, path, self._deadline)
             return None, b"", f"no complete answer within {self._deadline:g} s"
-        log.debug("POST %s -> HTTP %d, %d bytes", path, response.status_code, len(response.content))
+        log.debug(
+            "%s %s -> HTTP %d, %d bytes", method, path, response.status_code, len(response.content)
+        )
         return response.status_code, response.content, ""
 
     async def aclose(self) -> None:
