@@ -42,7 +42,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from dfs_async.cli import endpoint
+    from dfs_async.cli import account, endpoint
     from dfs_async.emulator import command as emulator_command
     from dfs_async.endpoints import ENDPOINTS
 
@@ -54,6 +54,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for spec in ENDPOINTS:
         endpoint.register(sub, spec)
+    account.register(sub)
     emulator_command.register(sub)
     return parser
 
