@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import math
 import os
 import shlex
@@ -559,6 +560,9 @@ def _budget_left(job: Job) -> tuple[float | None, str | None]:
 
 
 async def execute(job: Job) -> int:
+    # The library's notices (a warning when the account cannot be read) are shown by the
+    # display, once: not also by logging's last-resort handler.
+    logging.getLogger("dfs_async").addHandler(logging.NullHandler())
     display = Display(Display.choose(job.quiet))
     for warning in job.warnings:
         display.message(warning)
