@@ -1,5 +1,6 @@
 """dfs-async: an async, high-throughput batch client for the DataForSEO Backlinks API."""
 
+from dfs_async.account import AccountInfo, DailyLimitReached
 from dfs_async.client import DataForSEO
 from dfs_async.errors import (
     AccountError,
@@ -20,8 +21,10 @@ from dfs_async.targets import normalize_target, read_targets
 
 __all__ = [
     "AccountError",
+    "AccountInfo",
     "BudgetExhausted",
     "ConfigurationError",
+    "DailyLimitReached",
     "DataForSEO",
     "DataForSEOError",
     "Failure",

@@ -21,13 +21,14 @@ import ssl
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import anyio
 import httpx
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from dfs_async.account import DEFAULT_RATE, AccountLimits
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.engine import Budget, Chunk, Engine, Run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
@@ -68,7 +69,12 @@ class DataForSEO:
       selects the sandbox host (and cannot be combined with an explicit `base_url`; it does
       win over $DATAFORSEO_BASE_URL).
     - `concurrency`: simultaneous requests (the API allows 30); the HTTP pool gets as many
-      connections. `rate`: requests per minute, paced steadily (None: unpaced).
+      connections. `rate`: requests per minute, paced steadily: "account" (the default) paces
+      at the account's limit, read from user_data at the first request (see `account`:
+      2,000 with one notice when it cannot be read); a number paces at it and None not at
+      all (neither reads user_data). `account_limits=False` skips user_data (then
+      "account" is 2,000 a minute). The account also gives the prices the budget and the
+      estimates use, and the daily limits a run stops before (`DailyLimitReached`).
     - `max_cost`: a USD budget for this client; see `engine.Budget` for the bound.
     - `max_attempts`: requests per page for transient outcomes (ignored when `retry_policy`
       is given). `timeout`: per request, in seconds (the server gives up at 120 s).
@@ -89,7 +95,8 @@ class DataForSEO:
         base_url: str | None = None,
         sandbox: bool = False,
         concurrency: int = 30,
-        rate: float | None = 2000,
+        rate: float | Literal["account"] | None = "account",
+        account_limits: bool = True,
         max_cost: float | None = None,
         max_attempts: int = 5,
         timeout: float = 130.0,
@@ -112,8 +119,13 @@ class DataForSEO:
         self.base_url = _base_url(base_url, sandbox)
         _check_int("concurrency", concurrency, 1)
         _check_int("max_attempts", max_attempts, 1)
-        if rate is not None and not (_is_number(rate) and 0 < rate < math.inf):
-            raise ConfigurationError(f"rate: requests per minute, a positive number (got {rate!r})")
+        named = rate is None or rate == "account"
+        if not named and not (_is_number(rate) and 0 < rate < math.inf):  # type: ignore[operator]
+            raise ConfigurationError(
+                f"rate: requests per minute, a positive number, None or 'account' (got {rate!r})"
+            )
+        if not isinstance(account_limits, bool):
+            raise ConfigurationError(f"account_limits: True or False (got {account_limits!r})")
         if max_cost is not None and not (_is_number(max_cost) and 0 <= max_cost < math.inf):
             raise ConfigurationError(f"max_cost: USD, zero or more (got {max_cost!r})")
         if not (_is_number(timeout) and 0 < timeout < math.inf):
@@ -130,6 +142,8 @@ class DataForSEO:
         _check_verify(verify)
         self.concurrency = concurrency
         self.rate = rate
+        self.account_limits = account_limits
+        self.account: AccountLimits | None = None  # while open: the account, once read
         self.max_cost = max_cost
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
@@ -172,9 +186,12 @@ class DataForSEO:
                 client, base_url=self.base_url, headers=None, owned=True, deadline=self.timeout
             )
         self.stats = Stats()
+        rate = DEFAULT_RATE if self.rate == "account" else self.rate
+        self.account = AccountLimits() if self.rate == "account" and self.account_limits else None
         self._engine = Engine(
+            account=self.account,
             transport=transport,
-            pacer=Pacer(rate=self.rate, concurrency=self.concurrency, recovery=self.recovery),
+            pacer=Pacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
             policy=self.retry_policy,
             stats=self.stats,
             budget=Budget(self.max_cost, self.stats),

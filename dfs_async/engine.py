@@ -61,8 +61,9 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
+from dfs_async.account import AccountLimits, DailyLimitReached
 from dfs_async.codes import INVALID_FIELD, Action
-from dfs_async.endpoints import Endpoint
+from dfs_async.endpoints import Endpoint, Price
 from dfs_async.errors import (
     AccountError,
     BudgetExhausted,
@@ -108,8 +109,8 @@ class Budget:
     The bound: before each request, `spent + reserved + worst <= max_cost`, where `spent` is
     the sum of task costs the server returned, `reserved` the worst case of the requests in
     flight and `worst` that of the next one, `$0.02 + $0.00003 * limit` per task (the
-    documented price, `Endpoint.page_cost`). So the charge never exceeds `max_cost` at the
-    documented price.
+    account's price where user_data lists it, else the documented one: `Engine.page_cost`).
+    So the charge never exceeds `max_cost` at that price.
     """
 
     def __init__(self, max_cost: float | None, stats: Stats) -> None:
@@ -149,7 +150,10 @@ class Engine:
         stats: Stats,
         budget: Budget,
         base_url: str = "the server",
+        account: AccountLimits | None = None,
     ) -> None:
+        self.account = account  # read before the first request (see `ready`); None: not at all
+        self._account_paced = False
         self.transport = transport
         self.pacer = pacer
         self.policy = policy
@@ -158,18 +162,55 @@ class Engine:
         self.base_url = base_url  # for messages only (never carries credentials)
         self.answered = False  # the server gave some HTTP answer once (see `Unreachable`)
 
+    async def ready(self) -> None:
+        """Read the account once, before the first request (`account.AccountLimits`); from
+        then on the pace, the prices and the daily limits are the account's."""
+        account = self.account
+        if account is None:
+            return
+        if not account.loaded:
+            await account.load(self.transport)
+        if account.answered:
+            self.answered = True
+        if account.pace and not self._account_paced:
+            self._account_paced = True  # no await since the check: done once
+            self.pacer = self.pacer.with_rate(account.rate)
+
+    def price(self, endpoint: Endpoint) -> Price:
+        """The account's price of `endpoint` where it lists one, else the documented one."""
+        return endpoint.price if self.account is None else self.account.price(endpoint)
+
+    def page_cost(self, endpoint: Endpoint, page: PageRequest) -> float:
+        """The most one request of `page` can cost (an unpaged one: one row)."""
+        return self.price(endpoint).worst(page.limit)
+
+    def reserve(self, endpoint: Endpoint, worst: float) -> None:
+        """Admit one request of `endpoint` that can cost `worst`: DailyLimitReached when the
+        account's daily limit of it is used up, BudgetExhausted when it could pass the
+        budget."""
+        if self.account is not None:
+            self.account.take(endpoint)
+        try:
+            self.budget.reserve(worst)
+        except BudgetExhausted:
+            if self.account is not None:
+                self.account.give_back(endpoint)
+            raise
+
     async def exchange(
         self, endpoint: Endpoint, tasks: Sequence[Mapping[str, Any]], worst: float
     ) -> list[Outcome]:
         """Send one POST of `tasks` (their `worst` cost already reserved) and read it."""
-        body = encode_tasks(tasks) if endpoint.method == "POST" else b""
+        if self.account is not None and not self.account.loaded:
+            await self.ready()
+        body = encode_tasks(tasks) if endpoint.method == "POST" else None
         decoder = endpoint.decoder
         charged = 0.0
         try:
             async with self.pacer.slot() as sent_at:
                 self.stats.requests += 1
-                status, content, error = await self.transport.post(
-                    endpoint.path, body, method=endpoint.method
+                status, content, error = await self.transport.send(
+                    endpoint.method, endpoint.path, body
                 )
             if status is not None:
                 self.answered = True
@@ -222,9 +263,10 @@ class Engine:
         )
         task = {**fields, **unit}
         tries = Tries()
+        await self.ready()
         while True:
-            worst = endpoint.page_cost(page)
-            self.budget.reserve(worst)
+            worst = self.page_cost(endpoint, page)
+            self.reserve(endpoint, worst)
             (outcome,) = await self.exchange(endpoint, [task], worst)
             tries.sent += 1
             if outcome.action is Action.DELIVER:
@@ -384,6 +426,7 @@ class Run:
 
     async def _dispatch(self, tg: TaskGroup) -> None:
         capacity, endpoint = self.endpoint.batch_capacity, self.endpoint
+        await self.engine.ready()
         while not self._draining:
             await self._work.acquire()
             pack = None
@@ -396,12 +439,12 @@ class Run:
                 self._work.release()
                 return
             if pack is None:
-                worst = sum(endpoint.page_cost(page) for _, page in batch)
+                worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
             else:  # one task: one request's price, a row per target
-                worst = endpoint.price.worst(len(batch))
+                worst = self.engine.price(endpoint).worst(len(batch))
             try:
-                self.engine.budget.reserve(worst)
-            except BudgetExhausted as exc:
+                self.engine.reserve(endpoint, worst)
+            except (BudgetExhausted, DailyLimitReached) as exc:
                 self._work.release()
                 self._drain(exc)
                 return

@@ -8,6 +8,8 @@
     ├── RunStopped                    the run cannot go on; nothing more is sent
     │   ├── AccountError                the account refused (auth, funds, IP, daily caps)
     │   ├── BudgetExhausted             `max_cost` would be exceeded by the next request
+    │   ├── DailyLimitReached           the account's daily limit of a function is used up
+    │   │                                 (in `dfs_async.account`)
     │   └── Unreachable                 the server was never reached (refused, DNS, no route)
     └── ConfigurationError            credentials or settings missing or contradictory
 

@@ -57,7 +57,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import anyio
 import sniffio
@@ -256,6 +256,10 @@ class Pacer:
         window: float | None = None,
         slack: float | None = None,
     ) -> None:
+        self._settings = {
+            "recovery": recovery, "hold": hold, "min_rate": min_rate, "window": window,
+            "slack": slack,
+        }  # fmt: skip
         if rate is not None and not rate > 0:
             raise ConfigurationError("rate: must be positive")
         if concurrency < 1:
@@ -282,6 +286,14 @@ class Pacer:
         self._slots = anyio.CapacityLimiter(concurrency)
         self._rate_changed = -math.inf
         self._concurrency_changed = -math.inf
+
+    def with_rate(self, rate: float | None) -> Pacer:
+        """A new pacer like this one at another configured rate (the account's, read before
+        the first request: a fresh pacer, since nothing has gone through this one)."""
+        settings: dict[str, Any] = dict(self._settings)
+        if settings["min_rate"] is not None and rate is not None:
+            settings["min_rate"] = min(settings["min_rate"], rate)
+        return Pacer(rate=rate, concurrency=self.target_concurrency, **settings)
 
     @property
     def in_flight(self) -> int:

@@ -250,17 +250,23 @@ class Transport:
         waiting = sum(len(w) for w in connector._waiters.values())
         return PoolState(idle + busy, busy, busy + waiting)
 
-    async def post(
-        self, path: str, body: bytes, *, method: str = "POST"
-    ) -> tuple[int | None, bytes, str]:
-        """`(status, body, "")` for any answer, `(None, b"", error)` when there was none.
+    async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
+        """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
+        return await self.send("POST", path, body)
 
-        `method` "GET" is for the few endpoints that take no task (`body` is then empty).
-        """
+    async def get(self, path: str) -> tuple[int | None, bytes, str]:
+        """A GET (`/v3/appendix/user_data`, ...), as `post` answers."""
+        return await self.send("GET", path, None)
+
+    async def send(
+        self, method: str, path: str, body: bytes | None
+    ) -> tuple[int | None, bytes, str]:
+        """One exchange; never raises for what the network or the server does."""
         request = self._client.build_request(
             method, self._base_url + path, content=body, headers=self._headers
         )
-        request.stream = _Body(body)
+        if body is not None:
+            request.stream = _Body(body)
         response = None
         try:
             with anyio.move_on_after(self._deadline):
@@ -274,7 +280,9 @@ class Transport:
         if response is None:
             log.debug("%s %s: no complete answer within %ss", method, path, self._deadline)
             return None, b"", f"no complete answer within {self._deadline:g} s"
-        log.debug("%s %s -> HTTP %d", method, path, response.status_code)
+        log.debug(
+            "%s %s -> HTTP %d, %d bytes", method, path, response.status_code, len(response.content)
+        )
         return response.status_code, response.content, ""
 
     async def aclose(self) -> None:

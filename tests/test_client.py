@@ -104,7 +104,8 @@ async def test_a_custom_transport_is_used() -> None:
         return ok_envelope(request)
 
     transport = httpx.MockTransport(handler)
-    async with DataForSEO("me", SECRET, base_url="http://api.test", transport=transport) as dfs:
+    options: dict[str, Any] = {"base_url": "http://api.test", "transport": transport}
+    async with DataForSEO("me", SECRET, **options, account_limits=False) as dfs:
         page = await dfs.backlinks.domain_pages_summary("Example.COM", limit=1)
     assert page == Page(
         target="example.com", total_count=1, items=page.items, cost=0.02003, offset=0, limit=1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import math
 import os
 import shlex
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import anyio
 import msgspec
@@ -52,7 +53,7 @@ from dfs_async.cli.server import add_server_options, check_server, start_emulato
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.cli.writer import AuditWriter, LazyFile, Sink, failure_row
 from dfs_async.codes import BAD_CREDENTIALS, INVALID_FIELD
-from dfs_async.endpoints import Endpoint
+from dfs_async.endpoints import Endpoint, Price
 from dfs_async.errors import (
     AccountError,
     BudgetExhausted,
@@ -62,6 +63,9 @@ from dfs_async.errors import (
 )
 from dfs_async.plan import PageRequest
 from dfs_async.wire import build_task
+
+if TYPE_CHECKING:
+    from dfs_async import DataForSEO
 
 API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
 DRY_RUN_SHOWN: Final = 5  # first-page requests a dry run prints in full
@@ -192,9 +196,18 @@ def register(subparsers: Any, endpoint: Endpoint) -> None:
     run.add_argument(
         "--rate",
         type=_positive_float,
-        default=2000.0,
+        default=None,
         metavar="PER_MINUTE",
-        help="requests per minute, paced steadily (default: %(default)g)",
+        help="requests per minute, paced steadily (default: the account's limit, read from"
+        " /v3/appendix/user_data at the start; 2000 when it cannot be read)",
+    )
+    run.add_argument(
+        "--no-account-limits",
+        dest="account_limits",
+        action="store_false",
+        help="do not read the account (user_data): pace at --rate or 2000 a minute, the"
+        " documented prices, no daily limits (default: read it once at the start for the"
+        " per-minute limit, the prices and the daily limits)",
     )
     run.add_argument(
         "--max-attempts",
@@ -267,7 +280,8 @@ class Job:
     sandbox: bool
     emulator: bool
     concurrency: int
-    rate: float
+    rate: float | None  # None: the account's
+    account_limits: bool
     max_attempts: int
     budget: float | None
     dry_run: bool
@@ -387,6 +401,7 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
         emulator=args.emulator,
         concurrency=args.concurrency,
         rate=args.rate,
+        account_limits=args.account_limits,
         max_attempts=args.max_attempts,
         budget=args.budget,
         dry_run=args.dry_run,
@@ -452,10 +467,12 @@ def first_page_task(job: Job, target: str) -> dict[str, Any]:
     return build_task(job.endpoint, job.fields, unit, job.first_page)
 
 
-def dry_run_report(job: Job) -> str:
-    """What a run would send first, and what it could cost, without sending anything."""
+def dry_run_report(job: Job, price: Price | None = None) -> str:
+    """What a run would send first, and what it could cost (at `price`: the account's, else
+    the documented one), without sending anything."""
     todo, endpoint, first = job.todo, job.endpoint, job.first_page
-    page_cost = endpoint.page_cost(first)
+    price = price or endpoint.price
+    page_cost = price.worst(first.limit)
     lines = [
         f"targets: {len(job.targets.valid)} valid, {len(job.targets.invalid)} invalid,"
         f" {len(job.targets.duplicates)} duplicates dropped"
@@ -477,7 +494,7 @@ def dry_run_report(job: Job) -> str:
         pages = math.ceil(job.max_items / limit)
         # each page asks at most what is left of max_items (the plan): the last one less
         sizes = [min(limit, job.max_items - n * limit) for n in range(pages)]
-        bound = len(todo) * sum(endpoint.price.worst(size) for size in sizes)
+        bound = len(todo) * sum(price.worst(size) for size in sizes)
         lines.append(
             f"cost bound: {money(bound)} (at most {len(todo) * pages:,} requests of up to"
             f" {sizes[0]} items, {money(page_cost)} each)"
@@ -488,7 +505,12 @@ def dry_run_report(job: Job) -> str:
             f" ({money(page_cost)} each); targets with more than {limit} items need more pages:"
             " no bound without --max-items"
         )
+    lines.append(f"price: {price_text(price)}")
     return "\n".join(lines)
+
+
+def price_text(price: Price) -> str:
+    return f"{money(price.per_request)} a request + {money(price.per_item)} an item"
 
 
 def _client_options(job: Job) -> dict[str, Any]:
@@ -496,7 +518,8 @@ def _client_options(job: Job) -> dict[str, Any]:
         "base_url": job.base_url,
         "sandbox": job.sandbox,
         "concurrency": job.concurrency,
-        "rate": job.rate,
+        "rate": "account" if job.rate is None else job.rate,
+        "account_limits": job.account_limits,
         "max_attempts": job.max_attempts,
     }
 
@@ -520,6 +543,9 @@ def _budget_left(job: Job) -> tuple[float | None, str | None]:
 
 
 async def execute(job: Job) -> int:
+    # The library's notices (a warning when the account cannot be read) are shown by the
+    # display, once: not also by logging's last-resort handler.
+    logging.getLogger("dfs_async").addHandler(logging.NullHandler())
     display = Display(Display.choose(job.quiet))
     for warning in job.warnings:
         display.message(warning)
@@ -532,7 +558,10 @@ async def execute(job: Job) -> int:
             DataForSEO(login="dry-run", password="dry-run", **_client_options(job))
         except (ConfigurationError, ValueError) as exc:
             return cli_usage_error(job.prog, str(exc))
-        print(dry_run_report(job))
+        price, where = await _dry_run_price(job)
+        print(dry_run_report(job, price))
+        if where:
+            display.notice(where)
         return EXIT_OK
     budget, spent = _budget_left(job)
     if spent is not None:
@@ -546,11 +575,53 @@ async def execute(job: Job) -> int:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return cli_usage_error(job.prog, str(exc))
+        account = await _read_account(dfs, job.endpoint)
+        if account is not None:
+            display.notice(account)
         try:
             writer = _open_outputs(job, stack)
         except OSError as exc:
             return cli_usage_error(job.prog, f"cannot write {exc.filename}: {exc.strerror}")
         return await _audit(job, dfs, writer, display)
+
+
+async def _read_account(dfs: DataForSEO, endpoint: Endpoint) -> str | None:
+    """Read the account before the run (what the first request would do): the fallback
+    notice, or one line of what the run goes by."""
+    await dfs.engine.ready()
+    account = dfs.account
+    if account is None:
+        return None
+    if account.info is None:
+        return account.notice
+    info = account.info
+    line = f"account: pacing at {account.rate:,.0f} requests a minute"
+    if info.per_minute is not None:
+        line += f" (its limit: {info.per_minute:,.0f})"
+    line += f"; {endpoint.name}: {price_text(dfs.engine.price(endpoint))}"
+    limit = info.daily_limits.get(endpoint.name)
+    if limit is not None:
+        left = max(0, limit - info.used_today.get(endpoint.name, 0))
+        line += f"; {left:,} of {limit:,} requests a day left today"
+    return line
+
+
+async def _dry_run_price(job: Job) -> tuple[Price | None, str | None]:
+    """The account's price of the endpoint for a dry run's estimate (user_data: free, no
+    task is sent), when there are credentials and the account is to be read; else None
+    (the documented price)."""
+    from dfs_async import DataForSEO
+
+    if job.emulator or not job.account_limits or job.rate is not None:
+        return None, None
+    if not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
+        return None, "price: documented (no credentials to read the account's)"
+    async with DataForSEO(**_client_options(job)) as dfs:
+        await dfs.engine.ready()
+        account = dfs.account
+        if account is None or account.info is None:
+            return None, account.notice if account is not None else None
+        return dfs.engine.price(job.endpoint), "price: the account's (user_data)"
 
 
 def _open_outputs(job: Job, stack: AsyncExitStack) -> AuditWriter:

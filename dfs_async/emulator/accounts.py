@@ -28,6 +28,18 @@ class Account:
         self.spent = 0.0
         self._day = ""
         self.spent_today = 0.0
+        self.used_today: dict[str, int] = dict(config.used_today)  # requests by function
+
+    def refuse_daily(self, function: str) -> int | None:
+        """40205 if `function`'s daily request limit is used up, else None (and the request
+        is counted against it)."""
+        self._today_spent()
+        used = self.used_today.get(function, 0)
+        limit = self._config.daily_limits.get(function)
+        if limit is not None and used >= limit:
+            return 40205
+        self.used_today[function] = used + 1
+        return None
 
     def admit(self, now: float | None = None) -> int | None:
         """None if the request may go on (and it is counted), else 40202."""
@@ -67,9 +79,15 @@ class Account:
         self.spent += cost
         self.spent_today += cost
 
+    def today(self) -> float:
+        """What was spent today (UTC); a new day starts the day's counts over."""
+        return self._today_spent()
+
     def _today_spent(self) -> float:
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         if day != self._day:
+            if self._day:  # a new day: the counts start over
+                self.used_today = {}
             self._day, self.spent_today = day, 0.0
         return self.spent_today
 

@@ -10,8 +10,13 @@ injected latency, counted from the request's arrival (the answer is computed fir
 wave of answers does not queue its work behind the sleep).
 `GET /v3/appendix/user_data` and the endpoints that take no task (`GET`: `index`,
 `available_filters`) need auth only; they neither count against the rate limit nor draw faults.
+`user_data` reports the configured account: its per-minute limit, its prices (what the
+emulator charges), its per-function daily limits and today's use (a function past its daily
+limit is refused with 40205).
 
-Counters (`Emulator.counters`): `requests` (every HTTP request), `by_status` (per response:
+Counters (`Emulator.counters`): `requests` (every HTTP request but `GET user_data`, which
+clients make once each to read the account: counted in `user_data`), `by_path` (every HTTP
+request, by path), `by_status` (per response:
 its HTTP status, plus the envelope's status code when it is not 20000, else each task's
 status code: one good page adds 1 to `200` and 1 to `20000`), `faults` (per injected kind),
 `simultaneous` / `max_simultaneous` (requests in flight, all routes), `cost` (USD charged),
@@ -56,6 +61,8 @@ class Counters:
     """What a test can read of the emulator's traffic (see the module docstring)."""
 
     requests: int = 0
+    user_data: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
     by_status: dict[int, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     simultaneous: int = 0
@@ -76,8 +83,11 @@ class _Reply(NamedTuple):
     draw: Draw | None = None  # its delivery fault (truncated, dropped, trickled), if any
 
 
-def task_cost(endpoint: Endpoint, items: int) -> float:
-    return round(endpoint.price.per_request + endpoint.price.per_item * items, 5)
+def task_cost(endpoint: Endpoint, items: int, price: tuple[float, float] | None = None) -> float:
+    """What a task of `items` items costs: at `price` (per request, per item), else the
+    endpoint's documented one."""
+    per_request, per_item = price or (endpoint.price.per_request, endpoint.price.per_item)
+    return round(per_request + per_item * items, 5)
 
 
 def _task_path(endpoint: Endpoint) -> list[str]:
@@ -112,7 +122,12 @@ class Emulator:
         if scope["type"] != "http":
             return
         counters = self.counters
-        counters.requests += 1
+        path = str(scope.get("path", "")).rstrip("/")
+        if path == USER_DATA_PATH:
+            counters.user_data += 1
+        else:
+            counters.requests += 1
+        counters.by_path[path] = counters.by_path.get(path, 0) + 1
         counters.simultaneous += 1
         counters.max_simultaneous = max(counters.max_simultaneous, counters.simultaneous)
         try:
@@ -149,6 +164,8 @@ class Emulator:
         refused = account.admit()
         if refused is None and account.too_many_at_once():
             refused = 40209
+        if refused is None:
+            refused = account.refuse_daily(endpoint.name)
         if refused is not None:
             await self._answer(send, env.envelope(refused))
             return
@@ -227,20 +244,50 @@ class Emulator:
             path,
             data,
             result=result if isinstance(result, list) else [result],
-            cost=task_cost(endpoint, items),
+            cost=task_cost(endpoint, items, self.config.prices.get(endpoint.name)),
             elapsed=elapsed,
         )
         return done, items
 
     async def _user_data(self, account: Account, body: bytes, send: Send, started: float) -> None:
+        if self.config.user_data_fails:
+            await self._answer(send, env.envelope(50000), status=500)
+            return
+        path = ["v3", "appendix", "user_data"]
+        result = self.user_data(account)
+        task = env.task(20000, path, {"api": "appendix", "function": "user_data"}, result=[result])
+        await self._answer(send, env.envelope(20000, [task]))
+
+    def user_data(self, account: Account) -> dict[str, Any]:
+        """The account as `user_data` reports it, in the official schema's shape
+        (`AppendixUserDataResultInfo`): the fields the emulator knows, the rest null."""
         c = self.config
         day = time.strftime("%Y-%m-%d", time.gmtime())
-        result = {
+        account.today()  # a new day starts the day's counts over
+        limits = {name: {"live": n} for name, n in c.daily_limits.items()}
+        used = {name: {"live": n} for name, n in account.used_today.items()}
+        prices = {}
+        for endpoint in ENDPOINTS:
+            per_request, per_item = c.prices.get(
+                endpoint.name, (endpoint.price.per_request, endpoint.price.per_item)
+            )
+            tier = [
+                {"cost_type": "per_request", "cost": per_request},
+                {"cost_type": "per_result", "cost": per_item},
+            ]
+            prices[endpoint.name] = {"live": {"priority_normal": tier}}
+        return {
             "login": account.login,
             "timezone": "UTC",
             "rates": {
-                "limits": {"day": {"total": None}, "minute": {"total": c.per_minute}},
-                "statistics": {"day": {"value": day, "total": None}, "minute": None},
+                "limits": {
+                    "day": {"total": None, "backlinks": limits or None},
+                    "minute": {"total": c.per_minute},
+                },
+                "statistics": {
+                    "day": {"value": day, "total": None, "backlinks": used or None},
+                    "minute": None,
+                },
             },
             "money": {
                 "total": c.balance,
@@ -248,13 +295,10 @@ class Emulator:
                 "limits": {"day": {"total": c.daily_cost_cap}, "minute": None},
                 "statistics": {"day": {"value": day, "total": account.spent_today}, "minute": None},
             },
-            "price": None,
+            "price": {"backlinks": prices},
             "backlinks_subscription_expiry_date": "2099-12-31 00:00:00 +00:00",
             "llm_mentions_subscription_expiry_date": None,
         }
-        path = ["v3", "appendix", "user_data"]
-        task = env.task(20000, path, {"api": "appendix", "function": "user_data"}, result=[result])
-        await self._answer(send, env.envelope(20000, [task]))
 
     async def _get(
         self, endpoint: Endpoint, account: Account, body: bytes, send: Send, started: float

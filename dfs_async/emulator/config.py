@@ -89,6 +89,14 @@ class EmulatorConfig:
     60 s is the API's minute, a test shortens it); `max_simultaneous` requests in flight;
     `balance` in USD (None: unlimited); `daily_cost_cap` in USD per UTC day (None: none).
 
+    The account as `GET /v3/appendix/user_data` reports it (issue 13): `per_minute` (from
+    `rate_limit` and `window_seconds`), `prices` (endpoint name -> (per request, per item)
+    USD, also what the emulator charges; an endpoint left out costs its spec's documented
+    price), `daily_limits` (endpoint name -> requests a UTC day, refused past it with 40205,
+    reported in `rates.limits.day.backlinks.<name>.live`) and `used_today` (requests already
+    made today, as if by earlier runs). `user_data_fails`: user_data answers HTTP 500 (50000),
+    for the clients' fallback.
+
     The corpus: a target's number of pages is `min_pages + (max_pages - min_pages) * u**skew`
     for a uniform u drawn from (seed, host), so most targets are small and a few are large;
     `target_sizes` pins the size of given hosts (tests and benchmarks use it).
@@ -120,6 +128,10 @@ class EmulatorConfig:
     big_backlinks: int = 50_000
     invalid_targets: Collection[str] = frozenset()
     faults: FaultConfig = field(default_factory=FaultConfig)
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    daily_limits: Mapping[str, int] = field(default_factory=dict)
+    used_today: Mapping[str, int] = field(default_factory=dict)
+    user_data_fails: bool = False
 
     def __post_init__(self) -> None:
         _check(bool(self.accounts), "accounts", "at least one login")
@@ -136,6 +148,10 @@ class EmulatorConfig:
         _check(all(n >= 0 for n in self.target_sizes.values()), "target_sizes", "sizes >= 0")
         _check(self.corpus_cache_size >= 1, "corpus_cache_size", "at least 1")
         _check(self.big_backlinks >= 0, "big_backlinks", "at least 0")
+        prices = self.prices.values()
+        _check(all(a >= 0 and b >= 0 for a, b in prices), "prices", "(per request, per item) >= 0")
+        _check(all(n >= 0 for n in self.daily_limits.values()), "daily_limits", "at least 0")
+        _check(all(n >= 0 for n in self.used_today.values()), "used_today", "at least 0")
 
     @property
     def per_minute(self) -> int:

@@ -20,6 +20,7 @@ MESSAGES: Final[dict[int, str]] = {
     40103: "Internal error. Please resubmit the task.",
     40202: "Rate limit per minute exceeded. Please slow down.",
     40203: "Daily limit of spending exceeded.",
+    40205: "Daily limit of requests to this function exceeded.",
     40209: "Too many requests at the same time. Please lower the number of simultaneous requests.",
     40210: "You don't have enough funds. Please refill your balance.",
     40400: "Not Found.",
