@@ -532,7 +532,7 @@ def _budget_left(job: Job) -> tuple[float | None, str | None]:
     if job.budget is None or job.resumed is None:
         return job.budget, None
     left = job.budget - job.resumed.cost
-    next_page = job.endpoint.page_cost(job.first_page)
+    next_page = job.endpoint.price.worst(job.first_page.limit)
     if left >= next_page or not job.todo:
         return left, None
     return left, (

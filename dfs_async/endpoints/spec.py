@@ -23,7 +23,7 @@ from dfs_async.errors import UnknownField, ValidationError
 from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME
 from dfs_async.models import Envelope
 from dfs_async.models.fields import FieldInfo, fields_of, kinds_of
-from dfs_async.plan import PageRequest, Paging
+from dfs_async.plan import Paging
 
 # -- the rules a type says ----------------------------------------------------------------
 
@@ -196,10 +196,6 @@ class Endpoint:
         """The page size the API uses when `limit` is left out (None: not paged)."""
         info = self.fields.get("limit")
         return None if info is None or not info.extra else int(info.extra["default"])
-
-    def page_cost(self, page: PageRequest) -> float:
-        """The most one request of this page can cost (an unpaged one: one row)."""
-        return self.price.worst(page.limit)
 
     def check_task(self, task: Mapping[str, Any]) -> dict[str, Any]:
         """The task without its nulls (null means default), or ValidationError/UnknownField."""

@@ -29,6 +29,7 @@ from dfs_async.models import (
     DomainPagesSummaryResult,
     ErroredTask,
     HistoryResult,
+    Index,
     ListedTask,
     PageIntersectionResult,
     ReferringDomainsResult,
@@ -272,6 +273,8 @@ def test_intersections(corpus: Corpus) -> None:
 
 
 TASKS: dict[str, tuple[dict[str, Any], Any]] = {
+    "available_filters": ({}, dict[str, dict[str, str]]),
+    "index": ({}, Index),
     "domain_pages_summary": ({"target": "alpha.com"}, DomainPagesSummaryResult),
     "summary": ({"target": "alpha.com"}, Summary),
     "backlinks": ({"target": "alpha.com", "rank_scale": "one_hundred"}, BacklinksResult),
