@@ -326,10 +326,10 @@ def test_every_answer_encodes_as_its_model(corpus: Corpus, name: str) -> None:
     encoded = msgspec.json.encode(result)
     decoded = msgspec.json.decode(encoded, type=model)
     assert msgspec.json.encode(decoded) == encoded
-    if isinstance(result, list):
+    if isinstance(result, list) or name in ("index", "available_filters"):  # free utilities
         assert charged == 0
         return
-    items = None if isinstance(result, dict) else getattr(result, "items", None)
+    items = getattr(result, "items", None)
     if items is not None:
         assert charged == len(items) == result.items_count
         assert all(type(i).__name__ != "dict" for i in items)
