@@ -62,7 +62,7 @@ from dfs_async.errors import (
     Unreachable,
 )
 from dfs_async.plan import PageRequest
-from dfs_async.wire import build_task
+from dfs_async.wire import build_pack_task, build_task
 
 if TYPE_CHECKING:
     from dfs_async import DataForSEO
@@ -477,8 +477,31 @@ def dry_run_report(job: Job, price: Price | None = None) -> str:
         f"targets: {len(job.targets.valid)} valid, {len(job.targets.invalid)} invalid,"
         f" {len(job.targets.duplicates)} duplicates dropped"
         + (f", {len(job.done_before)} done before" if job.resumed else ""),
-        f"first-page requests: {len(todo)}, each {endpoint.method} {endpoint.path} [task]:",
     ]
+    packer = endpoint.paging.packer()
+    if packer is not None:  # bulk: the targets go out packed, capacity a request
+        for target in todo:
+            packer.add(target, target)
+        packs = []
+        while (pack := packer.next_pack()) is not None:
+            packs.append(pack)
+            packer.on_answered(pack)
+        bound = len(packs) * price.per_request + len(todo) * price.per_item
+        shown = [build_pack_task(job.fields, [endpoint.unit(t)[1] for t in packs[0].targets])]
+        more = ["..."] if len(packs[0].targets) > DRY_RUN_SHOWN else []
+        shown[0]["targets"] = [*packs[0].targets[:DRY_RUN_SHOWN], *more]
+        lines += [
+            f"requests: {len(packs):,}, each {endpoint.method} {endpoint.path} with up to"
+            f" {packer.capacity:,} targets, the first:",
+            "  " + msgspec.json.encode(shown).decode() if packs else "  (none)",
+            f"cost bound: {money(bound)} ({money(price.per_request)} a request,"
+            f" {money(price.per_item)} a target)",
+            f"price: {price_text(price)}",
+        ]
+        return "\n".join(lines)
+    lines.append(
+        f"first-page requests: {len(todo)}, each {endpoint.method} {endpoint.path} [task]:"
+    )
     lines += [
         "  " + msgspec.json.encode([first_page_task(job, t)]).decode() for t in todo[:DRY_RUN_SHOWN]
     ]
