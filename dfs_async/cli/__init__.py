@@ -42,7 +42,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from dfs_async.cli import account, endpoint, utility
+    from dfs_async.cli import account, audit, endpoint, utility
     from dfs_async.emulator import command as emulator_command
     from dfs_async.endpoints import ENDPOINTS, UTILITIES
 
@@ -56,6 +56,7 @@ def build_parser() -> Parser:
         endpoint.register(sub, spec)
     for spec in UTILITIES:
         utility.register(sub, spec)
+    audit.register(sub)
     account.register(sub)
     emulator_command.register(sub)
     return parser

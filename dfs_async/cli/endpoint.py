@@ -287,6 +287,7 @@ class Job:
     dry_run: bool
     quiet: bool
     argv: list[str]
+    spent: float = 0.0  # what the whole job cost (resumed runs included), once it ran
     notices: list[str] = field(default_factory=list)  # not shown with --quiet
     warnings: list[str] = field(default_factory=list)  # always shown
 
@@ -605,7 +606,7 @@ async def execute(job: Job) -> int:
             writer = _open_outputs(job, stack)
         except OSError as exc:
             return cli_usage_error(job.prog, f"cannot write {exc.filename}: {exc.strerror}")
-        return await _audit(job, dfs, writer, display)
+        return await _run(job, dfs, writer, display)
 
 
 async def _read_account(dfs: DataForSEO, endpoint: Endpoint) -> str | None:
@@ -719,7 +720,7 @@ async def _watch_signals(work: anyio.CancelScope, outcome: _Outcome) -> None:
             return
 
 
-async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> int:
+async def _run(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> int:
     cost_before = job.resumed.cost if job.resumed else 0.0
     done_before = len(job.done_before)
 
@@ -781,6 +782,7 @@ async def _audit(job: Job, dfs: Any, writer: AuditWriter, display: Display) -> i
         outcome.stopped = outcome.stopped or f"cannot write the output: {exc}"
     if outcome.broken_pipe:
         return _broken_pipe()
+    job.spent = cost()
     return _finish(job, writer, display, snapshot, cost_before, outcome)
 
 
