@@ -121,9 +121,11 @@ def date_range(task: Mapping[str, Any], earliest: date, default_from: date) -> t
 
 
 def growth(profile: Profile, day: date) -> float:
-    """The share of today's figures a host had on `day` (0 before its first_seen)."""
+    """The share of today's figures a host had on `day` (0 before its first_seen). Measured
+    against the end of today, not the clock: the same answer all day (reproducible)."""
     ts = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-    now = datetime.now(UTC).timestamp()
+    end = today() + timedelta(days=1)
+    now = datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp()
     if ts <= profile.first_seen:
         return 0.0
     share = min(1.0, (ts - profile.first_seen) / max(1.0, now - profile.first_seen))
