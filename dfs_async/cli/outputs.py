@@ -72,8 +72,9 @@ class Columns:
 
 @functools.cache
 def columns(item: type[msgspec.Struct]) -> Columns:
-    """The columns of `item`'s records, derived from its Struct (never listed by hand)."""
-    return Columns(kinds_of(item))
+    """The columns of `item`'s records, derived from its Struct (never listed by hand); an
+    item's own `target` field (the bulk endpoints') is the record's `target` column."""
+    return Columns({k: v for k, v in kinds_of(item).items() if k != "target"})
 
 
 def format_for(path: str | None, explicit: str | None) -> str | None:
@@ -97,12 +98,20 @@ _json = msgspec.json.Encoder()
 
 
 class JsonlEncoder:
-    """`{"target": ..., <every item field>}` a line; the Struct encodes itself, fields in order."""
+    """`{"target": ..., <every item field>}` a line; the Struct encodes itself, fields in order
+    (an item with a `target` of its own is written field by field, the record's target first)."""
+
+    def __init__(self, item: type[msgspec.Struct]) -> None:
+        self._fields = tuple(columns(item).kinds)
+        self._own_target = "target" in kinds_of(item)
 
     def header(self) -> bytes:
         return b""
 
     def encode(self, target: str, item: Any) -> bytes:
+        if self._own_target:
+            row = {"target": target, **{name: getattr(item, name) for name in self._fields}}
+            return _json.encode(row) + b"\n"
         body = _json.encode(item)
         rest = b"," + body[1:] if len(body) > 2 else b"}"
         return b'{"target":' + _json.encode(target) + rest + b"\n"
@@ -143,7 +152,7 @@ class CsvEncoder:
 def encoder_for(fmt: str, item: type[msgspec.Struct]) -> Encoder:
     """The encoder that writes `fmt`'s file of `item` records (parquet runs write JSONL,
     then convert)."""
-    return CsvEncoder(item) if fmt == "csv" else JsonlEncoder()
+    return CsvEncoder(item) if fmt == "csv" else JsonlEncoder(item)
 
 
 def check_parquet() -> str | None:

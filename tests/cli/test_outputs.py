@@ -33,7 +33,7 @@ def test_columns_are_the_struct_fields() -> None:
 
 def test_jsonl_round_trip_keeps_every_field_and_null() -> None:
     item = DomainPageSummary(url="https://a.com/x", rank=5, referring_links_types={"anchor": 2})
-    line = JsonlEncoder().encode("a.com", item)
+    line = JsonlEncoder(DomainPageSummary).encode("a.com", item)
     record = json.loads(line)
     assert tuple(record) == COLUMNS
     assert record["target"] == "a.com" and record["lost_date"] is None
@@ -55,7 +55,7 @@ def test_csv_maps_are_json_cells_and_nulls_empty() -> None:
 
 def test_parquet_is_typed_and_matches_the_items(tmp_path: Path) -> None:
     items = _items(120)
-    enc = JsonlEncoder()
+    enc = JsonlEncoder(DomainPageSummary)
     staging = tmp_path / "x.partial.jsonl"
     staging.write_bytes(b"".join(enc.encode("example.com", it) for it in items))
     dest = tmp_path / "x.parquet"
