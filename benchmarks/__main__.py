@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import decode, hot_path, memory, overhead, pool, saturation, scale
+from benchmarks import decode, family, hot_path, memory, overhead, pool, saturation, scale
 from benchmarks.harness import ROOT, Goal, Section, Size, machine
 from benchmarks.report import render_markdown, render_text
 
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "saturation": saturation.run,
     "memory": memory.run,
     "scale": scale.run,
+    "family": family.run,
     "profile": hot_path.run,
 }
 

@@ -562,15 +562,16 @@ class Run:
             for job, events in by_job.items():
                 if self._finished(job) and job.delivering == 0:
                     events.append(self._final(job))
-            pending = [(job, Chunk(events)) for job, events in by_job.items() if events]
-            for job, _ in pending:
+            # One chunk for the whole request (a bulk pack's thousand targets included),
+            # held: its work slot is released once the caller has consumed it.
+            jobs = [job for job, events in by_job.items() if events]
+            for job in jobs:
                 job.delivering += 1
             self._wake.set()
-            if pending:
-                pending[-1][1].held = True
-            for job, chunk in pending:
-                await self._send.send(chunk)
-                handed = chunk.held  # from now on the consumer releases the slot
+            if jobs:
+                await self._send.send(Chunk([e for job in jobs for e in by_job[job]], held=True))
+                handed = True  # from now on the consumer releases the slot
+            for job in jobs:
                 job.delivering -= 1
                 await self._report_if_finished(job)
         finally:

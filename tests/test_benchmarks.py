@@ -159,3 +159,15 @@ def test_only_part_of_the_suite_never_replaces_the_report(
     assert "Decode" in (tmp_path / "part.md").read_text()
     assert bench.main([]) == 0  # the whole suite: the report
     assert "Decode" in report.read_text() and "Pool" in report.read_text()
+
+
+def test_family() -> None:
+    from benchmarks import family
+
+    section = family.run(Size.TINY)
+    assert_complete(section)
+    assert {r.name for r in section.rows} == {
+        f"{what} {who}" for what in ("bulk", "cursor") for who in (family.FLOOR, family.OURS)
+    }
+    assert all(g.met is not None for g in section.goals)
+    assert section.goals[0].met  # packed: ceil(n / 1000) requests
