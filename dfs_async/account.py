@@ -66,11 +66,14 @@ ACCOUNT_SHARE: Final = 0.02
 class AccountUnavailable(DataForSEOError):
     """user_data could not be read (`reason` says why; `status_code` when the API said)."""
 
-    def __init__(self, reason: str, status_code: int | None = None, stop: bool = False) -> None:
+    def __init__(
+        self, reason: str, status_code: int | None = None, stop: bool = False, message: str = ""
+    ) -> None:
         super().__init__(f"cannot read the account (user_data): {reason}")
         self.reason = reason
         self.status_code = status_code
         self.stop = stop  # an account error (credentials, ...): the run would stop anyway
+        self.message = message or reason
 
 
 class DailyLimitReached(RunStopped):
@@ -219,7 +222,8 @@ async def fetch_account(transport: Transport) -> AccountInfo:
     (outcome,) = read(status, content, 1, _DECODER, error=error)
     if outcome.action is not Action.DELIVER:
         reason = f"{outcome.code} {outcome.message}" if outcome.code else outcome.message
-        raise AccountUnavailable(reason, outcome.code, stop=outcome.action is Action.STOP)
+        stop = outcome.action is Action.STOP
+        raise AccountUnavailable(reason, outcome.code, stop=stop, message=outcome.message)
     if not isinstance(outcome.result, UserDataResult):
         raise AccountUnavailable("the answer holds no result", outcome.code)
     return parse_user_data(outcome.result)
@@ -240,6 +244,9 @@ class AccountLimits:
         self.notice: str | None = None
         self.loaded = False
         self.answered = False  # the server gave an HTTP answer to the lookup
+        # The account refused the lookup itself (bad credentials, ...): every request of
+        # the run would be refused the same way, so none is sent (`Engine.exchange`).
+        self.refused: tuple[int | None, str] | None = None
         self._lock = anyio.Lock()
         self._taken: dict[str, int] = {}  # requests reserved by this client today
 
@@ -253,7 +260,9 @@ class AccountLimits:
                 self.answered = True
             except AccountUnavailable as exc:
                 self.answered = exc.status_code is not None
-                if not exc.stop:  # an account error: the run's first request reports it
+                if exc.stop:
+                    self.refused = (exc.status_code, exc.message)
+                else:
                     self._fall_back(exc.reason)
             except Exception as exc:  # a caller's own transport raising: never an error here
                 self._fall_back(f"{type(exc).__name__}: {exc}")

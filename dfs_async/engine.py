@@ -201,8 +201,12 @@ class Engine:
         self, endpoint: Endpoint, tasks: Sequence[Mapping[str, Any]], worst: float
     ) -> list[Outcome]:
         """Send one POST of `tasks` (their `worst` cost already reserved) and read it."""
-        if self.account is not None and not self.account.loaded:
+        account = self.account
+        if account is not None and not account.loaded:
             await self.ready()
+        if account is not None and account.refused is not None:  # as the API would answer
+            code, message = account.refused
+            return [Outcome(Action.STOP, code, message)] * len(tasks)
         body = encode_tasks(tasks) if endpoint.method == "POST" else None
         decoder = endpoint.decoder
         charged = 0.0

@@ -119,7 +119,8 @@ def test_wrong_credentials_exit_3_at_the_first_401(
                      env=env)  # fmt: skip
     assert result.returncode == 3, result.stderr
     assert "account error 40100" in result.stderr and "Traceback" not in result.stderr
-    assert 1 <= dfs_emulator.app.counters.requests <= 2  # no retry storm
+    counters = dfs_emulator.app.counters  # user_data refused first: no task sent
+    assert (counters.user_data, counters.requests) == (1, 0)
 
 
 def test_an_unreachable_base_url_stops_the_run(tmp_path: Path) -> None:
@@ -154,7 +155,8 @@ def test_a_base_url_answering_html_fails_the_targets_clearly(
                          "--max-attempts", "2", env=env)  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert site.requests == 4
+    assert site.requests == 1 + 4  # its user_data (falling back to the defaults), 2 x 2 tries
+    assert "could not read the account's limits" in result.stderr
     errors = _errors(tmp_path / "o.jsonl.errors.jsonl")
     assert len(errors) == 2 and all(message in str(e["status_message"]) for e in errors)
 
