@@ -11,6 +11,7 @@ runs in seconds; on both event loops.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 
@@ -98,7 +99,9 @@ async def test_the_window_log_leaves_the_steady_pace_alone() -> None:
     times.sort()
     span = times[-1] - times[0]
     assert span >= (len(times) - 1) * interval - 0.05
-    assert span <= (len(times) - 1) * interval * 1.15  # timers a little late, no stalls
+    # no stop-and-go at the window's edge (a stall there would be a gap of about a window);
+    # a gap, not the span, so a loaded machine's late timers do not fail it
+    assert max(b - a for a, b in itertools.pairwise(times)) < window / 2
     assert most_in_any_span(times, window + slack) <= pacing._quota(rate, window)
 
 
