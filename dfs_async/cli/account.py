@@ -9,7 +9,6 @@ Exit codes: 0 read, 2 usage (credentials missing), 3 the account could not be re
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from contextlib import AsyncExitStack
 from typing import Any, Final
@@ -18,8 +17,9 @@ import anyio
 import msgspec
 
 from dfs_async.account import AccountInfo, AccountUnavailable, fetch_account
-from dfs_async.cli import EXIT_OK, EXIT_STOPPED, usage_error
+from dfs_async.cli import EXIT_OK, EXIT_STOPPED, UsageError, usage_error
 from dfs_async.cli.progress import money
+from dfs_async.cli.server import add_server_options, check_server, start_emulator
 from dfs_async.errors import ConfigurationError
 
 PROG: Final = "dfs-async account"
@@ -33,28 +33,15 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="one JSON object (default: text)")
-    where = p.add_argument_group("server (default: DATAFORSEO_BASE_URL, else the real API)")
-    one = where.add_mutually_exclusive_group()
-    one.add_argument("--base-url", metavar="URL", help="the API's base URL")
-    one.add_argument(
-        "--sandbox", action="store_true", help="DataForSEO's free sandbox (dummy data)"
-    )
-    one.add_argument(
-        "--emulator",
-        action="store_true",
-        help="the built-in emulator on 127.0.0.1 (its default account); no credentials needed",
-    )
+    add_server_options(p)
     p.set_defaults(run=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if not args.emulator and not (
-        os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")
-    ):
-        return usage_error(
-            PROG,
-            "credentials missing: set DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD (or use --emulator)",
-        )
+    try:
+        check_server(args)
+    except UsageError as exc:
+        return usage_error(PROG, str(exc))
     return anyio.run(_account, args)
 
 
@@ -64,10 +51,7 @@ async def _account(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"base_url": args.base_url, "sandbox": args.sandbox}
     async with AsyncExitStack() as stack:
         if args.emulator:
-            from dfs_async.emulator import EmulatorConfig, running_emulator
-
-            emu = await stack.enter_async_context(running_emulator(EmulatorConfig()))
-            options.update(login=emu.login, password=emu.password, base_url=emu.base_url)
+            await start_emulator(stack, options)
         try:
             dfs = DataForSEO(**options, account_limits=False, max_attempts=1)
         except (ConfigurationError, ValueError) as exc:

@@ -284,42 +284,24 @@ BULK_PAGES_SUMMARY: Final = _bulk(
 
 # -- utility: no unit of work, the results are the answer --------------------------------
 
-_FREE: Final = Price(per_request=0.0, per_item=0.0)
-AVAILABLE_FILTERS: Final = Endpoint(
-    name="available_filters",
-    path="/v3/backlinks/available_filters",
-    method="GET",
-    request=NoFields,
-    item=AvailableFilters,
-    paging=Listing(),
-    unit=no_unit,
-    price=_FREE,
-)
-INDEX: Final = Endpoint(
-    name="index",
-    path="/v3/backlinks/index",
-    method="GET",
-    request=NoFields,
-    item=Index,
-    paging=Listing(),
-    unit=no_unit,
-    price=_FREE,
-)
-ERRORS: Final = Endpoint(
-    name="errors",
-    path="/v3/backlinks/errors",
-    request=ErrorsRequest,
-    item=ErroredTask,
-    paging=Listing(),
-    unit=no_unit,
-    price=_FREE,
-)
-ID_LIST: Final = Endpoint(
-    name="id_list",
-    path="/v3/backlinks/id_list",
-    request=IdListRequest,
-    item=ListedTask,
-    paging=Listing(),
-    unit=no_unit,
-    price=_FREE,
-)
+
+def _utility(
+    name: str, item: type[msgspec.Struct], request: type[msgspec.Struct] = NoFields
+) -> Endpoint:
+    """A free endpoint that takes no target: GET when it takes no task either."""
+    return Endpoint(
+        name=name,
+        path=f"/v3/backlinks/{name}",
+        method="GET" if request is NoFields else "POST",
+        request=request,
+        item=item,
+        paging=Listing(),
+        unit=no_unit,
+        price=Price(per_request=0.0, per_item=0.0),
+    )
+
+
+AVAILABLE_FILTERS: Final = _utility("available_filters", AvailableFilters)
+INDEX: Final = _utility("index", Index)
+ERRORS: Final = _utility("errors", ErroredTask, ErrorsRequest)
+ID_LIST: Final = _utility("id_list", ListedTask, IdListRequest)
