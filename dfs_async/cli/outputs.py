@@ -19,7 +19,7 @@ hand, so a field added to the model appears in every format.
   and CSV keep the API's text), lists and nested objects as JSON text),
   written in row groups of ROWS_PER_GROUP rows, so memory stays bounded whatever the size.
   Parquet cannot be appended to or truncated, so a run writes its records to a JSONL staging
-  file (the format resume knows how to truncate) and converts it at the end; see audit.py.
+  file (the format resume knows how to truncate) and converts it at the end; see endpoint.py.
 """
 
 from __future__ import annotations
