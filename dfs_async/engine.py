@@ -573,7 +573,10 @@ class Run:
                 job.delivering += 1
             self._wake.set()
             if jobs:
-                await self._send.send(Chunk([e for job in jobs for e in by_job[job]], held=True))
+                events = by_job[jobs[0]] if len(jobs) == 1 else [
+                    e for job in jobs for e in by_job[job]
+                ]  # fmt: skip
+                await self._send.send(Chunk(events, held=True))
                 handed = True  # from now on the consumer releases the slot
             for job in jobs:
                 job.delivering -= 1

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig, serving_emulator
+from dfs_async.endpoints import BY_NAME, ENDPOINTS
+from dfs_async.plan import Single
 
 from .helpers import cli_env, run_cli, start_cli, write_targets
 
@@ -85,3 +87,24 @@ def test_summary_and_a_utility(served: EmulatorHandle, tmp_path: Path) -> None:
     bad = run_cli("history", "--target", "forbes.com", "--date-from", "2018-01-01",
                   "--base-url", served.base_url, env=cli_env(served))  # fmt: skip
     assert bad.returncode == 2 and "--date-from" in bad.stderr and "2019-01-01" in bad.stderr
+
+
+@pytest.mark.parametrize("name", [e.name for e in ENDPOINTS])
+def test_every_subcommand_writes_the_corpus_records(
+    served: EmulatorHandle, tmp_path: Path, name: str
+) -> None:
+    """Each endpoint's subcommand, one unit of work, a JSONL row per record of its answer."""
+    spec = BY_NAME[name]
+    query = "targets" in spec.stand_in and spec.paging.packer() is None  # an intersection
+    unit = "alpha.com,beta.org" if query else "alpha.com"
+    out = tmp_path / "out.jsonl"
+    result = run_cli(spec.name.replace("_", "-"), "--target", unit, "--base-url", served.base_url,
+                     "-o", out, "--quiet", env=cli_env(served))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    key, task = spec.unit(unit)
+    if spec.paging.max_limit:
+        task["limit"] = 10**6
+    answer, _ = served.app.corpus.answer_task(name, task)
+    expected = 1 if type(spec.paging) is Single else len(answer.items or ())
+    assert len(rows) == expected and all(row["target"] == key for row in rows)
