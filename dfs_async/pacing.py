@@ -184,15 +184,19 @@ class _WindowLog:
             return -math.inf
         return self._times[-self._quota] + self._span
 
-    async def acquire(self) -> None:
-        if not self._lock.locked() and self._due() <= anyio.current_time():
-            self._times.append(anyio.current_time())  # the usual case: no wait, no checkpoint
-            return
+    async def acquire(self) -> float:
+        """Wait until one more departure fits; the departure's time, as the log counts it."""
+        now = anyio.current_time()
+        if not self._lock.locked() and self._due() <= now:
+            self._times.append(now)  # the usual case: no wait, no checkpoint
+            return now
         async with self._lock:
             # A loop, not one sleep: a lower quota (`set_quota`) meanwhile makes it due later.
             while (due := self._due()) > anyio.current_time():  # noqa: ASYNC110
                 await anyio.sleep_until(due)
-            self._times.append(anyio.current_time())
+            now = anyio.current_time()
+            self._times.append(now)
+        return now
 
     def set_quota(self, quota: int) -> None:
         # The log keeps the times: a lower quota counts back fewer departures, a higher one
@@ -308,9 +312,8 @@ class Pacer:
         self._recover()
         async with self._slots:
             await self._gate.acquire()
-            if self._log is not None:
-                await self._log.acquire()
-            yield anyio.current_time()
+            # The departure as the window log counted it: one clock reading for both.
+            yield anyio.current_time() if self._log is None else await self._log.acquire()
 
     def slow_down(self, sent_at: float) -> None:
         """A 40202 answered a request sent at `sent_at`: slow down (once per signal).
