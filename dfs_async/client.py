@@ -35,14 +35,7 @@ from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.pacing import Pacer
 from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
-from dfs_async.transport import (
-    HTTP_STACKS,
-    HttpStack,
-    Transport,
-    basic_auth_headers,
-    make_client,
-    pick_stack,
-)
+from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
 from dfs_async.wire import prepare_fields
 
 __all__ = [
@@ -78,9 +71,8 @@ class DataForSEO:
     - `max_cost`: a USD budget for this client; see `engine.Budget` for the bound.
     - `max_attempts`: requests per page for transient outcomes (ignored when `retry_policy`
       is given). `timeout`: per request, in seconds (the server gives up at 120 s).
-    - `http`: the HTTP stack under httpx's API: "auto" (the default: the httpx-aiohttp
-      transport under asyncio, httpx's own pool under trio; see `transport`), "aiohttp"
-      (asyncio only) or "httpx".
+    - `http`: the HTTP stack: "auto" (the default: aiohttp under asyncio, httpx under trio;
+      see `transport`), "aiohttp" (asyncio only) or "httpx".
     - `http_client` / `transport`: your own httpx.AsyncClient (not closed by us; size its pool
       to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
       ssl.SSLContext); TLS checks are never switched off.
@@ -161,30 +153,19 @@ class DataForSEO:
     async def __aenter__(self) -> Self:
         if self._engine is not None:
             raise RuntimeError("this DataForSEO client is already open")
-        if self._http_client is not None:
-            transport = Transport(
-                self._http_client,
+        try:
+            transport = open_transport(
                 base_url=self.base_url,
                 headers=self._headers,
-                owned=False,
-                deadline=self.timeout,
-            )
-        else:
-            try:
-                stack = pick_stack(self.http)
-            except RuntimeError as exc:
-                raise ConfigurationError(f"http: {exc}") from None
-            client = make_client(
                 concurrency=self.concurrency,
                 timeout=self.timeout,
                 verify=self._verify,
+                stack=self.http,
+                http_client=self._http_client,
                 transport=self._transport,
-                stack=stack,
-                headers=self._headers,
             )
-            transport = Transport(
-                client, base_url=self.base_url, headers=None, owned=True, deadline=self.timeout
-            )
+        except RuntimeError as exc:
+            raise ConfigurationError(f"http: {exc}") from None
         self.stats = Stats()
         rate = DEFAULT_RATE if self.rate == "account" else self.rate
         self.account = AccountLimits() if self.rate == "account" and self.account_limits else None

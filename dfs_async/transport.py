@@ -1,17 +1,20 @@
-"""The httpx side: one long-lived client, POST with Basic auth, failures as values.
+"""The HTTP side: one long-lived connection pool, POST with Basic auth, failures as values.
 
-`post` never raises for what the network or the server does: it returns the HTTP status and
-body, or no status and the error's description, for `wire.read` to classify (network errors
-and truncated bodies are retried). A whole exchange has a deadline (`timeout`): httpx's own
-timeouts bound each read, so a server trickling its answer could otherwise hold a slot for
-ever.
+`Transport.send` never raises for what the network or the server does: it returns the HTTP
+status and body, or no status and the error's description, for `wire.read` to classify
+(network errors and truncated bodies are retried). A whole exchange has a deadline
+(`timeout`): a server trickling its answer could otherwise hold a slot for ever.
 
-The HTTP stack under the httpx API (`HTTP_STACKS`, chosen from benchmarks/RESULTS.md): httpx's
-own pool (httpcore) scans all its connections for every request (encode/httpx#3215,
-encode/httpcore#822), so under asyncio the default is the `httpx-aiohttp` transport (aiohttp's
-pool, sized to the concurrency), about a third of the CPU per request. aiohttp runs only on
-asyncio: under trio the default is httpx's own pool with its default keep-alive (20), which
-measured cheaper than one raised to the concurrency (fewer connections to scan).
+Two implementations behind that one method (`open_transport` picks, see `HTTP_STACKS`):
+
+- `AiohttpTransport`, the default under asyncio: aiohttp's own client, its pool sized to the
+  concurrency. A request is one call into aiohttp and nothing around it: httpx's API over
+  aiohttp (the httpx-aiohttp transport, our default before) cost about as much CPU per request
+  again as aiohttp itself (benchmarks/RESULTS.md, "HTTP stack and connection pool").
+- `HttpxTransport`, under trio (aiohttp runs only on asyncio) and for a caller's own httpx
+  client or transport: httpx's pool (httpcore) with its default keep-alive (20), measured
+  cheaper under trio than one raised to the concurrency (httpcore scans all its connections
+  for every request: encode/httpx#3215, encode/httpcore#822).
 
 The Authorization header is built once (not an auth flow per request) and kept in an
 `httpx.Headers`, which masks it in any repr; it never goes into a URL, a log line or an
@@ -35,11 +38,14 @@ import sniffio
 __all__ = [
     "CONNECT_FAILURES",
     "HTTP_STACKS",
+    "AiohttpTransport",
     "HttpStack",
+    "HttpxTransport",
     "PoolState",
     "Transport",
     "basic_auth_headers",
     "make_client",
+    "open_transport",
     "pick_stack",
 ]
 
@@ -65,7 +71,8 @@ def basic_auth_headers(login: str, password: str) -> httpx.Headers:
 
 
 def pick_stack(stack: HttpStack) -> Literal["aiohttp", "httpx"]:
-    """The stack for the running event loop: "auto" is aiohttp on asyncio, httpx elsewhere."""
+    """The stack for the running event loop: "auto" is aiohttp on asyncio, httpx elsewhere
+    (RuntimeError for "aiohttp" outside asyncio)."""
     library = sniffio.current_async_library()
     if stack == "auto":
         return "aiohttp" if library == "asyncio" else "httpx"
@@ -80,23 +87,18 @@ def make_client(
     timeout: float,
     verify: bool | str | ssl.SSLContext = True,
     transport: httpx.AsyncBaseTransport | None = None,
-    stack: Literal["aiohttp", "httpx"] = "httpx",
     headers: httpx.Headers | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient that never makes a request wait on its pool.
+    """An httpx AsyncClient that never makes a request wait on its pool.
 
     The pacing never lets more than `concurrency` requests go at once, and the pool allows
-    that many connections (httpx's pool slows down under many waiters). `stack` picks the
-    pool under httpx's API (see the module docstring); `transport` overrides it.
+    that many connections (httpx's pool slows down under many waiters); `transport`
+    overrides the pool.
     """
     if isinstance(verify, str):
         verify = ssl.create_default_context(cafile=verify)
-    keepalive = concurrency if stack == "aiohttp" else min(concurrency, HTTPX_KEEPALIVE)
+    keepalive = min(concurrency, HTTPX_KEEPALIVE)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=keepalive)
-    if transport is None and stack == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(verify=verify, limits=limits)
     return httpx.AsyncClient(
         limits=limits,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
@@ -203,7 +205,128 @@ def _connect_reason(exc: BaseException) -> str:
 
 
 class Transport:
-    """POSTs request bodies to `base_url` + path; owns the httpx client unless given one.
+    """Sends requests to `base_url` + path; see the module docstring. `send` is the one
+    method an implementation provides (with `pool_state`, `closed` and `aclose`)."""
+
+    async def send(
+        self, method: str, path: str, body: bytes | None
+    ) -> tuple[int | None, bytes, str]:
+        """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
+        raise NotImplementedError
+
+    async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
+        return await self.send("POST", path, body)
+
+    async def get(self, path: str) -> tuple[int | None, bytes, str]:
+        """A GET (`/v3/appendix/user_data`, ...), as `send` answers."""
+        return await self.send("GET", path, None)
+
+    def pool_state(self) -> PoolState:
+        """The connection pool as it is now (for tests and diagnostics)."""
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+
+def _failed(method: str, path: str, exc: Exception) -> tuple[None, bytes, str]:
+    """A failed exchange as a value: httpx's name for it and why, in the OS's words when no
+    connection could be made."""
+    name = _error_name(exc)
+    reason = _connect_reason(exc) if name.startswith(CONNECT_FAILURES) else str(exc)
+    error = f"{name}: {reason}" if reason else name
+    log.debug("%s %s failed: %s", method, path, error)
+    return None, b"", error
+
+
+def _timed_out(method: str, path: str, deadline: float | None) -> tuple[None, bytes, str]:
+    log.debug("%s %s: no complete answer within %ss", method, path, deadline)
+    return None, b"", f"no complete answer within {deadline:g} s"
+
+
+def _aiohttp_pool_state(connector: Any) -> PoolState:
+    """aiohttp's connector, from its private state (the only view it gives)."""
+    if connector is None or connector.closed:
+        return PoolState(0, 0, 0)
+    idle = sum(len(conns) for conns in connector._conns.values())
+    busy = len(connector._acquired)
+    waiting = sum(len(w) for w in connector._waiters.values())
+    return PoolState(idle + busy, busy, busy + waiting)
+
+
+class AiohttpTransport(Transport):
+    """asyncio only: aiohttp's client, its pool of `concurrency` connections, our headers
+    on the session (sent with every request, merged by aiohttp once per request as for any
+    session header), `timeout` for a whole exchange (connecting within at most 30 s)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: httpx.Headers,
+        concurrency: int,
+        timeout: float,
+        verify: bool | str | ssl.SSLContext = True,
+    ) -> None:
+        import aiohttp
+
+        self._aiohttp = aiohttp
+        context: ssl.SSLContext | bool = True
+        if isinstance(verify, str):
+            context = ssl.create_default_context(cafile=verify)
+        elif isinstance(verify, ssl.SSLContext):
+            context = verify
+        self.ssl_context = context  # True: aiohttp's default, which verifies
+        connector = aiohttp.TCPConnector(limit=concurrency, ssl=context)
+        self._deadline = timeout
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=list(headers.multi_items()),
+            timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 30.0)),
+            skip_auto_headers=("User-Agent",),
+        )
+        self._base_url = base_url.rstrip("/")
+        self._urls: dict[str, Any] = {}  # path -> parsed URL (yarl), parsed once
+
+    def _url(self, path: str) -> Any:
+        url = self._urls.get(path)
+        if url is None:
+            from yarl import URL
+
+            url = self._urls[path] = URL(self._base_url + path)
+        return url
+
+    async def send(
+        self, method: str, path: str, body: bytes | None
+    ) -> tuple[int | None, bytes, str]:
+        try:
+            async with self._session.request(method, self._url(path), data=body) as response:
+                content = await response.read()
+                status = response.status
+        except self._aiohttp.ClientError as exc:
+            return _failed(method, path, exc)
+        except TimeoutError:  # the whole exchange's deadline (aiohttp's `total`)
+            return _timed_out(method, path, self._deadline)
+        log.debug("%s %s -> HTTP %d, %d bytes", method, path, status, len(content))
+        return status, content, ""
+
+    def pool_state(self) -> PoolState:
+        return _aiohttp_pool_state(self._session.connector)
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+class HttpxTransport(Transport):
+    """httpx's client (ours, or the caller's when `owned` is False: not closed by us).
 
     `headers` (from `basic_auth_headers`) go with each request; None when the client sends
     them already (`make_client(headers=...)`): nothing to merge per request.
@@ -229,12 +352,13 @@ class Transport:
     def client(self) -> httpx.AsyncClient:
         return self._client
 
-    def pool_state(self) -> PoolState:
-        """The connection pool as it is now, whichever the stack (for tests and diagnostics).
+    @property
+    def closed(self) -> bool:
+        return self._client.is_closed
 
-        Reads the pools' private state (httpcore's pool, aiohttp's connector): the only view
-        they give, kept to this one place.
-        """
+    def pool_state(self) -> PoolState:
+        """Reads the pools' private state (httpcore's pool, or aiohttp's connector under a
+        caller's httpx-aiohttp transport): the only view they give, kept to this one place."""
         inner: Any = getattr(self._client, "_transport", None)
         pool = getattr(inner, "_pool", None)
         if pool is not None:  # httpcore
@@ -242,26 +366,11 @@ class Transport:
             busy = sum(1 for c in conns if not (c.is_idle() or c.is_closed()))
             return PoolState(sum(1 for c in conns if not c.is_closed()), busy, len(pool._requests))
         session = getattr(inner, "client", None)  # httpx-aiohttp: aiohttp's session, once used
-        connector = getattr(session, "connector", None)
-        if connector is None or connector.closed:
-            return PoolState(0, 0, 0)
-        idle = sum(len(conns) for conns in connector._conns.values())
-        busy = len(connector._acquired)
-        waiting = sum(len(w) for w in connector._waiters.values())
-        return PoolState(idle + busy, busy, busy + waiting)
-
-    async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
-        """`(status, body, "")` for any answer, `(None, b"", error)` when there was none."""
-        return await self.send("POST", path, body)
-
-    async def get(self, path: str) -> tuple[int | None, bytes, str]:
-        """A GET (`/v3/appendix/user_data`, ...), as `post` answers."""
-        return await self.send("GET", path, None)
+        return _aiohttp_pool_state(getattr(session, "connector", None))
 
     async def send(
         self, method: str, path: str, body: bytes | None
     ) -> tuple[int | None, bytes, str]:
-        """One exchange; never raises for what the network or the server does."""
         request = self._client.build_request(
             method, self._base_url + path, content=body, headers=self._headers
         )
@@ -272,14 +381,9 @@ class Transport:
             with anyio.move_on_after(self._deadline):
                 response = await self._client.send(request)
         except self._errors as exc:
-            name = _error_name(exc)
-            reason = _connect_reason(exc) if name.startswith(CONNECT_FAILURES) else str(exc)
-            error = f"{name}: {reason}" if reason else name
-            log.debug("%s %s failed: %s", method, path, error)
-            return None, b"", error
+            return _failed(method, path, exc)
         if response is None:
-            log.debug("%s %s: no complete answer within %ss", method, path, self._deadline)
-            return None, b"", f"no complete answer within {self._deadline:g} s"
+            return _timed_out(method, path, self._deadline)
         log.debug(
             "%s %s -> HTTP %d, %d bytes", method, path, response.status_code, len(response.content)
         )
@@ -288,3 +392,39 @@ class Transport:
     async def aclose(self) -> None:
         if self._owned:
             await self._client.aclose()
+
+
+def open_transport(
+    *,
+    base_url: str,
+    headers: httpx.Headers,
+    concurrency: int,
+    timeout: float,
+    verify: bool | str | ssl.SSLContext = True,
+    stack: HttpStack = "auto",
+    http_client: httpx.AsyncClient | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Transport:
+    """The transport for this client in the running event loop (see the module docstring):
+    the caller's httpx client or transport if given, else `stack` ("auto": aiohttp under
+    asyncio, httpx elsewhere). RuntimeError for "aiohttp" outside asyncio."""
+    if http_client is not None:
+        return HttpxTransport(
+            http_client, base_url=base_url, headers=headers, owned=False, deadline=timeout
+        )
+    if transport is None and pick_stack(stack) == "aiohttp":
+        return AiohttpTransport(
+            base_url=base_url,
+            headers=headers,
+            concurrency=concurrency,
+            timeout=timeout,
+            verify=verify,
+        )
+    client = make_client(
+        concurrency=concurrency,
+        timeout=timeout,
+        verify=verify,
+        transport=transport,
+        headers=headers,
+    )
+    return HttpxTransport(client, base_url=base_url, headers=None, owned=True, deadline=timeout)

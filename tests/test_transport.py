@@ -5,11 +5,17 @@ from __future__ import annotations
 import base64
 import logging
 import ssl
+from pathlib import Path
 
 import httpx
 import pytest
 
-from dfs_async.transport import Transport, basic_auth_headers, make_client
+from dfs_async.transport import (
+    AiohttpTransport,
+    HttpxTransport,
+    basic_auth_headers,
+    make_client,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -30,17 +36,30 @@ async def test_the_pool_holds_exactly_concurrency_connections() -> None:
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_the_aiohttp_stack_sizes_aiohttps_pool_and_keeps_tls_checks(
-    anyio_backend: str,
+    anyio_backend: str, tmp_path: Path
 ) -> None:
-    from httpx_aiohttp import AiohttpTransport
+    import trustme
 
-    async with make_client(concurrency=7, timeout=5.0, stack="aiohttp") as client:
-        aio = client._transport  # type: ignore[attr-defined]
-        assert isinstance(aio, AiohttpTransport)
-        assert aio.limits.max_connections == 7
-        assert aio.ssl_context.verify_mode is ssl.CERT_REQUIRED
-        assert aio.ssl_context.check_hostname
-        assert client.timeout.read == 5.0
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    headers = basic_auth_headers("me", SECRET)
+    for verify in (True, str(bundle)):
+        transport = AiohttpTransport(
+            base_url="https://api.test", headers=headers, concurrency=7, timeout=5.0, verify=verify
+        )
+        session = transport._session
+        assert session.connector is not None and session.connector.limit == 7
+        assert session.timeout.total == 5.0 and session.timeout.connect == 5.0
+        context = transport.ssl_context
+        if verify is True:  # aiohttp's default context, which verifies
+            assert context is True
+        else:
+            assert isinstance(context, ssl.SSLContext)
+            assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+        assert SECRET not in repr(vars(transport)) and "bWU6" not in repr(vars(transport))
+        await transport.aclose()
+        assert transport.closed
 
 
 async def test_post_sends_json_with_basic_auth_and_gzip() -> None:
@@ -54,7 +73,7 @@ async def test_post_sends_json_with_basic_auth_and_gzip() -> None:
     client = make_client(
         concurrency=2, timeout=5.0, transport=httpx.MockTransport(handler), headers=headers
     )
-    transport = Transport(client, base_url="http://api.test/", headers=None, owned=True)
+    transport = HttpxTransport(client, base_url="http://api.test/", headers=None, owned=True)
     assert await transport.post("/v3/x", b"[]") == (200, b"{}", "")
     assert await transport.post("/v3/x", b"[]") == (200, b"{}", "")
     await transport.aclose()
@@ -83,7 +102,7 @@ async def test_network_errors_come_back_as_values_without_secrets(
         raise httpx.ConnectError("connection refused", request=request)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))  # the caller's own
-    transport = Transport(
+    transport = HttpxTransport(
         client, base_url="http://api.test", headers=basic_auth_headers("me", SECRET), owned=False
     )
     status, body, error = await transport.post("/v3/x", b"[]")

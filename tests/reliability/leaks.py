@@ -75,7 +75,7 @@ async def no_leaks(emu: EmulatorHandle) -> AsyncIterator[list[httpx.AsyncClient]
     clients: list[Transport] = []
     yield clients
     for transport in clients:
-        assert transport.client.is_closed, "the client's httpx client was left open"
+        assert transport.closed, "the client's HTTP client was left open"
         assert transport.pool_state().open == 0, "a pooled connection is still open"
     assert live_tasks() == tasks, "a task outlived the client"
     extra = [t.name for t in threading.enumerate() if t.ident not in threads]

@@ -18,6 +18,7 @@ import trustme
 
 from dfs_async import ConfigurationError, DataForSEO, RetryPolicy, TaskFailed
 from dfs_async.emulator import Emulator, EmulatorConfig
+from dfs_async.transport import AiohttpTransport
 
 from .servers import serving
 
@@ -51,9 +52,15 @@ def _client(server: TlsEmulator, **options: Any) -> DataForSEO:
 
 def _context(dfs: DataForSEO) -> ssl.SSLContext:
     """The SSL context the client's connection pool uses (private to either stack)."""
-    inner: Any = dfs.engine.transport.client._transport  # type: ignore[attr-defined]
-    pool = getattr(inner, "_pool", None)  # httpcore's pool, or httpx-aiohttp's transport
-    context = pool._ssl_context if pool is not None else inner.ssl_context
+    transport: Any = dfs.engine.transport
+    if isinstance(transport, AiohttpTransport):
+        context = transport.ssl_context
+        if context is True:  # aiohttp's default context
+            from aiohttp.connector import _SSL_CONTEXT_VERIFIED
+
+            context = _SSL_CONTEXT_VERIFIED
+    else:
+        context = transport.client._transport._pool._ssl_context  # httpcore's pool
     assert isinstance(context, ssl.SSLContext)
     return context
 
