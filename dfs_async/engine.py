@@ -391,7 +391,7 @@ class Run:
         """Run to the end (or to a stop) on `engine`, then close `send`."""
         self.engine = engine
         self._send = send
-        self._work = anyio.Semaphore(self.concurrency)
+        self._work = anyio.Semaphore(self.concurrency, fast_acquire=True)
         self._wake = anyio.Event()
         self._timer_wake = anyio.Event()
         async with send:
@@ -516,7 +516,7 @@ class Run:
         except InvalidTarget as exc:
             self.engine.stats.targets_failed += 1
             message = f"Invalid Field: '{exc.field}': {exc.rule}"
-            await self._send.send(Chunk([Failure(str(raw), INVALID_FIELD, message, 0)]))
+            await self._deliver(Chunk([Failure(str(raw), INVALID_FIELD, message, 0)]))
             return
         progress = self.resume(target) if self.resume is not None else None
         plan = self.endpoint.paging.plan(
@@ -525,7 +525,7 @@ class Run:
         job = Job(target, unit, plan)
         self._active += 1
         if plan.done:  # every page was answered before: done without a request
-            await self._send.send(Chunk([self._final(job)]))
+            await self._deliver(Chunk([self._final(job)]))
             return
         self._queue(job)
 
@@ -576,7 +576,7 @@ class Run:
                 events = by_job[jobs[0]] if len(jobs) == 1 else [
                     e for job in jobs for e in by_job[job]
                 ]  # fmt: skip
-                await self._send.send(Chunk(events, held=True))
+                await self._deliver(Chunk(events, held=True))
                 handed = True  # from now on the consumer releases the slot
             for job in jobs:
                 job.delivering -= 1
@@ -678,7 +678,15 @@ class Run:
 
     async def _report_if_finished(self, job: Job) -> None:
         if job.delivering == 0 and self._finished(job):
-            await self._send.send(Chunk([self._final(job)]))
+            await self._deliver(Chunk([self._final(job)]))
+
+    async def _deliver(self, chunk: Chunk) -> None:
+        """Hand `chunk` to the stream: at once while its buffer has room (no checkpoint: a
+        request has its own awaits), else once the caller made room."""
+        try:
+            self._send.send_nowait(chunk)
+        except anyio.WouldBlock:
+            await self._send.send(chunk)
 
     # -- retries ------------------------------------------------------------------------
 
