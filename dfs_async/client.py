@@ -22,9 +22,9 @@ import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from urllib.parse import urlsplit
 
 import anyio
-import httpx
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
@@ -37,6 +37,9 @@ from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
 from dfs_async.wire import prepare_fields
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "PRODUCTION_URL",
@@ -456,12 +459,13 @@ def _base_url(base_url: str | None, sandbox: bool) -> str:
         return SANDBOX_URL
     url = base_url or os.environ.get("DATAFORSEO_BASE_URL") or PRODUCTION_URL
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises for a port that is not one
+    except ValueError as exc:
         raise ConfigurationError(f"base_url: not a URL ({exc})") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ConfigurationError(f"base_url: an http(s) URL like {PRODUCTION_URL} (got {url!r})")
-    if parsed.userinfo:
+    if parsed.username is not None or parsed.password is not None:
         raise ConfigurationError("base_url must not carry credentials: use login/password")
     return url.rstrip("/")
 

@@ -17,7 +17,12 @@ batch's last chunk goes out `held`: its slot is released by the stream when the
 caller asks for what comes after it), so a slow consumer stops new requests: at most
 `concurrency` requests' pages are sent or answered and not yet consumed, whatever the
 number of targets and the stream's buffer. That is also all a crash can lose of a caller
-who records each page as it consumes it (the CLI's checkpoint). Retries wait in one timer
+who records each page as it consumes it (the CLI's checkpoint).
+
+Memory: an answer is decoded only once it holds one of `PAGES_AHEAD` landings, released
+with its work slot when the caller has consumed it. So of the `concurrency` answers a slow
+caller leaves waiting, all but `PAGES_AHEAD` wait as the bytes they came in, not as items
+(a page of 1,000 items: 0.7 MB of JSON, 1.6 MB decoded). Retries wait in one timer
 task (a heap), not in a task each. A page is in flight for its plan from `owed()` until
 its final outcome (backoff included), so a job is done exactly when its plan is.
 
@@ -92,6 +97,8 @@ __all__ = ["Budget", "Engine", "Run"]
 
 log: Final = logging.getLogger("dfs_async")
 
+# Answers a stream decodes ahead of the caller (see "Memory" in the module docstring).
+PAGES_AHEAD: Final = 4
 # Jobs a stream keeps open per request slot: enough that a slot freed by a finished job
 # finds another job with owed pages at once, few enough that few targets are half-done
 # when a run stops (less for a resume to continue).
@@ -198,18 +205,30 @@ class Engine:
             raise
 
     async def exchange(
-        self, endpoint: Endpoint, tasks: Sequence[Mapping[str, Any]], worst: float
+        self,
+        endpoint: Endpoint,
+        tasks: Sequence[Mapping[str, Any]],
+        worst: float,
+        landing: anyio.Semaphore | None = None,
     ) -> list[Outcome]:
-        """Send one POST of `tasks` (their `worst` cost already reserved) and read it."""
+        """Send one POST of `tasks` (their `worst` cost already reserved) and read it.
+
+        `landing` (a stream's): taken between the answer and its decoding, and held by the
+        caller once this returns (see "Memory" above); cancelled while waiting for it,
+        the answer is still read for what it cost.
+        """
         account = self.account
         if account is not None and not account.loaded:
             await self.ready()
         if account is not None and account.refused is not None:  # as the API would answer
+            if landing is not None:
+                await landing.acquire()
             code, message = account.refused
             return [Outcome(Action.STOP, code, message)] * len(tasks)
         body = encode_tasks(tasks) if endpoint.method == "POST" else None
         decoder = endpoint.decoder
-        charged = 0.0
+        outcomes: list[Outcome] | None = None
+        status: int | None = None
         try:
             async with self.pacer.slot() as sent_at:
                 self.stats.requests += 1
@@ -219,10 +238,13 @@ class Engine:
             if status is not None:
                 self.answered = True
                 self.stats.answered += 1
+            if landing is not None:
+                await landing.acquire()
             outcomes = read(status, content, len(tasks), decoder, error=error)
-            charged = sum(o.cost for o in outcomes)
         finally:
-            self.budget.settle(worst, charged)
+            if outcomes is None and status is not None:  # cancelled before reading it
+                outcomes = read(status, content, len(tasks), decoder, error=error)
+            self.budget.settle(worst, sum(o.cost for o in outcomes or ()))
         for outcome in outcomes:
             if outcome.action is Action.SLOW_DOWN:
                 self.pacer.slow_down(sent_at)
@@ -348,6 +370,7 @@ class Run:
     _send: MemoryObjectSendStream[Chunk]
     _scope: anyio.CancelScope
     _work: anyio.Semaphore
+    _landing: anyio.Semaphore
     _wake: anyio.Event
     _timer_wake: anyio.Event
 
@@ -392,6 +415,7 @@ class Run:
         self.engine = engine
         self._send = send
         self._work = anyio.Semaphore(self.concurrency, fast_acquire=True)
+        self._landing = anyio.Semaphore(PAGES_AHEAD, fast_acquire=True)
         self._wake = anyio.Event()
         self._timer_wake = anyio.Event()
         async with send:
@@ -542,7 +566,7 @@ class Run:
     ) -> None:
         """Send one batch (a task per page, or one task for a whole pack) and deliver what
         it brings, job by job; the work slot is released once the caller consumed it."""
-        handed = False
+        handed = landed = False
         try:
             endpoint, fields = self.endpoint, self.fields
             if pack is None:
@@ -551,7 +575,8 @@ class Run:
                 tasks = [build_pack_task(fields, [job.unit for job, _ in batch])]
             for job, page in batch:
                 job.tries.setdefault(page.offset, Tries()).sent += 1
-            outcomes = await self.engine.exchange(endpoint, tasks, worst)
+            outcomes = await self.engine.exchange(endpoint, tasks, worst, self._landing)
+            landed = True
             if pack is not None:
                 outcomes = self._unpack(pack, batch, outcomes[0])
             by_job: dict[Job, list[Event]] = {}
@@ -584,6 +609,8 @@ class Run:
         finally:
             if not handed:
                 self._work.release()
+                if landed:
+                    self._landing.release()
 
     def _unpack(
         self, pack: Pack[Any], batch: list[tuple[Job, PageRequest]], outcome: Outcome
@@ -622,8 +649,10 @@ class Run:
         return [outcome] * len(batch)
 
     def consumed(self) -> None:
-        """The caller has consumed a held chunk: its request's work slot is free."""
+        """The caller has consumed a held chunk: its request's work slot and its landing
+        are free."""
         self._work.release()
+        self._landing.release()
 
     def _land(self, job: Job, page: PageRequest, outcome: Outcome) -> list[Event] | None:
         """Tell the plan how the request ended; the records to deliver (None: the run

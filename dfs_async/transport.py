@@ -11,14 +11,12 @@ Two implementations behind that one method (`open_transport` picks, see `HTTP_ST
   concurrency. A request is one call into aiohttp and nothing around it: httpx's API over
   aiohttp (the httpx-aiohttp transport, our default before) cost about as much CPU per request
   again as aiohttp itself (benchmarks/RESULTS.md, "HTTP stack and connection pool").
-- `HttpxTransport`, under trio (aiohttp runs only on asyncio) and for a caller's own httpx
-  client or transport: httpx's pool (httpcore) with its default keep-alive (20), measured
-  cheaper under trio than one raised to the concurrency (httpcore scans all its connections
-  for every request: encode/httpx#3215, encode/httpcore#822).
+- `httpx_transport.HttpxTransport`, under trio (aiohttp runs only on asyncio) and for a
+  caller's own httpx client or transport.
 
-The Authorization header is built once (not an auth flow per request) and kept in an
-`httpx.Headers`, which masks it in any repr; it never goes into a URL, a log line or an
-error message.
+The Authorization header is built once (not an auth flow per request) and kept in
+`Headers`, which masks it in any repr; it never goes into a URL, a log line or an error
+message. httpx is imported only when a client runs on it (`httpx_transport`).
 """
 
 from __future__ import annotations
@@ -29,34 +27,33 @@ import os
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import anyio
-import httpx
 import sniffio
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "CONNECT_FAILURES",
     "HTTP_STACKS",
+    "JSON_HEADERS",
     "AiohttpTransport",
+    "Headers",
     "HttpStack",
-    "HttpxTransport",
     "PoolState",
     "Transport",
     "basic_auth_headers",
-    "make_client",
     "open_transport",
     "pick_stack",
 ]
 
 HttpStack = Literal["auto", "aiohttp", "httpx"]
 HTTP_STACKS: Final[tuple[HttpStack, ...]] = ("auto", "aiohttp", "httpx")
-# httpx's default keep-alive: measured cheaper under trio than a pool kept at concurrency 30.
-HTTPX_KEEPALIVE: Final = 20
 
 log: Final = logging.getLogger("dfs_async")
 
-_HEADERS: Final = {
+JSON_HEADERS: Final = {
     "Content-Type": "application/json",
     "Accept": "application/json",
     "Accept-Encoding": "gzip",
@@ -64,10 +61,20 @@ _HEADERS: Final = {
 }
 
 
-def basic_auth_headers(login: str, password: str) -> httpx.Headers:
-    """Our request headers with Basic auth, built once (httpx.Headers masks it in reprs)."""
+class Headers(tuple[tuple[str, str], ...]):
+    """Request headers as (name, value) pairs, which either stack takes; the Authorization
+    value is masked in any repr."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr([(k, "[secure]" if k.lower() == "authorization" else v) for k, v in self])
+
+
+def basic_auth_headers(login: str, password: str) -> Headers:
+    """Our request headers with Basic auth, built once (masked in reprs)."""
     token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
-    return httpx.Headers({**_HEADERS, "Authorization": f"Basic {token}"})
+    return Headers([*JSON_HEADERS.items(), ("Authorization", f"Basic {token}")])
 
 
 def pick_stack(stack: HttpStack) -> Literal["aiohttp", "httpx"]:
@@ -81,44 +88,6 @@ def pick_stack(stack: HttpStack) -> Literal["aiohttp", "httpx"]:
     return stack
 
 
-def make_client(
-    *,
-    concurrency: int,
-    timeout: float,
-    verify: bool | str | ssl.SSLContext = True,
-    transport: httpx.AsyncBaseTransport | None = None,
-    headers: httpx.Headers | None = None,
-) -> httpx.AsyncClient:
-    """An httpx AsyncClient that never makes a request wait on its pool.
-
-    The pacing never lets more than `concurrency` requests go at once, and the pool allows
-    that many connections (httpx's pool slows down under many waiters); `transport`
-    overrides the pool.
-    """
-    if isinstance(verify, str):
-        verify = ssl.create_default_context(cafile=verify)
-    keepalive = min(concurrency, HTTPX_KEEPALIVE)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=keepalive)
-    return httpx.AsyncClient(
-        limits=limits,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
-        verify=verify,
-        transport=transport,
-        headers=headers if headers is not None else _HEADERS,
-    )
-
-
-def _transport_errors() -> tuple[type[Exception], ...]:
-    """What a failed exchange raises: httpx's errors, and aiohttp's that httpx-aiohttp
-    leaves unmapped (e.g. a malformed response) when aiohttp is loaded."""
-    errors: tuple[type[Exception], ...] = (httpx.RequestError,)
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - a core dependency, but only needed on asyncio
-        return errors
-    return (*errors, aiohttp.ClientError)
-
-
 @dataclass(frozen=True)
 class PoolState:
     """`open` connections, `busy` of them serving a request, `requests` in or waiting."""
@@ -126,36 +95,6 @@ class PoolState:
     open: int
     busy: int
     requests: int
-
-
-class _Body(httpx.AsyncByteStream):
-    """A request body of one chunk, iterated without an async generator.
-
-    httpx's own body stream is an async generator; a request cancelled while its body is
-    being written leaves it suspended, and trio then warns when it is garbage collected.
-    """
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def __aiter__(self) -> _BodyIterator:
-        return _BodyIterator(self._body)
-
-
-class _BodyIterator:
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes | None) -> None:
-        self._body = body
-
-    def __aiter__(self) -> _BodyIterator:
-        return self
-
-    async def __anext__(self) -> bytes:
-        body, self._body = self._body, None
-        if body is None:
-            raise StopAsyncIteration
-        return body
 
 
 # How `Transport.post` begins the description of an exchange that could not connect
@@ -169,7 +108,7 @@ def _error_name(exc: Exception) -> str:
     httpx-aiohttp maps every aiohttp connection error to ConnectTimeout (a refused
     connection or a bad certificate included); name them as httpx itself would.
     """
-    cause = exc.__cause__ if isinstance(exc, httpx.RequestError) else exc
+    cause = exc.__cause__ if type(exc).__module__.startswith("httpx") else exc
     if cause is None or not type(cause).__module__.startswith("aiohttp"):
         return type(exc).__name__
     import aiohttp
@@ -233,7 +172,7 @@ class Transport:
         raise NotImplementedError
 
 
-def _failed(method: str, path: str, exc: Exception) -> tuple[None, bytes, str]:
+def failed(method: str, path: str, exc: Exception) -> tuple[None, bytes, str]:
     """A failed exchange as a value: httpx's name for it and why, in the OS's words when no
     connection could be made."""
     name = _error_name(exc)
@@ -243,12 +182,12 @@ def _failed(method: str, path: str, exc: Exception) -> tuple[None, bytes, str]:
     return None, b"", error
 
 
-def _timed_out(method: str, path: str, deadline: float | None) -> tuple[None, bytes, str]:
+def timed_out(method: str, path: str, deadline: float | None) -> tuple[None, bytes, str]:
     log.debug("%s %s: no complete answer within %ss", method, path, deadline)
     return None, b"", f"no complete answer within {deadline:g} s"
 
 
-def _aiohttp_pool_state(connector: Any) -> PoolState:
+def aiohttp_pool_state(connector: Any) -> PoolState:
     """aiohttp's connector, from its private state (the only view it gives)."""
     if connector is None or connector.closed:
         return PoolState(0, 0, 0)
@@ -267,7 +206,7 @@ class AiohttpTransport(Transport):
         self,
         *,
         base_url: str,
-        headers: httpx.Headers,
+        headers: Headers,
         concurrency: int,
         timeout: float,
         verify: bool | str | ssl.SSLContext = True,
@@ -285,7 +224,7 @@ class AiohttpTransport(Transport):
         self._deadline = timeout
         self._session = aiohttp.ClientSession(
             connector=connector,
-            headers=list(headers.multi_items()),
+            headers=headers,
             timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 30.0)),
             skip_auto_headers=("User-Agent",),
         )
@@ -308,14 +247,14 @@ class AiohttpTransport(Transport):
                 content = await response.read()
                 status = response.status
         except self._aiohttp.ClientError as exc:
-            return _failed(method, path, exc)
+            return failed(method, path, exc)
         except TimeoutError:  # the whole exchange's deadline (aiohttp's `total`)
-            return _timed_out(method, path, self._deadline)
+            return timed_out(method, path, self._deadline)
         log.debug("%s %s -> HTTP %d, %d bytes", method, path, status, len(content))
         return status, content, ""
 
     def pool_state(self) -> PoolState:
-        return _aiohttp_pool_state(self._session.connector)
+        return aiohttp_pool_state(self._session.connector)
 
     @property
     def closed(self) -> bool:
@@ -325,79 +264,10 @@ class AiohttpTransport(Transport):
         await self._session.close()
 
 
-class HttpxTransport(Transport):
-    """httpx's client (ours, or the caller's when `owned` is False: not closed by us).
-
-    `headers` (from `basic_auth_headers`) go with each request; None when the client sends
-    them already (`make_client(headers=...)`): nothing to merge per request.
-    """
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        base_url: str,
-        headers: httpx.Headers | None,
-        owned: bool,
-        deadline: float | None = None,
-    ) -> None:
-        self._client = client
-        self._deadline = deadline  # for a whole exchange (httpx's timeouts are per read)
-        self._base_url = base_url.rstrip("/")
-        self._headers = headers
-        self._owned = owned
-        self._errors = _transport_errors()
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self._client
-
-    @property
-    def closed(self) -> bool:
-        return self._client.is_closed
-
-    def pool_state(self) -> PoolState:
-        """Reads the pools' private state (httpcore's pool, or aiohttp's connector under a
-        caller's httpx-aiohttp transport): the only view they give, kept to this one place."""
-        inner: Any = getattr(self._client, "_transport", None)
-        pool = getattr(inner, "_pool", None)
-        if pool is not None:  # httpcore
-            conns = list(pool.connections)
-            busy = sum(1 for c in conns if not (c.is_idle() or c.is_closed()))
-            return PoolState(sum(1 for c in conns if not c.is_closed()), busy, len(pool._requests))
-        session = getattr(inner, "client", None)  # httpx-aiohttp: aiohttp's session, once used
-        return _aiohttp_pool_state(getattr(session, "connector", None))
-
-    async def send(
-        self, method: str, path: str, body: bytes | None
-    ) -> tuple[int | None, bytes, str]:
-        request = self._client.build_request(
-            method, self._base_url + path, content=body, headers=self._headers
-        )
-        if body is not None:
-            request.stream = _Body(body)
-        response = None
-        try:
-            with anyio.move_on_after(self._deadline):
-                response = await self._client.send(request)
-        except self._errors as exc:
-            return _failed(method, path, exc)
-        if response is None:
-            return _timed_out(method, path, self._deadline)
-        log.debug(
-            "%s %s -> HTTP %d, %d bytes", method, path, response.status_code, len(response.content)
-        )
-        return response.status_code, response.content, ""
-
-    async def aclose(self) -> None:
-        if self._owned:
-            await self._client.aclose()
-
-
 def open_transport(
     *,
     base_url: str,
-    headers: httpx.Headers,
+    headers: Headers,
     concurrency: int,
     timeout: float,
     verify: bool | str | ssl.SSLContext = True,
@@ -408,17 +278,19 @@ def open_transport(
     """The transport for this client in the running event loop (see the module docstring):
     the caller's httpx client or transport if given, else `stack` ("auto": aiohttp under
     asyncio, httpx elsewhere). RuntimeError for "aiohttp" outside asyncio."""
-    if http_client is not None:
-        return HttpxTransport(
-            http_client, base_url=base_url, headers=headers, owned=False, deadline=timeout
-        )
-    if transport is None and pick_stack(stack) == "aiohttp":
+    if http_client is None and transport is None and pick_stack(stack) == "aiohttp":
         return AiohttpTransport(
             base_url=base_url,
             headers=headers,
             concurrency=concurrency,
             timeout=timeout,
             verify=verify,
+        )
+    from dfs_async.httpx_transport import HttpxTransport, make_client
+
+    if http_client is not None:
+        return HttpxTransport(
+            http_client, base_url=base_url, headers=headers, owned=False, deadline=timeout
         )
     client = make_client(
         concurrency=concurrency,

@@ -10,12 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dfs_async.transport import (
-    AiohttpTransport,
-    HttpxTransport,
-    basic_auth_headers,
-    make_client,
-)
+from dfs_async.httpx_transport import HttpxTransport, make_client
+from dfs_async.transport import AiohttpTransport, basic_auth_headers
 
 pytestmark = pytest.mark.anyio
 
