@@ -16,13 +16,28 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import decode, family, hot_path, memory, overhead, pool, saturation, scale
+from benchmarks import (
+    decode,
+    family,
+    hot_path,
+    import_time,
+    memory,
+    overhead,
+    paced,
+    pool,
+    saturation,
+    scale,
+    small_answers,
+)
 from benchmarks.harness import ROOT, Goal, Section, Size, machine
 from benchmarks.report import render_markdown, render_text
 
 BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "decode": decode.run,
+    "imports": import_time.run,
     "overhead": overhead.run,
+    "small": small_answers.run,
+    "paced": paced.run,
     "pool": pool.run,
     "saturation": saturation.run,
     "memory": memory.run,
@@ -55,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="also measure the client as it was at git revision REV (overhead), side by side",
+        help="also measure the client as it was at git revision REV (overhead, small, paced, "
+        "imports), side by side",
     )
     args = parser.parse_args(argv)
     if args.baseline:

@@ -11,7 +11,9 @@ Kinds:
 - `official`: the official `dataforseo-client` (sync, urllib3, pydantic) in a thread pool of
   `concurrency` threads, its connection pool sized to match.
 - `floor`: aiohttp (connector limit = concurrency) + untyped msgspec decode: about the least
-  CPU an asyncio Python client can spend on the same work.
+  CPU an asyncio Python client can spend on the same work. With `--rate R` it paces its
+  requests steadily, one every `60 / R` seconds (aiolimiter's `AsyncLimiter(1, 60 / R)`,
+  taken after the concurrency slot as our client does): the floor of a paced run.
 - `raw-*`: the same loop as `naive` but decoding into our msgspec Structs, over each HTTP stack
   of the pool comparison: `raw-httpx` (as is: 100 connections, 20 kept alive),
   `raw-httpx-tuned` (pool sized to the concurrency), `raw-httpx-nogate` (that pool but no
@@ -19,7 +21,8 @@ Kinds:
   transport, pool sized), `raw-httpx2` (pool sized). All but `nogate` are gated by a
   semaphore of `concurrency`.
 - `ours`: `DataForSEO(...).backlinks.domain_pages_summary.stream(...)`, with `--http` choosing
-  the HTTP stack handed to it (`default`: whatever the client picks by itself).
+  the HTTP stack handed to it (`default`: whatever the client picks by itself) and `--rate R`
+  its `rate=` (default 10,000,000 a minute: in effect unpaced).
 """
 
 from __future__ import annotations
@@ -152,15 +155,22 @@ def official(url: str, targets: int, limit: int, concurrency: int) -> tuple[int,
     return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 
-async def floor(url: str, targets: int, limit: int, concurrency: int) -> tuple[int, int]:
+async def floor(
+    url: str, targets: int, limit: int, concurrency: int, rate: float | None = None
+) -> tuple[int, int]:
+    """The floor; `rate` (requests per minute) paces it: one request every 60 / rate s."""
     import aiohttp
+    from aiolimiter import AsyncLimiter
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     token = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
     headers = {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+    limiter = AsyncLimiter(1, 60 / rate) if rate else None  # a bucket of one: steady spacing
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def post(body: bytes) -> bytes:
+            if limiter is not None:
+                await limiter.acquire()
             async with session.post(url + PATH, data=body, headers=headers) as response:
                 return await response.read()
 
@@ -293,7 +303,7 @@ IMPORTS: dict[str, tuple[str, ...]] = {
         "dataforseo_client.api.backlinks_api",
         "dataforseo_client.models.backlinks_domain_pages_summary_live_request_info",
     ),
-    "floor": ("aiohttp",),
+    "floor": ("aiohttp", "aiolimiter"),
     "raw-httpx2": ("httpx2",),
     "ours": ("anyio", "psutil", "dfs_async", "httpx_aiohttp", "aiohttp"),
 }
@@ -312,12 +322,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if args.kind == "naive":
             coro = naive(*common)
         elif args.kind == "floor":
-            coro = floor(*common)
+            coro = floor(*common, rate=args.rate)
         elif args.kind == "ours":
             marks = tuple(int(m) for m in args.rss_at.split(",")) if args.rss_at else ()
-            coro = ours(
-                *common, stack=args.http, rate=args.rate, slow=args.slow_consumer, marks=marks
-            )
+            rate = args.rate or 10_000_000
+            coro = ours(*common, stack=args.http, rate=rate, slow=args.slow_consumer, marks=marks)
         else:
             coro = raw(args.kind.removeprefix("raw-"), *common)
         if args.backend == "trio":
@@ -351,7 +360,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=30)
     parser.add_argument("--http", choices=OURS_STACKS, default="default", help="for `ours`")
     parser.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
-    parser.add_argument("--rate", type=float, default=10_000_000, help="`ours`: requests/min")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="`ours` and `floor`: requests/min (paced)"
+    )
     parser.add_argument("--slow-consumer", action="store_true", help="`ours`: ~50k items/s")
     parser.add_argument("--rss-at", default="", help="`ours`: item counts, comma-separated")
     parser.add_argument("--expect-items", type=int, default=None)

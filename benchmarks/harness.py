@@ -316,6 +316,48 @@ def canned_server(per_target: int, latency_ms: float = 0.0) -> Iterator[Served]:
             yield served
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One measured client of `benchmarks.clients`: its KIND and own options, and the checkout
+    whose code runs (ROOT, or the `--baseline` revision's worktree)."""
+
+    args: tuple[str, ...]
+    cwd: Path = ROOT
+
+
+def before_variant(*options: str) -> tuple[str, Variant] | None:
+    """Our client as it was at `--baseline REV` (with `options`), if one was asked for."""
+    before = baseline_checkout()
+    if before is None:
+        return None
+    rev, checkout = before
+    return f"ours at {rev} (before)", Variant(("ours", *options), checkout)
+
+
+def interleaved(
+    url: str,
+    variants: dict[str, Variant],
+    common: Sequence[str],
+    repeats: int,
+    timeout: float = 600.0,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every variant against the server at `url` with the `common` options, `repeats` rounds.
+
+    Rounds alternate their order (forwards, then backwards), so a load that comes or goes
+    during the run weighs on every variant alike rather than on the last ones.
+    """
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    names = list(variants)
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            variant = variants[name]
+            args = [*variant.args, "--url", url, *common]
+            runs[name].append(
+                run_json("benchmarks.clients", args, timeout=timeout, cwd=variant.cwd)
+            )
+    return runs
+
+
 def best_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per figure, the best of repeated runs (least CPU, least wall, least memory)."""
     best = dict(runs[0])

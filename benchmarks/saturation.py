@@ -8,7 +8,12 @@ the run. Two cases: the concurrency cap binds (10,000 requests per minute, the A
 since 2026-10, is more than 30 / 0.2 s = 150 per second allows), and the rate binds (2,000
 per minute, the historical limit). The bound is `min(rate, 30 / mean latency)`; the
 emulator's own counters say how many 40202/40209 it answered and the most requests it saw at
-once.
+once. The rate judged is the emulator's too: the requests that arrived between the first and
+the last arrival, over the time between them (`emulator_process.Arrivals`), so neither the
+client's start-up nor the last answers' latency (the ends of a finite run: 0.5-1% of one, as
+much as the goals' margin) counts; the rate over the client's whole wall time is in the notes.
+Issue 14's goals: at least 98% of the bound when the concurrency binds, 99% when the rate
+does, and not one 40202/40209.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Case:
     key: str
     label: str
     rate: int  # requests per minute, the account's and the client's
+    goal: float  # the share of the bound to reach (issue 14)
 
     @property
     def bound(self) -> float:
@@ -47,8 +53,8 @@ class Case:
 
 
 CASES = (
-    Case("conc", "concurrency-bound (10,000/min)", 10_000),
-    Case("rate", "rate-bound (2,000/min)", 2_000),
+    Case("conc", "concurrency-bound (10,000/min)", 10_000, 0.98),
+    Case("rate", "rate-bound (2,000/min)", 2_000, 0.99),
 )
 BOUND = "the bound: min(rate, 30 / mean latency)"
 FLOOR = "reference: aiohttp floor, 30 at once, unpaced"
@@ -76,8 +82,12 @@ def measure(case: Case, seconds: float, client: list[str]) -> dict[str, Any]:
         result = run_json("benchmarks.clients", args, timeout=seconds * 5 + 120)
         counters = emulator.stop()
     by_status = counters.get("by_status", {})
+    arrivals = counters.get("arrivals") or {}
+    span = arrivals.get("last_s", 0.0) - arrivals.get("first_s", 0.0)
+    wall_rps = result["requests"] / result["wall"]
     return {
-        "rps": result["requests"] / result["wall"],
+        "rps": (arrivals["last_count"] - arrivals["first_count"]) / span if span else wall_rps,
+        "wall_rps": wall_rps,
         "requests": result["requests"],
         "refused": by_status.get("40202", 0) + by_status.get("40209", 0),
         "40202": by_status.get("40202", 0),
@@ -103,14 +113,15 @@ def run(size: Size) -> Section:
             f"limit over a 60 s sliding window, latency uniform {LATENCY[0] * 1000:.0f}-"
             f"{LATENCY[1] * 1000:.0f} ms; pages of {LIMIT} items; runs of "
             + ", ".join(f"{durations[c.key]:.0f} s ({c.label})" for c in CASES)
-            + "."
+            + ". The rate is the emulator's: requests between the first and the last arrival, "
+            "over the time between them."
         ),
         baseline=BOUND,
         metrics=[
             m
             for c in CASES
             for m in (
-                Metric(f"rps_{c.key}", f"req/s, {c.label}", "req/s", True),
+                Metric(f"rps_{c.key}", f"req/s at the server, {c.label}", "req/s", True),
                 Metric(f"refused_{c.key}", f"40202+40209, {c.key}", "answers", False),
                 Metric(f"peak_{c.key}", f"most at once, {c.key}", "requests", False),
             )
@@ -123,7 +134,7 @@ def run(size: Size) -> Section:
     missing = engine_missing()
     if missing:
         section.goals = [
-            Goal(f"{c.label}: ≥ 95% of the bound, zero 40202/40209", "-", None, missing)
+            Goal(f"{c.label}: ≥ {c.goal:.0%} of the bound, zero 40202/40209", "-", None, missing)
             for c in CASES
         ]
         return section
@@ -153,21 +164,24 @@ def run(size: Size) -> Section:
                 f"peak_{case.key}": m["max_simultaneous"],
             }
             share = m["rps"] / case.bound
-            ok = share >= 0.95 and m["refused"] == 0
+            ok = share >= case.goal and m["refused"] == 0
             limit = ""
             if m["refused"]:
                 limit = f"{m['40202']}x 40202 and {m['40209']}x 40209 answered"
-            elif share < 0.95 and case is conc and floor_share < 0.95:
+            elif share < case.goal and case is conc and floor_share < case.goal:
                 limit = (
-                    f"the emulator: the unpaced floor client gets only {floor_share:.0%}"
-                    f" of the bound too (ours: {m['rps'] / ref['rps']:.0%} of the floor's rate);"
+                    f"the emulator: the unpaced floor client gets only {floor_share:.1%}"
+                    f" of the bound too (ours: {m['rps'] / ref['rps']:.1%} of the floor's rate);"
                     " its answers come later than the drawn latency under 30 at once"
                 )
-            elif share < 0.95:
-                limit = "the client's pacing or its per-request time leaves slots idle"
+            elif share < case.goal and case is not conc:
+                limit = pacing_limit(share)
+            elif share < case.goal:
+                limit = "the client's per-request time leaves slots idle"
             section.goals.append(
                 Goal(
-                    f"{case.label}, {backend}: ≥ 95% of the bound, zero 40202/40209",
+                    f"{case.label}, {backend}: ≥ {case.goal:.0%} of the bound (at the server),"
+                    " zero 40202/40209",
                     f"{share:.1%} ({m['rps']:.1f} of {case.bound:.1f} req/s), "
                     f"{m['refused']} refused",
                     ok,
@@ -175,9 +189,26 @@ def run(size: Size) -> Section:
                 )
             )
             section.notes.append(
-                f"{case.label}, {backend}: {m['requests']:,} requests in {m['wall']:.1f} s; "
+                f"{case.label}, {backend}: {m['requests']:,} requests in {m['wall']:.1f} s "
+                f"({m['wall_rps']:.1f} req/s over the client's wall time); "
                 f"client CPU {m['client_cpu']:.1f} s, emulator CPU {m['server_cpu']:.1f} s; "
                 f"retries by code {m['retries'] or '{}'}."
             )
         section.rows.append(row)
     return section
+
+
+def pacing_limit(share: float) -> str:
+    """Why a rate-bound run falls short: the pace our client aims at, if it says so."""
+    try:
+        from dfs_async import pacing
+
+        margin, window, slack = pacing.MARGIN, pacing.WINDOW, pacing.SLACK
+    except (ImportError, AttributeError):
+        return "the client's pacing leaves slots idle"
+    aim = (1 - margin) * window / (window + slack)
+    return (
+        f"the client's pacing: it aims at the rate less {margin:.0%} over windows of "
+        f"{window + slack:.0f} s (dfs_async/pacing.py: MARGIN, SLACK), {aim:.1%} of the rate by"
+        f" design; measured {share:.1%}"
+    )

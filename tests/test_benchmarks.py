@@ -23,11 +23,14 @@ if str(ROOT) not in sys.path:  # `benchmarks` is a top-level folder, not an inst
 from benchmarks import (  # noqa: E402
     decode,
     hot_path,
+    import_time,
     memory,
     overhead,
+    paced,
     pool,
     saturation,
     scale,
+    small_answers,
 )
 from benchmarks.harness import Section, Size, canned_server, engine_missing, machine  # noqa: E402
 from benchmarks.report import render_markdown, render_text  # noqa: E402
@@ -76,10 +79,50 @@ def test_overhead() -> None:
     assert_complete(section)
     names = {r.name for r in section.rows}
     assert {overhead.FLOOR, overhead.NAIVE, overhead.OFFICIAL} <= names
-    assert len(section.goals) == 3
+    assert len(section.goals) == 4  # the floor, many-page and one-page; official; naive
     if not engine_missing():
-        assert overhead.OURS in names
+        assert {overhead.OURS, overhead.OURS_TRIO} <= names
         assert all(g.met is not None for g in section.goals)
+        for name in overhead.ONE_PAGE:  # both cases measured, side by side
+            row = section.row(name)
+            assert row is not None and row.values["cpu_per_1k_one"] > 0
+        assert any("under trio" in n for n in section.notes)
+
+
+@needs_engine
+def test_small_answers() -> None:
+    section = small_answers.run(Size.TINY)
+    assert_complete(section)
+    assert {r.name for r in section.rows} == set(small_answers.VARIANTS)
+    assert all(r.values["cpu_per_request"] > 0 for r in section.rows)
+    assert [g.met is not None for g in section.goals] == [True]
+
+
+@needs_engine
+def test_paced() -> None:
+    section = paced.run(Size.TINY)
+    assert_complete(section)
+    assert {r.name for r in section.rows} == set(paced.VARIANTS)
+    assert [g.met is not None for g in section.goals] == [True]
+    floor = section.row(paced.FLOOR)
+    assert floor is not None
+    # The floor is paced: n requests, one every 60 / rate s, span at least (n - 1) intervals
+    # (a bound a loaded machine can only exceed; 20% off for the timers' resolution).
+    n = floor.values["per_minute"] * floor.values["wall"] / 60
+    assert floor.values["wall"] >= 0.8 * (n - 1) * 60 / paced.RATE
+    assert sum("Pacing" in note for note in section.notes) == 2
+
+
+def test_import_time() -> None:
+    section = import_time.run(Size.TINY)
+    assert_complete(section)
+    names = {r.name for r in section.rows}
+    assert {import_time.BARE, import_time.HTTPX} <= names
+    assert len(section.goals) == 1
+    if not engine_missing():
+        assert {import_time.IMPORT, import_time.HELP} <= names
+        assert section.goals[0].met is not None
+        assert any("-X importtime" in n for n in section.notes)
 
 
 def test_pool() -> None:
@@ -104,6 +147,7 @@ def test_saturation_reads_the_emulators_counters() -> None:
         assert ours.values[f"peak_{case.key}"] >= 1  # the emulator saw the requests
     assert len(section.goals) == len(saturation.CASES)
     assert all(g.met is not None for g in section.goals)
+    assert any("over the client's wall time" in n for n in section.notes)
 
 
 @needs_engine
