@@ -305,14 +305,19 @@ IMPORTS: dict[str, tuple[str, ...]] = {
     ),
     "floor": ("aiohttp", "aiolimiter"),
     "raw-httpx2": ("httpx2",),
-    "ours": ("anyio", "psutil", "dfs_async", "httpx_aiohttp", "aiohttp"),
+    "ours": ("anyio", "psutil", "dfs_async", "aiohttp"),  # the stack under asyncio
 }
+# `ours` on httpx (under trio, or over a given httpx client) imports these besides.
+OURS_HTTPX_IMPORTS = ("dfs_async.httpx_transport", "httpx_aiohttp")
 RAW_IMPORTS = ("httpx", "httpx_aiohttp")  # the other `raw-*` kinds
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     common = (args.url, args.targets, args.limit, args.concurrency)
-    for name in (*IMPORTS.get(args.kind, RAW_IMPORTS), args.backend):
+    names = [*IMPORTS.get(args.kind, RAW_IMPORTS), args.backend]
+    if args.kind == "ours" and (args.http != "default" or args.backend == "trio"):
+        names += OURS_HTTPX_IMPORTS
+    for name in names:
         importlib.import_module(name)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.kind == "official":
