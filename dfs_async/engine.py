@@ -9,7 +9,8 @@ what follows an outcome that delivered nothing (wait and retry, fail, stop the r
     targets --(lazily, only while slots would idle)--> jobs (one plan each, made by the
       endpoint's paging kind)
       --(the oldest job with owed pages first)--> batches of up to the endpoint's
-      capacity --(a work slot each)--> exchange --> outcomes per task --> plan
+      capacity --(a work slot each, `concurrency` workers)--> exchange --> outcomes per
+      task --> plan
       --> chunks of events --(bounded memory stream)--> the caller
 
 A work slot is held from sending a batch until the caller has consumed its records (the
@@ -63,7 +64,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import anyio
-from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from dfs_async.account import AccountLimits, DailyLimitReached
@@ -371,6 +371,7 @@ class Run:
     _scope: anyio.CancelScope
     _work: anyio.Semaphore
     _landing: anyio.Semaphore
+    _picking: anyio.Lock
     _wake: anyio.Event
     _timer_wake: anyio.Event
 
@@ -416,6 +417,7 @@ class Run:
         self._send = send
         self._work = anyio.Semaphore(self.concurrency, fast_acquire=True)
         self._landing = anyio.Semaphore(PAGES_AHEAD, fast_acquire=True)
+        self._picking = anyio.Lock(fast_acquire=True)
         self._wake = anyio.Event()
         self._timer_wake = anyio.Event()
         async with send:
@@ -423,8 +425,10 @@ class Run:
                 async with anyio.create_task_group() as outer:
                     self._scope = outer.cancel_scope
                     outer.start_soon(self._timer)
+                    await self.engine.ready()
                     async with anyio.create_task_group() as requests:
-                        await self._dispatch(requests)
+                        for _ in range(self.concurrency):
+                            requests.start_soon(self._worker)
                     outer.cancel_scope.cancel()
             finally:
                 aclose = getattr(self._targets, "aclose", None)
@@ -452,31 +456,35 @@ class Run:
 
     # -- dispatching --------------------------------------------------------------------
 
-    async def _dispatch(self, tg: TaskGroup) -> None:
+    async def _worker(self) -> None:
+        """One of `concurrency` workers: a work slot, the next batch, its request; until
+        nothing is left. One picks at a time (`_picking`), so batches come in the order of
+        the ready queue. Workers rather than a task per request: under anyio a task costs
+        more than the rest of a small request's own bookkeeping."""
         capacity, endpoint = self.endpoint.batch_capacity, self.endpoint
-        await self.engine.ready()
         while not self._draining:
             await self._work.acquire()
-            pack = None
-            if self._packer is None:
-                batch = await self._next_batch(capacity)
-            else:
-                pack = await self._next_pack(self._packer)
-                batch = None if pack is None else list(pack.keys)
-            if batch is None:
-                self._work.release()
-                return
-            if pack is None:
-                worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
-            else:  # one task: one request's price, a row per target
-                worst = self.engine.price(endpoint).worst(len(batch))
-            try:
-                self.engine.reserve(endpoint, worst)
-            except (BudgetExhausted, DailyLimitReached) as exc:
-                self._work.release()
-                self._drain(exc)
-                return
-            tg.start_soon(self._request, batch, worst, pack)
+            async with self._picking:
+                pack = None
+                if self._packer is None:
+                    batch = await self._next_batch(capacity)
+                else:
+                    pack = await self._next_pack(self._packer)
+                    batch = None if pack is None else list(pack.keys)
+                if batch is None:
+                    self._work.release()
+                    return
+                if pack is None:
+                    worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
+                else:  # one task: one request's price, a row per target
+                    worst = self.engine.price(endpoint).worst(len(batch))
+                try:
+                    self.engine.reserve(endpoint, worst)
+                except (BudgetExhausted, DailyLimitReached) as exc:
+                    self._work.release()
+                    self._drain(exc)
+                    return
+            await self._request(batch, worst, pack)
 
     async def _next_pack(self, packer: Packer[tuple[Job, PageRequest]]) -> Pack[Any] | None:
         """The next pack of a bulk endpoint, as full as the targets allow; None at the end.
