@@ -24,7 +24,7 @@ from dfs_async.endpoints.checks import (
     target,
     target_set,
 )
-from dfs_async.endpoints.spec import Endpoint, Price, filter_fields
+from dfs_async.endpoints.spec import Endpoint, FilterFields, Price
 from dfs_async.models import (
     Anchor,
     AnchorsRequest,
@@ -81,7 +81,7 @@ from dfs_async.models import (
 )
 from dfs_async.plan import Bulk, Listing, Offset, OffsetThenCursor, Series, Single
 
-BACKLINK_FILTER_FIELDS: Final = filter_fields(Backlink)
+BACKLINK_FILTER_FIELDS: Final = FilterFields(Backlink)
 """The fields of a backlink, which `backlinks_filters` (and `backlinks`' filters) name."""
 
 HISTORY_FROM: Final = date(2019, 1, 1)  # the earliest `date_from` of history
@@ -94,7 +94,7 @@ def _live(name: str) -> str:
 
 def _sorted_by(item: type[msgspec.Struct]) -> dict[str, Rule]:
     """`filters` and `order_by` on the item's own fields."""
-    fields = filter_fields(item)
+    fields = FilterFields(item)
     return {"filters": filters(fields), "order_by": order_by(fields)}
 
 
