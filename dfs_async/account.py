@@ -8,7 +8,7 @@ told not to (`account_limits=False` / `--no-account-limits`). From it:
   the account's per-minute limit counts every request of the account, and other requests
   may share it (another client of the account, the utility endpoints; the user_data call
   itself has its own small limit, 6 a minute, and is made once per client). The pacer keeps
-  its own margins below that (`pacing.MARGIN`, `pacing.SLACK`).
+  its own margin below that (`pacing.MARGIN`).
 - **the daily limits**: `rates.limits.day.backlinks.<function>.live` requests a UTC day,
   less what `rates.statistics.day.backlinks.<function>.live` says was used today. A run
   stops (`DailyLimitReached`, a RunStopped) before the request the API would refuse. A

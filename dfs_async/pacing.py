@@ -3,40 +3,36 @@
 DataForSEO asks for a steady flow, not bursts, and answers 40202 past its per-minute rate
 and 40209 past its simultaneous-request cap. So:
 
-- **Rate**: the server counts the requests that *arrive* in a sliding 60 s window
-  (`WINDOW`); the client only knows when a request *leaves*, and between the two a busy
-  event loop (a slow consumer, blocking code) and the network delay some requests more than
-  others. So the contract is: no `WINDOW + SLACK` span of departures holds more than the
-  quota, `rate` less 1% (`MARGIN`, `_quota`). Arrivals delayed unevenly by up to `SLACK`
-  (1 s) then never put more than the quota into a server's window, and the margin's
-  requests absorb more unevenness still. Two parts keep it:
-  - the spacing: one request every `(WINDOW + SLACK) / quota` seconds (`_interval`), a
-    steady flow, never a minute's quota at once (a bucket of `rate` per 60 s would let `rate`
-    requests go in one burst after an idle spell). A late departure (a blocked loop, a timer
-    woken late) is never made up for: the next one is spaced from when it actually left. The
-    bucket holds a few requests (`burst`: at most `MAX_BURST`, and within half the margin),
-    so requests whose answers land together can leave together instead of queueing one
-    interval apart while their slots idle (benchmarks/RESULTS.md: from 91-92% to 96-97% of
-    the concurrency-bound throughput). Under asyncio, aiolimiter's leaky bucket
-    (`_LeakyBucketGate`); aiolimiter cannot run under trio, where `_SpacedGate` keeps the
-    same contract with anyio. The first request through a bucket finds it full (at the
-    start, and after a change of rate): a burst is earned by a lull between requests, never
-    granted at the start (the server's minute may already hold another run's requests, and a
-    wrong password is found after one request, not `burst`).
-  - the window log (`_WindowLog`, the same under both loops): the departure times of the
-    last `quota` requests; one more leaves only once the oldest of them is `WINDOW + SLACK`
-    old. At the steady pace it never waits (the spacing already meets it); it is the
-    guarantee whatever happened before: bursts after lulls, changes of rate.
-  Before the log (issue 15), the margin alone absorbed unevenness: at 2,000 a minute ~12
-  requests (20 less the burst), ~0.36 s of it. A server that stalls for a moment (the
-  in-process emulator building a large target's corpus, say) can then count what piled up
-  at once, up to `concurrency` (30) requests. The README's example was reported with 16
-  40202s; the scaled test delaying arrivals by 0-0.8 s (tests/test_pacing_window.py) got
-  3-4 per run. `SLACK` costs
-  `SLACK / (WINDOW + SLACK)` of the pace (1.6%: 1,947 a minute at 2,000); 1 s covers 32
-  requests at 2,000 a minute (more than the 30 a pile-up can hold), a TCP retransmission
-  (200 ms at least) or a new connection's handshakes, and the blocked-loop delays measured
-  between the gate and the in-process emulator (under 50 ms).
+- **Rate**: the server counts a request when it *arrives*, in a sliding 60 s window
+  (`WINDOW`). The client knows when it let a request leave (`s`) and when it got its answer
+  or gave up on it (`r`: an error, a cancel); the arrival `a` is somewhere between (a busy
+  event loop, the network). The quota is the window's share of `rate` less 0.5% (`MARGIN`,
+  `_quota`: for the server's own counting). Two parts keep it:
+  - the window log (`_WindowLog`): a request may leave at `t` only while fewer than the
+    quota are *counted*: those in flight and those ended after `t - WINDOW`. That is exact:
+    take any server window [w, w + 60] and k, the request of it that left last; every other
+    one, j, ended after it arrived, so `r_j >= a_j >= w >= a_k - 60 >= s_k - 60`: it was
+    counted when k left, and the window holds at most the quota. No constant for the
+    unevenness: each request's own answer time covers it, however late it arrives. A request
+    counts for `WINDOW` plus its latency, so the pace is the quota per `WINDOW` + latency
+    (99.2% of the rate with answers in 100-300 ms). Before, the log counted departures over
+    `WINDOW` plus a fixed 1 s slack (issue 15): it cost 1.6% of the pace and covered
+    unevenness only up to that second.
+  - the spacing: one request every `WINDOW / quota` seconds (`_interval`), a steady flow,
+    never a minute's quota at once (the log alone would let the quota go in one burst after
+    an idle spell, or at the start). Past the first window the log binds (the latency makes
+    it a little slower): each departure then follows an answer by `WINDOW`, as steady as the
+    first window's flow. A late departure (a blocked loop, a timer woken late) is never made
+    up for: the next one is spaced from when it actually left. The bucket holds a few
+    requests (`burst`: at most `MAX_BURST`, and within the margin), so requests whose answers
+    land together can leave together instead of queueing one interval apart while their
+    slots idle (benchmarks/RESULTS.md: from 91-92% to 96-97% of the concurrency-bound
+    throughput). Under asyncio, aiolimiter's leaky bucket (`_LeakyBucketGate`); aiolimiter
+    cannot run under trio, where `_SpacedGate` keeps the same contract with anyio. The first
+    request through a bucket finds it full (at the start, and after a change of rate): a
+    burst is earned by a lull between requests, never granted at the start (the server's
+    minute may already hold another run's requests, and a wrong password is found after one
+    request, not `burst`).
 - **Concurrency**: an anyio `CapacityLimiter` whose size never exceeds the HTTP connection
   pool (the client sizes the pool to it), so no request waits on the pool: httpx's pool
   degrades with many waiters. The slot is taken *before* the rate token, so requests that
@@ -67,14 +63,11 @@ from dfs_async.errors import ConfigurationError
 
 __all__ = ["Pacer"]
 
-# Paced this much below the configured rate: network jitter can bring two requests closer
-# at the server than they left, and a limit met exactly would then be passed now and then.
-MARGIN: Final = 0.01
+# Paced this much below the configured rate. The window log covers the network's unevenness
+# exactly; this is for the server's own counting (its clock, its window's edges).
+MARGIN: Final = 0.005
 # The server's sliding window, in seconds (the rate is per minute); a test shortens it.
 WINDOW: Final = 60.0
-# How much more unevenly than others a request may reach the server (after the gate: a busy
-# event loop, the network) with no window there holding more than the quota.
-SLACK: Final = 1.0
 # A departure up to this late still counts as on time (see `_SpacedGate`).
 LATE: Final = 0.005
 # The most requests that may leave back to back after a lull (see `_burst`).
@@ -170,45 +163,66 @@ class _LeakyBucketGate:
 
 
 class _WindowLog:
-    """At most `quota` departures in any `span` seconds: the last `quota` departure times;
-    one more leaves once the oldest of them is `span` old. FIFO (a lock), like the gates."""
+    """The exact rule: a request leaves at `t` only while fewer than `quota` are counted, those
+    in flight and those that ended (`end`) after `t - window`. FIFO (a lock), like the gates.
 
-    def __init__(self, quota: int, span: float) -> None:
-        self._times: deque[float] = deque(maxlen=quota)  # the most recent departures
-        self._lock = anyio.Lock()
+    The ended ones are kept as their expiry, `end + window`, in a deque: the ends are
+    readings of one clock and the window is fixed, so the expiries come in order and the
+    oldest is on the left. A departure with nothing expiring to wait for (everything counted
+    is still in flight: a quota within the concurrency) waits for an answer (`_ended`).
+    """
+
+    def __init__(self, quota: int, window: float) -> None:
         self._quota = quota
-        self._span = span
+        self._window = window
+        self._in_flight = 0
+        self._expiries: deque[float] = deque()
+        self._lock = anyio.Lock()
+        self._ended: anyio.Event | None = None  # set at the next end, for a waiting departure
 
-    def _due(self) -> float:
-        if len(self._times) < self._quota:
-            return -math.inf
-        return self._times[-self._quota] + self._span
+    def _counted(self, now: float) -> int:
+        expiries = self._expiries
+        while expiries and expiries[0] <= now:
+            expiries.popleft()
+        return self._in_flight + len(expiries)
 
     async def acquire(self) -> float:
-        """Wait until one more departure fits; the departure's time, as the log counts it."""
+        """Wait until one more request may leave; its departure time, as the log counts it.
+        Each departure must be followed by one `end`."""
         now = anyio.current_time()
-        if not self._lock.locked() and self._due() <= now:
-            self._times.append(now)  # the usual case: no wait, no checkpoint
+        if not self._lock.locked() and self._counted(now) < self._quota:
+            self._in_flight += 1  # the usual case: no wait, no checkpoint
             return now
         async with self._lock:
-            # A loop, not one sleep: a lower quota (`set_quota`) meanwhile makes it due later.
-            while (due := self._due()) > anyio.current_time():  # noqa: ASYNC110
-                await anyio.sleep_until(due)
-            now = anyio.current_time()
-            self._times.append(now)
+            # A loop: an answer only turns an in-flight request into an expiry, and a lower
+            # quota (`set_quota`) meanwhile needs more of them to pass.
+            while self._counted(now := anyio.current_time()) >= self._quota:
+                if self._expiries:
+                    await anyio.sleep_until(self._expiries[0])
+                else:
+                    self._ended = ended = anyio.Event()
+                    await ended.wait()
+            self._in_flight += 1
         return now
 
+    def end(self) -> None:
+        """A request that left ended (answered, failed, cancelled): it counts one more window."""
+        self._in_flight -= 1
+        self._expiries.append(anyio.current_time() + self._window)
+        ended = self._ended
+        if ended is not None:
+            self._ended = None
+            ended.set()
+
     def set_quota(self, quota: int) -> None:
-        # The log keeps the times: a lower quota counts back fewer departures, a higher one
-        # (up to the configured rate's, the deque's length) counts back more.
-        self._quota = min(quota, self._times.maxlen or quota)
+        self._quota = quota
 
 
-def _gate(rate: float | None, window: float, slack: float) -> _Gate:
+def _gate(rate: float | None, window: float) -> _Gate:
     """The rate gate for the running event loop (None: no rate limit)."""
     if rate is None:
         return _NoGate()
-    interval = _interval(rate, window, slack)
+    interval = _interval(rate, window)
     if sniffio.current_async_library() == "asyncio":
         return _LeakyBucketGate(interval, _burst(rate))
     return _SpacedGate(interval, _burst(rate))
@@ -223,30 +237,28 @@ class _NoGate:
 
 
 def _quota(rate: float, window: float = WINDOW) -> int:
-    """The most requests that may leave in any `window + SLACK` seconds at `rate` per minute:
-    the window's share of the rate, `MARGIN` below it (at least 1)."""
+    """The most requests any server window may count at `rate` per minute: the window's
+    share of the rate, `MARGIN` below it (at least 1)."""
     return max(1, math.floor(rate * window / 60.0 * (1.0 - MARGIN)))
 
 
-def _interval(rate: float, window: float = WINDOW, slack: float = SLACK) -> float:
-    """Seconds between requests for `rate` per minute: the quota spread over the window and
-    the slack, so the steady pace never waits on the window log."""
-    return (window + slack) / _quota(rate, window)
+def _interval(rate: float, window: float = WINDOW) -> float:
+    """Seconds between requests for `rate` per minute: the quota spread over the window."""
+    return window / _quota(rate, window)
 
 
 def _burst(rate: float) -> int:
-    """Requests the bucket holds at `rate` per minute: at most `MAX_BURST` and half a
-    minute's margin (`rate * MARGIN`; the other half absorbs network jitter), at least 1."""
-    return max(1, min(MAX_BURST, int(rate * MARGIN / 2)))
+    """Requests the bucket holds at `rate` per minute: at most `MAX_BURST` and a minute's
+    margin (`rate * MARGIN`: the gate alone never passes the rate), at least 1."""
+    return max(1, min(MAX_BURST, int(rate * MARGIN)))
 
 
 class Pacer:
     """Rate and concurrency limits for one client; create it inside the running event loop.
 
     `rate` is in requests per minute (None: no rate limit); `concurrency` is the number of
-    simultaneous requests. `window` (default `WINDOW`) is the server's sliding window and
-    `slack` (default `SLACK`) the unevenness of arrivals it absorbs, in seconds (tests
-    shorten them).
+    simultaneous requests. `window` (default `WINDOW`) is the server's sliding window, in
+    seconds (tests shorten it).
     """
 
     def __init__(
@@ -258,11 +270,9 @@ class Pacer:
         hold: float | None = None,
         min_rate: float | None = None,
         window: float | None = None,
-        slack: float | None = None,
     ) -> None:
         self._settings = {
             "recovery": recovery, "hold": hold, "min_rate": min_rate, "window": window,
-            "slack": slack,
         }  # fmt: skip
         if rate is not None and not rate > 0:
             raise ConfigurationError("rate: must be positive")
@@ -278,15 +288,10 @@ class Pacer:
             min_rate = rate / 16 if rate is not None else 1.0
         self._min_rate = min(min_rate, rate) if rate is not None else min_rate
         self._window = WINDOW if window is None else window
-        self._slack = SLACK if slack is None else slack
-        if not (self._window > 0 and self._slack >= 0):
-            raise ConfigurationError("window must be positive and slack at least 0")
-        self._gate = _gate(rate, self._window, self._slack)
-        self._log = (
-            None
-            if rate is None
-            else _WindowLog(_quota(rate, self._window), self._window + self._slack)
-        )
+        if not self._window > 0:
+            raise ConfigurationError("window: must be positive")
+        self._gate = _gate(rate, self._window)
+        self._log = None if rate is None else _WindowLog(_quota(rate, self._window), self._window)
         self._slots = anyio.CapacityLimiter(concurrency)
         self._rate_changed = -math.inf
         self._concurrency_changed = -math.inf
@@ -307,13 +312,23 @@ class Pacer:
     async def slot(self) -> AsyncIterator[float]:
         """Hold one of the simultaneous slots and wait for the next rate token.
 
-        Yields the time the request leaves (pass it back to `slow_down`/`fewer_at_once`).
+        Yields the time the request leaves (pass it back to `slow_down`/`fewer_at_once`);
+        the request ends when the block is left, however (an answer, an error, a cancel): the
+        window log counts it until a window after that.
         """
         self._recover()
         async with self._slots:
             await self._gate.acquire()
+            log = self._log
+            if log is None:
+                yield anyio.current_time()
+                return
             # The departure as the window log counted it: one clock reading for both.
-            yield anyio.current_time() if self._log is None else await self._log.acquire()
+            sent_at = await log.acquire()
+            try:
+                yield sent_at
+            finally:
+                log.end()
 
     def slow_down(self, sent_at: float) -> None:
         """A 40202 answered a request sent at `sent_at`: slow down (once per signal).
@@ -352,7 +367,7 @@ class Pacer:
     def _set_rate(self, rate: float) -> None:
         self.rate = rate
         self._rate_changed = anyio.current_time()
-        self._gate.set_interval(_interval(rate, self._window, self._slack), _burst(rate))
+        self._gate.set_interval(_interval(rate, self._window), _burst(rate))
         if self._log is not None:
             self._log.set_quota(_quota(rate, self._window))
 
