@@ -33,9 +33,9 @@ and 40209 past its simultaneous-request cap. So:
     burst is earned by a lull between requests, never granted at the start (the server's
     minute may already hold another run's requests, and a wrong password is found after one
     request, not `burst`).
-- **Concurrency**: an anyio `CapacityLimiter` whose size never exceeds the HTTP connection
-  pool (the client sizes the pool to it), so no request waits on the pool: httpx's pool
-  degrades with many waiters. The slot is taken *before* the rate token, so requests that
+- **Concurrency**: a count of slots (`_Slots`) that never exceeds the HTTP connection pool
+  (the client sizes the pool to it), so no request waits on the pool: httpx's pool degrades
+  with many waiters. The slot is taken *before* the rate token, so requests that
   waited for a slot can leave together only as far as the bucket has room.
 - **Feedback**: a 40202 steps the rate down (a tenth at the configured rate: a lone 40202
   at the edge of the limit; then by half), a 40209 halves the concurrency (not below
@@ -51,15 +51,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import anyio
 import sniffio
-from aiolimiter import AsyncLimiter
 
 from dfs_async.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
 
 __all__ = ["Pacer"]
 
@@ -140,6 +140,8 @@ class _LeakyBucketGate:
     """
 
     def __init__(self, interval: float, burst: int) -> None:
+        from aiolimiter import AsyncLimiter  # imported here: asyncio only (and it is slow)
+
         self._limiter = AsyncLimiter(burst, burst * interval)
         self._fill: AsyncLimiter | None = self._limiter
         self._draining: AsyncLimiter | None = None
@@ -159,7 +161,7 @@ class _LeakyBucketGate:
     def set_interval(self, interval: float, burst: int) -> None:
         if self._draining is None:
             self._draining = self._limiter
-        self._limiter = self._fill = AsyncLimiter(burst, burst * interval)
+        self._limiter = self._fill = type(self._limiter)(burst, burst * interval)
 
 
 class _WindowLog:
@@ -292,7 +294,7 @@ class Pacer:
             raise ConfigurationError("window: must be positive")
         self._gate = _gate(rate, self._window)
         self._log = None if rate is None else _WindowLog(_quota(rate, self._window), self._window)
-        self._slots = anyio.CapacityLimiter(concurrency)
+        self._slots = _Slots(concurrency)
         self._rate_changed = -math.inf
         self._concurrency_changed = -math.inf
 
@@ -306,29 +308,17 @@ class Pacer:
 
     @property
     def in_flight(self) -> int:
-        return self._slots.borrowed_tokens
+        return self._slots.borrowed
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[float]:
-        """Hold one of the simultaneous slots and wait for the next rate token.
+    def slot(self) -> _Slot:
+        """`async with pacer.slot() as sent_at`: hold one of the simultaneous slots and wait
+        for the next rate token.
 
-        Yields the time the request leaves (pass it back to `slow_down`/`fewer_at_once`);
+        Gives the time the request leaves (pass it back to `slow_down`/`fewer_at_once`);
         the request ends when the block is left, however (an answer, an error, a cancel): the
         window log counts it until a window after that.
         """
-        self._recover()
-        async with self._slots:
-            await self._gate.acquire()
-            log = self._log
-            if log is None:
-                yield anyio.current_time()
-                return
-            # The departure as the window log counted it: one clock reading for both.
-            sent_at = await log.acquire()
-            try:
-                yield sent_at
-            finally:
-                log.end()
+        return _Slot(self)
 
     def slow_down(self, sent_at: float) -> None:
         """A 40202 answered a request sent at `sent_at`: slow down (once per signal).
@@ -374,4 +364,77 @@ class Pacer:
     def _set_concurrency(self, concurrency: int) -> None:
         self.concurrency = concurrency
         self._concurrency_changed = anyio.current_time()
-        self._slots.total_tokens = concurrency
+        self._slots.set_total(concurrency)
+
+
+class _Slot:
+    """`Pacer.slot()`: a class, not a generator-based context manager (the hot path)."""
+
+    __slots__ = ("_logged", "_pacer")
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+        self._logged = False
+
+    async def __aenter__(self) -> float:
+        pacer = self._pacer
+        pacer._recover()
+        await pacer._slots.acquire()
+        try:
+            await pacer._gate.acquire()
+            log = pacer._log
+            if log is None:
+                return anyio.current_time()
+            # The departure as the window log counted it: one clock reading for both.
+            sent_at = await log.acquire()
+        except BaseException:
+            pacer._slots.release()
+            raise
+        self._logged = True
+        return sent_at
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pacer = self._pacer
+        if self._logged:
+            assert pacer._log is not None
+            pacer._log.end()
+        pacer._slots.release()
+
+
+class _Slots:
+    """At most `total` held at once (lowered after a 40209), FIFO. A free slot is taken
+    without a checkpoint: anyio's CapacityLimiter always has one, a loop pass per request.
+    A released slot is handed to the first waiter."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.borrowed = 0
+        self._waiters: deque[anyio.Event] = deque()
+
+    async def acquire(self) -> None:
+        if self.borrowed < self.total and not self._waiters:
+            self.borrowed += 1
+            return
+        handed = anyio.Event()
+        self._waiters.append(handed)
+        try:
+            await handed.wait()
+        except BaseException:
+            if handed.is_set():  # handed a slot, but cancelled before taking it
+                self.release()
+            else:
+                self._waiters.remove(handed)
+            raise
+
+    def release(self) -> None:
+        self.borrowed -= 1
+        self._hand_over()
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        while self._waiters and self.borrowed < self.total:
+            self.borrowed += 1  # on the waiter's behalf
+            self._waiters.popleft().set()
