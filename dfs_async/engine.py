@@ -18,14 +18,14 @@ batch's last chunk goes out `held`: its slot is released by the stream when the
 caller asks for what comes after it), so a slow consumer stops new requests: at most
 `concurrency` requests' pages are sent or answered and not yet consumed, whatever the
 number of targets and the stream's buffer. That is also all a crash can lose of a caller
-who records each page as it consumes it (the CLI's checkpoint).
+who records each page as it consumes it (the CLI's checkpoint). Retries wait in one timer
+task (a heap), not in a task each. A page is in flight for its plan from `owed()` until
+its final outcome (backoff included), so a job is done exactly when its plan is.
 
 Memory: an answer is decoded only once it holds one of `PAGES_AHEAD` landings, released
 with its work slot when the caller has consumed it. So of the `concurrency` answers a slow
 caller leaves waiting, all but `PAGES_AHEAD` wait as the bytes they came in, not as items
-(a page of 1,000 items: 0.7 MB of JSON, 1.6 MB decoded). Retries wait in one timer
-task (a heap), not in a task each. A page is in flight for its plan from `owed()` until
-its final outcome (backoff included), so a job is done exactly when its plan is.
+(a page of 1,000 items: 0.7 MB of JSON, 1.6 MB decoded).
 
 Started targets finish first: a batch takes the owed pages of the oldest job in the ready
 queue before the next job's, and a new target is read only when no job has a page owed. So
