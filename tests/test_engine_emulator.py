@@ -327,6 +327,40 @@ async def test_a_slow_consumer_bounds_the_pages_fetched_ahead() -> None:
         assert emu.app.counters.requests >= 20
 
 
+async def test_a_slow_consumer_leaves_the_answers_undecoded_but_a_few(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory: of the answers waiting for the caller, at most PAGES_AHEAD are decoded; a
+    stream left while answers wait for their landing still counts what they cost."""
+    from dfs_async import engine
+
+    decoded = 0
+    real_read = engine.read
+
+    def counting_read(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "read", counting_read)
+    targets = [f"s{i}.com" for i in range(40)]  # one page of 10 each
+    async with (
+        emulator(seed=3, min_pages=1, max_pages=1) as emu,
+        client(emu, concurrency=12) as dfs,
+    ):
+        async with dfs.backlinks.domain_pages_summary.stream(targets, limit=10) as records:
+            await records.events().__anext__()  # one event, then the caller stalls
+            with anyio.fail_after(10):
+                while emu.app.counters.requests < 12 or dfs.engine.pacer.in_flight:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+            await anyio.sleep(0.05)
+            assert emu.app.counters.requests == 12  # every work slot answered
+            assert decoded == engine.PAGES_AHEAD  # the other 8 wait as bytes
+        # left with 8 answers undecoded: each was still read for its cost
+        assert decoded == 12
+        assert dfs.stats.cost == pytest.approx(emu.app.counters.cost) and dfs.stats.cost > 0
+
+
 async def test_max_items_caps_each_target() -> None:
     async with emulator(seed=12, min_pages=30, max_pages=80) as emu, client(emu) as dfs:
         targets = ["m1.com", "m2.com", "m3.com"]
