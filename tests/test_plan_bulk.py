@@ -379,6 +379,38 @@ def test_every_target_ends_once_within_the_pack_bounds(
     assert packer.packs - retries == fresh + 2 * refused_many  # resolved = fresh + 2R (S = 0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    capacity=st.integers(1, 8),
+    max_roots=st.none() | st.integers(1, 4),
+    chunks=st.lists(st.lists(st.sampled_from(UNIVERSE), max_size=12), max_size=8),
+    takes=st.lists(st.none() | st.integers(0, 5), max_size=8),
+)
+def test_add_many_packs_as_add_does_one_by_one(
+    capacity: int, max_roots: int | None, chunks: list[list[str]], takes: list[int | None]
+) -> None:
+    """The same entries, added in chunks or one at a time, make the same packs."""
+    each: Packer[int] = Packer(capacity=capacity, max_roots=max_roots)
+    many: Packer[int] = Packer(capacity=capacity, max_roots=max_roots)
+    key = 0
+    for i, chunk in enumerate(chunks):
+        entries = [(key + j, name) for j, name in enumerate(chunk)]
+        key += len(chunk)
+        for k, name in entries:
+            each.add(k, name)
+        many.add_many(iter(entries))
+        assert each.waiting == many.waiting
+        at_most = takes[i] if i < len(takes) else None
+        a, b = each.next_pack(at_most), many.next_pack(at_most)
+        assert (a and (a.keys, a.targets)) == (b and (b.keys, b.targets))
+    while (a := each.next_pack()) is not None:
+        b = many.next_pack()
+        assert b is not None and (a.keys, a.targets) == (b.keys, b.targets)
+        each.on_answered(a)
+        many.on_answered(b)
+    assert many.next_pack() is None
+
+
 class PackingMachine(RuleBasedStateMachine):
     """An engine doing anything the packer allows, targets streaming in between packs.
 
@@ -407,6 +439,12 @@ class PackingMachine(RuleBasedStateMachine):
         for _ in range(times):
             self.packer.add(len(self.targets), name)
             self.targets.append(name)
+
+    @rule(names=st.lists(st.sampled_from(UNIVERSE), max_size=6))
+    def add_many(self, names: list[str]) -> None:
+        first = len(self.targets)
+        self.packer.add_many([(first + i, name) for i, name in enumerate(names)])
+        self.targets.extend(names)
 
     @rule(at_most=st.none() | st.integers(0, 10))
     def take(self, at_most: int | None) -> None:

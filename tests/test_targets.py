@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from dfs_async import InvalidTarget, normalize_target
-from dfs_async.targets import is_api_target, target_host
+from dfs_async.targets import _NORMAL_DOMAIN, _normalize, is_api_target, target_host
 
 
 @pytest.mark.parametrize(
@@ -65,3 +67,46 @@ def test_api_form_is_strict() -> None:
 def test_host_of_a_target() -> None:
     assert target_host("blog.forbes.com") == "blog.forbes.com"
     assert target_host("https://www.forbes.com/a/b") == "www.forbes.com"
+
+
+# -- the fast path for already-normal domains agrees with the full rules ------------------
+
+_LABEL_CHARS = "abcxyzAZ0189-ü_"
+labels = st.text(alphabet=_LABEL_CHARS, max_size=66)
+domains = st.builds(
+    lambda prefix, parts, dot: prefix + ".".join(parts) + dot,
+    st.sampled_from(["", "", "www.", "WWW.", "ww.", "-", "."]),
+    st.lists(labels, min_size=1, max_size=5),
+    st.sampled_from(["", "", "", "."]),
+)
+near_normal = st.from_regex(_NORMAL_DOMAIN, fullmatch=True)
+ipv4 = st.lists(st.integers(0, 999).map(str), min_size=3, max_size=5).map(".".join)
+
+
+def outcome(normalize: object, raw: object) -> tuple[str, str]:
+    try:
+        return "ok", normalize(raw)  # type: ignore[operator]
+    except InvalidTarget as exc:
+        return "refused", str(exc)
+
+
+@given(st.one_of(domains, near_normal, ipv4, st.text(alphabet=_LABEL_CHARS + ".:/ ", max_size=80)))
+@example("www.com")
+@example("a.b")
+@example("1.2.3.4")
+@example("1.2.3.com")
+@example("x" * 63 + ".com")
+@example("a" * 30 + "." + "b" * 32)
+@example("xn--bcher-kva.de")
+@example("a--b.c-d.e")
+def test_the_fast_path_agrees_with_the_full_rules(raw: str) -> None:
+    assert outcome(normalize_target, raw) == outcome(_normalize, raw)
+
+
+def test_the_fast_path_returns_a_plain_str_for_a_str_subclass() -> None:
+    class Name(str):
+        pass
+
+    assert type(normalize_target(Name("forbes.com"))) is str
+    raw = "".join(["blog.", "forbes.com"])
+    assert normalize_target(raw) is raw  # already normal: the fast path, nothing rebuilt

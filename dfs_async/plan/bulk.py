@@ -79,14 +79,14 @@ of one target holds one root). A caller who knows better passes its own `root`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from dfs_async.errors import ValidationError
 from dfs_async.models import PagedResult
 from dfs_async.plan.protocol import PageNotInFlight, PageRequest
-from dfs_async.plan.single import Single, SinglePlan
+from dfs_async.plan.single import SinglePlan, unpaged_plan
 from dfs_async.records import PageProgress
 from dfs_async.targets import target_host
 
@@ -147,7 +147,7 @@ class Bulk:
         progress: PageProgress | None = None,
     ) -> SinglePlan[Any]:
         """One target's job: one request, the item for that target is the record."""
-        return Single().plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
+        return unpaged_plan(offset, max_items, progress)
 
     def task_fields(self, page: PageRequest) -> dict[str, Any]:
         return {}  # the engine puts the pack's `targets` itself
@@ -303,6 +303,28 @@ class Packer(Generic[K]):
             return
         self._enqueue(key, target, first=False)
 
+    def add_many(self, entries: Iterable[tuple[K, str]]) -> None:
+        """`add(key, target)` for each `(key, target)` of `entries`, in order."""
+        if self._max_roots is not None:
+            for key, target in entries:
+                self.add(key, target)
+            return
+        # One group (no roots to count): the same as `add` each, with the lookups done once.
+        waiting, groups = self._waiting_targets, self._groups
+        group = groups.get("")
+        added = 0
+        for entry in entries:
+            added += 1
+            target = entry[1]
+            if target in waiting:
+                self._dupes.setdefault(target, deque()).append(entry[0])
+                continue
+            waiting.add(target)
+            if group is None:
+                group = groups[""] = deque()
+            group.append(entry)
+        self._fresh += added
+
     def next_pack(self, at_most_targets: int | None = None) -> Pack[K] | None:
         """The next pack to send as one task, now in flight; None when nothing waits.
 
@@ -363,23 +385,24 @@ class Packer(Generic[K]):
     # -- inside --------------------------------------------------------------------------
 
     def _fresh_pack(self, room: int) -> Pack[K]:
-        keys: list[K] = []
-        targets: list[str] = []
+        taken: list[tuple[K, str]] = []
         max_roots = self._max_roots
         emptied: list[str] = []
         for roots, (root, group) in enumerate(self._groups.items()):
             if not room or roots == max_roots:
                 break
-            take = min(room, len(group))
-            for _ in range(take):
-                key, target = group.popleft()
-                keys.append(key)
-                targets.append(target)
-            room -= take
-            if not group:
+            if room >= len(group):  # the whole group
+                room -= len(group)
+                taken.extend(group)
                 emptied.append(root)
+            else:
+                popleft = group.popleft
+                taken.extend([popleft() for _ in range(room)])
+                room = 0
         for root in emptied:
             del self._groups[root]
+        keys: tuple[K, ...] = tuple(key for key, _ in taken)
+        targets: tuple[str, ...] = tuple(target for _, target in taken)
         self._fresh -= len(keys)
         waiting, dupes = self._waiting_targets, self._dupes
         waiting.difference_update(targets)
@@ -392,7 +415,7 @@ class Packer(Generic[K]):
                 if not more:
                     del dupes[target]
                 self._enqueue(key, target, first=True)
-        return self._hand_out(tuple(keys), tuple(targets))
+        return self._hand_out(keys, targets)
 
     def _enqueue(self, key: K, target: str, *, first: bool) -> None:
         self._waiting_targets.add(target)

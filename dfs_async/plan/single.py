@@ -20,7 +20,7 @@ from dfs_async.records import PageProgress
 
 T = TypeVar("T")
 
-__all__ = ["Listing", "Series", "Single", "SinglePlan"]
+__all__ = ["Listing", "Series", "Single", "SinglePlan", "unpaged_plan"]
 
 _ONLY = PageRequest(0, 1)
 
@@ -39,10 +39,7 @@ class Single:
         max_items: int | None = None,
         progress: PageProgress | None = None,
     ) -> SinglePlan[Any]:
-        if offset or max_items is not None:
-            name = "offset" if offset else "max_items"
-            raise ValidationError(name, "this endpoint is not paged")
-        return SinglePlan(answered=progress is not None and 0 in progress.answered)
+        return unpaged_plan(offset, max_items, progress)
 
     def task_fields(self, page: PageRequest) -> dict[str, Any]:
         return {}
@@ -81,6 +78,18 @@ class Listing(Single):
 
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return list(results)
+
+
+def unpaged_plan(
+    offset: int, max_items: int | None, progress: PageProgress | None
+) -> SinglePlan[Any]:
+    """The plan of one unpaged request (`Single.plan`; `Bulk.plan`, once per target)."""
+    if offset or max_items is not None:
+        name = "offset" if offset else "max_items"
+        raise ValidationError(name, "this endpoint is not paged")
+    if progress is None:
+        return SinglePlan()
+    return SinglePlan(answered=0 in progress.answered)
 
 
 class SinglePlan(Generic[T]):
@@ -147,6 +156,6 @@ class SinglePlan(Generic[T]):
             self._failure = (status_code, status_message)
 
     def _land(self, page: PageRequest) -> None:
-        if not self._in_flight or page != _ONLY:
+        if not self._in_flight or (page is not _ONLY and page != _ONLY):
             raise PageNotInFlight(f"{page} is not in flight")
         self._in_flight = False
