@@ -126,3 +126,28 @@ async def test_an_unreachable_server_is_named_in_the_os_words() -> None:
             await dfs.backlinks.domain_pages_summary("forbes.com")
     assert str(caught.value) == f"cannot reach {url}: ConnectError: connection refused"
     assert dfs.stats.requests == 1 and dfs.stats.answered == 0
+
+
+async def test_each_stack_streams_the_same_records_from_the_emulator(anyio_backend: str) -> None:
+    """`http="auto"` is aiohttp under asyncio and httpx under trio; `http="httpx"` is httpx
+    anywhere; `http="aiohttp"` under trio is a configuration error."""
+    from dfs_async import ConfigurationError, DataForSEO
+    from dfs_async.emulator import EmulatorConfig, running_emulator
+
+    targets = [f"s{i}.com" for i in range(6)]
+    seen: dict[str, list[tuple[str, str | None]]] = {}
+    async with running_emulator(EmulatorConfig(seed=5)) as emu:
+        for http in ("auto", "httpx", "aiohttp"):
+            dfs = DataForSEO(emu.login, emu.password, base_url=emu.base_url, rate=None, http=http)
+            if http == "aiohttp" and anyio_backend == "trio":
+                with pytest.raises(ConfigurationError, match="only on asyncio"):
+                    await dfs.__aenter__()
+                continue
+            async with dfs:
+                aio = http == "aiohttp" or (http == "auto" and anyio_backend == "asyncio")
+                transport = dfs.engine.transport
+                assert type(transport) is (AiohttpTransport if aio else HttpxTransport)
+                async with dfs.backlinks.domain_pages_summary.stream(targets, limit=7) as rows:
+                    seen[http] = sorted([(r.target, r.item.url) async for r in rows])
+            assert transport.closed
+    assert seen["auto"] and seen["auto"] == seen["httpx"]
