@@ -131,12 +131,14 @@ async def test_an_unreachable_base_url_stops_the_run_after_one_pages_attempts() 
             await call("forbes.com")
         assert stopped.value.base_url == url and url in str(stopped.value)
         assert dfs.stats.requests == FAST.max_attempts
-        targets = [f"t{i}.com" for i in range(50)]
+        targets = [f"t{i}.com" for i in range(300)]
         with pytest.raises(Unreachable, match=r"cannot reach http://127\.0\.0\.1:"):
             async with call.stream(targets, limit=10) as records:
                 assert [r async for r in records] == []
-        # the stream's pages went out together (concurrency 30), none past its attempts
-        assert FAST.max_attempts < dfs.stats.requests <= FAST.max_attempts * 31
+        # stopped when the first page ran out of attempts, long before every target had used
+        # its own (a page in backoff frees its slot: more than 30 targets start, how many
+        # depends on the machine's speed)
+        assert FAST.max_attempts < dfs.stats.requests < FAST.max_attempts * len(targets) / 2
     assert records.failures == []  # stopped, not failed: a resume tries them all
 
 
