@@ -50,6 +50,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import operator
 from collections import deque
 from collections.abc import (
     AsyncIterable,
@@ -484,24 +485,32 @@ class Run:
                     self._work.release()
                     self._drain(exc)
                     return
-            await self._request(batch, worst, pack)
+            if pack is None:
+                await self._request(batch, worst)
+            else:
+                await self._request_pack(pack, worst)
 
     async def _next_pack(self, packer: Packer[tuple[Job, PageRequest]]) -> Pack[Any] | None:
         """The next pack of a bulk endpoint, as full as the targets allow; None at the end.
 
         Jobs with an owed request enter the packer; targets are read until a pack is full
-        (or the targets end), so packs are full but the last.
+        (or the targets end), so packs are full but the last. A plain iterable of targets is
+        read a pack's worth at a time (`_pull_many`), an async one target by target.
         """
         ready = self._ready
+        sync = self._targets._iterator if isinstance(self._targets, _SyncTargets) else None
         while not self._draining:
             while ready:
                 job = ready.popleft()
                 job.queued = False
                 for page in job.plan.owed():
                     packer.add((job, page), job.target)
-            full = packer.waiting >= packer.capacity
-            if not full and not self._targets_done and self._active < self._max_active:
-                await self._pull()
+            room = min(packer.capacity - packer.waiting, self._max_active - self._active)
+            if room > 0 and not self._targets_done:
+                if sync is None:
+                    await self._pull()
+                else:
+                    await self._pull_many(sync, packer, room)
                 continue
             pack = packer.next_pack()
             if pack is not None:
@@ -561,6 +570,42 @@ class Run:
             return
         self._queue(job)
 
+    async def _pull_many(
+        self, targets: Iterator[Any], packer: Packer[tuple[Job, PageRequest]], n: int
+    ) -> None:
+        """Read up to `n` units of work from a plain iterator, as `_pull` does one by one:
+        a valid one's job has its owed requests put in `packer` at once; the events of the
+        others (an invalid target's Failure, the TargetDone of one a resume had finished)
+        go out as one chunk."""
+        unit_of, paging, resume = self.endpoint.unit, self.endpoint.paging, self.resume
+        limit, offset, max_items = self.limit, self.offset, self.max_items
+        entries: list[tuple[tuple[Job, PageRequest], str]] = []
+        events: list[Event] = []
+        read = 0
+        for raw in itertools.islice(targets, n):
+            read += 1
+            try:
+                target, unit = unit_of(raw)
+            except InvalidTarget as exc:
+                self.engine.stats.targets_failed += 1
+                message = f"Invalid Field: '{exc.field}': {exc.rule}"
+                events.append(Failure(str(raw), INVALID_FIELD, message, 0))
+                continue
+            progress = resume(target) if resume is not None else None
+            plan = paging.plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
+            job = Job(target, unit, plan)
+            self._active += 1
+            if plan.done:  # every page was answered before: done without a request
+                events.append(self._final(job))
+                continue
+            for page in plan.owed():
+                entries.append(((job, page), target))
+        if read < n:
+            self._targets_done = True
+        packer.add_many(entries)
+        if events:
+            await self._deliver(Chunk(events))
+
     def _queue(self, job: Job) -> None:
         if not job.queued and job.plan.failure is None:
             job.queued = True
@@ -569,28 +614,18 @@ class Run:
 
     # -- requests -----------------------------------------------------------------------
 
-    async def _request(
-        self, batch: list[tuple[Job, PageRequest]], worst: float, pack: Pack[Any] | None = None
-    ) -> None:
-        """Send one batch (a task per page, or one task for a whole pack) and deliver what
-        it brings, job by job; the work slot is released once the caller consumed it."""
+    async def _request(self, batch: list[tuple[Job, PageRequest]], worst: float) -> None:
+        """Send one batch (a task per page) and deliver what it brings, job by job; the
+        work slot is released once the caller consumed it."""
         handed = landed = False
         try:
             endpoint, fields = self.endpoint, self.fields
-            if pack is None:
-                tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
-            else:
-                tasks = [build_pack_task(fields, [job.unit for job, _ in batch])]
+            tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
             for job, page in batch:
                 job.tries.setdefault(page.offset, Tries()).sent += 1
             outcomes = await self.engine.exchange(endpoint, tasks, worst, self._landing)
             landed = True
-            if pack is not None:
-                outcomes = self._unpack(pack, batch, outcomes[0])
             by_job: dict[Job, list[Event]] = {}
-            if pack is not None and not outcomes:  # split: nothing to deliver yet
-                self._wake.set()
-                return
             for (job, page), outcome in zip(batch, outcomes, strict=True):
                 records = self._land(job, page, outcome)
                 if records is None:
@@ -599,8 +634,8 @@ class Run:
             for job, events in by_job.items():
                 if self._finished(job) and job.delivering == 0:
                     events.append(self._final(job))
-            # One chunk for the whole request (a bulk pack's thousand targets included),
-            # held: its work slot is released once the caller has consumed it.
+            # One chunk for the whole request, held: its work slot is released once the
+            # caller has consumed it.
             jobs = [job for job, events in by_job.items() if events]
             for job in jobs:
                 job.delivering += 1
@@ -620,29 +655,109 @@ class Run:
                 if landed:
                     self._landing.release()
 
-    def _unpack(
-        self, pack: Pack[Any], batch: list[tuple[Job, PageRequest]], outcome: Outcome
-    ) -> list[Outcome]:
-        """A pack's one outcome as one outcome per job, and the packer told.
+    async def _request_pack(self, pack: Pack[tuple[Job, PageRequest]], worst: float) -> None:
+        """Send a bulk pack as one task and deliver what it brings as one chunk (each
+        target's Record, PageDone and TargetDone or Failure, in the pack's order); the work
+        slot is released once the caller consumed it."""
+        handed = landed = False
+        try:
+            batch = pack.keys
+            task = build_pack_task(self.fields, [job.unit for job, _ in batch])
+            (outcome,) = await self.engine.exchange(self.endpoint, [task], worst, self._landing)
+            landed = True
+            if outcome.action is Action.DELIVER:
+                events, pending = self._answered_pack(pack, outcome)
+            else:
+                pending = []
+                outcomes = self._unpack(pack, outcome)
+                if not outcomes:  # split: nothing to deliver yet
+                    self._wake.set()
+                    return
+                for (job, page), each in zip(batch, outcomes, strict=True):
+                    if self._land(job, page, each) is None:  # the run stopped
+                        return
+                events = [
+                    self._final(job)
+                    for job, _ in batch
+                    if self._finished(job) and job.delivering == 0
+                ]
+            self._wake.set()
+            if events:
+                await self._deliver(Chunk(events, held=True))
+                handed = True  # from now on the consumer releases the slot
+            for job in pending:
+                job.delivering -= 1
+                await self._report_if_finished(job)
+        finally:
+            if not handed:
+                self._work.release()
+                if landed:
+                    self._landing.release()
 
-        Delivered: each job gets the item that names its target. Refused as invalid
-        (40501) although each target looked valid: a pack of several is split and its
-        halves owed again, free of charge to their attempts (the packer isolates the bad
-        target); a pack of one is that target's failure. Anything else holds for each job
-        (transient failures back off per job and re-enter the packer when due).
+    def _answered_pack(
+        self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome
+    ) -> tuple[list[Event], list[Job]]:
+        """An answered pack: each job gets the item that names its target (none if the
+        answer has none), and the packer is told. Returns the events to deliver, per job in
+        the pack's order what `_land` and `_final` would give, in one loop (counted once),
+        and the jobs not finished by it (their `delivering` raised, as `_request` does)."""
+        assert self._packer is not None
+        self._packer.on_answered(pack)
+        result = outcome.result
+        items = (result.items or ()) if result is not None else ()
+        key = operator.attrgetter(self.endpoint.paging.key_field)  # type: ignore[attr-defined]
+        by_target = dict(zip(map(key, items), items, strict=True))
+        events: list[Event] = []
+        add = events.append
+        pending: list[Job] = []
+        delivered = done = failed = 0
+        for job, page in pack.keys:
+            plan, target = job.plan, job.target
+            records = plan.on_result(page, by_target.get(target))
+            if job.tries:
+                job.tries.pop(page.offset, None)
+            count = len(records)
+            delivered += count
+            for item in records:
+                add(Record(target, item))
+            failure = plan.failure
+            if failure is None:  # a late page of a failed job emits nothing
+                add(PageDone(target, page.offset, plan.total_count, count, plan.cursor))
+            if not job.reported and job.delivering == 0 and plan.done:  # as `_final`
+                job.reported = True
+                if failure is None:
+                    done += 1
+                    add(TargetDone(target, plan.items_emitted, plan.pages_done))
+                else:
+                    failed += 1
+                    add(Failure(target, failure[0], failure[1], job.failed_tries))
+            else:  # more to come: never for a Bulk plan (one request per target)
+                self._queue(job)
+                job.delivering += 1
+                pending.append(job)
+        stats = self.engine.stats
+        stats.pages += len(pack)
+        stats.items += delivered
+        stats.targets_done += done
+        stats.targets_failed += failed
+        self._active -= done + failed
+        return events, pending
+
+    def _unpack(self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome) -> list[Outcome]:
+        """A pack's outcome that delivered nothing as one outcome per job, each target's
+        attempt counted, and the packer told.
+
+        Refused as invalid (40501) although each target looked valid: a pack of several is
+        split and its halves owed again, free of charge to their attempts (the packer
+        isolates the bad target): returns []. A pack of one is that target's failure.
+        Anything else holds for each job (transient failures back off per job and re-enter
+        the packer when due).
         """
         packer = self._packer
         assert packer is not None
-        if outcome.action is Action.DELIVER:
-            packer.on_answered(pack)
-            items = outcome.result.items or () if outcome.result is not None else ()
-            key = self.endpoint.paging.key_field  # type: ignore[attr-defined]
-            by_target = {getattr(item, key): (item,) for item in items}
-            code, message = outcome.code, outcome.message
-            return [
-                Outcome(Action.DELIVER, code, message, 0.0, by_target.get(job.target, ()))
-                for job, _ in batch
-            ]
+        batch = pack.keys
+        for job, page in batch:
+            job.tries.setdefault(page.offset, Tries()).sent += 1
         if outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1:
             packer.on_refused(pack)  # split: the halves are owed again
             for job, page in batch:

@@ -33,11 +33,13 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _IPV4 = re.compile(r"^\d+(\.\d+){3}$")
 _INLINE_COMMENT = re.compile(r"\s+#.*$")
 # An already-normal domain, the common case: two or more labels of lowercase ASCII letters and
-# digits, hyphens only inside a label. One of at most 63 characters (so no label is too long)
-# that does not start with `www.` and does not end in a digit (so it is no IPv4 address) is
-# its own API form: the full rules return it unchanged (tests/test_targets.py checks that the
-# two paths agree), so `normalize_target` returns it after this one match.
-_NORMAL_DOMAIN = re.compile(r"[a-z0-9]+(?:-+[a-z0-9]+)*(?:\.[a-z0-9]+(?:-+[a-z0-9]+)*)+")
+# digits, hyphens only inside a label, not starting with `www.` and not ending in a digit (so
+# no IPv4 address). One of at most 63 characters (so no label is too long) is its own API form:
+# the full rules return it unchanged (tests/test_targets.py checks that the two paths agree),
+# so `normalize_target` returns it after this one match (possessive: nothing to backtrack).
+_NORMAL_DOMAIN = re.compile(
+    r"(?!www\.)[a-z0-9]++(?:-++[a-z0-9]++)*+(?:\.[a-z0-9]++(?:-++[a-z0-9]++)*+)++(?<![0-9])"
+)
 
 
 def read_targets(path: str | os.PathLike[str]) -> list[str]:
@@ -64,13 +66,7 @@ def parse_targets(data: bytes) -> list[str]:
 
 def normalize_target(raw: str) -> str:
     """The API form of a target; raises InvalidTarget with the rule it breaks."""
-    if (
-        type(raw) is str
-        and len(raw) <= 63
-        and _NORMAL_DOMAIN.fullmatch(raw) is not None
-        and not raw.startswith("www.")
-        and not raw[-1].isdigit()
-    ):
+    if type(raw) is str and len(raw) <= 63 and _NORMAL_DOMAIN.fullmatch(raw) is not None:
         return raw  # already normal (see _NORMAL_DOMAIN)
     return _normalize(raw)
 

@@ -8,13 +8,14 @@ task with one item per target, or refuses the whole task (40501) when it holds a
 from __future__ import annotations
 
 import collections
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
 
-from dfs_async import DataForSEO, Failure, Record, RetryPolicy, TargetDone
+from dfs_async import DataForSEO, Failure, PageDone, PageProgress, Record, RetryPolicy, TargetDone
 
 pytestmark = pytest.mark.anyio
 
@@ -24,9 +25,15 @@ FAST = RetryPolicy(base=0.001, cap=0.01, slow_base=0.001, throttle_base=0.001)
 class FakeBulkAPI:
     """`bulk_ranks`: one item per target; a task holding a refused target is refused whole."""
 
-    def __init__(self, refused: frozenset[str] = frozenset(), flaky: int = 0) -> None:
+    def __init__(
+        self,
+        refused: frozenset[str] = frozenset(),
+        flaky: int = 0,
+        missing: frozenset[str] = frozenset(),
+    ) -> None:
         self.refused = refused
         self.flaky = flaky  # the first `flaky` requests answer 50000
+        self.missing = missing  # targets the answer has no item for
         self.tasks: list[list[str]] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -38,7 +45,11 @@ class FakeBulkAPI:
         if self.refused & set(targets):
             answer = {"status_code": 40501, "status_message": "Invalid Field: 'targets'."}
             return self.envelope({**answer, "cost": 0})
-        items = [{"type": "bulk_ranks", "target": t, "rank": len(t)} for t in reversed(targets)]
+        items = [
+            {"type": "bulk_ranks", "target": t, "rank": len(t)}
+            for t in reversed(targets)
+            if t not in self.missing
+        ]
         result = {"items_count": len(items), "items": items}
         cost = round(0.02 + 0.00003 * len(items), 5)
         return self.envelope({"status_code": 20000, "cost": cost, "result": [result]})
@@ -55,9 +66,24 @@ def client(api: FakeBulkAPI) -> DataForSEO:
     )
 
 
-async def stream(api: FakeBulkAPI, targets: list[str]) -> list[Any]:
-    async with client(api) as dfs, dfs.backlinks.bulk_ranks.stream(targets) as records:
+async def stream(
+    api: FakeBulkAPI, targets: Iterable[str] | AsyncIterator[str], **kw: Any
+) -> list[Any]:
+    async with client(api) as dfs, dfs.backlinks.bulk_ranks.stream(targets, **kw) as records:
         return [event async for event in records.events()]
+
+
+async def one_by_one(targets: list[str]) -> AsyncIterator[str]:
+    for target in targets:
+        yield target
+
+
+def by_target(events: list[Any]) -> dict[str, list[str]]:
+    """Each target's events in order, by kind."""
+    seen: dict[str, list[str]] = collections.defaultdict(list)
+    for event in events:
+        seen[event.target].append(type(event).__name__)
+    return dict(seen)
 
 
 async def test_ten_thousand_targets_take_ten_requests() -> None:
@@ -92,3 +118,69 @@ async def test_targets_invalid_by_syntax_never_enter_a_task() -> None:
     failures = [e for e in events if isinstance(e, Failure)]
     assert {f.target for f in failures} == {"not a target", "http://"}
     assert all(f.attempts == 0 and f.status_code == 40501 for f in failures)
+
+
+async def test_each_target_gets_its_record_page_done_and_target_done_in_order() -> None:
+    api = FakeBulkAPI(missing=frozenset({"site7.com"}))
+    targets = [f"site{i}.com" for i in range(2500)]
+    events = await stream(api, targets)
+    assert [len(task) for task in api.tasks] == [1000, 1000, 500]
+    seen = by_target(events)
+    assert set(seen) == set(targets)
+    assert seen["site7.com"] == ["PageDone", "TargetDone"]  # answered without its item
+    assert all(seen[t] == ["Record", "PageDone", "TargetDone"] for t in targets if t != "site7.com")
+    done = {e.target: e for e in events if isinstance(e, TargetDone)}
+    assert done["site7.com"] == TargetDone("site7.com", 0, 1)
+    assert done["site1.com"] == TargetDone("site1.com", 1, 1)
+    pages = [e for e in events if isinstance(e, PageDone)]
+    assert all(p.offset == 0 and p.total_count is None and p.cursor is None for p in pages)
+
+
+async def test_a_plain_list_and_an_async_source_give_the_same_events() -> None:
+    targets = [f"site{i}.com" for i in range(1200)]
+    targets[5:5] = ["not a target", "WWW.Site3.com", "site9.com", "https://site2.com/"]
+    from_list = await stream(FakeBulkAPI(), targets)
+    from_async = await stream(FakeBulkAPI(), one_by_one(targets))
+    assert sorted(map(repr, from_list)) == sorted(map(repr, from_async))
+    assert by_target(from_list) == by_target(from_async)
+    # a target twice (site3, site9, site2) is two jobs: each gets its own three events
+    assert by_target(from_list)["site3.com"] == ["Record", "PageDone", "TargetDone"] * 2
+
+
+async def test_a_resumed_target_is_done_without_a_request() -> None:
+    api = FakeBulkAPI()
+    targets = ["a.com", "b.com", "c.com", "bad target"]
+    finished = {"b.com": PageProgress(answered=frozenset({0}))}
+    events = await stream(api, targets, resume=finished)
+    assert api.tasks == [["a.com", "c.com"]]
+    seen = by_target(events)
+    assert seen["b.com"] == ["TargetDone"]
+    assert seen["a.com"] == seen["c.com"] == ["Record", "PageDone", "TargetDone"]
+    assert seen["bad target"] == ["Failure"]
+    assert next(e for e in events if e.target == "b.com") == TargetDone("b.com", 0, 0)
+
+
+async def test_a_failing_pack_costs_each_target_an_attempt() -> None:
+    api = FakeBulkAPI(flaky=10**6)  # every request fails (50000)
+    targets = [f"site{i}.com" for i in range(3)]
+    async with client(api) as dfs:
+        async with dfs.backlinks.bulk_ranks.stream(targets) as records:
+            events = [event async for event in records.events()]
+        stats = dfs.stats
+    attempts = FAST.max_attempts
+    sent = collections.Counter(t for task in api.tasks for t in task)
+    assert sent == dict.fromkeys(targets, attempts)  # each pack sent cost each target one
+    assert sorted(events, key=repr) == [Failure(t, 50000, "Error.", attempts) for t in targets]
+    assert (stats.targets_failed, stats.targets_done, stats.pages) == (3, 0, 0)
+
+
+async def test_the_stats_count_each_target_once() -> None:
+    api = FakeBulkAPI(refused=frozenset({"bad.com"}), flaky=1)
+    targets = [f"site{i}.com" for i in range(1500)] + ["bad.com", "not a target"]
+    async with client(api) as dfs:
+        async with dfs.backlinks.bulk_ranks.stream(targets) as records:
+            events = [event async for event in records.events()]
+        stats = dfs.stats
+    assert stats.targets_done == 1500 == sum(isinstance(e, TargetDone) for e in events)
+    assert stats.targets_failed == 2 == sum(isinstance(e, Failure) for e in events)
+    assert stats.pages == 1500 and stats.items == 1500

@@ -78,6 +78,7 @@ of one target holds one root). A caller who knows better passes its own `root`.
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -184,6 +185,7 @@ class Pack(Generic[K]):
 
 
 _Unit = tuple[tuple[K, ...], tuple[str, ...]]
+_first, _second = operator.itemgetter(0), operator.itemgetter(1)  # of a (key, target) entry
 
 
 class Packer(Generic[K]):
@@ -401,8 +403,8 @@ class Packer(Generic[K]):
                 room = 0
         for root in emptied:
             del self._groups[root]
-        keys: tuple[K, ...] = tuple(key for key, _ in taken)
-        targets: tuple[str, ...] = tuple(target for _, target in taken)
+        keys: tuple[K, ...] = tuple(map(_first, taken))
+        targets: tuple[str, ...] = tuple(map(_second, taken))
         self._fresh -= len(keys)
         waiting, dupes = self._waiting_targets, self._dupes
         waiting.difference_update(targets)
