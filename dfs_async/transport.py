@@ -97,17 +97,15 @@ class PoolState:
     requests: int
 
 
-# How `Transport.post` begins the description of an exchange that could not connect
-# (`_error_name`'s names; "ClientConnector" for aiohttp errors httpx-aiohttp leaves unmapped).
+# How `Transport.send` begins the description of an exchange that could not connect
+# (`_error_name`'s names; "ClientConnector" for aiohttp errors it leaves unmapped).
 CONNECT_FAILURES: Final = ("ConnectError", "ConnectTimeout", "ClientConnector")
 
 
 def _error_name(exc: Exception) -> str:
-    """httpx's name for a failed exchange, also when aiohttp failed underneath.
-
-    httpx-aiohttp maps every aiohttp connection error to ConnectTimeout (a refused
-    connection or a bad certificate included); name them as httpx itself would.
-    """
+    """httpx's name for a failed exchange, whichever stack failed: aiohttp's errors (ours,
+    or under a caller's httpx-aiohttp transport, which maps every connection error to
+    ConnectTimeout, a refused connection included) are named as httpx itself would."""
     cause = exc.__cause__ if type(exc).__module__.startswith("httpx") else exc
     if cause is None or not type(cause).__module__.startswith("aiohttp"):
         return type(exc).__name__
@@ -226,7 +224,6 @@ class AiohttpTransport(Transport):
             connector=connector,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 30.0)),
-            skip_auto_headers=("User-Agent",),
         )
         self._base_url = base_url.rstrip("/")
         self._urls: dict[str, Any] = {}  # path -> parsed URL (yarl), parsed once
