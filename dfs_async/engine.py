@@ -650,10 +650,8 @@ class Run:
                 job.delivering -= 1
                 await self._report_if_finished(job)
         finally:
-            if not handed:
-                self._work.release()
-                if landed:
-                    self._landing.release()
+            if not handed:  # else the caller frees them once it consumed the chunk
+                self._free(landed)
 
     async def _request_pack(self, pack: Pack[tuple[Job, PageRequest]], worst: float) -> None:
         """Send a bulk pack as one task and deliver what it brings as one chunk (each
@@ -689,10 +687,8 @@ class Run:
                 job.delivering -= 1
                 await self._report_if_finished(job)
         finally:
-            if not handed:
-                self._work.release()
-                if landed:
-                    self._landing.release()
+            if not handed:  # else the caller frees them once it consumed the chunk
+                self._free(landed)
 
     def _answered_pack(
         self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome
@@ -774,8 +770,13 @@ class Run:
     def consumed(self) -> None:
         """The caller has consumed a held chunk: its request's work slot and its landing
         are free."""
+        self._free(landed=True)
+
+    def _free(self, landed: bool) -> None:
+        """A request's work slot, and its landing if it took one."""
         self._work.release()
-        self._landing.release()
+        if landed:
+            self._landing.release()
 
     def _land(self, job: Job, page: PageRequest, outcome: Outcome) -> list[Event] | None:
         """Tell the plan how the request ended; the records to deliver (None: the run
