@@ -358,6 +358,24 @@ def interleaved(
     return runs
 
 
+def best_on_canned_server(
+    variants: dict[str, Variant],
+    *,
+    targets: int,
+    per_target: int,
+    limit: int,
+    concurrency: int,
+    repeats: int,
+) -> dict[str, dict[str, Any]]:
+    """Every variant streaming `targets` x `per_target` items in pages of `limit` from the
+    canned server, `repeats` interleaved rounds; the best figures of each (`best_of`)."""
+    common = ["--targets", str(targets), "--limit", str(limit)]
+    common += ["--concurrency", str(concurrency), "--expect-items", str(targets * per_target)]
+    with canned_server(per_target) as server:
+        runs = interleaved(server.url, variants, common, repeats)
+    return {name: best_of(results) for name, results in runs.items()}
+
+
 def best_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per figure, the best of repeated runs (least CPU, least wall, least memory)."""
     best = dict(runs[0])

@@ -20,10 +20,8 @@ from benchmarks.harness import (
     Size,
     Variant,
     before_variant,
-    best_of,
-    canned_server,
+    best_on_canned_server,
     engine_missing,
-    interleaved,
 )
 
 RATE = 2000  # requests per minute
@@ -70,12 +68,15 @@ def run(size: Size) -> Section:
     before = None if missing else before_variant("--rate", str(RATE))
     if before is not None:
         variants[f"{before[0]}, rate={RATE}"] = before[1]
-    common = ["--targets", str(targets), "--limit", str(LIMIT)]
-    common += ["--concurrency", str(CONCURRENCY), "--expect-items", str(targets * LIMIT)]
-    with canned_server(LIMIT) as server:
-        runs = interleaved(server.url, variants, common, repeats)
-    for name, results in runs.items():
-        best = best_of(results)
+    bests = best_on_canned_server(
+        variants,
+        targets=targets,
+        per_target=LIMIT,
+        limit=LIMIT,
+        concurrency=CONCURRENCY,
+        repeats=repeats,
+    )
+    for name, best in bests.items():
         section.rows.append(
             Row(
                 name,

@@ -19,10 +19,8 @@ from benchmarks.harness import (
     Size,
     Variant,
     before_variant,
-    best_of,
-    canned_server,
+    best_on_canned_server,
     engine_missing,
-    interleaved,
 )
 
 PER_TARGET = 50
@@ -62,12 +60,15 @@ def run(size: Size) -> Section:
     before = None if missing else before_variant()
     if before is not None:
         variants[before[0]] = before[1]
-    common = ["--targets", str(targets), "--limit", str(PER_TARGET)]
-    common += ["--concurrency", str(CONCURRENCY), "--expect-items", str(targets * PER_TARGET)]
-    with canned_server(PER_TARGET) as server:
-        runs = interleaved(server.url, variants, common, repeats)
-    for name, results in runs.items():
-        best = best_of(results)
+    bests = best_on_canned_server(
+        variants,
+        targets=targets,
+        per_target=PER_TARGET,
+        limit=PER_TARGET,
+        concurrency=CONCURRENCY,
+        repeats=repeats,
+    )
+    for name, best in bests.items():
         section.rows.append(
             Row(
                 name,

@@ -152,6 +152,7 @@ class Transport:
         raise NotImplementedError
 
     async def post(self, path: str, body: bytes) -> tuple[int | None, bytes, str]:
+        """A POST (every endpoint's task array), as `send` answers: it never raises."""
         return await self.send("POST", path, body)
 
     async def get(self, path: str) -> tuple[int | None, bytes, str]:

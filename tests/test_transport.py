@@ -151,3 +151,14 @@ async def test_each_stack_streams_the_same_records_from_the_emulator(anyio_backe
                     seen[http] = sorted([(r.target, r.item.url) async for r in rows])
             assert transport.closed
     assert seen["auto"] and seen["auto"] == seen["httpx"]
+
+
+def test_importing_the_library_loads_neither_httpx_nor_aiolimiter() -> None:
+    """Imported only when a client runs on them (httpx: trio or a caller's own client;
+    aiolimiter: an asyncio pacer): `import dfs_async` stays small."""
+    import subprocess
+    import sys
+
+    code = "import sys, dfs_async; print(sorted({'httpx', 'aiolimiter'} & set(sys.modules)))"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
