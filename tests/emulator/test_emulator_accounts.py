@@ -39,7 +39,12 @@ def test_rate_limit_is_per_account(api_factory: ApiFactory) -> None:
 
 @pytest.mark.anyio
 async def test_too_many_simultaneous_requests_get_40209() -> None:
-    slow = FaultConfig(latency_min=0.3, latency_max=0.3)
+    """Two slow requests hold both slots; each one sent while they are in flight is refused.
+
+    The extra requests go only once the server counts the two in flight, so a loaded machine
+    that spreads the client's requests out cannot make them miss each other.
+    """
+    slow = FaultConfig(latency_min=2.0, latency_max=2.0)
     async with running_emulator(EmulatorConfig(max_simultaneous=2, faults=slow)) as emu:
         codes: list[int] = []
         async with httpx.AsyncClient(base_url=emu.base_url, auth=emu.auth, timeout=30) as http:
@@ -49,10 +54,16 @@ async def test_too_many_simultaneous_requests_get_40209() -> None:
                 codes.append(response.json()["status_code"])
 
             async with anyio.create_task_group() as tg:
-                for _ in range(6):
-                    tg.start_soon(one)
-        assert sorted(codes) == [20000, 20000] + [40209] * 4
-        assert emu.app.counters.max_simultaneous >= 3  # two slow ones and a refused one
+                tg.start_soon(one)
+                tg.start_soon(one)
+                with anyio.fail_after(10):
+                    while emu.app.counters.simultaneous < 2:
+                        await anyio.sleep(0.01)
+                for _ in range(4):
+                    await one()
+                assert codes == [40209] * 4  # answered at once, while the slow two still run
+        assert codes == [40209] * 4 + [20000, 20000]
+        assert emu.app.counters.max_simultaneous == 3  # two slow ones and a refused one
         assert emu.app.counters.by_status[40209] == 4
 
 
