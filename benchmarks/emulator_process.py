@@ -1,11 +1,14 @@
 """The emulator in its own process, reporting its counters when asked to stop.
 
 `python -m benchmarks.emulator_process CONFIG_JSON` serves `EmulatorConfig(**CONFIG_JSON)`
-(with `faults` as FaultConfig fields) on 127.0.0.1, prints its base URL, and when its stdin
-closes prints the emulator's counters as one JSON line, with `arrivals`: when the first and
-the last request arrived (`Arrivals`). A separate process keeps the server's
-work off the measured client's core and GIL; the counters are the server's own word on what it
-saw (requests, answers by status code, most simultaneous requests).
+(with `faults` as FaultConfig fields) on 127.0.0.1 and prints its base URL; when its stdin
+closes, it prints the emulator's counters as one JSON line, with `arrivals`: the requests,
+their time in flight and the time, over the whole run and over its steady part (`Arrivals`).
+`warm_hosts: N` in the config builds the corpus of the first N targets the benchmark clients
+name before serving: built mid-run, a host's pages (milliseconds of the server's CPU) stall
+the server's loop. A separate process keeps the server's work off the measured client's core
+and GIL; the counters are the server's own word on what it saw (requests, answers by status
+code, most simultaneous requests).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import json
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Final
 
+from benchmarks.clients import target_names
 from benchmarks.harness import emit
 from dfs_async.emulator import Emulator, EmulatorConfig, FaultConfig, serving_emulator
 
@@ -30,44 +34,70 @@ def config_from(spec: dict[str, Any]) -> EmulatorConfig:
     return EmulatorConfig(**spec, faults=faults)
 
 
+# The share of a run's requests left out at each end for its steady state (`Arrivals`).
+EDGE: Final = 0.1
+
+Reading = tuple[float, int, float]  # (time.monotonic(), requests, in-flight seconds)
+
+
 class Arrivals(threading.Thread):
-    """When requests arrived: the emulator's request count read every `every` seconds, and
-    the first and the last reading at which it changed (`span`). The steady rate of a run is
-    the requests between the two over the time between them: neither the client's start-up
-    nor the last answers' latency (the ends of a finite run) count."""
+    """When requests arrived: the emulator's request count read every `every` seconds, kept
+    at each change with the requests' time in flight so far (`Counters.in_flight_seconds_at`).
+
+    `span` gives two stretches of the run: `whole`, from the first reading to the last (the
+    client's start-up before the first arrival and the last answers' latency do not count),
+    and `steady`, without the first and the last `EDGE` of the requests: a finite run starts
+    by filling its slots (a paced client spreads its first requests out) and ends with fewer
+    requests owed than slots, and both ends would weigh on a short run more than on a long
+    one. Over a stretch, the requests over its time are the rate, and the time in flight over
+    its time is the mean number of requests in flight: how busy the account's slots were.
+    """
 
     def __init__(self, app: Emulator, every: float = 0.01) -> None:
         super().__init__(daemon=True)
         self.app, self.every = app, every
-        self.first: tuple[float, int] | None = None
-        self.last: tuple[float, int] | None = None
+        self.readings: list[Reading] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         seen = 0
         while not self.done.wait(self.every):
-            count = self.app.counters.requests
+            counters = self.app.counters
+            count = counters.requests
             if count != seen:
                 seen, now = count, time.monotonic()
-                self.last = (now, count)
-                self.first = self.first or self.last
+                self.readings.append((now, count, counters.in_flight_seconds_at(now)))
 
-    def span(self) -> dict[str, float]:
+    def span(self) -> dict[str, dict[str, float]]:
         self.done.set()
         self.join()
-        if self.first is None or self.last is None:
+        readings = self.readings
+        if len(readings) < 2:
             return {}
-        return {
-            "first_s": self.first[0],
-            "first_count": self.first[1],
-            "last_s": self.last[0],
-            "last_count": self.last[1],
-        }
+        first, last = readings[0], readings[-1]
+        edge = (last[1] - first[1]) * EDGE
+        start = next(r for r in readings if r[1] >= first[1] + edge)
+        end = next(r for r in reversed(readings) if r[1] <= last[1] - edge)
+        whole = _stretch(first, last)
+        return {"whole": whole, "steady": _stretch(start, end) if end[0] > start[0] else whole}
+
+
+def _stretch(start: Reading, end: Reading) -> dict[str, float]:
+    return {
+        "seconds": end[0] - start[0],
+        "requests": end[1] - start[1],
+        "in_flight_s": end[2] - start[2],
+    }
 
 
 def main() -> None:
-    config = config_from(json.loads(sys.argv[1]))
+    spec = json.loads(sys.argv[1])
+    warm = spec.pop("warm_hosts", 0)
+    config = config_from(spec)
     with serving_emulator(config) as emu:
+        for host in target_names(warm):
+            emu.app.corpus.host(host)
+        warmed = time.process_time()
         arrivals = Arrivals(emu.app)
         arrivals.start()
         sys.stdout.write(emu.base_url + "\n")
@@ -76,7 +106,7 @@ def main() -> None:
         counters = dataclasses.asdict(emu.app.counters)
         counters["arrivals"] = arrivals.span()
     counters["by_status"] = {str(k): v for k, v in counters["by_status"].items()}
-    counters["cpu"] = time.process_time()
+    counters["cpu"] = time.process_time() - warmed
     emit(counters)
 
 

@@ -19,7 +19,9 @@ clients make once each to read the account: counted in `user_data`), `by_path` (
 request, by path), `by_status` (per response:
 its HTTP status, plus the envelope's status code when it is not 20000, else each task's
 status code: one good page adds 1 to `200` and 1 to `20000`), `faults` (per injected kind),
-`simultaneous` / `max_simultaneous` (requests in flight, all routes), `cost` (USD charged),
+`simultaneous` / `max_simultaneous` (requests in flight, all routes), `in_flight_seconds` (their
+time in flight, summed: over a span, the mean number in flight; `in_flight_seconds_at` reads it
+up to now), `cost` (USD charged),
 `items` (items served). A dropped or truncated answer counts only its HTTP status and its
 fault, and is not charged: its cost never reached the client.
 """
@@ -67,11 +69,24 @@ class Counters:
     faults: dict[str, int] = field(default_factory=dict)
     simultaneous: int = 0
     max_simultaneous: int = 0
+    in_flight_seconds: float = 0.0
+    changed_at: float = 0.0  # time.monotonic() of the last change of `simultaneous`
     cost: float = 0.0
     items: int = 0
 
     def count(self, code: int) -> None:
         self.by_status[code] = self.by_status.get(code, 0) + 1
+
+    def in_flight_seconds_at(self, now: float) -> float:
+        """`in_flight_seconds` up to `now` (a time.monotonic() reading)."""
+        return self.in_flight_seconds + self.simultaneous * max(0.0, now - self.changed_at)
+
+    def in_flight(self, change: int) -> None:
+        """A request arrived (+1) or was answered (-1)."""
+        now = time.monotonic()
+        self.in_flight_seconds = self.in_flight_seconds_at(now)
+        self.changed_at = now
+        self.simultaneous += change
 
 
 class _Reply(NamedTuple):
@@ -113,7 +128,9 @@ class Emulator:
 
     def reset_counters(self) -> None:
         """Zero the counters (requests in flight stay counted)."""
-        self.counters = Counters(simultaneous=self.counters.simultaneous)
+        self.counters = Counters(
+            simultaneous=self.counters.simultaneous, changed_at=time.monotonic()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -128,12 +145,12 @@ class Emulator:
         else:
             counters.requests += 1
         counters.by_path[path] = counters.by_path.get(path, 0) + 1
-        counters.simultaneous += 1
+        counters.in_flight(+1)
         counters.max_simultaneous = max(counters.max_simultaneous, counters.simultaneous)
         try:
             await self._serve(scope, receive, send)
         finally:
-            self.counters.simultaneous -= 1
+            self.counters.in_flight(-1)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
