@@ -113,7 +113,8 @@ def run(size: Size) -> Section:
     trio = section.row(OURS_TRIO)
     if trio is not None:
         section.notes.append(
-            "Ours under trio (httpx's own pool; aiohttp cannot run there), figure only: "
+            "Ours under trio (httpcore, a connection per slot; aiohttp cannot run there), figure "
+            "only: "
             + ", ".join(
                 f"{fmt(trio.values[key])} ms per 1,000 items ({section.ratio(OURS_TRIO, key):.2f}x"
                 f" the floor) with {what} targets"

@@ -74,8 +74,9 @@ class DataForSEO:
     - `max_cost`: a USD budget for this client; see `engine.Budget` for the bound.
     - `max_attempts`: requests per page for transient outcomes (ignored when `retry_policy`
       is given). `timeout`: per request, in seconds (the server gives up at 120 s).
-    - `http`: the HTTP stack: "auto" (the default: aiohttp under asyncio, httpx under trio;
-      see `transport`), "aiohttp" (asyncio only) or "httpx".
+    - `http`: the HTTP stack: "auto" (the default: aiohttp under asyncio, httpcore under
+      trio; see `transport`), "aiohttp" (asyncio only), "httpcore" or "httpx" (which alone
+      reads proxies from the environment).
     - `http_client` / `transport`: your own httpx.AsyncClient (not closed by us; size its pool
       to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
       ssl.SSLContext); TLS checks are never switched off.

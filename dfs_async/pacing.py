@@ -114,8 +114,7 @@ class _SpacedGate:
 
     async def acquire(self) -> None:
         if not self._lock.locked() and self._due() <= anyio.current_time():
-            self._leave()  # nobody waits: go now
-            await anyio.lowlevel.checkpoint()
+            self._leave()  # nobody waits: go now (no checkpoint: the request has its own)
             return
         async with self._lock:
             due = self._due()

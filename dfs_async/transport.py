@@ -5,18 +5,21 @@ status and body, or no status and the error's description, for `wire.read` to cl
 (network errors and truncated bodies are retried). A whole exchange has a deadline
 (`timeout`): a server trickling its answer could otherwise hold a slot for ever.
 
-Two implementations behind that one method (`open_transport` picks, see `HTTP_STACKS`):
+Three implementations behind that one method (`open_transport` picks, see `HTTP_STACKS`):
 
 - `AiohttpTransport`, the default under asyncio: aiohttp's own client, its pool sized to the
   concurrency. A request is one call into aiohttp and nothing around it: httpx's API over
   aiohttp (the httpx-aiohttp transport, our default before) cost about as much CPU per request
   again as aiohttp itself (benchmarks/RESULTS.md, "HTTP stack and connection pool").
-- `httpx_transport.HttpxTransport`, under trio (aiohttp runs only on asyncio) and for a
-  caller's own httpx client or transport.
+- `httpcore_transport.HttpcoreTransport`, the default under trio (aiohttp runs only on
+  asyncio): httpcore's connections, without httpx's client around them and without
+  httpcore's pool scanning every connection for every request (see there).
+- `httpx_transport.HttpxTransport`, `http="httpx"`: httpx's client, for what only it does
+  (proxies from the environment) and for a caller's own httpx client or transport.
 
 The Authorization header is built once (not an auth flow per request) and kept in
 `Headers`, which masks it in any repr; it never goes into a URL, a log line or an error
-message. httpx is imported only when a client runs on it (`httpx_transport`).
+message. httpx and httpcore are imported only when a client runs on them.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ __all__ = [
     "pick_stack",
 ]
 
-HttpStack = Literal["auto", "aiohttp", "httpx"]
-HTTP_STACKS: Final[tuple[HttpStack, ...]] = ("auto", "aiohttp", "httpx")
+HttpStack = Literal["auto", "aiohttp", "httpcore", "httpx"]
+HTTP_STACKS: Final[tuple[HttpStack, ...]] = ("auto", "aiohttp", "httpcore", "httpx")
 
 log: Final = logging.getLogger("dfs_async")
 
@@ -77,12 +80,12 @@ def basic_auth_headers(login: str, password: str) -> Headers:
     return Headers([*JSON_HEADERS.items(), ("Authorization", f"Basic {token}")])
 
 
-def pick_stack(stack: HttpStack) -> Literal["aiohttp", "httpx"]:
-    """The stack for the running event loop: "auto" is aiohttp on asyncio, httpx elsewhere
-    (RuntimeError for "aiohttp" outside asyncio)."""
+def pick_stack(stack: HttpStack) -> Literal["aiohttp", "httpcore", "httpx"]:
+    """The stack for the running event loop: "auto" is aiohttp on asyncio, httpcore
+    elsewhere (RuntimeError for "aiohttp" outside asyncio)."""
     library = sniffio.current_async_library()
     if stack == "auto":
-        return "aiohttp" if library == "asyncio" else "httpx"
+        return "aiohttp" if library == "asyncio" else "httpcore"
     if stack == "aiohttp" and library != "asyncio":
         raise RuntimeError(f"http='aiohttp' runs only on asyncio (this is {library})")
     return stack
@@ -275,15 +278,17 @@ def open_transport(
 ) -> Transport:
     """The transport for this client in the running event loop (see the module docstring):
     the caller's httpx client or transport if given, else `stack` ("auto": aiohttp under
-    asyncio, httpx elsewhere). RuntimeError for "aiohttp" outside asyncio."""
-    if http_client is None and transport is None and pick_stack(stack) == "aiohttp":
-        return AiohttpTransport(
-            base_url=base_url,
-            headers=headers,
-            concurrency=concurrency,
-            timeout=timeout,
-            verify=verify,
-        )
+    asyncio, httpcore elsewhere). RuntimeError for "aiohttp" outside asyncio."""
+    picked = pick_stack(stack) if http_client is None and transport is None else "httpx"
+    own: dict[str, Any] = {
+        "base_url": base_url, "concurrency": concurrency, "timeout": timeout, "verify": verify,
+    }  # fmt: skip
+    if picked == "aiohttp":
+        return AiohttpTransport(headers=headers, **own)
+    if picked == "httpcore":
+        from dfs_async.httpcore_transport import HttpcoreTransport
+
+        return HttpcoreTransport(headers=headers, **own)
     from dfs_async.httpx_transport import HttpxTransport, make_client
 
     if http_client is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dfs_async.httpcore_transport import HttpcoreTransport
 from dfs_async.httpx_transport import HttpxTransport, make_client
 from dfs_async.transport import AiohttpTransport, basic_auth_headers
 
@@ -129,36 +130,42 @@ async def test_an_unreachable_server_is_named_in_the_os_words() -> None:
 
 
 async def test_each_stack_streams_the_same_records_from_the_emulator(anyio_backend: str) -> None:
-    """`http="auto"` is aiohttp under asyncio and httpx under trio; `http="httpx"` is httpx
-    anywhere; `http="aiohttp"` under trio is a configuration error."""
+    """`http="auto"` is aiohttp under asyncio and httpcore under trio; `http="httpcore"` and
+    `http="httpx"` run anywhere; `http="aiohttp"` under trio is a configuration error."""
     from dfs_async import ConfigurationError, DataForSEO
     from dfs_async.emulator import EmulatorConfig, running_emulator
 
     targets = [f"s{i}.com" for i in range(6)]
     seen: dict[str, list[tuple[str, str | None]]] = {}
     async with running_emulator(EmulatorConfig(seed=5)) as emu:
-        for http in ("auto", "httpx", "aiohttp"):
+        for http in ("auto", "httpcore", "httpx", "aiohttp"):
             dfs = DataForSEO(emu.login, emu.password, base_url=emu.base_url, rate=None, http=http)
             if http == "aiohttp" and anyio_backend == "trio":
                 with pytest.raises(ConfigurationError, match="only on asyncio"):
                     await dfs.__aenter__()
                 continue
             async with dfs:
-                aio = http == "aiohttp" or (http == "auto" and anyio_backend == "asyncio")
+                auto = "aiohttp" if anyio_backend == "asyncio" else "httpcore"
+                kinds = {
+                    "aiohttp": AiohttpTransport,
+                    "httpcore": HttpcoreTransport,
+                    "httpx": HttpxTransport,
+                }
                 transport = dfs.engine.transport
-                assert type(transport) is (AiohttpTransport if aio else HttpxTransport)
+                assert type(transport) is kinds[auto if http == "auto" else http]
                 async with dfs.backlinks.domain_pages_summary.stream(targets, limit=7) as rows:
                     seen[http] = sorted([(r.target, r.item.url) async for r in rows])
             assert transport.closed
-    assert seen["auto"] and seen["auto"] == seen["httpx"]
+    assert seen["auto"] and seen["auto"] == seen["httpx"] == seen["httpcore"]
 
 
 def test_importing_the_library_loads_neither_httpx_nor_aiolimiter() -> None:
-    """Imported only when a client runs on them (httpx: trio or a caller's own client;
-    aiolimiter: an asyncio pacer): `import dfs_async` stays small."""
+    """Imported only when a client runs on them (httpx and httpcore: trio or a caller's own
+    client; aiolimiter: an asyncio pacer): `import dfs_async` stays small."""
     import subprocess
     import sys
 
-    code = "import sys, dfs_async; print(sorted({'httpx', 'aiolimiter'} & set(sys.modules)))"
+    loaded = "{'httpx', 'httpcore', 'aiolimiter'} & set(sys.modules)"
+    code = f"import sys, dfs_async; print(sorted({loaded}))"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"

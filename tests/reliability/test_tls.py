@@ -18,6 +18,7 @@ import trustme
 
 from dfs_async import ConfigurationError, DataForSEO, RetryPolicy, TaskFailed
 from dfs_async.emulator import Emulator, EmulatorConfig
+from dfs_async.httpcore_transport import HttpcoreTransport
 from dfs_async.transport import AiohttpTransport
 
 from .servers import serving
@@ -59,6 +60,8 @@ def _context(dfs: DataForSEO) -> ssl.SSLContext:
             from aiohttp.connector import _SSL_CONTEXT_VERIFIED
 
             context = _SSL_CONTEXT_VERIFIED
+    elif isinstance(transport, HttpcoreTransport):
+        context = transport.ssl_context
     else:
         context = transport.client._transport._pool._ssl_context  # httpcore's pool
     assert isinstance(context, ssl.SSLContext)

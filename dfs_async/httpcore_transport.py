@@ -1,0 +1,170 @@
+"""The default under trio: httpcore's connections (httpx's own engine), a pool of one per slot.
+
+httpcore's connection pool looks at every connection, for every one idle, each time it
+assigns a request (encode/httpcore#822): with 30 connections under trio that cost about
+3 ms of CPU a request, three times the rest of the exchange, and its keep-alive cap,
+counted over all connections instead of the idle ones, closed a connection after nearly
+every answer when held below the concurrency. The pacing never has more than `concurrency`
+requests in flight, so each request takes a pool of one connection from a free list (a new
+one if a request outside the pacing finds none free): each pool keeps its connection alive
+between requests and reconnects when the server closed it, and its scan is of one.
+(benchmarks/RESULTS.md, "Small answers" and "Saturation", shows the figures under trio.)
+
+What httpx adds over httpcore is not needed here: the URL, the headers and the body are
+built once or given as bytes; the answer is read whole; gzip, the one encoding we ask for,
+is decoded here. httpx's client remains the stack for what only it does (`http="httpx"`:
+proxies from the environment, a caller's own client or transport).
+"""
+
+from __future__ import annotations
+
+import ssl
+import zlib
+from collections.abc import Sequence
+from typing import Final
+
+import anyio
+import httpcore
+
+from dfs_async.transport import Headers, PoolState, Transport, failed, log, timed_out
+
+__all__ = ["HttpcoreTransport"]
+
+# Seconds an idle connection is kept (httpx's default).
+KEEPALIVE_EXPIRY: Final = 5.0
+
+
+class DecodingError(Exception):
+    """A gzip body that does not decode (httpx's name for it): a damaged answer, retried."""
+
+
+_ERRORS: Final = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    DecodingError,
+)
+
+
+class HttpcoreTransport(Transport):
+    """`concurrency` pools of one connection each, taken per request from a free list;
+    `timeout` for a whole exchange (connecting within at most 30 s). `ssl_context` is None
+    for an http:// base URL."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: Headers,
+        concurrency: int,
+        timeout: float,
+        verify: bool | str | ssl.SSLContext = True,
+    ) -> None:
+        base = httpcore.URL(base_url.rstrip("/"))
+        if isinstance(verify, ssl.SSLContext) or base.scheme != b"https":
+            self.ssl_context = verify if isinstance(verify, ssl.SSLContext) else None
+        else:  # verified always: `verify` is True or a CA bundle
+            cafile = verify if isinstance(verify, str) else None
+            self.ssl_context = ssl.create_default_context(cafile=cafile)
+        self._deadline = timeout
+        self._extensions = {
+            "timeout": {"connect": min(timeout, 30.0), "read": timeout, "write": timeout}
+        }
+        self._scheme, self._host, self._port = base.scheme, base.host, base.port
+        self._prefix = base.target.rstrip(b"/")
+        netloc = base.host if base.port is None else b"%s:%d" % (base.host, base.port)
+        self._headers = _WireHeaders([(b"Host", netloc), *_encoded(headers)])
+        self._urls: dict[str, httpcore.URL] = {}  # path -> URL, built once
+        self._free = [self._pool() for _ in range(concurrency)]
+        self._pools = list(self._free)
+        self._closed = False
+
+    def _pool(self) -> httpcore.AsyncConnectionPool:
+        return httpcore.AsyncConnectionPool(
+            ssl_context=self.ssl_context,
+            max_connections=1,
+            max_keepalive_connections=1,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        )
+
+    def _url(self, path: str) -> httpcore.URL:
+        url = self._urls.get(path)
+        if url is None:
+            target = self._prefix + path.encode()
+            url = self._urls[path] = httpcore.URL(
+                scheme=self._scheme, host=self._host, port=self._port, target=target
+            )
+        return url
+
+    async def send(
+        self, method: str, path: str, body: bytes | None
+    ) -> tuple[int | None, bytes, str]:
+        headers: Sequence[tuple[bytes, bytes]] = self._headers
+        if body is not None:
+            headers = (*headers, (b"Content-Length", b"%d" % len(body)))
+        request = httpcore.Request(
+            method, self._url(path), headers=headers, content=body, extensions=self._extensions
+        )
+        free = self._free
+        if free:
+            pool = free.pop()
+        else:
+            pool = self._pool()
+            self._pools.append(pool)
+        status: int | None = None
+        try:
+            with anyio.move_on_after(self._deadline):
+                response = await pool.handle_async_request(request)
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
+                content = _decoded(content, response.headers)
+                status = response.status
+        except _ERRORS as exc:
+            return failed(method, path, exc)
+        finally:
+            free.append(pool)
+        if status is None:
+            return timed_out(method, path, self._deadline)
+        log.debug("%s %s -> HTTP %d, %d bytes", method, path, status, len(content))
+        return status, content, ""
+
+    def pool_state(self) -> PoolState:
+        busy = len(self._pools) - len(self._free)
+        conns = [c for pool in self._pools for c in pool.connections if not c.is_closed()]
+        return PoolState(len(conns), busy, busy)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for pool in self._pools:
+            await pool.aclose()
+
+
+class _WireHeaders(tuple[tuple[bytes, bytes], ...]):
+    """Headers as httpcore takes them; the Authorization value masked in any repr."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(Headers((k.decode(), v.decode()) for k, v in self))
+
+
+def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [(k.encode(), v.encode()) for k, v in headers]
+
+
+def _decoded(content: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The body as sent before its Content-Encoding (gzip, the one we accept; else as is)."""
+    for name, value in headers:
+        if name.lower() == b"content-encoding" and value.strip().lower() == b"gzip":
+            try:
+                return zlib.decompress(content, wbits=zlib.MAX_WBITS | 16)
+            except zlib.error as exc:
+                raise DecodingError(f"gzip body: {exc}") from None
+    return content
