@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from dfs_async.emulator import EmulatorConfig, running_emulator, serving_emulator
+from dfs_async.emulator import EmulatorConfig, FaultConfig, running_emulator, serving_emulator
 from dfs_async.emulator.app import USER_DATA_PATH
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
@@ -67,6 +69,37 @@ def test_counters_count_requests_statuses_and_cost(api: Api) -> None:
     assert c.items == 8 and c.max_simultaneous == 1 and c.simultaneous == 0
     api.app.reset_counters()
     assert (api.app.counters.requests, api.app.counters.by_status) == (0, {})
+
+
+@pytest.mark.anyio
+async def test_time_in_flight_sums_each_requests_time_at_the_server() -> None:
+    """Three requests of 0.3 s, two at once then one: 0.9 s in flight in all, the mean number
+    in flight over a span (what the saturation benchmark reads) counted up to any moment."""
+    slow = FaultConfig(latency_min=0.3, latency_max=0.3)
+    async with running_emulator(EmulatorConfig(faults=slow)) as emu:
+        counters = emu.app.counters
+        async with httpx.AsyncClient(base_url=emu.base_url, auth=emu.auth) as http:
+
+            async def one() -> None:
+                assert (await http.post(SUMMARY_PATH, json=SEED)).status_code == 200
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(one)
+                tg.start_soon(one)
+                with anyio.fail_after(5):
+                    while counters.simultaneous < 2:  # noqa: ASYNC110 (a server thread's count)
+                        await anyio.sleep(0.01)
+                started = time.monotonic()
+                at_start = counters.in_flight_seconds_at(started)
+                await anyio.sleep(0.1)
+                now = time.monotonic()
+                assert counters.in_flight_seconds_at(now) - at_start == pytest.approx(
+                    2 * (now - started), abs=0.02
+                )
+            await one()
+        assert counters.simultaneous == 0
+        assert 0.9 <= counters.in_flight_seconds < 1.2
+        assert counters.in_flight_seconds_at(time.monotonic()) == counters.in_flight_seconds
 
 
 def start_command(*flags: str) -> tuple[subprocess.Popen[str], str]:
