@@ -62,9 +62,11 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 import anyio
+import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from dfs_async.account import AccountLimits, DailyLimitReached
@@ -100,6 +102,8 @@ log: Final = logging.getLogger("dfs_async")
 
 # Answers a stream decodes ahead of the caller (see "Memory" in the module docstring).
 PAGES_AHEAD: Final = 4
+# The unit of a bulk endpoint's job: none of its own (see `Job`).
+IN_A_PACK: Final[Mapping[str, Any]] = MappingProxyType({})
 # Jobs a stream keeps open per request slot: enough that a slot freed by a finished job
 # finds another job with owed pages at once, few enough that few targets are half-done
 # when a run stops (less for a resume to continue).
@@ -309,39 +313,53 @@ class Engine:
             await anyio.sleep(step)
 
 
-class Job:
+class Job(msgspec.Struct, gc=False, eq=False):
     """One unit of work of a stream (a target, a query): its plan and the bookkeeping around
-    it. `target` is its key (a record's `target`), `unit` the task fields that name it."""
+    it. `target` is its key (a record's `target`), `unit` the task fields that name it
+    (`IN_A_PACK` on a bulk endpoint: the task of its pack names its target, `pack_fields`).
 
-    __slots__ = (
-        "delivering",
-        "failed_tries",
-        "plan",
-        "queued",
-        "reported",
-        "target",
-        "tries",
-        "unit",
-    )
+    A Struct (made in C; compared and hashed by identity) kept out of the cycle collector,
+    as it holds no cycles: a bulk stream makes one per target, thousands a request.
+    """
 
-    def __init__(self, target: str, unit: dict[str, Any], plan: JobPlan[Any]) -> None:
-        self.target = target
-        self.unit = unit
-        self.plan = plan
-        self.tries: dict[int, Tries] = {}
-        self.failed_tries = 0
-        self.queued = False  # in the ready queue (may have owed pages)
-        self.delivering = 0  # chunks of this job being handed to the stream right now
-        self.reported = False  # its TargetDone / Failure is out
+    target: str
+    unit: Mapping[str, Any]
+    plan: JobPlan[Any]
+    tries: dict[int, Tries] | None = None  # per page sent and not answered (made when needed)
+    failed_tries: int = 0
+    queued: bool = False  # in the ready queue (may have owed pages)
+    delivering: int = 0  # chunks of this job being handed to the stream right now
+    reported: bool = False  # its TargetDone / Failure is out
+
+    def sent(self, page: PageRequest) -> Tries:
+        """One more request of `page` was sent: its tries."""
+        tries = self.tries
+        if tries is None:
+            tries = self.tries = {}
+        each = tries.get(page.offset)
+        if each is None:
+            each = tries[page.offset] = Tries()
+        each.sent += 1
+        return each
+
+    def tried(self, page: PageRequest) -> Tries:
+        """The tries of `page`, sent and not answered."""
+        assert self.tries is not None
+        return self.tries[page.offset]
+
+    def answered(self, page: PageRequest) -> None:
+        """`page` was answered (or is walked again from the start): its tries are over."""
+        if self.tries:
+            self.tries.pop(page.offset, None)
 
     def fail(self, page: PageRequest, outcome: Outcome) -> bool:
         """The request failed for good; True when the plan goes on without it (a cursor
         chain whose token was refused is walked again: the request's tries start over)."""
-        plan, tries = self.plan, self.tries[page.offset]
+        plan, tries = self.plan, self.tried(page)
         had_failed = plan.failure is not None
         plan.on_failure(page, outcome.code, outcome.message)
         if plan.failure is None:
-            del self.tries[page.offset]
+            self.answered(page)
             return True
         if not had_failed:
             self.failed_tries = tries.sent
@@ -563,7 +581,7 @@ class Run:
         plan = self.endpoint.paging.plan(
             limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
         )
-        job = Job(target, unit, plan)
+        job = Job(target, unit if self._packer is None else IN_A_PACK, plan)
         self._active += 1
         if plan.done:  # every page was answered before: done without a request
             await self._deliver(Chunk([self._final(job)]))
@@ -585,7 +603,7 @@ class Run:
         for raw in itertools.islice(targets, n):
             read += 1
             try:
-                target, unit = unit_of(raw)
+                target, _ = unit_of(raw)  # its pack's targets name it (`Job.unit`)
             except InvalidTarget as exc:
                 self.engine.stats.targets_failed += 1
                 message = f"Invalid Field: '{exc.field}': {exc.rule}"
@@ -593,7 +611,7 @@ class Run:
                 continue
             progress = resume(target) if resume is not None else None
             plan = paging.plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
-            job = Job(target, unit, plan)
+            job = Job(target, IN_A_PACK, plan)
             self._active += 1
             if plan.done:  # every page was answered before: done without a request
                 events.append(self._final(job))
@@ -622,7 +640,7 @@ class Run:
             endpoint, fields = self.endpoint, self.fields
             tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
             for job, page in batch:
-                job.tries.setdefault(page.offset, Tries()).sent += 1
+                job.sent(page)
             outcomes = await self.engine.exchange(endpoint, tasks, worst, self._landing)
             landed = True
             by_job: dict[Job, list[Event]] = {}
@@ -660,7 +678,7 @@ class Run:
         handed = landed = False
         try:
             batch = pack.keys
-            task = build_pack_task(self.fields, [job.unit for job, _ in batch])
+            task = build_pack_task(self.fields, pack.targets)
             (outcome,) = await self.engine.exchange(self.endpoint, [task], worst, self._landing)
             landed = True
             if outcome.action is Action.DELIVER:
@@ -710,8 +728,7 @@ class Run:
         for job, page in pack.keys:
             plan, target = job.plan, job.target
             records = plan.on_result(page, by_target.get(target))
-            if job.tries:
-                job.tries.pop(page.offset, None)
+            job.answered(page)
             count = len(records)
             delivered += count
             for item in records:
@@ -752,14 +769,15 @@ class Run:
         packer = self._packer
         assert packer is not None
         batch = pack.keys
+        split = outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1
         for job, page in batch:
-            job.tries.setdefault(page.offset, Tries()).sent += 1
-        if outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1:
-            packer.on_refused(pack)  # split: the halves are owed again
-            for job, page in batch:
-                job.tries[page.offset].free += 1
+            tries = job.sent(page)
+            if split:  # free of charge to the attempts; the plan owes it again, in a half
+                tries.free += 1
                 job.plan.on_retry(page)
                 job.plan.owed()
+        if split:
+            packer.on_refused(pack)  # the halves are owed again
             return []
         if outcome.action is Action.FAIL and outcome.code == INVALID_FIELD:
             packer.on_refused(pack)  # a pack of one: its target is the bad one
@@ -785,7 +803,7 @@ class Run:
         if outcome.action is Action.DELIVER:
             plan = job.plan
             items = plan.on_result(page, outcome.result)
-            job.tries.pop(page.offset, None)
+            job.answered(page)
             engine.delivered(len(items))
             self._queue(job)
             target = job.target
@@ -795,7 +813,7 @@ class Run:
                     PageDone(target, page.offset, plan.total_count, len(items), plan.cursor)
                 )
             return events
-        step = engine.after(outcome, job.tries[page.offset], job.target)
+        step = engine.after(outcome, job.tried(page), job.target)
         if isinstance(step, RunStopped):
             self._stop(step)
             return None

@@ -7,7 +7,7 @@ whose result, or its series of items, is the record) and `bulk` (one request per
 many targets packed into one task by a `Packer`).
 """
 
-from dfs_async.plan.bulk import Bulk, Pack, Packer, root_domain
+from dfs_async.plan.bulk import Bulk, Pack, Packer, pack_fields, root_domain
 from dfs_async.plan.cursor import REFUSED_TOKEN, CursorPlan, CursorResult, OffsetThenCursor
 from dfs_async.plan.offset import Offset, OffsetPlan
 from dfs_async.plan.protocol import JobPlan, PageNotInFlight, PageRequest, Paging
@@ -31,5 +31,6 @@ __all__ = [
     "Series",
     "Single",
     "SinglePlan",
+    "pack_fields",
     "root_domain",
 ]
