@@ -437,13 +437,15 @@ class _Records(_Events):
         # The fast path, taken for all but the first record of each chunk: index the
         # current chunk here (no further call, no await).
         chunk, index = stream._chunk, stream._index
-        while index < len(chunk):
+        end = len(chunk)
+        while index < end:
             event = chunk[index]
             index += 1
-            if type(event) is Record:
+            kind = type(event)
+            if kind is Record:
                 stream._index = index
                 return event
-            if type(event) is Failure:
+            if kind is Failure:
                 stream.failures.append(event)
         stream._index = index
         while True:

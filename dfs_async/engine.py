@@ -728,7 +728,8 @@ class Run:
         for job, page in pack.keys:
             plan, target = job.plan, job.target
             records = plan.on_result(page, by_target.get(target))
-            job.answered(page)
+            if job.tries is not None:  # it was sent before
+                job.answered(page)
             count = len(records)
             delivered += count
             for item in records:

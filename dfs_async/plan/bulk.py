@@ -154,6 +154,8 @@ class Bulk:
         progress: PageProgress | None = None,
     ) -> SinglePlan[Any]:
         """One target's job: one request, the item for that target is the record."""
+        if progress is None and not offset and max_items is None:
+            return SinglePlan()  # the common case, once per target: nothing to check
         return unpaged_plan(offset, max_items, progress)
 
     def task_fields(self, page: PageRequest) -> dict[str, Any]:

@@ -122,7 +122,9 @@ class SinglePlan(msgspec.Struct, Generic[T], gc=False, eq=False):
         return [_ONLY]
 
     def on_result(self, page: PageRequest, result: Any) -> Sequence[T]:
-        self._land(page)
+        if not self.in_flight or (page is not _ONLY and page != _ONLY):  # `_land`, inlined
+            raise PageNotInFlight(f"{page} is not in flight")
+        self.in_flight = False
         self.owing = False
         self.done = True
         if self.failure is not None:
