@@ -441,11 +441,10 @@ class _Records(_Events):
         while index < end:
             event = chunk[index]
             index += 1
-            kind = type(event)
-            if kind is Record:
+            if type(event) is Record:
                 stream._index = index
                 return event
-            if kind is Failure:
+            if type(event) is Failure:
                 stream.failures.append(event)
         stream._index = index
         while True:
