@@ -81,7 +81,7 @@ from dfs_async.errors import (
     Unreachable,
 )
 from dfs_async.pacing import Pacer
-from dfs_async.plan import JobPlan, Pack, Packer, PageRequest
+from dfs_async.plan import ONLY_REQUEST, JobPlan, Pack, Packer, PageRequest
 from dfs_async.records import (
     Event,
     Failure,
@@ -318,18 +318,29 @@ class Job(msgspec.Struct, gc=False, eq=False):
     it. `target` is its key (a record's `target`), `unit` the task fields that name it
     (`IN_A_PACK` on a bulk endpoint: the task of its pack names its target, `pack_fields`).
 
+    `plan_or_none` is None for a bulk target's job until its one request (`ONLY_REQUEST`)
+    ends other than answered (`Run._planned` makes the plan then): a fresh target's answer
+    needs no ledger (`Run._answered_pack`), and a bulk stream answers thousands a request.
+
     A Struct (made in C; compared and hashed by identity) kept out of the cycle collector,
-    as it holds no cycles: a bulk stream makes one per target, thousands a request.
+    as it holds no cycles: a bulk stream makes one per target.
     """
 
     target: str
     unit: Mapping[str, Any]
-    plan: JobPlan[Any]
+    plan_or_none: JobPlan[Any] | None
     tries: dict[int, Tries] | None = None  # per page sent and not answered (made when needed)
     failed_tries: int = 0
     queued: bool = False  # in the ready queue (may have owed pages)
     delivering: int = 0  # chunks of this job being handed to the stream right now
     reported: bool = False  # its TargetDone / Failure is out
+
+    @property
+    def plan(self) -> JobPlan[Any]:
+        """The job's plan, made by now (see `plan_or_none`)."""
+        plan = self.plan_or_none
+        assert plan is not None, f"{self.target}: no plan made"
+        return plan
 
     def sent(self, page: PageRequest) -> Tries:
         """One more request of `page` was sent: its tries."""
@@ -577,10 +588,7 @@ class Run:
             message = f"Invalid Field: '{exc.field}': {exc.rule}"
             await self._deliver(Chunk([Failure(str(raw), INVALID_FIELD, message, 0)]))
             return
-        progress = self.resume(target) if self.resume is not None else None
-        plan = self.endpoint.paging.plan(
-            limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
-        )
+        plan = self._plan(self.resume(target) if self.resume is not None else None)
         job = Job(target, unit if self._packer is None else IN_A_PACK, plan)
         self._active += 1
         if plan.done:  # every page was answered before: done without a request
@@ -594,9 +602,9 @@ class Run:
         """Read up to `n` units of work from a plain iterator, as `_pull` does one by one:
         a valid one's job has its owed requests put in `packer` at once; the events of the
         others (an invalid target's Failure, the TargetDone of one a resume had finished)
-        go out as one chunk."""
-        unit_of, paging, resume = self.endpoint.unit, self.endpoint.paging, self.resume
-        limit, offset, max_items = self.limit, self.offset, self.max_items
+        go out as one chunk. A target with no progress to resume gets no plan until it needs
+        one (`Job.plan_or_none`)."""
+        unit_of, resume = self.endpoint.unit, self.resume
         entries: list[tuple[tuple[Job, PageRequest], str]] = []
         events: list[Event] = []
         read = 0
@@ -610,9 +618,12 @@ class Run:
                 events.append(Failure(str(raw), INVALID_FIELD, message, 0))
                 continue
             progress = resume(target) if resume is not None else None
-            plan = paging.plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
-            job = Job(target, IN_A_PACK, plan)
             self._active += 1
+            if progress is None:  # its one request is owed
+                entries.append(((Job(target, IN_A_PACK, None), ONLY_REQUEST), target))
+                continue
+            plan = self._plan(progress)
+            job = Job(target, IN_A_PACK, plan)
             if plan.done:  # every page was answered before: done without a request
                 events.append(self._final(job))
                 continue
@@ -623,6 +634,19 @@ class Run:
         packer.add_many(entries)
         if events:
             await self._deliver(Chunk(events))
+
+    def _plan(self, progress: PageProgress | None) -> JobPlan[Any]:
+        """A new job's plan, seeded with what an earlier run delivered of it."""
+        return self.endpoint.paging.plan(
+            limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
+        )
+
+    def _planned(self, job: Job, page: PageRequest) -> None:
+        """Make the plan of a bulk target's job whose one request, `page`, is in flight."""
+        if job.plan_or_none is None:
+            plan = job.plan_or_none = self._plan(None)
+            owed = plan.owed()  # in flight, as it is
+            assert owed == [page], owed
 
     def _queue(self, job: Job) -> None:
         if not job.queued and job.plan.failure is None:
@@ -714,20 +738,38 @@ class Run:
         """An answered pack: each job gets the item that names its target (none if the
         answer has none), and the packer is told. Returns the events to deliver, per job in
         the pack's order what `_land` and `_final` would give, in one loop (counted once),
-        and the jobs not finished by it (their `delivering` raised, as `_request` does)."""
+        and the jobs not finished by it (their `delivering` raised, as `_request` does).
+
+        A job with no plan yet (answered at its first request, the common case) gets the
+        events its plan would give without one: the item is the record (none without an
+        item), no total or cursor, one page (`SinglePlan`; tests/test_engine_bulk.py checks
+        that the two agree)."""
         assert self._packer is not None
         self._packer.on_answered(pack)
         result = outcome.result
         items = (result.items or ()) if result is not None else ()
         key = operator.attrgetter(self.endpoint.paging.key_field)  # type: ignore[attr-defined]
-        by_target = dict(zip(map(key, items), items, strict=True))
+        get = dict(zip(map(key, items), items, strict=True)).get
         events: list[Event] = []
         add = events.append
         pending: list[Job] = []
         delivered = done = failed = 0
         for job, page in pack.keys:
-            plan, target = job.plan, job.target
-            records = plan.on_result(page, by_target.get(target))
+            plan, target = job.plan_or_none, job.target
+            if plan is None:
+                item = get(target)
+                if item is None:
+                    count = 0
+                else:
+                    add(Record(target, item))
+                    count = 1
+                add(PageDone(target, page.offset, None, count, None))
+                add(TargetDone(target, count, 1))
+                job.reported = True
+                delivered += count
+                done += 1
+                continue
+            records = plan.on_result(page, get(target))
             if job.tries is not None:  # it was sent before
                 job.answered(page)
             count = len(records)
@@ -772,6 +814,7 @@ class Run:
         batch = pack.keys
         split = outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1
         for job, page in batch:
+            self._planned(job, page)
             tries = job.sent(page)
             if split:  # free of charge to the attempts; the plan owes it again, in a half
                 tries.free += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import msgspec
 
@@ -22,9 +22,10 @@ from dfs_async.records import PageProgress
 
 T = TypeVar("T")
 
-__all__ = ["Listing", "Series", "Single", "SinglePlan", "unpaged_plan"]
+__all__ = ["ONLY_REQUEST", "Listing", "Series", "Single", "SinglePlan", "unpaged_plan"]
 
-_ONLY = PageRequest(0, 1)
+# The one request of an unpaged job (and of a bulk target's job).
+ONLY_REQUEST: Final = PageRequest(0, 1)
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,11 @@ class SinglePlan(msgspec.Struct, Generic[T], gc=False, eq=False):
         if not self.owing or self.in_flight or self.failure is not None or at_most == 0:
             return []
         self.in_flight = True
-        return [_ONLY]
+        return [ONLY_REQUEST]
 
     def on_result(self, page: PageRequest, result: Any) -> Sequence[T]:
-        if not self.in_flight or (page is not _ONLY and page != _ONLY):  # `_land`, inlined
+        # `_land`, inlined (a bulk stream answers thousands a request)
+        if not self.in_flight or (page is not ONLY_REQUEST and page != ONLY_REQUEST):
             raise PageNotInFlight(f"{page} is not in flight")
         self.in_flight = False
         self.owing = False
@@ -147,6 +149,6 @@ class SinglePlan(msgspec.Struct, Generic[T], gc=False, eq=False):
         self.done = True
 
     def _land(self, page: PageRequest) -> None:
-        if not self.in_flight or (page is not _ONLY and page != _ONLY):
+        if not self.in_flight or (page is not ONLY_REQUEST and page != ONLY_REQUEST):
             raise PageNotInFlight(f"{page} is not in flight")
         self.in_flight = False
