@@ -605,13 +605,14 @@ class Run:
         go out as one chunk. A target with no progress to resume gets no plan until it needs
         one (`Job.plan_or_none`)."""
         unit_of, resume = self.endpoint.unit, self.resume
+        key_of = self.endpoint.key or (lambda raw: unit_of(raw)[0])  # no unit (`Job.unit`)
         entries: list[tuple[tuple[Job, PageRequest], str]] = []
         events: list[Event] = []
         read = 0
         for raw in itertools.islice(targets, n):
             read += 1
             try:
-                target, _ = unit_of(raw)  # its pack's targets name it (`Job.unit`)
+                target = key_of(raw)
             except InvalidTarget as exc:
                 self.engine.stats.targets_failed += 1
                 message = f"Invalid Field: '{exc.field}': {exc.rule}"

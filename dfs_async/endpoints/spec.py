@@ -12,7 +12,7 @@ the API's codes from the same checks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -167,6 +167,9 @@ class Endpoint:
     method: str = "POST"
     checks: Mapping[str, Rule] = field(default_factory=dict)
     unit: Unit = one_target
+    # The key of a unit of work alone (`unit(raw)[0]`), where a stream needs nothing more: a
+    # bulk endpoint's jobs keep no task fields (their pack's targets name them). None: `unit`.
+    key: Callable[[Any], str] | None = None
     batch_capacity: int = 1  # tasks per POST (live endpoints: 1)
 
     def __post_init__(self) -> None:
