@@ -495,36 +495,36 @@ class Run:
         while not self._draining:
             await self._work.acquire()
             async with self._picking:
-                pack = None
+                batch = pack = None
                 if self._packer is None:
                     batch = await self._next_batch(capacity)
                 else:
                     pack = await self._next_pack(self._packer)
-                    batch = None if pack is None else list(pack.keys)
-                if batch is None:
+                if batch is not None:
+                    worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
+                elif pack is not None:  # one task: one request's price, a row per target
+                    worst = self.engine.price(endpoint).worst(len(pack))
+                else:
                     self._work.release()
                     return
-                if pack is None:
-                    worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
-                else:  # one task: one request's price, a row per target
-                    worst = self.engine.price(endpoint).worst(len(batch))
                 try:
                     self.engine.reserve(endpoint, worst)
                 except (BudgetExhausted, DailyLimitReached) as exc:
                     self._work.release()
                     self._drain(exc)
                     return
-            if pack is None:
+            if batch is not None:
                 await self._request(batch, worst)
-            else:
+            elif pack is not None:
                 await self._request_pack(pack, worst)
 
-    async def _next_pack(self, packer: Packer[tuple[Job, PageRequest]]) -> Pack[Any] | None:
+    async def _next_pack(self, packer: Packer[Job]) -> Pack[Job] | None:
         """The next pack of a bulk endpoint, as full as the targets allow; None at the end.
 
-        Jobs with an owed request enter the packer; targets are read until a pack is full
-        (or the targets end), so packs are full but the last. A plain iterable of targets is
-        read a pack's worth at a time (`_pull_many`), an async one target by target.
+        Jobs with an owed request enter the packer (the jobs themselves: a bulk job's one
+        request is `ONLY_REQUEST`); targets are read until a pack is full (or the targets
+        end), so packs are full but the last. A plain iterable of targets is read a pack's
+        worth at a time (`_pull_many`), an async one target by target.
         """
         ready = self._ready
         sync = self._targets._iterator if isinstance(self._targets, _SyncTargets) else None
@@ -533,7 +533,8 @@ class Run:
                 job = ready.popleft()
                 job.queued = False
                 for page in job.plan.owed():
-                    packer.add((job, page), job.target)
+                    assert page == ONLY_REQUEST, page
+                    packer.add(job, job.target)
             room = min(packer.capacity - packer.waiting, self._max_active - self._active)
             if room > 0 and not self._targets_done:
                 if sync is None:
@@ -596,9 +597,7 @@ class Run:
             return
         self._queue(job)
 
-    async def _pull_many(
-        self, targets: Iterator[Any], packer: Packer[tuple[Job, PageRequest]], n: int
-    ) -> None:
+    async def _pull_many(self, targets: Iterator[Any], packer: Packer[Job], n: int) -> None:
         """Read up to `n` units of work from a plain iterator, as `_pull` does one by one:
         a valid one's job has its owed requests put in `packer` at once; the events of the
         others (an invalid target's Failure, the TargetDone of one a resume had finished)
@@ -606,7 +605,7 @@ class Run:
         one (`Job.plan_or_none`)."""
         unit_of, resume = self.endpoint.unit, self.resume
         key_of = self.endpoint.key or (lambda raw: unit_of(raw)[0])  # no unit (`Job.unit`)
-        entries: list[tuple[tuple[Job, PageRequest], str]] = []
+        entries: list[tuple[Job, str]] = []
         events: list[Event] = []
         read = 0
         for raw in itertools.islice(targets, n):
@@ -621,7 +620,7 @@ class Run:
             progress = resume(target) if resume is not None else None
             self._active += 1
             if progress is None:  # its one request is owed
-                entries.append(((Job(target, IN_A_PACK, None), ONLY_REQUEST), target))
+                entries.append((Job(target, IN_A_PACK, None), target))
                 continue
             plan = self._plan(progress)
             job = Job(target, IN_A_PACK, plan)
@@ -629,7 +628,8 @@ class Run:
                 events.append(self._final(job))
                 continue
             for page in plan.owed():
-                entries.append(((job, page), target))
+                assert page == ONLY_REQUEST, page
+                entries.append((job, target))
         if read < n:
             self._targets_done = True
         packer.add_many(entries)
@@ -696,7 +696,7 @@ class Run:
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
 
-    async def _request_pack(self, pack: Pack[tuple[Job, PageRequest]], worst: float) -> None:
+    async def _request_pack(self, pack: Pack[Job], worst: float) -> None:
         """Send a bulk pack as one task and deliver what it brings as one chunk (each
         target's Record, PageDone and TargetDone or Failure, in the pack's order); the work
         slot is released once the caller consumed it."""
@@ -714,13 +714,11 @@ class Run:
                 if not outcomes:  # split: nothing to deliver yet
                     self._wake.set()
                     return
-                for (job, page), each in zip(batch, outcomes, strict=True):
-                    if self._land(job, page, each) is None:  # the run stopped
+                for job, each in zip(batch, outcomes, strict=True):
+                    if self._land(job, ONLY_REQUEST, each) is None:  # the run stopped
                         return
                 events = [
-                    self._final(job)
-                    for job, _ in batch
-                    if self._finished(job) and job.delivering == 0
+                    self._final(job) for job in batch if self._finished(job) and job.delivering == 0
                 ]
             self._wake.set()
             if events:
@@ -733,9 +731,7 @@ class Run:
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
 
-    def _answered_pack(
-        self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome
-    ) -> tuple[list[Event], list[Job]]:
+    def _answered_pack(self, pack: Pack[Job], outcome: Outcome) -> tuple[list[Event], list[Job]]:
         """An answered pack: each job gets the item that names its target (none if the
         answer has none), and the packer is told. Returns the events to deliver, per job in
         the pack's order what `_land` and `_final` would give, in one loop (counted once),
@@ -755,7 +751,8 @@ class Run:
         add = events.append
         pending: list[Job] = []
         delivered = done = failed = 0
-        for job, page in pack.keys:
+        page = ONLY_REQUEST
+        for job in pack.keys:
             plan, target = job.plan_or_none, job.target
             if plan is None:
                 item = get(target)
@@ -800,7 +797,7 @@ class Run:
         self._active -= done + failed
         return events, pending
 
-    def _unpack(self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome) -> list[Outcome]:
+    def _unpack(self, pack: Pack[Job], outcome: Outcome) -> list[Outcome]:
         """A pack's outcome that delivered nothing as one outcome per job, each target's
         attempt counted, and the packer told.
 
@@ -814,7 +811,8 @@ class Run:
         assert packer is not None
         batch = pack.keys
         split = outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1
-        for job, page in batch:
+        page = ONLY_REQUEST
+        for job in batch:
             self._planned(job, page)
             tries = job.sent(page)
             if split:  # free of charge to the attempts; the plan owes it again, in a half
