@@ -603,18 +603,16 @@ class Run:
         others (an invalid target's Failure, the TargetDone of one a resume had finished)
         go out as one chunk. A target with no progress to resume gets no plan until it needs
         one (`Job.plan_or_none`)."""
-        unit_of, resume = self.endpoint.unit, self.resume
-        key_of = self.endpoint.key or (lambda raw: unit_of(raw)[0])  # no unit (`Job.unit`)
+        resume = self.resume
+        raws = list(itertools.islice(targets, n))
+        if len(raws) < n:
+            self._targets_done = True
         entries: list[tuple[Job, str]] = []
         events: list[Event] = []
-        read = 0
-        for raw in itertools.islice(targets, n):
-            read += 1
-            try:
-                target = key_of(raw)
-            except InvalidTarget as exc:
+        for raw, target in zip(raws, self.endpoint.keys_of(raws), strict=True):
+            if isinstance(target, InvalidTarget):  # no unit needed (`Job.unit`)
                 self.engine.stats.targets_failed += 1
-                message = f"Invalid Field: '{exc.field}': {exc.rule}"
+                message = f"Invalid Field: '{target.field}': {target.rule}"
                 events.append(Failure(str(raw), INVALID_FIELD, message, 0))
                 continue
             progress = resume(target) if resume is not None else None
@@ -630,8 +628,6 @@ class Run:
             for page in plan.owed():
                 assert page == ONLY_REQUEST, page
                 entries.append((job, target))
-        if read < n:
-            self._targets_done = True
         packer.add_many(entries)
         if events:
             await self._deliver(Chunk(events))
