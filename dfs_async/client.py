@@ -19,7 +19,7 @@ import math
 import os
 import ssl
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
 from urllib.parse import urlsplit
@@ -299,9 +299,8 @@ class RecordStream:
         self.failures: list[Failure] = []
         self._receive: MemoryObjectReceiveStream[Chunk] | None = None
         self._task_group: TaskGroup | None = None
-        self._chunk: list[Event] = []
+        self._chunk: Iterator[Event] = iter(())  # the current chunk's events still to come
         self._held = False  # the current chunk's work slot is released once it is consumed
-        self._index = 0
         self._ended = False
         self._raised = False
 
@@ -365,10 +364,8 @@ class RecordStream:
 
     async def next_event(self) -> Event:
         """The next event; StopAsyncIteration at the end, RunStopped if the run stopped."""
-        if self._index < len(self._chunk):
-            event = self._chunk[self._index]
-            self._index += 1
-        else:
+        event = next(self._chunk, None)
+        if event is None:
             event = await self._next_chunk()
         if type(event) is Failure:
             self.failures.append(event)
@@ -379,7 +376,7 @@ class RecordStream:
             raise RuntimeError("use the stream as `async with ...stream(...) as records:`")
         if self._held:  # consumed: its request's work slot is free again
             self._held = False
-            self._chunk = []
+            self._chunk = iter(())
             self._run.consumed()
         while True:
             if self._ended:
@@ -390,9 +387,9 @@ class RecordStream:
                 self._raise_stop()
                 raise StopAsyncIteration from None
             if chunk.events:
-                self._chunk, self._held = chunk.events, chunk.held
-                self._index = 1
-                return chunk.events[0]
+                events = iter(chunk.events)
+                self._chunk, self._held = events, chunk.held
+                return next(events)
 
     @staticmethod
     async def _take(receive: MemoryObjectReceiveStream[Chunk]) -> Chunk | None:
@@ -435,18 +432,13 @@ class _Records(_Events):
 
     async def __anext__(self) -> Record[Any]:
         stream = self._stream
-        # The fast path, taken for all but the first record of each chunk: index the
-        # current chunk here (no further call, no await).
-        chunk, index = stream._chunk, stream._index
-        while index < len(chunk):
-            event = chunk[index]
-            index += 1
+        # The fast path, taken for all but the first record of each chunk: the rest of the
+        # current chunk, read here (no further call, no await).
+        for event in stream._chunk:
             if type(event) is Record:
-                stream._index = index
                 return event
             if type(event) is Failure:
                 stream.failures.append(event)
-        stream._index = index
         while True:
             event = await stream.next_event()
             if type(event) is Record:

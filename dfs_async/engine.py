@@ -62,9 +62,11 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 import anyio
+import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from dfs_async.account import AccountLimits, DailyLimitReached
@@ -79,7 +81,7 @@ from dfs_async.errors import (
     Unreachable,
 )
 from dfs_async.pacing import Pacer
-from dfs_async.plan import JobPlan, Pack, Packer, PageRequest
+from dfs_async.plan import ONLY_REQUEST, JobPlan, Pack, Packer, PageRequest
 from dfs_async.records import (
     Event,
     Failure,
@@ -100,6 +102,8 @@ log: Final = logging.getLogger("dfs_async")
 
 # Answers a stream decodes ahead of the caller (see "Memory" in the module docstring).
 PAGES_AHEAD: Final = 4
+# The unit of a bulk endpoint's job: none of its own (see `Job`).
+IN_A_PACK: Final[Mapping[str, Any]] = MappingProxyType({})
 # Jobs a stream keeps open per request slot: enough that a slot freed by a finished job
 # finds another job with owed pages at once, few enough that few targets are half-done
 # when a run stops (less for a resume to continue).
@@ -309,39 +313,64 @@ class Engine:
             await anyio.sleep(step)
 
 
-class Job:
+class Job(msgspec.Struct, gc=False, eq=False):
     """One unit of work of a stream (a target, a query): its plan and the bookkeeping around
-    it. `target` is its key (a record's `target`), `unit` the task fields that name it."""
+    it. `target` is its key (a record's `target`), `unit` the task fields that name it
+    (`IN_A_PACK` on a bulk endpoint: the task of its pack names its target, `pack_fields`).
 
-    __slots__ = (
-        "delivering",
-        "failed_tries",
-        "plan",
-        "queued",
-        "reported",
-        "target",
-        "tries",
-        "unit",
-    )
+    `plan_or_none` is None for a bulk target's job until its one request (`ONLY_REQUEST`)
+    ends other than answered (`Run._planned` makes the plan then): a fresh target's answer
+    needs no ledger (`Run._answered_pack`), and a bulk stream answers thousands a request.
 
-    def __init__(self, target: str, unit: dict[str, Any], plan: JobPlan[Any]) -> None:
-        self.target = target
-        self.unit = unit
-        self.plan = plan
-        self.tries: dict[int, Tries] = {}
-        self.failed_tries = 0
-        self.queued = False  # in the ready queue (may have owed pages)
-        self.delivering = 0  # chunks of this job being handed to the stream right now
-        self.reported = False  # its TargetDone / Failure is out
+    A Struct (made in C; compared and hashed by identity) kept out of the cycle collector,
+    as it holds no cycles: a bulk stream makes one per target.
+    """
+
+    target: str
+    unit: Mapping[str, Any]
+    plan_or_none: JobPlan[Any] | None
+    tries: dict[int, Tries] | None = None  # per page sent and not answered (made when needed)
+    failed_tries: int = 0
+    queued: bool = False  # in the ready queue (may have owed pages)
+    delivering: int = 0  # chunks of this job being handed to the stream right now
+    reported: bool = False  # its TargetDone / Failure is out
+
+    @property
+    def plan(self) -> JobPlan[Any]:
+        """The job's plan, made by now (see `plan_or_none`)."""
+        plan = self.plan_or_none
+        assert plan is not None, f"{self.target}: no plan made"
+        return plan
+
+    def sent(self, page: PageRequest) -> Tries:
+        """One more request of `page` was sent: its tries."""
+        tries = self.tries
+        if tries is None:
+            tries = self.tries = {}
+        each = tries.get(page.offset)
+        if each is None:
+            each = tries[page.offset] = Tries()
+        each.sent += 1
+        return each
+
+    def tried(self, page: PageRequest) -> Tries:
+        """The tries of `page`, sent and not answered."""
+        assert self.tries is not None
+        return self.tries[page.offset]
+
+    def answered(self, page: PageRequest) -> None:
+        """`page` was answered (or is walked again from the start): its tries are over."""
+        if self.tries:
+            self.tries.pop(page.offset, None)
 
     def fail(self, page: PageRequest, outcome: Outcome) -> bool:
         """The request failed for good; True when the plan goes on without it (a cursor
         chain whose token was refused is walked again: the request's tries start over)."""
-        plan, tries = self.plan, self.tries[page.offset]
+        plan, tries = self.plan, self.tried(page)
         had_failed = plan.failure is not None
         plan.on_failure(page, outcome.code, outcome.message)
         if plan.failure is None:
-            del self.tries[page.offset]
+            self.answered(page)
             return True
         if not had_failed:
             self.failed_tries = tries.sent
@@ -466,36 +495,36 @@ class Run:
         while not self._draining:
             await self._work.acquire()
             async with self._picking:
-                pack = None
+                batch = pack = None
                 if self._packer is None:
                     batch = await self._next_batch(capacity)
                 else:
                     pack = await self._next_pack(self._packer)
-                    batch = None if pack is None else list(pack.keys)
-                if batch is None:
+                if batch is not None:
+                    worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
+                elif pack is not None:  # one task: one request's price, a row per target
+                    worst = self.engine.price(endpoint).worst(len(pack))
+                else:
                     self._work.release()
                     return
-                if pack is None:
-                    worst = sum(self.engine.page_cost(endpoint, page) for _, page in batch)
-                else:  # one task: one request's price, a row per target
-                    worst = self.engine.price(endpoint).worst(len(batch))
                 try:
                     self.engine.reserve(endpoint, worst)
                 except (BudgetExhausted, DailyLimitReached) as exc:
                     self._work.release()
                     self._drain(exc)
                     return
-            if pack is None:
+            if batch is not None:
                 await self._request(batch, worst)
-            else:
+            elif pack is not None:
                 await self._request_pack(pack, worst)
 
-    async def _next_pack(self, packer: Packer[tuple[Job, PageRequest]]) -> Pack[Any] | None:
+    async def _next_pack(self, packer: Packer[Job]) -> Pack[Job] | None:
         """The next pack of a bulk endpoint, as full as the targets allow; None at the end.
 
-        Jobs with an owed request enter the packer; targets are read until a pack is full
-        (or the targets end), so packs are full but the last. A plain iterable of targets is
-        read a pack's worth at a time (`_pull_many`), an async one target by target.
+        Jobs with an owed request enter the packer (the jobs themselves: a bulk job's one
+        request is `ONLY_REQUEST`); targets are read until a pack is full (or the targets
+        end), so packs are full but the last. A plain iterable of targets is read a pack's
+        worth at a time (`_pull_many`), an async one target by target.
         """
         ready = self._ready
         sync = self._targets._iterator if isinstance(self._targets, _SyncTargets) else None
@@ -504,7 +533,8 @@ class Run:
                 job = ready.popleft()
                 job.queued = False
                 for page in job.plan.owed():
-                    packer.add((job, page), job.target)
+                    assert page == ONLY_REQUEST, page
+                    packer.add(job, job.target)
             room = min(packer.capacity - packer.waiting, self._max_active - self._active)
             if room > 0 and not self._targets_done:
                 if sync is None:
@@ -559,52 +589,61 @@ class Run:
             message = f"Invalid Field: '{exc.field}': {exc.rule}"
             await self._deliver(Chunk([Failure(str(raw), INVALID_FIELD, message, 0)]))
             return
-        progress = self.resume(target) if self.resume is not None else None
-        plan = self.endpoint.paging.plan(
-            limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
-        )
-        job = Job(target, unit, plan)
+        plan = self._plan(self.resume(target) if self.resume is not None else None)
+        job = Job(target, unit if self._packer is None else IN_A_PACK, plan)
         self._active += 1
         if plan.done:  # every page was answered before: done without a request
             await self._deliver(Chunk([self._final(job)]))
             return
         self._queue(job)
 
-    async def _pull_many(
-        self, targets: Iterator[Any], packer: Packer[tuple[Job, PageRequest]], n: int
-    ) -> None:
+    async def _pull_many(self, targets: Iterator[Any], packer: Packer[Job], n: int) -> None:
         """Read up to `n` units of work from a plain iterator, as `_pull` does one by one:
         a valid one's job has its owed requests put in `packer` at once; the events of the
         others (an invalid target's Failure, the TargetDone of one a resume had finished)
-        go out as one chunk."""
-        unit_of, paging, resume = self.endpoint.unit, self.endpoint.paging, self.resume
-        limit, offset, max_items = self.limit, self.offset, self.max_items
-        entries: list[tuple[tuple[Job, PageRequest], str]] = []
+        go out as one chunk. A target with no progress to resume gets no plan until it needs
+        one (`Job.plan_or_none`)."""
+        resume = self.resume
+        raws = list(itertools.islice(targets, n))
+        if len(raws) < n:
+            self._targets_done = True
+        entries: list[tuple[Job, str]] = []
         events: list[Event] = []
-        read = 0
-        for raw in itertools.islice(targets, n):
-            read += 1
-            try:
-                target, unit = unit_of(raw)
-            except InvalidTarget as exc:
+        for raw, target in zip(raws, self.endpoint.keys_of(raws), strict=True):
+            if isinstance(target, InvalidTarget):  # no unit needed (`Job.unit`)
                 self.engine.stats.targets_failed += 1
-                message = f"Invalid Field: '{exc.field}': {exc.rule}"
+                message = f"Invalid Field: '{target.field}': {target.rule}"
                 events.append(Failure(str(raw), INVALID_FIELD, message, 0))
                 continue
             progress = resume(target) if resume is not None else None
-            plan = paging.plan(limit=limit, offset=offset, max_items=max_items, progress=progress)
-            job = Job(target, unit, plan)
             self._active += 1
+            if progress is None:  # its one request is owed
+                entries.append((Job(target, IN_A_PACK, None), target))
+                continue
+            plan = self._plan(progress)
+            job = Job(target, IN_A_PACK, plan)
             if plan.done:  # every page was answered before: done without a request
                 events.append(self._final(job))
                 continue
             for page in plan.owed():
-                entries.append(((job, page), target))
-        if read < n:
-            self._targets_done = True
+                assert page == ONLY_REQUEST, page
+                entries.append((job, target))
         packer.add_many(entries)
         if events:
             await self._deliver(Chunk(events))
+
+    def _plan(self, progress: PageProgress | None) -> JobPlan[Any]:
+        """A new job's plan, seeded with what an earlier run delivered of it."""
+        return self.endpoint.paging.plan(
+            limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
+        )
+
+    def _planned(self, job: Job, page: PageRequest) -> None:
+        """Make the plan of a bulk target's job whose one request, `page`, is in flight."""
+        if job.plan_or_none is None:
+            plan = job.plan_or_none = self._plan(None)
+            owed = plan.owed()  # in flight, as it is
+            assert owed == [page], owed
 
     def _queue(self, job: Job) -> None:
         if not job.queued and job.plan.failure is None:
@@ -622,7 +661,7 @@ class Run:
             endpoint, fields = self.endpoint, self.fields
             tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
             for job, page in batch:
-                job.tries.setdefault(page.offset, Tries()).sent += 1
+                job.sent(page)
             outcomes = await self.engine.exchange(endpoint, tasks, worst, self._landing)
             landed = True
             by_job: dict[Job, list[Event]] = {}
@@ -653,14 +692,14 @@ class Run:
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
 
-    async def _request_pack(self, pack: Pack[tuple[Job, PageRequest]], worst: float) -> None:
+    async def _request_pack(self, pack: Pack[Job], worst: float) -> None:
         """Send a bulk pack as one task and deliver what it brings as one chunk (each
         target's Record, PageDone and TargetDone or Failure, in the pack's order); the work
         slot is released once the caller consumed it."""
         handed = landed = False
         try:
             batch = pack.keys
-            task = build_pack_task(self.fields, [job.unit for job, _ in batch])
+            task = build_pack_task(self.fields, pack.targets)
             (outcome,) = await self.engine.exchange(self.endpoint, [task], worst, self._landing)
             landed = True
             if outcome.action is Action.DELIVER:
@@ -671,13 +710,11 @@ class Run:
                 if not outcomes:  # split: nothing to deliver yet
                     self._wake.set()
                     return
-                for (job, page), each in zip(batch, outcomes, strict=True):
-                    if self._land(job, page, each) is None:  # the run stopped
+                for job, each in zip(batch, outcomes, strict=True):
+                    if self._land(job, ONLY_REQUEST, each) is None:  # the run stopped
                         return
                 events = [
-                    self._final(job)
-                    for job, _ in batch
-                    if self._finished(job) and job.delivering == 0
+                    self._final(job) for job in batch if self._finished(job) and job.delivering == 0
                 ]
             self._wake.set()
             if events:
@@ -690,28 +727,45 @@ class Run:
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
 
-    def _answered_pack(
-        self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome
-    ) -> tuple[list[Event], list[Job]]:
+    def _answered_pack(self, pack: Pack[Job], outcome: Outcome) -> tuple[list[Event], list[Job]]:
         """An answered pack: each job gets the item that names its target (none if the
         answer has none), and the packer is told. Returns the events to deliver, per job in
         the pack's order what `_land` and `_final` would give, in one loop (counted once),
-        and the jobs not finished by it (their `delivering` raised, as `_request` does)."""
+        and the jobs not finished by it (their `delivering` raised, as `_request` does).
+
+        A job with no plan yet (answered at its first request, the common case) gets the
+        events its plan would give without one: the item is the record (none without an
+        item), no total or cursor, one page (`SinglePlan`; tests/test_engine_bulk.py checks
+        that the two agree)."""
         assert self._packer is not None
         self._packer.on_answered(pack)
         result = outcome.result
         items = (result.items or ()) if result is not None else ()
         key = operator.attrgetter(self.endpoint.paging.key_field)  # type: ignore[attr-defined]
-        by_target = dict(zip(map(key, items), items, strict=True))
+        get = dict(zip(map(key, items), items, strict=True)).get
         events: list[Event] = []
         add = events.append
         pending: list[Job] = []
         delivered = done = failed = 0
-        for job, page in pack.keys:
-            plan, target = job.plan, job.target
-            records = plan.on_result(page, by_target.get(target))
-            if job.tries:
-                job.tries.pop(page.offset, None)
+        page = ONLY_REQUEST
+        for job in pack.keys:
+            plan, target = job.plan_or_none, job.target
+            if plan is None:
+                item = get(target)
+                if item is None:
+                    count = 0
+                else:
+                    add(Record(target, item))
+                    count = 1
+                add(PageDone(target, page.offset, None, count, None))
+                add(TargetDone(target, count, 1))
+                job.reported = True
+                delivered += count
+                done += 1
+                continue
+            records = plan.on_result(page, get(target))
+            if job.tries is not None:  # it was sent before
+                job.answered(page)
             count = len(records)
             delivered += count
             for item in records:
@@ -739,7 +793,7 @@ class Run:
         self._active -= done + failed
         return events, pending
 
-    def _unpack(self, pack: Pack[tuple[Job, PageRequest]], outcome: Outcome) -> list[Outcome]:
+    def _unpack(self, pack: Pack[Job], outcome: Outcome) -> list[Outcome]:
         """A pack's outcome that delivered nothing as one outcome per job, each target's
         attempt counted, and the packer told.
 
@@ -752,14 +806,17 @@ class Run:
         packer = self._packer
         assert packer is not None
         batch = pack.keys
-        for job, page in batch:
-            job.tries.setdefault(page.offset, Tries()).sent += 1
-        if outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1:
-            packer.on_refused(pack)  # split: the halves are owed again
-            for job, page in batch:
-                job.tries[page.offset].free += 1
+        split = outcome.code == INVALID_FIELD and outcome.action is Action.FAIL and len(pack) > 1
+        page = ONLY_REQUEST
+        for job in batch:
+            self._planned(job, page)
+            tries = job.sent(page)
+            if split:  # free of charge to the attempts; the plan owes it again, in a half
+                tries.free += 1
                 job.plan.on_retry(page)
                 job.plan.owed()
+        if split:
+            packer.on_refused(pack)  # the halves are owed again
             return []
         if outcome.action is Action.FAIL and outcome.code == INVALID_FIELD:
             packer.on_refused(pack)  # a pack of one: its target is the bad one
@@ -785,7 +842,7 @@ class Run:
         if outcome.action is Action.DELIVER:
             plan = job.plan
             items = plan.on_result(page, outcome.result)
-            job.tries.pop(page.offset, None)
+            job.answered(page)
             engine.delivered(len(items))
             self._queue(job)
             target = job.target
@@ -795,7 +852,7 @@ class Run:
                     PageDone(target, page.offset, plan.total_count, len(items), plan.cursor)
                 )
             return events
-        step = engine.after(outcome, job.tries[page.offset], job.target)
+        step = engine.after(outcome, job.tried(page), job.target)
         if isinstance(step, RunStopped):
             self._stop(step)
             return None

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dfs_async.errors import InvalidTarget
@@ -40,6 +42,8 @@ _INLINE_COMMENT = re.compile(r"\s+#.*$")
 _NORMAL_DOMAIN = re.compile(
     r"(?!www\.)[a-z0-9]++(?:-++[a-z0-9]++)*+(?:\.[a-z0-9]++(?:-++[a-z0-9]++)*+)++(?<![0-9])"
 )
+# Lines of already-normal domains: many targets checked in one match (`normalize_targets`).
+_NORMAL_LINES = re.compile(f"(?:{_NORMAL_DOMAIN.pattern}\n)*+{_NORMAL_DOMAIN.pattern}")
 
 
 def read_targets(path: str | os.PathLike[str]) -> list[str]:
@@ -69,6 +73,30 @@ def normalize_target(raw: str) -> str:
     if type(raw) is str and len(raw) <= 63 and _NORMAL_DOMAIN.fullmatch(raw) is not None:
         return raw  # already normal (see _NORMAL_DOMAIN)
     return _normalize(raw)
+
+
+def normalize_targets(raws: Sequence[Any]) -> list[str | InvalidTarget]:
+    """`normalize_target` of each of `raws`: the API form, or the InvalidTarget it raises.
+
+    Already-normal domains (a bulk stream reads a pack's worth of targets at once) are
+    checked together, in one match of their lines: the same pattern as one by one, and none
+    holds a line break (as many lines as targets); if any may not be, each is checked alone.
+    """
+    if (
+        raws
+        and set(map(type, raws)) == {str}
+        and max(map(len, raws)) <= 63
+        and _NORMAL_LINES.fullmatch(joined := "\n".join(raws)) is not None
+        and joined.count("\n") == len(raws) - 1
+    ):
+        return list(raws)
+    targets: list[str | InvalidTarget] = []
+    for raw in raws:
+        try:
+            targets.append(normalize_target(raw))
+        except InvalidTarget as exc:
+            targets.append(exc)
+    return targets
 
 
 def _normalize(raw: str) -> str:

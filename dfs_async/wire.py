@@ -8,7 +8,7 @@ posted task, classified by the one status table in `codes`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -18,7 +18,7 @@ from dfs_async.codes import OK, Action, classify, classify_http
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import ValidationError
 from dfs_async.filters import Expr
-from dfs_async.plan import PageRequest
+from dfs_async.plan import PageRequest, pack_fields
 
 __all__ = ["Outcome", "build_pack_task", "build_task", "encode_tasks", "prepare_fields", "read"]
 
@@ -47,16 +47,9 @@ def build_task(
     return {**fields, **unit, **endpoint.paging.task_fields(page)}
 
 
-def build_pack_task(
-    fields: Mapping[str, Any], units: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """One task for many units of work (a bulk pack): their list fields joined, in order
-    (`{"targets": ["a.com"]}` and `{"targets": ["b.com"]}` make `["a.com", "b.com"]`)."""
-    joined: dict[str, list[Any]] = {}
-    for unit in units:
-        for name, value in unit.items():
-            joined.setdefault(name, []).extend(value)
-    return {**fields, **joined}
+def build_pack_task(fields: Mapping[str, Any], targets: Iterable[str]) -> dict[str, Any]:
+    """One task for a bulk pack: the call's fields and the pack's targets, in order."""
+    return {**fields, **pack_fields(targets)}
 
 
 def encode_tasks(tasks: Sequence[Mapping[str, Any]]) -> bytes:

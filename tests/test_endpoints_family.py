@@ -59,6 +59,23 @@ def test_units_refuse_what_they_cannot_send() -> None:
         no_unit("a.com")
 
 
+def test_keys_alone_are_the_keys_of_the_units() -> None:
+    raws = ["a.com", "WWW.A.com", "https://b.com/", "https://B.com/x?y=1", "bücher.de", "", "a b"]
+    batches = ([*raws, 5, "a.com\nb.com"], ["a.com", "b.org"], ["a.com\nb.com", "c.com"], [])
+    for spec in (s for s in ENDPOINTS if s.keys is not None):
+        for batch in batches:
+            expected: list[object] = []
+            for raw in batch:
+                try:
+                    expected.append(spec.unit(raw)[0])
+                except InvalidTarget as exc:
+                    expected.append((exc.field, exc.rule))
+            keys = spec.keys_of(batch)
+            assert [
+                (k.field, k.rule) if isinstance(k, InvalidTarget) else k for k in keys
+            ] == expected
+
+
 def test_dates_are_checked_before_sending() -> None:
     rule = day(today() - timedelta(days=10))
     rule("date_from", today().isoformat())

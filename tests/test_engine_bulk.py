@@ -148,6 +148,17 @@ async def test_a_plain_list_and_an_async_source_give_the_same_events() -> None:
     assert by_target(from_list)["site3.com"] == ["Record", "PageDone", "TargetDone"] * 2
 
 
+async def test_a_fresh_target_gets_the_events_its_plan_would_give() -> None:
+    # A target answered at its first request gets its events without a plan (the common
+    # case); one resumed from nothing is given its plan at once: the same events.
+    targets = [f"site{i}.com" for i in range(1500)]
+    missing = frozenset({"site3.com", "site1400.com"})
+    fresh = await stream(FakeBulkAPI(missing=missing), targets)
+    planned = await stream(FakeBulkAPI(missing=missing), targets, resume=lambda t: PageProgress())
+    assert sorted(map(repr, fresh)) == sorted(map(repr, planned))
+    assert by_target(fresh) == by_target(planned)
+
+
 async def test_a_resumed_target_is_done_without_a_request() -> None:
     api = FakeBulkAPI()
     targets = ["a.com", "b.com", "c.com", "bad target"]

@@ -7,7 +7,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dfs_async import InvalidTarget, normalize_target
-from dfs_async.targets import _NORMAL_DOMAIN, _normalize, is_api_target, target_host
+from dfs_async.targets import (
+    _NORMAL_DOMAIN,
+    _normalize,
+    is_api_target,
+    normalize_targets,
+    target_host,
+)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +107,28 @@ def outcome(normalize: object, raw: object) -> tuple[str, str]:
 @example("a--b.c-d.e")
 def test_the_fast_path_agrees_with_the_full_rules(raw: str) -> None:
     assert outcome(normalize_target, raw) == outcome(_normalize, raw)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            near_normal,
+            near_normal,
+            domains,
+            near_normal.map(lambda d: d + "\n" + d),
+            st.text(alphabet=_LABEL_CHARS + ".\n", max_size=70),
+        ),
+        max_size=8,
+    )
+)
+@example(["a.com", "b.org"])
+@example(["a.com\nb.com", "c.com"])
+@example(["a.com\n", "b.com"])
+def test_many_at_once_agree_with_one_by_one(raws: list[str]) -> None:
+    many = [
+        ("ok", k) if isinstance(k, str) else ("refused", str(k)) for k in normalize_targets(raws)
+    ]
+    assert many == [outcome(normalize_target, raw) for raw in raws]
 
 
 def test_the_fast_path_returns_a_plain_str_for_a_str_subclass() -> None:

@@ -488,7 +488,7 @@ def dry_run_report(job: Job, price: Price | None = None) -> str:
             packs.append(pack)
             packer.on_answered(pack)
         bound = len(packs) * price.per_request + len(todo) * price.per_item
-        shown = [build_pack_task(job.fields, [endpoint.unit(t)[1] for t in packs[0].targets])]
+        shown = [build_pack_task(job.fields, packs[0].targets)]
         more = ["..."] if len(packs[0].targets) > DRY_RUN_SHOWN else []
         shown[0]["targets"] = [*packs[0].targets[:DRY_RUN_SHOWN], *more]
         lines += [

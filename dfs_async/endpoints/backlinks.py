@@ -80,6 +80,7 @@ from dfs_async.models import (
     TimeseriesSummaryRequest,
 )
 from dfs_async.plan import Bulk, Listing, Offset, OffsetThenCursor, Series, Single
+from dfs_async.targets import normalize_targets
 
 BACKLINK_FILTER_FIELDS: Final = FilterFields(Backlink)
 """The fields of a backlink, which `backlinks_filters` (and `backlinks`' filters) name."""
@@ -252,6 +253,7 @@ def _bulk(
         item=item,
         paging=paging,
         unit=bulk_target,
+        keys=normalize_targets,  # bulk_target's keys
         checks={"targets": each_target, **checks},
     )
 

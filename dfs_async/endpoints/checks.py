@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from dfs_async.errors import InvalidTarget, ValidationError
 from dfs_async.filters import check_filters, field_kind
+from dfs_async.plan.bulk import pack_fields
 from dfs_async.targets import is_api_target, normalize_target
 
 Rule = Callable[[str, Any], None]
@@ -44,9 +45,9 @@ def no_unit(raw: Any) -> tuple[str, dict[str, Any]]:
 
 
 def bulk_target(raw: Any) -> tuple[str, dict[str, Any]]:
-    """One target of a bulk endpoint; the engine packs many such units into one task."""
+    """One target of a bulk endpoint; the engine packs many into one task (`pack_fields`)."""
     target = normalize_target(raw)
-    return target, {"targets": [target]}
+    return target, pack_fields((target,))
 
 
 def target_set(raw: Any) -> tuple[str, dict[str, Any]]:

@@ -12,14 +12,14 @@ the API's codes from the same checks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
 
 from dfs_async.endpoints.checks import Rule, Unit, one_target
-from dfs_async.errors import UnknownField, ValidationError
+from dfs_async.errors import InvalidTarget, UnknownField, ValidationError
 from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME
 from dfs_async.models import Envelope
 from dfs_async.models.fields import FieldInfo, fields_of, kinds_of
@@ -167,6 +167,10 @@ class Endpoint:
     method: str = "POST"
     checks: Mapping[str, Rule] = field(default_factory=dict)
     unit: Unit = one_target
+    # The keys of many units of work at once (each `unit(raw)[0]`, or the InvalidTarget it
+    # raises), where a stream needs nothing more: a bulk endpoint's jobs keep no task fields
+    # (their pack's targets name them). None: `unit`, one by one.
+    keys: Callable[[Sequence[Any]], list[str | InvalidTarget]] | None = None
     batch_capacity: int = 1  # tasks per POST (live endpoints: 1)
 
     def __post_init__(self) -> None:
@@ -190,6 +194,18 @@ class Endpoint:
         except ValidationError:
             return {}
         return fields
+
+    def keys_of(self, raws: Sequence[Any]) -> list[str | InvalidTarget]:
+        """The key of each of `raws`, or the InvalidTarget it raises (see `keys`)."""
+        if self.keys is not None:
+            return self.keys(raws)
+        found: list[str | InvalidTarget] = []
+        for raw in raws:
+            try:
+                found.append(self.unit(raw)[0])
+            except InvalidTarget as exc:
+                found.append(exc)
+        return found
 
     @property
     def takes_units(self) -> bool:

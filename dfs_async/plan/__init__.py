@@ -7,13 +7,14 @@ whose result, or its series of items, is the record) and `bulk` (one request per
 many targets packed into one task by a `Packer`).
 """
 
-from dfs_async.plan.bulk import Bulk, Pack, Packer, root_domain
+from dfs_async.plan.bulk import Bulk, Pack, Packer, pack_fields, root_domain
 from dfs_async.plan.cursor import REFUSED_TOKEN, CursorPlan, CursorResult, OffsetThenCursor
 from dfs_async.plan.offset import Offset, OffsetPlan
 from dfs_async.plan.protocol import JobPlan, PageNotInFlight, PageRequest, Paging
-from dfs_async.plan.single import Listing, Series, Single, SinglePlan
+from dfs_async.plan.single import ONLY_REQUEST, Listing, Series, Single, SinglePlan
 
 __all__ = [
+    "ONLY_REQUEST",
     "REFUSED_TOKEN",
     "Bulk",
     "CursorPlan",
@@ -31,5 +32,6 @@ __all__ = [
     "Series",
     "Single",
     "SinglePlan",
+    "pack_fields",
     "root_domain",
 ]

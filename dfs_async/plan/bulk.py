@@ -93,7 +93,7 @@ from dfs_async.targets import target_host
 
 K = TypeVar("K", bound=Hashable)
 
-__all__ = ["Bulk", "Pack", "Packer", "root_domain"]
+__all__ = ["Bulk", "Pack", "Packer", "pack_fields", "root_domain"]
 
 # Second-level labels under which a country code TLD registers names (co.uk, com.au, ne.jp).
 _SECOND_LEVEL = frozenset(
@@ -113,6 +113,12 @@ def root_domain(target: str) -> str:
     if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
         keep = 3
     return ".".join(labels[-keep:])
+
+
+def pack_fields(targets: Iterable[str]) -> dict[str, Any]:
+    """The task fields that name a pack's targets, in order (one target's: its unit of work,
+    `endpoints.bulk_target`)."""
+    return {"targets": list(targets)}
 
 
 def _check_int(name: str, value: object, low: int, *, none: bool = False) -> None:
@@ -148,10 +154,12 @@ class Bulk:
         progress: PageProgress | None = None,
     ) -> SinglePlan[Any]:
         """One target's job: one request, the item for that target is the record."""
+        if progress is None and not offset and max_items is None:
+            return SinglePlan()  # the common case, once per target: nothing to check
         return unpaged_plan(offset, max_items, progress)
 
     def task_fields(self, page: PageRequest) -> dict[str, Any]:
-        return {}  # the engine puts the pack's `targets` itself
+        return {}  # the pack's targets are its task's (`pack_fields`)
 
     def result_type(self, item: type[Any]) -> Any:
         """A bulk task's result: `items`, one per target (each names its `target`)."""
