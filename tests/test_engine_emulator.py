@@ -410,9 +410,11 @@ async def test_paced_at_the_accounts_limit_it_is_never_refused() -> None:
         async with dfs.backlinks.domain_pages_summary.stream(targets, limit=100) as records:
             done = [event async for event in records.events() if type(event) is TargetDone]
         assert len(done) == 36 and not records.failures
-        assert emu.app.counters.requests == 36
+        # One page each, each answered once; no 40202 (a loaded machine may add a retried
+        # network error, which is not what this checks).
+        assert emu.app.counters.by_status[20000] == 36
         assert 40202 not in emu.app.counters.by_status
-        assert dfs.stats.retries == {}
+        assert 40202 not in dfs.stats.retries
 
 
 async def test_a_stream_without_limit_asks_the_largest_page() -> None:
