@@ -104,7 +104,11 @@ class HttpcoreTransport(Transport):
         if body is not None:
             headers = (*headers, (b"Content-Length", b"%d" % len(body)))
         request = httpcore.Request(
-            method, self._url(path), headers=headers, content=body, extensions=self._extensions
+            method,
+            self._url(path),
+            headers=headers,
+            content=None if body is None else _Body(body),
+            extensions=self._extensions,
         )
         free = self._free
         if free:
@@ -144,6 +148,26 @@ class HttpcoreTransport(Transport):
         self._closed = True
         for pool in self._pools:
             await pool.aclose()
+
+
+class _Body:
+    """A request body of one chunk, iterated without an async generator: httpcore's own body
+    stream is one, and a request cancelled while its body is written leaves it suspended,
+    which trio reports as a ResourceWarning when it is garbage collected."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes | None) -> None:
+        self._body = body
+
+    def __aiter__(self) -> _Body:
+        return _Body(self._body)
+
+    async def __anext__(self) -> bytes:
+        body, self._body = self._body, None
+        if body is None:
+            raise StopAsyncIteration
+        return body
 
 
 class _WireHeaders(tuple[tuple[bytes, bytes], ...]):
