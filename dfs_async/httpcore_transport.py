@@ -107,7 +107,7 @@ class HttpcoreTransport(Transport):
             method,
             self._url(path),
             headers=headers,
-            content=None if body is None else _Body(body),
+            content=None if body is None else OneChunk(body),
             extensions=self._extensions,
         )
         free = self._free
@@ -150,18 +150,18 @@ class HttpcoreTransport(Transport):
             await pool.aclose()
 
 
-class _Body:
-    """A request body of one chunk, iterated without an async generator: httpcore's own body
-    stream is one, and a request cancelled while its body is written leaves it suspended,
-    which trio reports as a ResourceWarning when it is garbage collected."""
+class OneChunk:
+    """A request body of one chunk, iterated without an async generator: httpcore's and
+    httpx's own body streams are ones, and a request cancelled while its body is written
+    leaves it suspended, which trio reports as a ResourceWarning when it is collected."""
 
     __slots__ = ("_body",)
 
     def __init__(self, body: bytes | None) -> None:
         self._body = body
 
-    def __aiter__(self) -> _Body:
-        return _Body(self._body)
+    def __aiter__(self) -> OneChunk:
+        return OneChunk(self._body)
 
     async def __anext__(self) -> bytes:
         body, self._body = self._body, None

@@ -14,6 +14,7 @@ from typing import Any, Final
 import anyio
 import httpx
 
+from dfs_async.httpcore_transport import OneChunk
 from dfs_async.transport import (
     JSON_HEADERS,
     Headers,
@@ -70,33 +71,13 @@ def _transport_errors() -> tuple[type[Exception], ...]:
 
 
 class _Body(httpx.AsyncByteStream):
-    """A request body of one chunk, iterated without an async generator.
-
-    httpx's own body stream is an async generator; a request cancelled while its body is
-    being written leaves it suspended, and trio then warns when it is garbage collected.
-    """
+    """A request body of one chunk for httpx (see `OneChunk`)."""
 
     def __init__(self, body: bytes) -> None:
         self._body = body
 
-    def __aiter__(self) -> _BodyIterator:
-        return _BodyIterator(self._body)
-
-
-class _BodyIterator:
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes | None) -> None:
-        self._body = body
-
-    def __aiter__(self) -> _BodyIterator:
-        return self
-
-    async def __anext__(self) -> bytes:
-        body, self._body = self._body, None
-        if body is None:
-            raise StopAsyncIteration
-        return body
+    def __aiter__(self) -> OneChunk:
+        return OneChunk(self._body)
 
 
 class HttpxTransport(Transport):
