@@ -8,7 +8,7 @@ every answer when held below the concurrency. The pacing never has more than `co
 requests in flight, so each request takes a pool of one connection from a free list (a new
 one if a request outside the pacing finds none free): each pool keeps its connection alive
 between requests and reconnects when the server closed it, and its scan is of one.
-(benchmarks/RESULTS.md, "Small answers" and "Saturation", shows the figures under trio.)
+(Measured under trio: about 0.9 ms of CPU a request against 3.5 ms through httpx's client.)
 
 What httpx adds over httpcore is not needed here: the URL, the headers and the body are
 built once or given as bytes; the answer is read whole; gzip, the one encoding we ask for,

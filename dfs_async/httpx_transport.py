@@ -1,9 +1,9 @@
-"""The httpx side of `transport`: under trio, and for a caller's own httpx client or
-transport (imported only then: httpx is not needed under asyncio).
+"""The httpx side of `transport`: `http="httpx"` (proxies from the environment) and a
+caller's own httpx client or transport (imported only then).
 
-httpx's pool (httpcore) keeps its default keep-alive (20), measured cheaper under trio than
-one raised to the concurrency: it scans all its connections for every request
-(encode/httpx#3215, encode/httpcore#822).
+httpx's pool (httpcore) keeps its default keep-alive (20): raised to the concurrency it scans
+all its connections for every request (encode/httpx#3215, encode/httpcore#822); held below
+it, it reconnects often. The default under trio avoids both (`httpcore_transport`).
 """
 
 from __future__ import annotations
