@@ -63,7 +63,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import anyio
 import msgspec
@@ -603,19 +603,31 @@ class Run:
         others (an invalid target's Failure, the TargetDone of one a resume had finished)
         go out as one chunk. A target with no progress to resume gets no plan until it needs
         one (`Job.plan_or_none`)."""
-        resume = self.resume
         raws = list(itertools.islice(targets, n))
         if len(raws) < n:
             self._targets_done = True
+        keys = self.endpoint.keys_of(raws)
+        valid = set(map(type, keys)) <= {str}
+        resume = self.resume
+        progresses: list[PageProgress | None] = (
+            [None] * len(keys) if resume is None else [
+                None if isinstance(key, InvalidTarget) else resume(key) for key in keys
+            ]
+        )  # fmt: skip
+        if valid and not any(progresses):  # the common case: all valid and fresh, at once
+            names = cast("list[str]", keys)
+            jobs = list(map(Job, names, itertools.repeat(IN_A_PACK), itertools.repeat(None)))
+            self._active += len(jobs)
+            packer.add_many(zip(jobs, names, strict=True))
+            return
         entries: list[tuple[Job, str]] = []
         events: list[Event] = []
-        for raw, target in zip(raws, self.endpoint.keys_of(raws), strict=True):
+        for raw, target, progress in zip(raws, keys, progresses, strict=True):
             if isinstance(target, InvalidTarget):  # no unit needed (`Job.unit`)
                 self.engine.stats.targets_failed += 1
                 message = f"Invalid Field: '{target.field}': {target.rule}"
                 events.append(Failure(str(raw), INVALID_FIELD, message, 0))
                 continue
-            progress = resume(target) if resume is not None else None
             self._active += 1
             if progress is None:  # its one request is owed
                 entries.append((Job(target, IN_A_PACK, None), target))
@@ -743,25 +755,23 @@ class Run:
         items = (result.items or ()) if result is not None else ()
         key = operator.attrgetter(self.endpoint.paging.key_field)  # type: ignore[attr-defined]
         get = dict(zip(map(key, items), items, strict=True)).get
-        events: list[Event] = []
+        jobs, page = pack.keys, ONLY_REQUEST
+        if not any(map(_PLANNED, jobs)):  # a fresh pack, the common case: all at once
+            events = _unplanned_events(pack.targets, map(get, pack.targets))
+            # One Record for each target with an item; the jobs end here, with their pack.
+            self._answered(len(pack), len(events) - 2 * len(pack), len(pack), 0)
+            return events, []
+        events, pending = [], []
         add = events.append
-        pending: list[Job] = []
         delivered = done = failed = 0
-        page = ONLY_REQUEST
-        for job in pack.keys:
+        for job in jobs:
             plan, target = job.plan_or_none, job.target
             if plan is None:
-                item = get(target)
-                if item is None:
-                    count = 0
-                else:
-                    add(Record(target, item))
-                    count = 1
-                add(PageDone(target, page.offset, None, count, None))
-                add(TargetDone(target, count, 1))
-                job.reported = True
-                delivered += count
+                unplanned = _unplanned_events((target,), (get(target),))
+                events += unplanned
+                delivered += len(unplanned) - 2
                 done += 1
+                job.reported = True
                 continue
             records = plan.on_result(page, get(target))
             if job.tries is not None:  # it was sent before
@@ -785,13 +795,17 @@ class Run:
                 self._queue(job)
                 job.delivering += 1
                 pending.append(job)
+        self._answered(len(pack), delivered, done, failed)
+        return events, pending
+
+    def _answered(self, pages: int, items: int, done: int, failed: int) -> None:
+        """Count what an answered pack delivered and ended (`_answered_pack`)."""
         stats = self.engine.stats
-        stats.pages += len(pack)
-        stats.items += delivered
+        stats.pages += pages
+        stats.items += items
         stats.targets_done += done
         stats.targets_failed += failed
         self._active -= done + failed
-        return events, pending
 
     def _unpack(self, pack: Pack[Job], outcome: Outcome) -> list[Outcome]:
         """A pack's outcome that delivered nothing as one outcome per job, each target's
@@ -919,6 +933,27 @@ class Run:
                     await wake.wait()
             else:
                 await wake.wait()
+
+
+_PLANNED: Final = operator.attrgetter("plan_or_none")  # of a Job
+
+
+def _unplanned_events(targets: Iterable[str], items: Iterable[Any]) -> list[Event]:
+    """The events of bulk targets answered at their first request, each with its item (None
+    if the answer had none), as their plans would give them (`Run._answered_pack`): the
+    item's Record, the one page's PageDone (no total, no cursor) and the TargetDone."""
+    events: list[Event] = []
+    offset = ONLY_REQUEST.offset
+    for target, item in zip(targets, items, strict=True):
+        if item is None:
+            events += (PageDone(target, offset, None, 0, None), TargetDone(target, 0, 1))
+        else:
+            events += (
+                Record(target, item),
+                PageDone(target, offset, None, 1, None),
+                TargetDone(target, 1, 1),
+            )
+    return events
 
 
 def _aiter(targets: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:

@@ -319,9 +319,19 @@ class Packer(Generic[K]):
             for key, target in entries:
                 self.add(key, target)
             return
-        # One group (no roots to count): the same as `add` each, with the lookups done once.
+        # One group (no roots to count): the same as `add` each, with the lookups done once;
+        # entries whose targets are new and distinct (the common case) all at once.
         waiting, groups = self._waiting_targets, self._groups
         group = groups.get("")
+        entries = list(entries)
+        targets = set(map(_second, entries))
+        if len(targets) == len(entries) and waiting.isdisjoint(targets):
+            waiting |= targets
+            if group is None:
+                group = groups[""] = deque()
+            group.extend(entries)
+            self._fresh += len(entries)
+            return
         added = 0
         for entry in entries:
             added += 1
