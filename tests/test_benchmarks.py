@@ -150,6 +150,20 @@ def test_saturation_reads_the_emulators_counters() -> None:
     assert any("over the client's wall time" in n for n in section.notes)
 
 
+def test_the_best_saturation_run_keeps_every_runs_refusals() -> None:
+    def run(busy: float, refused: int, peak: int) -> dict[str, float]:
+        return {"busy": busy, "rps": busy * 5, "refused": refused, "40202": refused,
+                "40209": 0, "max_simultaneous": peak}  # fmt: skip
+
+    conc, rate = saturation.CASES
+    runs = [run(0.97, 0, 30), run(0.99, 0, 29), run(0.98, 2, 31)]
+    best = saturation.best_run(runs, conc)
+    assert best["busy"] == 0.99  # the run the machine disturbed least
+    assert (best["refused"], best["40202"], best["max_simultaneous"]) == (2, 2, 31)
+    assert best["each"] == "29.10, 29.70, 29.40"
+    assert saturation.best_run(runs[:1], rate)["rps"] == runs[0]["rps"]
+
+
 @needs_engine
 def test_memory() -> None:
     section = memory.run(Size.TINY)
