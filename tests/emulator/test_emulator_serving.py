@@ -73,9 +73,11 @@ def test_counters_count_requests_statuses_and_cost(api: Api) -> None:
 
 @pytest.mark.anyio
 async def test_time_in_flight_sums_each_requests_time_at_the_server() -> None:
-    """Three requests of 0.3 s, two at once then one: 0.9 s in flight in all, the mean number
-    in flight over a span (what the saturation benchmark reads) counted up to any moment."""
-    slow = FaultConfig(latency_min=0.3, latency_max=0.3)
+    """Three requests of 1 s, two at once then one: 3 s in flight in all, the mean number
+    in flight over a span (what the saturation benchmark reads) counted up to any moment.
+    A second each: the 0.1 s span must fall inside both requests on a loaded machine too
+    (with 0.3 s, a late wake-up once let one of them end inside it)."""
+    slow = FaultConfig(latency_min=1.0, latency_max=1.0)
     async with running_emulator(EmulatorConfig(faults=slow)) as emu:
         counters = emu.app.counters
         async with httpx.AsyncClient(base_url=emu.base_url, auth=emu.auth) as http:
@@ -98,7 +100,7 @@ async def test_time_in_flight_sums_each_requests_time_at_the_server() -> None:
                 )
             await one()
         assert counters.simultaneous == 0
-        assert 0.9 <= counters.in_flight_seconds < 1.2
+        assert 3.0 <= counters.in_flight_seconds < 3.6
         assert counters.in_flight_seconds_at(time.monotonic()) == counters.in_flight_seconds
 
 
