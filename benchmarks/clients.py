@@ -14,6 +14,10 @@ Kinds:
   CPU an asyncio Python client can spend on the same work. With `--rate R` it paces its
   requests steadily, one every `60 / R` seconds (aiolimiter's `AsyncLimiter(1, 60 / R)`,
   taken after the concurrency slot as our client does): the floor of a paced run.
+- `floor-trio`: the floor under trio (aiohttp runs only on asyncio): httpcore's bare
+  connections, one per slot (no pool: the cheapest way httpcore sends, about 0.1 ms a request
+  below a pool of one), the same untyped decode and loop: what trio and its HTTP stack
+  cost before any client work.
 - `raw-*`: the same loop as `naive` but decoding into our msgspec Structs, over each HTTP stack
   of the pool comparison: `raw-httpx` (as is: 100 connections, 20 kept alive),
   `raw-httpx-tuned` (pool sized to the concurrency), `raw-httpx-nogate` (that pool but no
@@ -48,7 +52,7 @@ PATH = "/v3/backlinks/domain_pages_summary/live"
 LOGIN, PASSWORD = "bench", "bench"
 RAW_STACKS = ("httpx", "httpx-nogate", "httpx-tuned", "httpx-aiohttp", "httpx2")
 OURS_STACKS = ("default", "httpx", "httpx-tuned", "httpx-aiohttp")
-KINDS = ("naive", "official", "floor", *(f"raw-{s}" for s in RAW_STACKS), "ours")
+KINDS = ("naive", "official", "floor", "floor-trio", *(f"raw-{s}" for s in RAW_STACKS), "ours")
 
 Post = Callable[[bytes], Awaitable[bytes]]
 Decode = Callable[[bytes], tuple[int, int]]  # body -> (items on this page, total_count)
@@ -76,10 +80,18 @@ def _typed_decoder() -> Decode:
 
 
 async def page_loop(
-    post: Post, decode: Decode, targets: int, limit: int, concurrency: int | None
+    post: Post,
+    decode: Decode,
+    targets: int,
+    limit: int,
+    concurrency: int | None,
+    trio: bool = False,
 ) -> tuple[int, int]:
-    """Every page of every target; returns (items, requests)."""
-    gate = asyncio.Semaphore(concurrency) if concurrency else None
+    """Every page of every target, a task each (on trio if `trio`); returns (items,
+    requests)."""
+    gate: Any = None
+    if concurrency:
+        gate = _trio().Semaphore(concurrency) if trio else asyncio.Semaphore(concurrency)
     items = requests = 0
 
     async def one(target: str) -> None:
@@ -98,8 +110,19 @@ async def page_loop(
             requests += 1
             offset += limit
 
-    await asyncio.gather(*(one(t) for t in target_names(targets)))
+    if trio:
+        async with _trio().open_nursery() as nursery:
+            for target in target_names(targets):
+                nursery.start_soon(one, target)
+    else:
+        await asyncio.gather(*(one(t) for t in target_names(targets)))
     return items, requests
+
+
+def _trio() -> Any:
+    import trio
+
+    return trio
 
 
 async def naive(url: str, targets: int, limit: int, concurrency: int) -> tuple[int, int]:
@@ -178,6 +201,45 @@ async def floor(
             return count_dicts(msgspec.json.decode(body))
 
         return await page_loop(post, decode, targets, limit, concurrency)
+
+
+async def floor_trio(url: str, targets: int, limit: int, concurrency: int) -> tuple[int, int]:
+    """The floor under trio: a free list of httpcore's bare connections, one per slot."""
+    import httpcore
+
+    base = httpcore.URL(url)
+    origin = httpcore.Origin(base.scheme, base.host, base.port)
+    post_url = httpcore.URL(url + PATH)
+    token = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode())
+    netloc = b"%s:%d" % (base.host, base.port or 80)
+    headers = [
+        (b"Host", netloc),
+        (b"Content-Type", b"application/json"),
+        (b"Authorization", b"Basic " + token),
+    ]
+    free = [httpcore.AsyncHTTPConnection(origin, keepalive_expiry=5.0) for _ in range(concurrency)]
+
+    async def post(body: bytes) -> bytes:
+        connection = free.pop()
+        try:
+            size = [(b"Content-Length", b"%d" % len(body))]
+            request = httpcore.Request("POST", post_url, headers=headers + size, content=body)
+            response = await connection.handle_async_request(request)
+            try:
+                return await response.aread()
+            finally:
+                await response.aclose()
+        finally:
+            free.append(connection)
+
+    def decode(body: bytes) -> tuple[int, int]:
+        return count_dicts(msgspec.json.decode(body))
+
+    try:
+        return await page_loop(post, decode, targets, limit, concurrency, trio=True)
+    finally:
+        for connection in free:
+            await connection.aclose()
 
 
 async def raw(stack: str, url: str, targets: int, limit: int, concurrency: int) -> tuple[int, int]:
@@ -304,6 +366,7 @@ IMPORTS: dict[str, tuple[str, ...]] = {
         "dataforseo_client.models.backlinks_domain_pages_summary_live_request_info",
     ),
     "floor": ("aiohttp", "aiolimiter"),
+    "floor-trio": ("httpcore", "trio"),
     "raw-httpx2": ("httpx2",),
     "ours": ("anyio", "psutil", "dfs_async", "aiohttp"),  # the stack under asyncio
 }
@@ -330,13 +393,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             coro = naive(*common)
         elif args.kind == "floor":
             coro = floor(*common, rate=args.rate)
+        elif args.kind == "floor-trio":
+            coro = floor_trio(*common)
         elif args.kind == "ours":
             marks = tuple(int(m) for m in args.rss_at.split(",")) if args.rss_at else ()
             rate = args.rate or 10_000_000
             coro = ours(*common, stack=args.http, rate=rate, slow=args.slow_consumer, marks=marks)
         else:
             coro = raw(args.kind.removeprefix("raw-"), *common)
-        if args.backend == "trio":
+        if args.backend == "trio" or args.kind == "floor-trio":
             import anyio
 
             async def main() -> tuple[int, int]:

@@ -96,6 +96,7 @@ def test_small_answers() -> None:
     assert {r.name for r in section.rows} == set(small_answers.VARIANTS)
     assert all(r.values["cpu_per_request"] > 0 for r in section.rows)
     assert [g.met is not None for g in section.goals] == [True]
+    assert any("the floor under trio" in note for note in section.notes)
 
 
 @needs_engine

@@ -41,11 +41,11 @@ class HtmlSite:
 
 
 @contextmanager
-def serving(app: Any, **ssl: Any) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 while the block runs; yields its base URL (https with `ssl`:
-    uvicorn's ssl_keyfile / ssl_certfile)."""
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 while the block runs; yields its base URL. `options` are
+    uvicorn's (https with its ssl_keyfile / ssl_certfile)."""
     sock = bind("127.0.0.1", 0)
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, **ssl)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])), name="test-site", daemon=True
@@ -55,7 +55,7 @@ def serving(app: Any, **ssl: Any) -> Iterator[str]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.005)
-    scheme = "https" if ssl else "http"
+    scheme = "https" if "ssl_certfile" in options else "http"
     try:
         yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
     finally:

@@ -73,7 +73,8 @@ async def test_gzip_answers_are_decoded_and_a_damaged_one_is_a_failure(anyio_bac
 
 async def test_the_httpcore_stack_keeps_a_connection_per_slot_alive() -> None:
     """Requests one after another reuse one connection; `concurrency` at once use as many; a
-    request beyond them (outside the pacing: none of ours is) gets a pool of its own."""
+    request beyond them (outside the pacing: none of ours is) gets a connection of its own,
+    closed after it; one the server closed is replaced before it is used."""
     site = GzipSite()
     with serving(site) as url:
         transport = HttpcoreTransport(
@@ -86,8 +87,7 @@ async def test_the_httpcore_stack_keeps_a_connection_per_slot_alive() -> None:
             for _ in range(5):
                 assert (await transport.post("/v3/x", b"[]"))[0] == 200
             assert transport.pool_state().open == 1
-            used = [pool for pool in transport._pools if pool.connections]
-            (first,) = [pool.connections[0] for pool in used]
+            (first,) = transport._connections
 
             async def one() -> None:
                 assert (await transport.post("/v3/x", b"[]"))[0] == 200
@@ -97,9 +97,30 @@ async def test_the_httpcore_stack_keeps_a_connection_per_slot_alive() -> None:
                     for _ in range(at_once):
                         tg.start_soon(one)
             state = transport.pool_state()
-            assert state.open == 5 and state.busy == 0 and len(transport._pools) == 5
-            assert any(first in pool.connections for pool in transport._pools)  # still alive
+            assert state.open == 3 and state.busy == 0 and len(transport._connections) == 3
+            assert first in transport._connections  # still alive
         finally:
             await transport.aclose()
         assert transport.closed
+        assert transport.pool_state().open == 0
     assert len(site.accepted) == 5 + 3 + 3 + 5
+
+
+async def test_the_httpcore_stack_replaces_a_connection_the_server_closed() -> None:
+    """The server closes an idle connection (its keep-alive timeout): the next request goes
+    out on a new one, not on the dead one (which would fail it as a network error)."""
+    with serving(GzipSite(), timeout_keep_alive=0.1) as url:
+        transport = HttpcoreTransport(
+            base_url=url, headers=basic_auth_headers("me", SECRET), concurrency=3, timeout=10
+        )
+        try:
+            assert (await transport.post("/v3/x", b"[]"))[0] == 200
+            (first,) = transport._connections
+            with anyio.fail_after(5):
+                while not first.has_expired():  # noqa: ASYNC110 (the server closed it)
+                    await anyio.sleep(0.02)
+            assert await transport.post("/v3/x", b"[]") == (200, ANSWER, "")
+            assert first not in transport._connections and first.is_closed()
+            assert transport.pool_state().open == 1
+        finally:
+            await transport.aclose()
