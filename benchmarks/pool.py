@@ -6,8 +6,8 @@ with the queue. Each stack runs the same loop (our msgspec decode, pages of 100 
 request per target) against the canned server with a fixed 20 ms answer delay, which keeps
 `concurrency` requests in flight: once at 30 (the API's cap) and once at 300 (to show the
 growth). With our client present, it also runs over each stack via `http_client=`, and under
-trio (where aiohttp cannot run: its default there is httpcore with a pool of one connection per
-slot, which does not scan; see `dfs_async/httpcore_transport.py`).
+trio (where aiohttp cannot run: its default there is httpcore's connections, one per slot,
+without httpcore's pool, which scans; see `dfs_async/httpcore_transport.py`).
 """
 
 from __future__ import annotations

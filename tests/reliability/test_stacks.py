@@ -1,5 +1,5 @@
 """Each HTTP stack over a real socket: gzip answers decoded, a damaged one a failure as a value,
-and the httpcore stack's pools of one connection each, kept alive between requests."""
+and the httpcore stack's connections, one per slot, kept alive between requests."""
 
 from __future__ import annotations
 
