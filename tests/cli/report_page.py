@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +55,11 @@ class Audit:
     info: ReportInfo
 
 
-def audit_rows(workdir: Path, domains: Sequence[str], date_from: date | None = None) -> Audit:
+def audit_rows(workdir: Path, domains: Sequence[str]) -> Audit:
     """The rows of a real audit of `domains` with the summary, and its report's facts."""
     targets = write_targets(workdir / "domains.txt", domains)
     out = workdir / "audit.jsonl"
-    date_from = date_from or datetime.now(UTC).date() - timedelta(days=60)
+    date_from = datetime.now(UTC).date() - timedelta(days=60)
     config = EmulatorConfig(seed=23, rate_limit=1_000_000)
     with serving_emulator(config) as emu:
         # fmt: off
