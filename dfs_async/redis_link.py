@@ -20,6 +20,7 @@ URL with `***` in its place.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import ssl
@@ -42,6 +43,11 @@ except ImportError:  # pragma: no cover - the extra is part of `dev`
     ) from None
 
 __all__ = ["DEFAULT_PREFIX", "FAILURES", "RedisLink", "RedisURL", "parse_redis_url"]
+
+# coredis logs a failed connection attempt at ERROR with its traceback; where logging is not
+# set up (the command line) Python would print that on stderr, while our errors say it in
+# one line. Records still reach the handlers of an application that sets logging up.
+logging.getLogger("coredis").addHandler(logging.NullHandler())
 
 DEFAULT_PREFIX: Final = "dfs-async:"
 DEFAULT_PORT: Final = 6379

@@ -84,7 +84,7 @@ def test_durations(text: str, seconds: float) -> None:
      ("1e3", "not a duration"), ("0", "more than 0"), ("0.0h", "more than 0")],
 )  # fmt: skip
 def test_a_bad_duration_is_one_line(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match="^[^\n]*$") as caught:
+    with pytest.raises(ValueError, match=r"^[^\n]*$") as caught:
         parse_duration(text)
     assert message in str(caught.value)
     assert "90, 90s, 30m, 12h, 7d" in str(caught.value) or "more than 0" in str(caught.value)

@@ -4,6 +4,8 @@ refused in one line) at start, scripts, concurrent use, a server lost mid-run.""
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +83,18 @@ def test_a_tls_context_that_does_not_verify_is_refused() -> None:
     context.check_hostname = False
     with pytest.raises(ConfigurationError, match="must check certificates"):
         RedisLink("rediss://h", ssl_context=context)
+
+
+def test_coredis_prints_no_traceback_where_logging_is_not_set_up() -> None:
+    code = (
+        "import logging, dfs_async.redis_link\n"
+        "try:\n    raise ConnectionError('lost')\n"
+        "except ConnectionError:\n"
+        "    logging.getLogger('coredis').exception('Connection attempt failed')\n"
+        "logging.getLogger('other').error('shown')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "shown\n")
 
 
 def test_keys_and_scan_patterns_carry_the_prefix() -> None:
