@@ -102,6 +102,9 @@ def parse_redis_url(url: str) -> RedisURL:
 
     try:
         parts = urlsplit(url.strip())
+    except ValueError:
+        raise bad("not a URL (redis://HOST:PORT/DB)") from None
+    try:
         port = parts.port
     except ValueError:
         raise bad("the port must be a number from 1 to 65535") from None

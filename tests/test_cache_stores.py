@@ -112,6 +112,19 @@ async def test_stats_prune_and_clear(store: CacheStore) -> None:
     assert await store.get_many(["a", "b"], max_age=1e12) == [None, None]
 
 
+async def test_a_cleared_file_gives_its_space_back(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    store = await open_store(path)
+    await store.put_many({f"k{i}": Entry(bytes(5000)) for i in range(400)}, ttl=60)
+    await store.close()
+    full = path.stat().st_size
+    assert full > 2_000_000
+    store = await open_store(path)
+    assert await store.clear() == 400
+    await store.close()
+    assert path.stat().st_size < full / 20
+
+
 async def test_tasks_share_a_store(store: CacheStore) -> None:
     async def worker(n: int) -> None:
         for i in range(20):

@@ -55,6 +55,7 @@ def test_a_url_is_parsed_with_its_defaults(url: str, expected: RedisURL) -> None
         ("redis://:secret@h:6379/-1", "the database must be a number (redis://HOST:PORT/0)"),
         ("redis://:secret@h/0?ssl=true", "takes no ?query or #fragment"),
         ("redis://secret@h/0", "a user but no password"),
+        ("redis://:secret@[h/0", "not a URL (redis://HOST:PORT/DB)"),
     ],
 )
 def test_a_bad_url_is_one_line_without_its_password(url: str, rule: str) -> None:
@@ -63,7 +64,7 @@ def test_a_bad_url_is_one_line_without_its_password(url: str, rule: str) -> None
     message = str(caught.value)
     assert rule in message
     assert "secret" not in message and "sec" not in message
-    assert "***@h" in message
+    assert "***@" in message
     assert "\n" not in message
 
 

@@ -102,7 +102,6 @@ class SqliteStore:
         if version == 0:
             if db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
                 raise sqlite3.DatabaseError("an SQLite file, but not a cache of dfs-async")
-            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -115,6 +114,9 @@ class SqliteStore:
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
+            # Before the log: a new file's pages freed by prune and clear are given back
+            # (a no-op on a file with tables).
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
                 raise sqlite3.OperationalError("cannot use a write-ahead log here")
             db.execute("PRAGMA synchronous = NORMAL")
@@ -252,5 +254,5 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 def _delete(db: sqlite3.Connection, where: str, *args: float) -> int:
     with _transaction(db):
         dropped = db.execute(f"DELETE FROM entries {where}", args).rowcount
-    db.execute("PRAGMA incremental_vacuum").fetchall()
+    db.executescript("PRAGMA incremental_vacuum")  # run to the end (`execute` frees one page)
     return dropped
