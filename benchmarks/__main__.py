@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    cache,
     decode,
     family,
     hot_path,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "scale": scale.run,
     "family": family.run,
     "profile": hot_path.run,
+    "cache": cache.run,
 }
 
 

@@ -32,6 +32,7 @@ PACKAGES = (
     "anyio",
     "msgspec",
     "aiolimiter",
+    "coredis",
     "trio",
     "uvicorn",
     "dataforseo-client",

@@ -11,7 +11,9 @@
     │   ├── DailyLimitReached           the account's daily limit of a function is used up
     │   │                                 (in `dfs_async.account`)
     │   └── Unreachable                 the server was never reached (refused, DNS, no route)
-    └── ConfigurationError            credentials or settings missing or contradictory
+    ├── ConfigurationError            credentials or settings missing or contradictory
+    └── CacheError                    the response cache's store failed (corrupt, locked,
+                                        full, lost); a run goes on without its cache
 
 `Unreachable` is also a `TaskFailed` (of the page that found out, status_code None), so a
 single call's caller catching TaskFailed still catches it.
@@ -28,6 +30,14 @@ class DataForSEOError(Exception):
 
 class ConfigurationError(DataForSEOError):
     """Credentials or settings are missing or contradictory."""
+
+
+class CacheError(DataForSEOError):
+    """The response cache's store failed during use (corrupt, locked, full, lost).
+
+    A run never stops for it: the cache warns once and turns itself off. The cache's own
+    commands (stats, prune, clear) report it.
+    """
 
 
 class ValidationError(DataForSEOError, ValueError):

@@ -230,3 +230,13 @@ def test_family() -> None:
     }
     assert all(g.met is not None for g in section.goals)
     assert section.goals[0].met  # packed: ceil(n / 1000) requests
+
+
+def test_cache(redis_server: object) -> None:  # the fixture: skip where Redis is missing
+    from benchmarks import cache
+
+    section = cache.run(Size.TINY)
+    assert_complete(section)
+    assert section.row(cache.BASELINE) is not None
+    assert len(section.rows) == 1 + len(cache.STORES) * 2 * len(cache.LOOPS)
+    assert section.notes and "x the CPU of decoding its page" in section.notes[0]

@@ -1,0 +1,72 @@
+"""What a cache store is: the small interface every store implements (the local file, Redis,
+or your own), and the values it keeps.
+
+A store keeps bytes under keys (`keys.cache_key`), each with what fetching it cost and when
+it was stored; it forgets an entry `ttl` seconds after it was stored, and a read can ask
+for entries no older than `max_age`. Its failures raise (`CacheError` for ours): `safe.Cache`,
+what a run uses, turns them into one warning and a cache that is off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+__all__ = ["CacheStats", "CacheStore", "Entry"]
+
+
+class Entry(msgspec.Struct, frozen=True, gc=False):
+    """One stored answer: the bytes (the task's result as the API's JSON, or one bulk
+    target's item), what fetching them cost in USD (a bulk target: its share), and when
+    they were stored (Unix time)."""
+
+    value: bytes
+    cost: float = 0.0
+    stored_at: float = msgspec.field(default_factory=time.time)
+
+
+class CacheStats(msgspec.Struct, frozen=True):
+    """A store's contents: live entries, their bytes, the oldest and newest (Unix times),
+    entries expired but not yet pruned, and every hit it served with the money they saved."""
+
+    entries: int = 0
+    bytes: int = 0
+    oldest: float | None = None
+    newest: float | None = None
+    expired: int = 0
+    hits: int = 0
+    saved: float = 0.0
+
+
+@runtime_checkable
+class CacheStore(Protocol):
+    """The store's interface. Methods may raise on failure; none is called after `close`."""
+
+    async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
+        """The entries of `keys`, in order: None for a key absent, expired, or stored more
+        than `max_age` seconds ago."""
+        ...
+
+    async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
+        """Store each entry under its key (replacing any), forgotten `ttl` seconds after its
+        `stored_at`."""
+        ...
+
+    async def add_hits(self, hits: int, saved: float) -> None:
+        """Add to the hits served and the money they saved (kept for `stats`)."""
+        ...
+
+    async def stats(self) -> CacheStats: ...
+
+    async def prune(self) -> int:
+        """Drop the expired entries; how many were dropped."""
+        ...
+
+    async def clear(self) -> int:
+        """Drop every entry and the counters; how many entries were dropped."""
+        ...
+
+    async def close(self) -> None: ...

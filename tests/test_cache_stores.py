@@ -1,0 +1,195 @@
+"""Both stores keep the same promises: a local SQLite file and a real Redis server, under
+asyncio and trio."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from dfs_async.cache import Cache, CacheStats, CacheStore, Entry, open_cache, open_store
+from dfs_async.cache.redis_store import RedisStore
+from dfs_async.cache.sqlite_store import SqliteStore
+from tests.redis_server import COREDIS_LEAKS
+
+pytestmark = [pytest.mark.anyio, *COREDIS_LEAKS]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return str(tmp_path / "sub" / "cache.db")  # its directory made on open
+
+
+@pytest.fixture
+async def store(spec: str) -> AsyncIterator[CacheStore]:
+    opened = await open_store(spec)
+    yield opened
+    await opened.close()
+
+
+async def test_the_spec_picks_the_store(spec: str) -> None:
+    opened = await open_store(spec)
+    try:
+        assert isinstance(opened, RedisStore if spec.startswith("redis") else SqliteStore)
+        assert isinstance(opened, CacheStore)
+        assert await open_store(opened) is opened  # your own store, as it is
+    finally:
+        await opened.close()
+
+
+async def test_entries_come_back_as_stored_in_the_order_asked(store: CacheStore) -> None:
+    page = bytes(range(256)) * 4000  # a 1 MB page, every byte value
+    stored = {"page": Entry(page, 0.05, 1000.5), "empty": Entry(b"", 0.0), "x": Entry(b"{}")}
+    await store.put_many(stored, ttl=1e12)  # stored_at 1000.5: kept from then on
+    got = await store.get_many(["missing", "x", "page", "empty", "page"], max_age=1e12)
+    assert got == [None, stored["x"], stored["page"], stored["empty"], stored["page"]]
+    assert await store.get_many([], max_age=60) == []
+
+
+async def test_an_entry_stored_long_ago_is_already_gone(store: CacheStore) -> None:
+    await store.put_many({"old": Entry(b"o", stored_at=time.time() - 120)}, ttl=60)
+    assert await store.get_many(["old"], max_age=1e12) == [None]
+
+
+async def test_a_put_replaces(store: CacheStore) -> None:
+    await store.put_many({"k": Entry(b"old", 0.02)}, ttl=60)
+    await store.put_many({"k": Entry(b"new", 0.03)}, ttl=60)
+    [entry] = await store.get_many(["k"], max_age=60)
+    assert entry is not None and (entry.value, entry.cost) == (b"new", 0.03)
+    assert (await store.stats()).entries == 1
+
+
+async def test_many_keys_at_once(store: CacheStore) -> None:
+    entries = {f"key{i}": Entry(f"value{i}".encode(), 0.00003) for i in range(1200)}
+    await store.put_many(entries, ttl=60)
+    wanted = [f"key{i}" for i in range(1300)]
+    got = await store.get_many(wanted, max_age=60)
+    assert got[:1200] == list(entries.values())
+    assert got[1200:] == [None] * 100
+
+
+async def test_an_entry_expires_after_its_ttl(store: CacheStore) -> None:
+    await store.put_many({"short": Entry(b"s")}, ttl=0.3)
+    await store.put_many({"long": Entry(b"l")}, ttl=60)
+    assert None not in await store.get_many(["short", "long"], max_age=60)
+    await anyio.sleep(0.5)
+    assert [e and e.value for e in await store.get_many(["short", "long"], max_age=60)] == [
+        None,
+        b"l",
+    ]
+    dropped = await store.prune()
+    assert dropped == (0 if isinstance(store, RedisStore) else 1)  # Redis dropped it itself
+    stats = await store.stats()
+    assert (stats.entries, stats.expired) == (1, 0)
+
+
+async def test_a_read_can_ask_for_younger_entries(store: CacheStore) -> None:
+    now = time.time()
+    await store.put_many({"old": Entry(b"o", stored_at=now - 100)}, ttl=1000)
+    await store.put_many({"young": Entry(b"y", stored_at=now - 10)}, ttl=1000)
+    got = await store.get_many(["old", "young"], max_age=50)
+    assert got[0] is None and got[1] is not None and got[1].value == b"y"
+    assert None not in await store.get_many(["old", "young"], max_age=500)
+
+
+async def test_stats_prune_and_clear(store: CacheStore) -> None:
+    assert await store.stats() == CacheStats()
+    await store.put_many({"a": Entry(b"12345", 0.02, 1000.0)}, ttl=1e12)
+    await store.put_many({"b": Entry(b"123", 0.02, 3000.0), "c": Entry(b"", 0, 2000.0)}, ttl=1e12)
+    await store.add_hits(3, 0.06)
+    await store.add_hits(1, 0.02)
+    await store.add_hits(0, 0.0)
+    stats = await store.stats()
+    assert (stats.entries, stats.bytes, stats.oldest, stats.newest) == (3, 8, 1000.0, 3000.0)
+    assert (stats.expired, stats.hits, stats.saved) == (0, 4, pytest.approx(0.08))
+    assert await store.clear() == 3
+    assert await store.stats() == CacheStats()
+    assert await store.get_many(["a", "b"], max_age=1e12) == [None, None]
+
+
+async def test_a_cleared_file_gives_its_space_back(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    store = await open_store(path)
+    await store.put_many({f"k{i}": Entry(bytes(5000)) for i in range(400)}, ttl=60)
+    await store.close()
+    full = path.stat().st_size
+    assert full > 2_000_000
+    store = await open_store(path)
+    assert await store.clear() == 400
+    await store.close()
+    assert path.stat().st_size < full / 20
+
+
+async def test_tasks_share_a_store(store: CacheStore) -> None:
+    async def worker(n: int) -> None:
+        for i in range(20):
+            await store.put_many({f"{n}-{i}": Entry(b"%d" % i, 0.01)}, ttl=60)
+            [entry] = await store.get_many([f"{n}-{i}"], max_age=60)
+            assert entry is not None and entry.value == b"%d" % i
+
+    async with anyio.create_task_group() as tg:
+        for n in range(10):
+            tg.start_soon(worker, n)
+    assert (await store.stats()).entries == 200
+
+
+async def test_the_cache_counts_hits_and_keeps_them(spec: str) -> None:
+    cache = await open_cache(spec, ttl=60)
+    assert cache.on
+    await cache.put_many({"a": Entry(b"A", 0.02), "b": Entry(b"B", 0.03)})
+    got = await cache.get_many(["a", "b", "c", "a"])
+    assert [e and e.value for e in got] == [b"A", b"B", None, b"A"]
+    assert (cache.hits, cache.saved) == (3, pytest.approx(0.07))
+    await cache.close()
+    await cache.close()  # twice is fine
+    assert await cache.get_many(["a"]) == [None]  # closed: a miss, no error
+    again = await open_store(spec)
+    try:
+        stats = await again.stats()
+        assert (stats.hits, stats.saved) == (3, pytest.approx(0.07))
+    finally:
+        await again.close()
+
+
+async def test_the_cache_s_ttl_is_the_age_it_accepts(spec: str) -> None:
+    writer = await open_cache(spec, ttl=1000)
+    await writer.put_many({"k": Entry(b"v", stored_at=time.time() - 120)})
+    await writer.close()
+    strict, loose = await open_cache(spec, ttl=60), await open_cache(spec, ttl=600)
+    try:
+        assert await strict.get_many(["k"]) == [None]
+        assert [e and e.value for e in await loose.get_many(["k"])] == [b"v"]
+    finally:
+        await loose.close()
+        await strict.close()
+
+
+async def test_redis_stats_walk_many_entries_of_their_own_prefix(redis_url: str) -> None:
+    mine, other = await open_store(redis_url), await open_store(redis_url, prefix="other:")
+    try:
+        start = float(int(time.time()) - 3000)
+        await mine.put_many({f"k{i}": Entry(b"xy", 0.0, start + i) for i in range(2500)}, ttl=1e4)
+        await other.put_many({"k": Entry(b"z")}, ttl=60)
+        stats = await mine.stats()  # 2,500 keys: several SCAN steps
+        assert (stats.entries, stats.bytes) == (2500, 5000)
+        assert (stats.oldest, stats.newest) == (start, start + 2499)
+        assert await mine.clear() == 2500
+        assert (await other.stats()).entries == 1
+    finally:
+        await other.close()
+        await mine.close()
+
+
+async def test_a_cache_needs_a_positive_ttl(spec: str) -> None:
+    from dfs_async.errors import ConfigurationError
+
+    for ttl in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ConfigurationError, match="TTL must be a positive number"):
+            await open_cache(spec, ttl=ttl)
+    with pytest.raises(ConfigurationError):
+        Cache(None, ttl=0)
