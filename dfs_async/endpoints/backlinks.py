@@ -12,6 +12,7 @@ from typing import Final
 import msgspec
 
 from dfs_async.endpoints.checks import (
+    Numbered,
     Rule,
     a_year_ago,
     bulk_target,
@@ -20,6 +21,7 @@ from dfs_async.endpoints.checks import (
     each_target,
     filters,
     no_unit,
+    one_domain,
     order_by,
     target,
     target_set,
@@ -62,6 +64,8 @@ from dfs_async.models import (
     HistorySnapshot,
     IdListRequest,
     Index,
+    IntersectionBacklink,
+    IntersectionDomain,
     IntersectionResult,
     ListedTask,
     NoFields,
@@ -87,6 +91,7 @@ BACKLINK_FILTER_FIELDS: Final = FilterFields(Backlink)
 
 HISTORY_FROM: Final = date(2019, 1, 1)  # the earliest `date_from` of history
 SERIES_FROM: Final = date(2019, 1, 30)  # ... and of the timeseries endpoints
+INTERSECTION_TARGETS: Final = 20  # the most targets an intersection takes
 
 
 def _live(name: str) -> str:
@@ -96,6 +101,13 @@ def _live(name: str) -> str:
 def _sorted_by(item: type[msgspec.Struct]) -> dict[str, Rule]:
     """`filters` and `order_by` on the item's own fields."""
     fields = FilterFields(item)
+    return {"filters": filters(fields), "order_by": order_by(fields)}
+
+
+def _sorted_by_target(part: type[msgspec.Struct]) -> dict[str, Rule]:
+    """An intersection's `filters` and `order_by`: on a target's part, by its number
+    (`"1.rank"`), as the API's documentation writes them."""
+    fields = Numbered(FilterFields(part), INTERSECTION_TARGETS)
     return {"filters": filters(fields), "order_by": order_by(fields)}
 
 
@@ -128,6 +140,7 @@ DOMAIN_PAGES: Final = Endpoint(
     request=DomainPagesRequest,
     item=DomainPage,
     paging=Offset(),
+    unit=one_domain,
     checks={**_AGGREGATE, "target": domain, **_sorted_by(DomainPage)},
 )
 REFERRING_DOMAINS: Final = Endpoint(
@@ -167,7 +180,7 @@ DOMAIN_INTERSECTION: Final = Endpoint(
         "targets": each_target,
         "exclude_targets": each_target,
         "backlinks_filters": filters(BACKLINK_FILTER_FIELDS),
-        **_sorted_by(DomainIntersection),
+        **_sorted_by_target(IntersectionDomain),
     },
 )
 PAGE_INTERSECTION: Final = Endpoint(
@@ -181,7 +194,7 @@ PAGE_INTERSECTION: Final = Endpoint(
     checks={
         "targets": each_target,
         "exclude_targets": each_target,
-        **_sorted_by(PageIntersection),
+        **_sorted_by_target(IntersectionBacklink),
     },
 )
 
@@ -212,6 +225,7 @@ HISTORY: Final = Endpoint(
     item=HistorySnapshot,
     paging=Series(),
     result=HistoryResult,
+    unit=one_domain,
     checks={"target": domain, "date_from": day(HISTORY_FROM), "date_to": day(HISTORY_FROM)},
 )
 TIMESERIES_SUMMARY: Final = Endpoint(
@@ -221,6 +235,7 @@ TIMESERIES_SUMMARY: Final = Endpoint(
     item=TimeseriesSummary,
     paging=Series(),
     result=TimeseriesResult[TimeseriesSummary],
+    unit=one_domain,
     checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
 )
 TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
@@ -230,6 +245,7 @@ TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
     item=TimeseriesNewLostSummary,
     paging=Series(),
     result=TimeseriesResult[TimeseriesNewLostSummary],
+    unit=one_domain,
     checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
 )
 
