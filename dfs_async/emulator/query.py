@@ -41,10 +41,9 @@ def getter(name: str) -> Getter:
     if "." not in name:
         return attrgetter(name)
     head, key = name.split(".", 1)
-    read = attrgetter(head)
 
     def get(item: Item) -> Any:
-        part = read(item)
+        part = getattr(item, head, None)  # an intersection's view lacks a target it lacks
         if isinstance(part, msgspec.Struct):
             return getattr(part, key)
         return (part or {}).get(key, 0)

@@ -104,10 +104,13 @@ def _sorted_by(item: type[msgspec.Struct]) -> dict[str, Rule]:
     return {"filters": filters(fields), "order_by": order_by(fields)}
 
 
-def _sorted_by_target(part: type[msgspec.Struct]) -> dict[str, Rule]:
-    """An intersection's `filters` and `order_by`: on a target's part, by its number
-    (`"1.rank"`), as the API's documentation writes them."""
-    fields = Numbered(FilterFields(part), INTERSECTION_TARGETS)
+DOMAIN_INTERSECTION_FIELDS: Final = Numbered(FilterFields(IntersectionDomain), INTERSECTION_TARGETS)
+PAGE_INTERSECTION_FIELDS: Final = Numbered(FilterFields(IntersectionBacklink), INTERSECTION_TARGETS)
+"""What the intersections' `filters` and `order_by` name: a field of a target's part, by the
+target's number (`"1.rank"`), as the API's documentation writes them."""
+
+
+def _sorted_by_target(fields: Numbered) -> dict[str, Rule]:
     return {"filters": filters(fields), "order_by": order_by(fields)}
 
 
@@ -180,7 +183,7 @@ DOMAIN_INTERSECTION: Final = Endpoint(
         "targets": each_target,
         "exclude_targets": each_target,
         "backlinks_filters": filters(BACKLINK_FILTER_FIELDS),
-        **_sorted_by_target(IntersectionDomain),
+        **_sorted_by_target(DOMAIN_INTERSECTION_FIELDS),
     },
 )
 PAGE_INTERSECTION: Final = Endpoint(
@@ -194,7 +197,7 @@ PAGE_INTERSECTION: Final = Endpoint(
     checks={
         "targets": each_target,
         "exclude_targets": each_target,
-        **_sorted_by_target(IntersectionBacklink),
+        **_sorted_by_target(PAGE_INTERSECTION_FIELDS),
     },
 )
 

@@ -22,31 +22,35 @@ from .helpers import Api, ApiFactory
 
 
 def to_json_schema(node: Any) -> Any:
-    """OpenAPI 3.0 -> JSON Schema: refs inlined, `nullable` as a null type, allOf merged, and
-    `additionalProperties: false` where the schema lists properties (a field name we invent
-    fails). The one quirk: `data` echoes the posted task, so its values are any JSON."""
+    """OpenAPI 3.0 -> JSON Schema: refs inlined, `nullable` as a null type, allOf merged, a
+    one-element oneOf merged with what stands beside it (`meta`: the PageMeta reference and a
+    `properties` of its own), and `additionalProperties: false` where the schema lists
+    properties (a field name we invent fails). The one quirk: `data` echoes the posted task,
+    so its values are any JSON. The schema read is never changed (it is cached)."""
     if isinstance(node, list):
         return [to_json_schema(n) for n in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
         return to_json_schema(components()[node["$ref"].rsplit("/", 1)[1]])
-    node = dict(node)
+    node = {k: v for k, v in node.items() if k not in ("description", "example", "format")}
     nullable = node.pop("nullable", False)
-    for key in ("description", "example", "format"):
-        node.pop(key, None)
-    if "allOf" in node:
-        merged: dict[str, Any] = {}
-        for part in node.pop("allOf"):
-            merged.update(to_json_schema(part).get("properties", {}))
-        node.setdefault("properties", {}).update(merged)
-    if "oneOf" in node and len(node["oneOf"]) == 1:
-        node = {**to_json_schema(node.pop("oneOf")[0]), **{k: v for k, v in node.items()
-                                                          if k != "type"}}  # fmt: skip
-    out = {k: to_json_schema(v) for k, v in node.items()}
-    if "properties" in out:
-        if "data" in out["properties"]:
-            out["properties"]["data"] = {"type": ["object", "null"]}
+    listed = "properties" in node or "allOf" in node
+    properties = {name: to_json_schema(v) for name, v in node.pop("properties", {}).items()}
+    for part in node.pop("allOf", ()):
+        properties.update(to_json_schema(part).get("properties", {}))
+    out = {k: to_json_schema(v) for k, v in node.items() if k != "oneOf"}
+    if len(node.get("oneOf", ())) == 1:
+        inner = to_json_schema(node["oneOf"][0])
+        listed = listed or "properties" in inner
+        properties = {**inner.pop("properties", {}), **properties}
+        out = {**inner, **{k: v for k, v in out.items() if k != "type"}}
+    elif "oneOf" in node:
+        out["oneOf"] = to_json_schema(node["oneOf"])
+    if listed:
+        if "data" in properties:
+            properties["data"] = {"type": ["object", "null"]}
+        out["properties"] = properties
         out.setdefault("additionalProperties", False)
     if nullable:
         if "type" in out:
@@ -56,7 +60,6 @@ def to_json_schema(node: Any) -> Any:
     return out
 
 
-@functools.cache
 @functools.cache
 def validator(name: str) -> Any:
     """A validator of the named schema, the schema checked once (user_data's is large)."""
@@ -213,6 +216,26 @@ DOCUMENTED_INTERSECTION = {
     ],
 }
 HOME_PAGES = {"targets": {"1": "https://forbes.com/", "2": "https://nytimes.com/"}}
+# The filters and sorting rules of the fields' descriptions: a target's field by its number
+# (one documented name, `1.acnhor`, is a typo of `1.anchor`), a nested object's field.
+DOCUMENTED_SORTING = {
+    "domain_intersection": {
+        "filters": [["1.first_seen", ">", "2017-10-23 11:31:45 +00:00"], "and",
+                    [["2.target", "like", "%dataforseo.com%"], "or",
+                     ["1.referring_domains", ">", "10"]]],
+        "order_by": ["1.backlinks,desc", "2.target,asc"],
+    },
+    "page_intersection": {
+        "filters": [["1.first_seen", ">", "2017-10-23 11:31:45 +00:00"], "and",
+                    [["1.anchor", "like", "%seo%"], "or", ["1.text_pre", "not_like", "%seo%"]]],
+        "order_by": ["2.page_from_rank,asc", "1.rank,desc"],
+    },
+    "domain_pages": {
+        "filters": [["meta.external_links_count", ">", "2"], "and",
+                    ["page_summary.backlinks", ">", "10"]],
+        "order_by": ["page_summary.backlinks,desc", "page_summary.rank,asc"],
+    },
+}  # fmt: skip
 DOMAIN_ONLY = frozenset({"domain_pages", "history", "timeseries_summary",
                          "timeseries_new_lost_summary"})  # fmt: skip
 
@@ -241,7 +264,10 @@ def official_requests() -> list[Any]:
             for name, targets in (("documented", DOCUMENTED_INTERSECTION), ("home", HOME_PAGES)):
                 task = {**dated(example or {}), **targets}
                 cases.append(pytest.param(endpoint, task, 20000, id=f"{endpoint.name}-{name}"))
-        elif example and "target" in example:
+        if endpoint.name in DOCUMENTED_SORTING:
+            task = {**dated(example or {}), **DOCUMENTED_SORTING[endpoint.name]}
+            cases.append(pytest.param(endpoint, task, 20000, id=f"{endpoint.name}-sorting"))
+        if example and "target" in example:
             page = {**dated(example), "target": "https://forbes.com/"}
             expected = 40501 if endpoint.name in DOMAIN_ONLY else 20000
             cases.append(pytest.param(endpoint, page, expected, id=f"{endpoint.name}-page"))

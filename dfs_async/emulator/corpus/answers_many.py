@@ -50,6 +50,7 @@ from dfs_async.emulator.corpus.figures import (
 from dfs_async.emulator.corpus.links import Profile, page_of, url_from
 from dfs_async.emulator.corpus.pages import MAP_VOCABULARY, stable_seed
 from dfs_async.emulator.query import compile_filter, sort_items
+from dfs_async.endpoints.backlinks import DOMAIN_INTERSECTION_FIELDS, PAGE_INTERSECTION_FIELDS
 from dfs_async.errors import ValidationError
 from dfs_async.models import (
     BulkBacklinks,
@@ -426,12 +427,13 @@ def _numbered(task: Mapping[str, Any]) -> list[tuple[str, str]]:
     return sorted(task["targets"].items(), key=lambda kv: (len(kv[0]), kv[0]))
 
 
-def _filter_numbered(items: list[Any], views: list[Any], task: Mapping[str, Any]) -> list[Any]:
+def _filter_numbered(
+    items: list[Any], views: list[Any], task: Mapping[str, Any], fields: Mapping[str, str]
+) -> list[Any]:
     """`filters` and `order_by` over `"<n>.<field>"` names (a view per item)."""
-    names = {n: "map" for n, _ in _numbered(task)}
     pairs = list(zip(views, items, strict=True))
     if task.get("filters") is not None:
-        keep = compile_filter(task["filters"], names)
+        keep = compile_filter(task["filters"], fields)
         pairs = [(v, it) for v, it in pairs if keep(v)]
     if task.get("order_by"):
         order = sort_items([v for v, _ in pairs], task["order_by"])
@@ -499,7 +501,7 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
                 )
             )
             views.append(_view(parts))
-        return _filter_numbered(items, views, task)
+        return _filter_numbered(items, views, task, DOMAIN_INTERSECTION_FIELDS)
 
     selected: list[Any] = corpus.cached("DomainIntersection", task, derive)
     items = page(selected, task, DomainIntersectionRequest)
@@ -563,7 +565,7 @@ def page_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int
                 )
             )
             views.append(_view(heads))
-        return _filter_numbered(items, views, task)
+        return _filter_numbered(items, views, task, PAGE_INTERSECTION_FIELDS)
 
     selected: list[Any] = corpus.cached("PageIntersection", task, derive)
     items = page(selected, task, PageIntersectionRequest)
