@@ -167,14 +167,14 @@ class Emulator:
         if route is None:
             await self._answer(send, env.envelope(40400), status=404)
             return
-        auth = dict(scope["headers"]).get(b"authorization")
-        account = authenticate(auth, self.accounts, self.config)
+        headers = dict(scope["headers"])
+        account = authenticate(headers.get(b"authorization"), self.accounts, self.config)
         if account is None:
             await self._answer(send, env.envelope(40100), status=401)
             return
         account.in_flight += 1
         try:
-            await route(account, body, send, started, _url(scope))
+            await route(account, body, send, started, _url(scope, headers))
         finally:
             account.in_flight -= 1
 
@@ -415,9 +415,8 @@ class Emulator:
         await send({"type": "http.response.body", "body": body})
 
 
-def _url(scope: Scope) -> str:
+def _url(scope: Scope, headers: dict[bytes, bytes]) -> str:
     """The URL a request was sent to, as its client wrote it (the Host header)."""
-    headers = dict(scope["headers"])
     host = headers.get(b"host", b"").decode("latin-1")
     if not host and scope.get("server"):
         host = "{}:{}".format(*scope["server"])

@@ -6,6 +6,7 @@ Adding an endpoint: its request and item Structs in `models`, its spec here (and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
@@ -98,20 +99,20 @@ def _live(name: str) -> str:
     return f"/v3/backlinks/{name}/live"
 
 
+def _sorting(fields: Mapping[str, str]) -> dict[str, Rule]:
+    """`filters` and `order_by` on these fields."""
+    return {"filters": filters(fields), "order_by": order_by(fields)}
+
+
 def _sorted_by(item: type[msgspec.Struct]) -> dict[str, Rule]:
     """`filters` and `order_by` on the item's own fields."""
-    fields = FilterFields(item)
-    return {"filters": filters(fields), "order_by": order_by(fields)}
+    return _sorting(FilterFields(item))
 
 
 DOMAIN_INTERSECTION_FIELDS: Final = Numbered(FilterFields(IntersectionDomain), INTERSECTION_TARGETS)
 PAGE_INTERSECTION_FIELDS: Final = Numbered(FilterFields(IntersectionBacklink), INTERSECTION_TARGETS)
 """What the intersections' `filters` and `order_by` name: a field of a target's part, by the
 target's number (`"1.rank"`), as the API's documentation writes them."""
-
-
-def _sorted_by_target(fields: Numbered) -> dict[str, Rule]:
-    return {"filters": filters(fields), "order_by": order_by(fields)}
 
 
 _AGGREGATE: Final[dict[str, Rule]] = {
@@ -183,7 +184,7 @@ DOMAIN_INTERSECTION: Final = Endpoint(
         "targets": each_target,
         "exclude_targets": each_target,
         "backlinks_filters": filters(BACKLINK_FILTER_FIELDS),
-        **_sorted_by_target(DOMAIN_INTERSECTION_FIELDS),
+        **_sorting(DOMAIN_INTERSECTION_FIELDS),
     },
 )
 PAGE_INTERSECTION: Final = Endpoint(
@@ -197,7 +198,7 @@ PAGE_INTERSECTION: Final = Endpoint(
     checks={
         "targets": each_target,
         "exclude_targets": each_target,
-        **_sorted_by_target(PAGE_INTERSECTION_FIELDS),
+        **_sorting(PAGE_INTERSECTION_FIELDS),
     },
 )
 
