@@ -17,7 +17,7 @@ from dfs_async.errors import (
 from dfs_async.filters import Field
 from dfs_async.records import Failure, Page, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
-from dfs_async.targets import normalize_target, read_targets
+from dfs_async.targets import DomainOf, domain_of, normalize_target, read_targets
 
 __all__ = [
     "AccountError",
@@ -27,6 +27,7 @@ __all__ = [
     "DailyLimitReached",
     "DataForSEO",
     "DataForSEOError",
+    "DomainOf",
     "Failure",
     "Field",
     "InvalidTarget",
@@ -42,6 +43,7 @@ __all__ = [
     "UnknownField",
     "Unreachable",
     "ValidationError",
+    "domain_of",
     "normalize_target",
     "read_targets",
 ]

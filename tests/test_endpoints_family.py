@@ -39,7 +39,16 @@ def test_a_check_of_a_field_the_request_lacks_is_refused() -> None:
 @pytest.mark.parametrize(
     ("raw", "key", "targets"),
     [
-        ("a.com,https://www.B.com/", "a.com,b.com", {"1": "a.com", "2": "b.com"}),
+        (
+            "a.com,https://www.B.com/",
+            "a.com,https://www.b.com/",
+            {"1": "a.com", "2": "https://www.b.com/"},
+        ),
+        (
+            {"1": "http://planet.postgresql.org/", "2": "http://gborg.postgresql.org/"},
+            "http://planet.postgresql.org/,http://gborg.postgresql.org/",
+            {"1": "http://planet.postgresql.org/", "2": "http://gborg.postgresql.org/"},
+        ),
         (["a.com", "c.org"], "a.com,c.org", {"1": "a.com", "2": "c.org"}),
         ({"1": "x.com"}, "x.com", {"1": "x.com"}),
     ],

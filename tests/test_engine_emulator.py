@@ -169,7 +169,7 @@ async def test_validation_raises_before_any_request() -> None:
 async def test_one_page_call() -> None:
     async with emulator(seed=5, target_sizes={"forbes.com": 57}) as emu, client(emu) as dfs:
         page = await dfs.backlinks.domain_pages_summary(
-            "https://www.Forbes.com/", limit=4, order_by=["backlinks,desc"]
+            "WWW.Forbes.com", limit=4, order_by=["backlinks,desc"]
         )
         assert page.target == "forbes.com"
         full = expected_urls(emu, "forbes.com", order_by=["backlinks,desc"])

@@ -78,10 +78,11 @@ field of the item.
 
 Targets: TARGETS_FILE holds one a line (blank lines and # comments skipped, CRLF and a BOM
 tolerated); '-' reads them from stdin; --target adds more. Each is normalised
-(https://www.Forbes.com/ -> forbes.com); duplicates after normalisation are dropped with a
-notice. A target that is not a domain, subdomain or absolute http(s) page URL is not a usage
-error: it is reported as a failed target (code 40501, no request) in the errors file while
-the others run, and the exit code is 1.
+(WWW.Forbes.com -> forbes.com; a URL stays a page: https://forbes.com/ is the home page);
+duplicates after normalisation are dropped with a notice. A target that is not a domain,
+subdomain or absolute http(s) page URL is not a usage error: it is reported as a failed
+target (code 40501, no request) in the errors file while the others run, and the exit code
+is 1.
 """
 
 EPILOG: Final = """\

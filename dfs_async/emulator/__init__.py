@@ -6,9 +6,9 @@
 
 Modules: `config` (what it is told), `corpus` (the reproducible data and each endpoint's
 answer), `query` (filters and sorting of any item), `accounts` (auth, limits, money),
-`faults`, `envelope` (the response shape), `app` (the ASGI application), `serve` (a loopback
-server in a thread), `command` (`dfs-async emulator`), `pytest_plugin` (the `dfs_emulator`
-fixtures).
+`faults`, `envelope` (the response shape), `tasks` (the tasks answered, for `errors` and
+`id_list`), `app` (the ASGI application), `serve` (a loopback server in a thread), `command`
+(`dfs-async emulator`), `pytest_plugin` (the `dfs_emulator` fixtures).
 """
 
 from dfs_async.emulator.app import Counters, Emulator

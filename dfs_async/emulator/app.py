@@ -10,6 +10,8 @@ injected latency, counted from the request's arrival (the answer is computed fir
 wave of answers does not queue its work behind the sleep).
 `GET /v3/appendix/user_data` and the endpoints that take no task (`GET`: `index`,
 `available_filters`) need auth only; they neither count against the rate limit nor draw faults.
+Every task delivered is logged per account (`Emulator.tasks`, emulator/tasks.py), which is
+what `errors` and `id_list` answer from.
 `user_data` reports the configured account: its per-minute limit, its prices (what the
 emulator charges), its per-function daily limits and today's use (a function past its daily
 limit is refused with 40205).
@@ -43,6 +45,7 @@ from dfs_async.emulator.accounts import Account, authenticate
 from dfs_async.emulator.config import EmulatorConfig
 from dfs_async.emulator.corpus import Corpus
 from dfs_async.emulator.faults import HTML_500, Draw, FaultPlan
+from dfs_async.emulator.tasks import ANSWERED, TaskLog
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.errors import UnknownField, ValidationError
 
@@ -50,7 +53,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-Route = Callable[["Account", bytes, Send, float], Awaitable[None]]
+Route = Callable[["Account", bytes, Send, float, str], Awaitable[None]]  # ..., started, url
 
 USER_DATA_PATH: Final = "/v3/appendix/user_data"
 DROP_MESSAGE: Final = "ASGI callable returned without completing response."
@@ -110,7 +113,8 @@ def _task_path(endpoint: Endpoint) -> list[str]:
 
 
 class Emulator:
-    """The ASGI application; `counters`, `corpus` and `accounts` are there to be read."""
+    """The ASGI application; `counters`, `corpus`, `accounts` and `tasks` are there to be
+    read."""
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
@@ -118,6 +122,7 @@ class Emulator:
         self.accounts = {login: Account(login, self.config) for login in self.config.accounts}
         self.faults = FaultPlan(self.config.faults)
         self.counters = Counters()
+        self.tasks = TaskLog(self.config.task_log_size)
         self._encoder = msgspec.json.Encoder()
         self._routes: dict[tuple[str, str], Route] = {
             ("GET", USER_DATA_PATH): self._user_data,
@@ -162,19 +167,25 @@ class Emulator:
         if route is None:
             await self._answer(send, env.envelope(40400), status=404)
             return
-        auth = dict(scope["headers"]).get(b"authorization")
-        account = authenticate(auth, self.accounts, self.config)
+        headers = dict(scope["headers"])
+        account = authenticate(headers.get(b"authorization"), self.accounts, self.config)
         if account is None:
             await self._answer(send, env.envelope(40100), status=401)
             return
         account.in_flight += 1
         try:
-            await route(account, body, send, started)
+            await route(account, body, send, started, _url(scope, headers))
         finally:
             account.in_flight -= 1
 
     async def _live(
-        self, endpoint: Endpoint, account: Account, body: bytes, send: Send, started: float
+        self,
+        endpoint: Endpoint,
+        account: Account,
+        body: bytes,
+        send: Send,
+        started: float,
+        url: str,
     ) -> None:
         if arrival_delay := self.faults.arrival_delay():  # uneven network: counted on arrival
             await anyio.sleep(arrival_delay)
@@ -187,7 +198,7 @@ class Emulator:
             await self._answer(send, env.envelope(refused))
             return
         draw = self.faults.draw(body)
-        reply = self._live_reply(endpoint, account, body, draw, started)
+        reply = self._live_reply(endpoint, account, body, draw, started, url)
         # The drawn latency counts from the request's arrival, the work above included: a
         # wave of requests then leaves at the drawn times instead of queueing its CPU work
         # behind the sleep in one event loop.
@@ -197,7 +208,13 @@ class Emulator:
         await self._send(send, reply.status, reply.body, reply.content_type, reply.draw)
 
     def _live_reply(
-        self, endpoint: Endpoint, account: Account, body: bytes, draw: Draw, started: float
+        self,
+        endpoint: Endpoint,
+        account: Account,
+        body: bytes,
+        draw: Draw,
+        started: float,
+        url: str,
     ) -> _Reply:
         """The answer as it will go out, computed before the latency is slept."""
         path = _task_path(endpoint)
@@ -206,8 +223,9 @@ class Emulator:
         if draw.kind == "http_500":
             return _Reply(500, HTML_500, b"text/html", draw)
         if draw.kind == "envelope_50000":
-            failed = env.task(50000, path, None)
-            return self._reply(env.envelope(50000, [failed]))
+            failed = env.envelope(50000, [env.task(50000, path, None)])
+            self._log(account, failed, url, started, draw.latency)
+            return self._reply(failed)
         try:
             posted = msgspec.json.decode(body)
         except msgspec.DecodeError:
@@ -216,7 +234,7 @@ class Emulator:
             return self._reply(env.envelope(40503))
         if not posted:
             return self._reply(env.envelope(40502))
-        first, items = self._task(endpoint, posted[0], draw, started)
+        first, items = self._task(endpoint, account, posted[0], draw, started)
         tasks = [first] + [env.task(40000, path, _echo(endpoint, extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)
@@ -231,7 +249,18 @@ class Emulator:
         self.counters.cost += answer.cost
         self.counters.items += items
         self._count_envelope(answer)
+        self._log(account, answer, url, started, draw.latency)
         return _Reply(200, self._encoder.encode(answer), b"application/json", draw)
+
+    def _log(
+        self, account: Account, answer: env.EnvelopeOut, url: str, started: float, latency: float
+    ) -> None:
+        """Log an answer's tasks as delivered: posted on arrival, done when due out."""
+        elapsed = time.perf_counter() - started
+        posted = time.time() - elapsed
+        done = posted + max(latency, elapsed)
+        tasks = answer.tasks or ()
+        self.tasks.record(account.login, tasks, url=url, method="POST", posted=posted, done=done)
 
     def _reply(self, answer: env.EnvelopeOut) -> _Reply:
         """An envelope answered with HTTP 200, counted by its status codes."""
@@ -239,7 +268,7 @@ class Emulator:
         return _Reply(200, self._encoder.encode(answer), b"application/json")
 
     def _task(
-        self, endpoint: Endpoint, posted: Any, draw: Draw, started: float
+        self, endpoint: Endpoint, account: Account, posted: Any, draw: Draw, started: float
     ) -> tuple[env.TaskOut, int]:
         """The first task's outcome, and how many items it carries."""
         data = _echo(endpoint, posted)
@@ -250,7 +279,10 @@ class Emulator:
             task = endpoint.check_task(posted)
             if draw.kind in ("task_40103", "task_50401"):
                 return env.task(int(draw.kind[5:]), path, data), 0
-            result, items = self.corpus.answer(endpoint, task)
+            if endpoint.name in ANSWERED:  # errors, id_list: the account's own tasks
+                result, items = self.tasks.answer(endpoint.name, account.login, task), 0
+            else:
+                result, items = self.corpus.answer(endpoint, task)
         except UnknownField as exc:
             return env.task(40506, path, data, message=f"Unknown Field: '{exc.field}'."), 0
         except ValidationError as exc:
@@ -266,7 +298,9 @@ class Emulator:
         )
         return done, items
 
-    async def _user_data(self, account: Account, body: bytes, send: Send, started: float) -> None:
+    async def _user_data(
+        self, account: Account, body: bytes, send: Send, started: float, url: str
+    ) -> None:
         if self.config.user_data_fails:
             await self._answer(send, env.envelope(50000), status=500)
             return
@@ -318,7 +352,13 @@ class Emulator:
         }
 
     async def _get(
-        self, endpoint: Endpoint, account: Account, body: bytes, send: Send, started: float
+        self,
+        endpoint: Endpoint,
+        account: Account,
+        body: bytes,
+        send: Send,
+        started: float,
+        url: str,
     ) -> None:
         """An endpoint that takes no task (`index`, `available_filters`): auth only, free,
         no rate limit, no faults."""
@@ -373,6 +413,14 @@ class Emulator:
             await send({"type": "http.response.body", "body": b""})
             return
         await send({"type": "http.response.body", "body": body})
+
+
+def _url(scope: Scope, headers: dict[bytes, bytes]) -> str:
+    """The URL a request was sent to, as its client wrote it (the Host header)."""
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not host and scope.get("server"):
+        host = "{}:{}".format(*scope["server"])
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}"
 
 
 def _echo(endpoint: Endpoint, posted: Any) -> dict[str, Any]:

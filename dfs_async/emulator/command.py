@@ -106,6 +106,10 @@ def register(subparsers: Any) -> None:
         help="pin a host's number of pages (repeatable)",
     )  # fmt: skip
     p.add_argument(
+        "--task-log-size", type=int, default=d.task_log_size,
+        help="tasks each account's log keeps for errors and id_list (default %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
         "--fault-seed", type=int, default=f.seed, help="seed of the faults (default %(default)s)"
     )
     p.add_argument(

@@ -108,6 +108,9 @@ class EmulatorConfig:
     Server-invalid targets: a target whose host ends in one of the reserved TLDs `.invalid`,
     `.test`, `.example`, `.localhost`, or whose host is listed in `invalid_targets`, is
     unknown to the API: a bulk task naming one is refused whole (40501).
+
+    `task_log_size`: the tasks each account's log keeps (the last ones), which `errors` and
+    `id_list` serve (emulator/tasks.py).
     """
 
     seed: int = 0
@@ -132,6 +135,7 @@ class EmulatorConfig:
     daily_limits: Mapping[str, int] = field(default_factory=dict)
     used_today: Mapping[str, int] = field(default_factory=dict)
     user_data_fails: bool = False
+    task_log_size: int = 10_000
 
     def __post_init__(self) -> None:
         _check(bool(self.accounts), "accounts", "at least one login")
@@ -147,6 +151,7 @@ class EmulatorConfig:
         _check(self.size_skew > 0, "size_skew", "more than 0")
         _check(all(n >= 0 for n in self.target_sizes.values()), "target_sizes", "sizes >= 0")
         _check(self.corpus_cache_size >= 1, "corpus_cache_size", "at least 1")
+        _check(self.task_log_size >= 1, "task_log_size", "at least 1")
         _check(self.big_backlinks >= 0, "big_backlinks", "at least 0")
         prices = self.prices.values()
         _check(all(a >= 0 and b >= 0 for a, b in prices), "prices", "(per request, per item) >= 0")

@@ -24,6 +24,8 @@ from datetime import UTC
 from operator import attrgetter
 from typing import Any
 
+import msgspec
+
 from dfs_async.errors import ValidationError
 from dfs_async.filters import NUM, TIME, field_kind, is_condition, parse_filter_time
 from dfs_async.models import format_api_datetime
@@ -34,13 +36,19 @@ Getter = Callable[[Item], Any]
 
 
 def getter(name: str) -> Getter:
-    """Reads a field, or `map.key` (0 when the item's map lacks the key); a dotted name
-    reaches a map field only (the filter's check made sure of that)."""
-    if "." in name:
-        head, key = name.split(".", 1)
-        read_map = attrgetter(head)
-        return lambda item: (read_map(item) or {}).get(key, 0)
-    return attrgetter(name)
+    """Reads a field, `object.field` (a nested object's field), or `map.key` (0 when the
+    item's map lacks the key); the filter's check made sure the name is one of these."""
+    if "." not in name:
+        return attrgetter(name)
+    head, key = name.split(".", 1)
+
+    def get(item: Item) -> Any:
+        part = getattr(item, head, None)  # an intersection's view lacks a target it lacks
+        if isinstance(part, msgspec.Struct):
+            return getattr(part, key)
+        return (part or {}).get(key, 0)
+
+    return get
 
 
 def compile_filter(expr: Any, fields: Mapping[str, str], name: str = "filters") -> Predicate:

@@ -34,7 +34,14 @@ from dfs_async.endpoints.backlinks import (
     TIMESERIES_NEW_LOST_SUMMARY,
     TIMESERIES_SUMMARY,
 )
-from dfs_async.endpoints.checks import Rule, Unit, bulk_target, one_target, target_set
+from dfs_async.endpoints.checks import (
+    Rule,
+    Unit,
+    bulk_target,
+    one_domain,
+    one_target,
+    target_set,
+)
 from dfs_async.endpoints.spec import Endpoint, Price, filter_fields
 
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
@@ -79,6 +86,7 @@ __all__ = [
     "Unit",
     "bulk_target",
     "filter_fields",
+    "one_domain",
     "one_target",
     "target_set",
 ]

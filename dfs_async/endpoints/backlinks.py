@@ -6,12 +6,14 @@ Adding an endpoint: its request and item Structs in `models`, its spec here (and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
 import msgspec
 
 from dfs_async.endpoints.checks import (
+    Numbered,
     Rule,
     a_year_ago,
     bulk_target,
@@ -20,6 +22,7 @@ from dfs_async.endpoints.checks import (
     each_target,
     filters,
     no_unit,
+    one_domain,
     order_by,
     target,
     target_set,
@@ -62,6 +65,8 @@ from dfs_async.models import (
     HistorySnapshot,
     IdListRequest,
     Index,
+    IntersectionBacklink,
+    IntersectionDomain,
     IntersectionResult,
     ListedTask,
     NoFields,
@@ -87,16 +92,27 @@ BACKLINK_FILTER_FIELDS: Final = FilterFields(Backlink)
 
 HISTORY_FROM: Final = date(2019, 1, 1)  # the earliest `date_from` of history
 SERIES_FROM: Final = date(2019, 1, 30)  # ... and of the timeseries endpoints
+INTERSECTION_TARGETS: Final = 20  # the most targets an intersection takes
 
 
 def _live(name: str) -> str:
     return f"/v3/backlinks/{name}/live"
 
 
+def _sorting(fields: Mapping[str, str]) -> dict[str, Rule]:
+    """`filters` and `order_by` on these fields."""
+    return {"filters": filters(fields), "order_by": order_by(fields)}
+
+
 def _sorted_by(item: type[msgspec.Struct]) -> dict[str, Rule]:
     """`filters` and `order_by` on the item's own fields."""
-    fields = FilterFields(item)
-    return {"filters": filters(fields), "order_by": order_by(fields)}
+    return _sorting(FilterFields(item))
+
+
+DOMAIN_INTERSECTION_FIELDS: Final = Numbered(FilterFields(IntersectionDomain), INTERSECTION_TARGETS)
+PAGE_INTERSECTION_FIELDS: Final = Numbered(FilterFields(IntersectionBacklink), INTERSECTION_TARGETS)
+"""What the intersections' `filters` and `order_by` name: a field of a target's part, by the
+target's number (`"1.rank"`), as the API's documentation writes them."""
 
 
 _AGGREGATE: Final[dict[str, Rule]] = {
@@ -128,6 +144,7 @@ DOMAIN_PAGES: Final = Endpoint(
     request=DomainPagesRequest,
     item=DomainPage,
     paging=Offset(),
+    unit=one_domain,
     checks={**_AGGREGATE, "target": domain, **_sorted_by(DomainPage)},
 )
 REFERRING_DOMAINS: Final = Endpoint(
@@ -167,7 +184,7 @@ DOMAIN_INTERSECTION: Final = Endpoint(
         "targets": each_target,
         "exclude_targets": each_target,
         "backlinks_filters": filters(BACKLINK_FILTER_FIELDS),
-        **_sorted_by(DomainIntersection),
+        **_sorting(DOMAIN_INTERSECTION_FIELDS),
     },
 )
 PAGE_INTERSECTION: Final = Endpoint(
@@ -181,7 +198,7 @@ PAGE_INTERSECTION: Final = Endpoint(
     checks={
         "targets": each_target,
         "exclude_targets": each_target,
-        **_sorted_by(PageIntersection),
+        **_sorting(PAGE_INTERSECTION_FIELDS),
     },
 )
 
@@ -212,6 +229,7 @@ HISTORY: Final = Endpoint(
     item=HistorySnapshot,
     paging=Series(),
     result=HistoryResult,
+    unit=one_domain,
     checks={"target": domain, "date_from": day(HISTORY_FROM), "date_to": day(HISTORY_FROM)},
 )
 TIMESERIES_SUMMARY: Final = Endpoint(
@@ -221,6 +239,7 @@ TIMESERIES_SUMMARY: Final = Endpoint(
     item=TimeseriesSummary,
     paging=Series(),
     result=TimeseriesResult[TimeseriesSummary],
+    unit=one_domain,
     checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
 )
 TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
@@ -230,6 +249,7 @@ TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
     item=TimeseriesNewLostSummary,
     paging=Series(),
     result=TimeseriesResult[TimeseriesNewLostSummary],
+    unit=one_domain,
     checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
 )
 

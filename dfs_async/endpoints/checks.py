@@ -7,14 +7,14 @@ it before sending and the emulator answers 40501 from the same rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from dfs_async.errors import InvalidTarget, ValidationError
 from dfs_async.filters import check_filters, field_kind
 from dfs_async.plan.bulk import pack_fields
-from dfs_async.targets import is_api_target, normalize_target
+from dfs_async.targets import domain_of, is_api_target, is_page, normalize_target
 
 Rule = Callable[[str, Any], None]
 """A field rule: raises ValidationError(name, rule) when the (non-null) value breaks it."""
@@ -25,8 +25,9 @@ fields that name it; raises InvalidTarget (or ValidationError) when it is not va
 
 MAX_ORDER_RULES: Final = 3
 _TARGET_RULE: Final = (
-    "a domain or subdomain without scheme and www., or an absolute http(s) page URL"
+    "a domain or subdomain without scheme and www., or a page as an absolute http(s) URL"
 )
+_DOMAIN_RULE: Final = "a domain or subdomain without scheme and www."
 
 # -- units of work ------------------------------------------------------------------------
 
@@ -34,6 +35,15 @@ _TARGET_RULE: Final = (
 def one_target(raw: Any) -> tuple[str, dict[str, Any]]:
     """The unit of most endpoints: one normalised `target`."""
     target = normalize_target(raw)
+    return target, {"target": target}
+
+
+def one_domain(raw: Any) -> tuple[str, dict[str, Any]]:
+    """The unit of the endpoints that take a domain only: one normalised `target`; a page
+    URL is refused (no request), naming its domain, which is what to ask for instead."""
+    target = normalize_target(raw)
+    if is_page(target):
+        raise InvalidTarget(raw, _not_a_page(target))
     return target, {"target": target}
 
 
@@ -76,10 +86,17 @@ def target(name: str, value: Any) -> None:
 
 def domain(name: str, value: Any) -> None:
     """A domain or subdomain (no page URL) in the API's form."""
-    if not isinstance(value, str) or not is_api_target(value) or "://" in value:
-        raise ValidationError(
-            name, f"a domain or subdomain without scheme and www. (got {value!r})"
-        )
+    if not isinstance(value, str) or not is_api_target(value):
+        raise ValidationError(name, f"{_DOMAIN_RULE} (got {value!r})")
+    if is_page(value):
+        raise ValidationError(name, f"{_not_a_page(value)} (got {value!r})")
+
+
+def _not_a_page(page: str) -> str:
+    return (
+        f"this endpoint takes {_DOMAIN_RULE}, not a page URL:"
+        f" the page's domain is {domain_of(page).domain}"
+    )
 
 
 def each_target(name: str, value: Any) -> None:
@@ -91,6 +108,27 @@ def each_target(name: str, value: Any) -> None:
 
 
 # -- filters and sorting ------------------------------------------------------------------
+
+
+class Numbered(Mapping[str, str]):
+    """What an intersection's `filters` and `order_by` name: `"<n>.<field>"`, a field of the
+    n-th target's part (`"1.rank"`, `"2.first_seen"`), for n up to `most` targets."""
+
+    def __init__(self, part: Mapping[str, str], most: int) -> None:
+        self._part = part
+        self._most = most
+
+    def __getitem__(self, name: str) -> str:
+        number, _, field = name.partition(".")
+        if number.isdigit() and number[0] != "0" and int(number) <= self._most:
+            return self._part[field]
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"{n}.{field}" for n in range(1, self._most + 1) for field in self._part)
+
+    def __len__(self) -> int:
+        return self._most * len(self._part)
 
 
 def filters(fields: Mapping[str, str]) -> Rule:

@@ -12,6 +12,7 @@ the API's codes from the same checks.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -111,13 +112,22 @@ _FILTER_KINDS: Final = {
 
 
 def filter_fields(item: type[msgspec.Struct]) -> dict[str, str]:
-    """The fields `filters` and `order_by` may name, by kind, derived from an item Struct
-    (nested objects are not filterable)."""
-    return {
-        name: _FILTER_KINDS[kind]
-        for name, kind in kinds_of(item).items()
-        if name != "type" and kind != "object"
-    }
+    """The fields `filters` and `order_by` may name, by kind, derived from an item Struct:
+    its own, and a nested object's as `object.field` (`page_summary.backlinks`, as the API's
+    documentation filters `domain_pages`; the nested object's maps and objects are not)."""
+    fields: dict[str, str] = {}
+    for info in fields_of(item):
+        if info.name == "type":
+            continue
+        if info.kind != "object":
+            fields[info.name] = _FILTER_KINDS[info.kind]
+            continue
+        for part in typing.get_args(info.annotation) or (info.annotation,):
+            if isinstance(part, type) and issubclass(part, msgspec.Struct):
+                for inner, kind in kinds_of(part).items():
+                    if kind not in ("object", "map"):
+                        fields[f"{info.name}.{inner}"] = _FILTER_KINDS[kind]
+    return fields
 
 
 class FilterFields(Mapping[str, str]):

@@ -103,7 +103,7 @@ def test_exit_1_when_a_target_is_invalid(
     dfs_emulator_factory: EmulatorFactory, tmp_path: Path
 ) -> None:
     emu = dfs_emulator_factory(small_config())
-    listed = ["site1.com", "not a domain", "site2.com", "https://www.SITE1.com/"]
+    listed = ["site1.com", "not a domain", "site2.com", "WWW.SITE1.com"]
     targets = write_targets(tmp_path / "t.txt", listed)
     out = tmp_path / "o.csv"
     result = run_cli(CMD, targets, "--base-url", emu.base_url, "-o", out, env=cli_env(emu))
@@ -115,7 +115,7 @@ def test_exit_1_when_a_target_is_invalid(
     assert "white space" in str(errors[0]["status_message"])
     assert csv_records(out) == expected_records(small_config(), ["site1.com", "site2.com"])
     assert "1 failed" in result.stderr
-    assert "dropped 1 duplicate target(s): https://www.SITE1.com/" in result.stderr
+    assert "dropped 1 duplicate target(s): WWW.SITE1.com" in result.stderr
 
 
 def test_exit_3_on_wrong_credentials(dfs_emulator: EmulatorHandle, tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ def test_comments_blanks_crlf_bom_and_duplicates(tmp_path: Path) -> None:
         "Forbes.com\r\n"
         "\r\n"
         "   \r\n"
-        "https://www.forbes.com/   # the same site, written as a URL\r\n"
+        "https://www.forbes.com/   # a page (the home page), not the domain\r\n"
+        "HTTPS://WWW.Forbes.com   # the same page\r\n"
         "blog.example.com\r\n"
         "https://www.python.org/about/#team\r\n"
         "www.FORBES.com.\r\n"
@@ -26,11 +27,12 @@ def test_comments_blanks_crlf_bom_and_duplicates(tmp_path: Path) -> None:
     targets = read_targets(str(path), ["extra.org", "forbes.com"])
     assert targets.valid == [
         "forbes.com",
+        "https://www.forbes.com/",
         "blog.example.com",
         "https://www.python.org/about/#team",  # a fragment is not a comment
         "extra.org",
     ]
-    assert targets.duplicates == ["https://www.forbes.com/", "www.FORBES.com.", "forbes.com"]
+    assert targets.duplicates == ["HTTPS://WWW.Forbes.com", "www.FORBES.com.", "forbes.com"]
     assert targets.invalid == []
 
 

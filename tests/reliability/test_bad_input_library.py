@@ -80,7 +80,8 @@ async def test_a_bad_request_field_is_refused_before_sending(
 
 async def test_targets_are_normalised_or_failed_alone_without_a_request() -> None:
     written = {
-        "https://www.Forbes.com/": "forbes.com",  # a site's home page: the site
+        "https://www.Forbes.com/": "https://www.forbes.com/",  # the home page: a page
+        "WWW.Forbes.com.": "forbes.com",  # the domain
         "  WWW.Example.ORG  ": "example.org",  # white space around, www.
         "bücher.de": "xn--bcher-kva.de",  # IDN: punycode
         "HTTPS://Shop.Example.com/Blog/Post?id=1": "https://shop.example.com/Blog/Post?id=1",

@@ -26,9 +26,6 @@ the referring domains linking to every target and to no excluded one (in the fir
 order), each with its links to each target; `page_intersection` the same for referring pages
 (`url_from`), each with the first backlink from that page to each target. `filters` and
 `order_by` name a target's field as `"<n>.<field>"` (`"1.rank"`).
-
-Utility: `id_list` answers a few synthetic tasks in the asked range, `errors` none; both are
-lists of records (the task's `result` list itself), charged nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +50,7 @@ from dfs_async.emulator.corpus.figures import (
 from dfs_async.emulator.corpus.links import Profile, page_of, url_from
 from dfs_async.emulator.corpus.pages import MAP_VOCABULARY, stable_seed
 from dfs_async.emulator.query import compile_filter, sort_items
+from dfs_async.endpoints.backlinks import DOMAIN_INTERSECTION_FIELDS, PAGE_INTERSECTION_FIELDS
 from dfs_async.errors import ValidationError
 from dfs_async.models import (
     BulkBacklinks,
@@ -69,14 +67,12 @@ from dfs_async.models import (
     HistoryRequest,
     HistoryResult,
     HistorySnapshot,
-    IdListRequest,
     Index,
     IndexHistory,
     IntersectionBacklink,
     IntersectionDomain,
     IntersectionResult,
     IntersectionSummary,
-    ListedTask,
     PageIntersection,
     PageIntersectionRequest,
     TimeseriesNewLostSummary,
@@ -84,7 +80,6 @@ from dfs_async.models import (
     TimeseriesSummary,
     TimeseriesSummaryRequest,
     format_api_datetime,
-    parse_api_datetime,
 )
 
 HISTORY_FROM: Final = date(2019, 1, 1)
@@ -432,12 +427,13 @@ def _numbered(task: Mapping[str, Any]) -> list[tuple[str, str]]:
     return sorted(task["targets"].items(), key=lambda kv: (len(kv[0]), kv[0]))
 
 
-def _filter_numbered(items: list[Any], views: list[Any], task: Mapping[str, Any]) -> list[Any]:
+def _filter_numbered(
+    items: list[Any], views: list[Any], task: Mapping[str, Any], fields: Mapping[str, str]
+) -> list[Any]:
     """`filters` and `order_by` over `"<n>.<field>"` names (a view per item)."""
-    names = {n: "map" for n, _ in _numbered(task)}
     pairs = list(zip(views, items, strict=True))
     if task.get("filters") is not None:
-        keep = compile_filter(task["filters"], names)
+        keep = compile_filter(task["filters"], fields)
         pairs = [(v, it) for v, it in pairs if keep(v)]
     if task.get("order_by"):
         order = sort_items([v for v, _ in pairs], task["order_by"])
@@ -505,7 +501,7 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
                 )
             )
             views.append(_view(parts))
-        return _filter_numbered(items, views, task)
+        return _filter_numbered(items, views, task, DOMAIN_INTERSECTION_FIELDS)
 
     selected: list[Any] = corpus.cached("DomainIntersection", task, derive)
     items = page(selected, task, DomainIntersectionRequest)
@@ -569,59 +565,11 @@ def page_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int
                 )
             )
             views.append(_view(heads))
-        return _filter_numbered(items, views, task)
+        return _filter_numbered(items, views, task, PAGE_INTERSECTION_FIELDS)
 
     selected: list[Any] = corpus.cached("PageIntersection", task, derive)
     items = page(selected, task, PageIntersectionRequest)
     return _intersection(task, selected, items), len(items)
-
-
-# -- utility -------------------------------------------------------------------------------
-
-
-def parse_time(name: str, value: Any) -> datetime:
-    try:
-        parsed = parse_api_datetime(value)
-    except (TypeError, ValueError):
-        parsed = None
-    if parsed is None:
-        raise ValidationError(name, f"a datetime yyyy-mm-dd hh:mm:ss +00:00, got {value!r}")
-    return parsed
-
-
-@register("id_list")
-def id_list(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
-    start = parse_time("datetime_from", task["datetime_from"])
-    end = parse_time("datetime_to", task["datetime_to"])
-    if start > end:
-        raise ValidationError("datetime_from", "not after datetime_to")
-    rnd = random.Random(stable_seed(corpus.config.seed, "id_list", start.date(), end.date()))
-    span = (end - start).total_seconds()
-    records = []
-    for _ in range(min(5, 1 + int(span // 86_400))):
-        posted = start + timedelta(seconds=rnd.uniform(0, span))
-        records.append(
-            ListedTask(
-                id=f"{posted:%m%d%H%M}-{rnd.randrange(10**4):04d}-0{rnd.randrange(10**4):04d}",
-                url="https://api.dataforseo.com/v3/backlinks/summary/live",
-                datetime_posted=format_api_datetime(posted),
-                datetime_done=format_api_datetime(posted + timedelta(seconds=1)),
-                status="Ok.",
-                cost=0.02003,
-            )
-        )
-    records.sort(key=lambda r: r.datetime_posted or "")
-    if option(task, IdListRequest, "sort") == "desc":
-        records.reverse()
-    return page(records, task, IdListRequest), 0
-
-
-@register("errors")
-def errors(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
-    for name in ("datetime_from", "datetime_to"):
-        if name in task:
-            parse_time(name, task[name])
-    return [], 0
 
 
 # -- the utilities that take no task ---------------------------------------------------
