@@ -31,11 +31,18 @@ from typing import Any, Literal, NamedTuple, get_args, get_origin, get_type_hint
 import msgspec
 
 import dfs_async.models
-from dfs_async.client import EndpointCall
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.endpoints.checks import bulk_target, no_unit, one_target, target_set
 from dfs_async.filters import Expr
 from dfs_async.models.fields import FieldInfo, fields_of
+
+try:
+    from dfs_async.client import EndpointCall
+except Exception as exc:  # the generated calls may name what the specs no longer have
+    raise SystemExit(
+        f"dfs_async.client does not import ({exc!r}): if the generated typed calls at its end"
+        " are at fault, delete them (keep the two marker lines) and run this again"
+    ) from None
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNATURES = ROOT / "dfs_async" / "endpoints" / "signatures.py"
@@ -148,9 +155,10 @@ def describe(info: FieldInfo) -> str:
         rules.append(f"at most {info.max_length} {unit}")
     if isinstance(info.extra, dict) and "default" in info.extra:
         rules.append(f"the API's default: {info.extra['default']!r}")
-    text = info.description or info.name
-    text = text[0].upper() + text[1:] + (f" ({'; '.join(rules)})" if rules else "")
-    return text if text.endswith(".") else text + "."
+    sentences = [info.description or info.name, "; ".join(rules)]
+    return " ".join(
+        f"{s[0].upper()}{s[1:]}{'' if s.endswith('.') else '.'}" for s in sentences if s
+    )
 
 
 class TypedDicts:

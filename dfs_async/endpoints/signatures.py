@@ -62,13 +62,13 @@ class DomainPagesSummaryFields(TypedDict, total=False):
     """The fields of `DomainPagesSummaryRequest`, as keyword arguments."""
 
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
@@ -76,15 +76,15 @@ class DomainPagesSummaryFields(TypedDict, total=False):
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class CustomModeFields(TypedDict, total=False):
@@ -105,14 +105,14 @@ class CustomModeFields(TypedDict, total=False):
     ]
     """The field whose distinct values are grouped."""
     value: Required[int]
-    """Backlinks per distinct value (1 to 1000)."""
+    """Backlinks per distinct value. 1 to 1000."""
 
 
 class BacklinksFields(TypedDict, total=False):
     """The fields of `BacklinksRequest`, as keyword arguments."""
 
     mode: Literal["as_is", "one_per_domain", "one_per_anchor"] | None
-    """All backlinks, one per domain or one per anchor (the API's default: 'as_is')."""
+    """All backlinks, one per domain or one per anchor. The API's default: 'as_is'."""
     custom_mode: CustomModeFields | CustomMode | None
     """Backlinks per distinct value of a field, JSON, overrides mode: e.g. {"field": "domain_from",
     "value": 10}."""
@@ -121,37 +121,37 @@ class BacklinksFields(TypedDict, total=False):
     order_by: list[str] | None
     """Sort rule, up to 3, e.g. "rank,desc"."""
     offset: int | None
-    """Items to skip (at most 20,000: beyond, search_after_token) (0 to 20000; the API's default:
-    0)."""
+    """Items to skip (at most 20,000: beyond, search_after_token). 0 to 20000; the API's default:
+    0."""
     search_after_token: str | None
     """The previous result's token; every other field left identical."""
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class AnchorsFields(TypedDict, total=False):
     """The fields of `AnchorsRequest`, as keyword arguments."""
 
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
@@ -159,28 +159,28 @@ class AnchorsFields(TypedDict, total=False):
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class DomainPagesFields(TypedDict, total=False):
     """The fields of `DomainPagesRequest`, as keyword arguments."""
 
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
@@ -188,26 +188,26 @@ class DomainPagesFields(TypedDict, total=False):
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class ReferringDomainsFields(TypedDict, total=False):
     """The fields of `ReferringDomainsRequest`, as keyword arguments."""
 
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
@@ -215,30 +215,30 @@ class ReferringDomainsFields(TypedDict, total=False):
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class ReferringNetworksFields(TypedDict, total=False):
     """The fields of `ReferringNetworksRequest`, as keyword arguments."""
 
     network_address_type: Literal["ip", "subnet"] | None
-    """Group by IP address or by subnet (the API's default: 'ip')."""
+    """Group by IP address or by subnet. The API's default: 'ip'."""
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
@@ -246,124 +246,124 @@ class ReferringNetworksFields(TypedDict, total=False):
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class CompetitorsFields(TypedDict, total=False):
     """The fields of `CompetitorsRequest`, as keyword arguments."""
 
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
     """Sort rule, up to 3, e.g. "rank,desc"."""
     main_domain: bool | None
-    """Search the target's main domain only (the API's default: True)."""
+    """Search the target's main domain only. The API's default: True."""
     exclude_large_domains: bool | None
-    """Leave out large domains (google.com, amazon.com...) (the API's default: True)."""
+    """Leave out large domains (google.com, amazon.com...). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class DomainIntersectionFields(TypedDict, total=False):
     """The fields of `DomainIntersectionRequest`, as keyword arguments."""
 
     exclude_targets: list[str] | None
-    """Up to 10 targets whose linkers are left out (at most 10 entries)."""
+    """Up to 10 targets whose linkers are left out. At most 10 entries."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
     """Sort rule, up to 3, e.g. "rank,desc"."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     intersection_mode: Literal["all", "partial"] | None
-    """All: every backlink; partial: the intersecting backlinks only (the API's default: 'all')."""
+    """All: every backlink; partial: the intersecting backlinks only. The API's default: 'all'."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class PageIntersectionFields(TypedDict, total=False):
     """The fields of `PageIntersectionRequest`, as keyword arguments."""
 
     exclude_targets: list[str] | None
-    """Up to 10 targets whose linkers are left out (at most 10 entries)."""
+    """Up to 10 targets whose linkers are left out. At most 10 entries."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     filters: Expr | list[Any] | None
     """Filter expression, JSON."""
     order_by: list[str] | None
     """Sort rule, up to 3, e.g. "rank,desc"."""
     offset: int | None
-    """Items to skip (at least 0; the API's default: 0)."""
+    """Items to skip. At least 0; the API's default: 0."""
     limit: int | None
-    """Items per request (1 to 1000; the API's default: 100)."""
+    """Items per request. 1 to 1000; the API's default: 100."""
     internal_list_limit: int | None
-    """Elements kept in each list field (attributes, platform types) (1 to 1000; the API's default:
-    10)."""
+    """Elements kept in each list field (attributes, platform types). 1 to 1000; the API's default:
+    10."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     intersection_mode: Literal["all", "partial"] | None
-    """All: every backlink; partial: the intersecting backlinks only (the API's default: 'all')."""
+    """All: every backlink; partial: the intersecting backlinks only. The API's default: 'all'."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class SummaryFields(TypedDict, total=False):
     """The fields of `SummaryRequest`, as keyword arguments."""
 
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     include_indirect_links: bool | None
-    """Count indirect links (redirects, canonicals) (the API's default: True)."""
+    """Count indirect links (redirects, canonicals). The API's default: True."""
     exclude_internal_backlinks: bool | None
-    """Leave out links from the target's own domain (the API's default: True)."""
+    """Leave out links from the target's own domain. The API's default: True."""
     internal_list_limit: int | None
-    """Keys kept in each map field (1 to 1000; the API's default: 10)."""
+    """Keys kept in each map field. 1 to 1000; the API's default: 10."""
     backlinks_status_type: Literal["all", "live", "lost"] | None
-    """Which backlinks are counted (the API's default: 'live')."""
+    """Which backlinks are counted. The API's default: 'live'."""
     backlinks_filters: Expr | list[Any] | None
     """Filter on the underlying backlinks, JSON."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class HistoryFields(TypedDict, total=False):
@@ -374,9 +374,9 @@ class HistoryFields(TypedDict, total=False):
     date_to: str | None
     """End of the range, yyyy-mm-dd (at most and by default today)."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class TimeseriesSummaryFields(TypedDict, total=False):
@@ -387,13 +387,13 @@ class TimeseriesSummaryFields(TypedDict, total=False):
     date_to: str | None
     """End of the range, yyyy-mm-dd (at most and by default today)."""
     group_range: Literal["day", "week", "month", "year"] | None
-    """The period each item of the series covers (the API's default: 'month')."""
+    """The period each item of the series covers. The API's default: 'month'."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class TimeseriesNewLostSummaryFields(TypedDict, total=False):
@@ -404,41 +404,41 @@ class TimeseriesNewLostSummaryFields(TypedDict, total=False):
     date_to: str | None
     """End of the range, yyyy-mm-dd (at most and by default today)."""
     group_range: Literal["day", "week", "month", "year"] | None
-    """The period each item of the series covers (the API's default: 'month')."""
+    """The period each item of the series covers. The API's default: 'month'."""
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkRanksFields(TypedDict, total=False):
     """The fields of `BulkRanksRequest`, as keyword arguments."""
 
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkBacklinksFields(TypedDict, total=False):
     """The fields of `BulkBacklinksRequest`, as keyword arguments."""
 
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkSpamScoreFields(TypedDict, total=False):
     """The fields of `BulkSpamScoreRequest`, as keyword arguments."""
 
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkReferringDomainsFields(TypedDict, total=False):
     """The fields of `BulkReferringDomainsRequest`, as keyword arguments."""
 
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkNewLostBacklinksFields(TypedDict, total=False):
@@ -447,7 +447,7 @@ class BulkNewLostBacklinksFields(TypedDict, total=False):
     date_from: str | None
     """New/lost counted since, yyyy-mm-dd (at most a year ago; default a month ago)."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkNewLostReferringDomainsFields(TypedDict, total=False):
@@ -456,27 +456,27 @@ class BulkNewLostReferringDomainsFields(TypedDict, total=False):
     date_from: str | None
     """New/lost counted since, yyyy-mm-dd (at most a year ago; default a month ago)."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class BulkPagesSummaryFields(TypedDict, total=False):
     """The fields of `BulkPagesSummaryRequest`, as keyword arguments."""
 
     include_subdomains: bool | None
-    """Count backlinks to subdomains of the target (the API's default: True)."""
+    """Count backlinks to subdomains of the target. The API's default: True."""
     rank_scale: Literal["one_hundred", "one_thousand"] | None
-    """Scale of rank fields (the API's default: 'one_thousand')."""
+    """Scale of rank fields. The API's default: 'one_thousand'."""
     tag: str | None
-    """A label echoed by the API (at most 255 characters)."""
+    """A label echoed by the API. At most 255 characters."""
 
 
 class ErrorsFields(TypedDict, total=False):
     """The fields of `ErrorsRequest`, as keyword arguments."""
 
     limit: int | None
-    """Tasks per request (1 to 1000; the API's default: 1000)."""
+    """Tasks per request. 1 to 1000; the API's default: 1000."""
     offset: int | None
-    """Tasks to skip (at least 0; the API's default: 0)."""
+    """Tasks to skip. At least 0; the API's default: 0."""
     filtered_function: str | None
     """Only this function, e.g. backlinks/live."""
     datetime_from: str | None
@@ -493,13 +493,13 @@ class IdListFields(TypedDict, total=False):
     datetime_to: Required[str]
     """To, UTC yyyy-mm-dd hh:mm:ss +00:00 (at most now)."""
     limit: int | None
-    """Tasks per request (1 to 1000; the API's default: 1000)."""
+    """Tasks per request. 1 to 1000; the API's default: 1000."""
     offset: int | None
-    """Tasks to skip (at least 0; the API's default: 0)."""
+    """Tasks to skip. At least 0; the API's default: 0."""
     sort: Literal["asc", "desc"] | None
-    """Order by execution time (the API's default: 'asc')."""
+    """Order by execution time. The API's default: 'asc'."""
     include_metadata: bool | None
-    """Add each task's metadata (the API's default: False)."""
+    """Add each task's metadata. The API's default: False."""
 
 
 class TypedDomainPagesSummary(Generic[S]):
