@@ -324,7 +324,7 @@ def client_region() -> str:
             raise SystemExit(f"{endpoint.name}: export its item {item.__name__} from models")
         name = camel(endpoint.name)
         typed = f"signatures.Typed{name}"
-        if endpoint.takes_units:
+        if UNITS[endpoint.unit] is not None:  # streamed: its signatures' `S`
             typed += f"[RecordStream[models.{item.__name__}]]"
         doc = first_line(endpoint.request.__doc__ if endpoint.fields else item.__doc__)
         classes.append(
