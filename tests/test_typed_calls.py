@@ -15,6 +15,7 @@ import sys
 import types
 import typing
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -24,6 +25,7 @@ from dfs_async import DataForSEO, Record
 from dfs_async.client import Backlinks, EndpointCall
 from dfs_async.emulator import EmulatorConfig, running_emulator
 from dfs_async.endpoints import BY_NAME, ENDPOINTS, UTILITIES
+from dfs_async.models import format_api_datetime
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "typed_samples"
@@ -109,10 +111,11 @@ def conforms(value: Any, declared: Any) -> bool:
 
 
 UNITS = {"domain_intersection": "a.com,b.com", "page_intersection": "a.com,b.com"}  # intersect
-FIELDS: dict[str, dict[str, Any]] = {
+NOW = datetime.now(UTC)
+FIELDS: dict[str, dict[str, Any]] = {  # the API's range: at most 6 months back, until now
     "id_list": {
-        "datetime_from": "2020-01-01 00:00:00 +00:00",
-        "datetime_to": "2020-01-02 00:00:00 +00:00",
+        "datetime_from": format_api_datetime(NOW - timedelta(days=1)),
+        "datetime_to": format_api_datetime(NOW),
     },
 }
 
