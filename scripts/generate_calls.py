@@ -199,7 +199,7 @@ class TypedDicts:
         shown = []
         for member in members:
             if get_origin(member) is list and get_args(member) == (Any,):
-                shown.append(self.imports.name(Expr))  # wire.prepare_fields lists it
+                shown.append(self.imports.name(Expr))  # a call turns it into its list
             elif isinstance(member, type) and issubclass(member, msgspec.Struct):
                 shown.append(self.of(member, f"{member.__name__}Fields"))
             shown.append(render(member, self.imports))
