@@ -21,19 +21,20 @@ import ssl
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+import dfs_async.models as models
 from dfs_async.account import DEFAULT_RATE, AccountLimits
-from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
+from dfs_async.endpoints import BY_NAME, Endpoint, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.pacing import Pacer
-from dfs_async.records import Event, Failure, PageProgress, Record, Stats
+from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
 from dfs_async.wire import prepare_fields
@@ -55,6 +56,8 @@ SANDBOX_URL: Final = "https://sandbox.dataforseo.com"
 
 # Chunks (one page of records each) the stream holds between the engine and the caller.
 STREAM_BUFFER: Final = 4
+
+T = TypeVar("T")  # the item type of a stream's records
 
 
 class DataForSEO:
@@ -203,18 +206,6 @@ class DataForSEO:
         return self._engine
 
 
-class Backlinks:
-    """The `backlinks` endpoints of the API: one `EndpointCall` attribute per spec."""
-
-    def __init__(self, client: DataForSEO) -> None:
-        for endpoint in (*ENDPOINTS, *UTILITIES):
-            setattr(self, endpoint.name, EndpointCall(client, endpoint))
-
-    if TYPE_CHECKING:  # the attributes are made from ENDPOINTS; this names them for mypy
-
-        def __getattr__(self, name: str) -> EndpointCall: ...
-
-
 class EndpointCall:
     """One endpoint: `await call(target, **fields)` for one request, `.stream()` for all."""
 
@@ -244,7 +235,7 @@ class EndpointCall:
         max_items: int | None = None,
         resume: Mapping[str, PageProgress] | Callable[[str], PageProgress | None] | None = None,
         **fields: Any,
-    ) -> RecordStream:
+    ) -> RecordStream[Any]:
         """Every item of every target, all pages, as they arrive; see `RecordStream`.
 
         `targets` is read lazily (a generator of millions is fine); each is normalised by
@@ -282,7 +273,7 @@ class EndpointCall:
         return RecordStream(self._client, run)
 
 
-class RecordStream:
+class RecordStream(Generic[T]):
     """The records of a stream, inside `async with endpoint.stream(...) as records:`.
 
     `async for record in records` yields `Record`s; `records.events()` yields every event
@@ -355,14 +346,14 @@ class RecordStream:
         # was told the block ended normally).
         return None if body_failed else suppress
 
-    def __aiter__(self) -> _Records:
+    def __aiter__(self) -> _Records[T]:
         return _Records(self)
 
-    def events(self) -> _Events:
+    def events(self) -> _Events[T]:
         """Every event in order: Records and PageDone per page, then TargetDone or Failure."""
         return _Events(self)
 
-    async def next_event(self) -> Event:
+    async def next_event(self) -> Record[T] | PageDone | TargetDone | Failure:
         """The next event; StopAsyncIteration at the end, RunStopped if the run stopped."""
         event = next(self._chunk, None)
         if event is None:
@@ -410,27 +401,27 @@ class RecordStream:
             raise error
 
 
-class _Events:
+class _Events(Generic[T]):
     """`async for event in records.events()`: every event."""
 
     __slots__ = ("_stream",)
 
-    def __init__(self, stream: RecordStream) -> None:
+    def __init__(self, stream: RecordStream[T]) -> None:
         self._stream = stream
 
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> Record[T] | PageDone | TargetDone | Failure:
         return await self._stream.next_event()
 
 
-class _Records(_Events):
+class _Records(_Events[T]):
     """`async for record in records`: the Records only (failures still collected)."""
 
     __slots__ = ()
 
-    async def __anext__(self) -> Record[Any]:
+    async def __anext__(self) -> Record[T]:
         stream = self._stream
         # The fast path, taken for all but the first record of each chunk: the rest of the
         # current chunk, read here (no further call, no await).
@@ -489,3 +480,196 @@ def _check_verify(verify: object) -> None:
         raise ConfigurationError(
             f"verify: True, a CA bundle path or an ssl.SSLContext (got {verify!r})"
         )
+
+
+# -- the typed calls, generated from the specs by scripts/generate_calls.py --
+# Do not edit. Per endpoint, an `EndpointCall` with the typed signatures of
+# `endpoints/signatures.py` (its fields, its answer, its records) for type checkers: they
+# refine EndpointCall's, hence `type: ignore[misc]`. Nothing of it runs per call.
+
+
+class DomainPagesSummaryCall(  # type: ignore[misc]
+    signatures.TypedDomainPagesSummary[RecordStream[models.DomainPageSummary]], EndpointCall
+):
+    """`backlinks/domain_pages_summary/live`: per-page backlink summaries of a target."""
+
+
+class BacklinksCall(  # type: ignore[misc]
+    signatures.TypedBacklinks[RecordStream[models.Backlink]], EndpointCall
+):
+    """`backlinks/backlinks/live`: the backlinks of a target (offset to 20,000, then a token)."""
+
+
+class AnchorsCall(  # type: ignore[misc]
+    signatures.TypedAnchors[RecordStream[models.Anchor]], EndpointCall
+):
+    """`backlinks/anchors/live`: the anchors of a target's backlinks."""
+
+
+class DomainPagesCall(  # type: ignore[misc]
+    signatures.TypedDomainPages[RecordStream[models.DomainPage]], EndpointCall
+):
+    """`backlinks/domain_pages/live`: the pages of a domain, with their meta and summary."""
+
+
+class ReferringDomainsCall(  # type: ignore[misc]
+    signatures.TypedReferringDomains[RecordStream[models.ReferringDomain]], EndpointCall
+):
+    """`backlinks/referring_domains/live`: the domains linking to a target."""
+
+
+class ReferringNetworksCall(  # type: ignore[misc]
+    signatures.TypedReferringNetworks[RecordStream[models.ReferringNetwork]], EndpointCall
+):
+    """`backlinks/referring_networks/live`: the IPs or subnets linking to a target."""
+
+
+class CompetitorsCall(  # type: ignore[misc]
+    signatures.TypedCompetitors[RecordStream[models.Competitor]], EndpointCall
+):
+    """`backlinks/competitors/live`: the domains sharing referring domains with a target."""
+
+
+class DomainIntersectionCall(  # type: ignore[misc]
+    signatures.TypedDomainIntersection[RecordStream[models.DomainIntersection]], EndpointCall
+):
+    """`backlinks/domain_intersection/live`: the domains linking to several targets."""
+
+
+class PageIntersectionCall(  # type: ignore[misc]
+    signatures.TypedPageIntersection[RecordStream[models.PageIntersection]], EndpointCall
+):
+    """`backlinks/page_intersection/live`: the pages linking to several targets."""
+
+
+class SummaryCall(  # type: ignore[misc]
+    signatures.TypedSummary[RecordStream[models.Summary]], EndpointCall
+):
+    """`backlinks/summary/live`: the backlink summary of a target."""
+
+
+class HistoryCall(  # type: ignore[misc]
+    signatures.TypedHistory[RecordStream[models.HistorySnapshot]], EndpointCall
+):
+    """`backlinks/history/live`: monthly snapshots of a domain's backlink summary."""
+
+
+class TimeseriesSummaryCall(  # type: ignore[misc]
+    signatures.TypedTimeseriesSummary[RecordStream[models.TimeseriesSummary]], EndpointCall
+):
+    """`backlinks/timeseries_summary/live`: a domain's backlink counts over time."""
+
+
+class TimeseriesNewLostSummaryCall(  # type: ignore[misc]
+    signatures.TypedTimeseriesNewLostSummary[RecordStream[models.TimeseriesNewLostSummary]],
+    EndpointCall,
+):
+    """`backlinks/timeseries_new_lost_summary/live`: a domain's new and lost counts over time."""
+
+
+class BulkRanksCall(  # type: ignore[misc]
+    signatures.TypedBulkRanks[RecordStream[models.BulkRank]], EndpointCall
+):
+    """`backlinks/bulk_ranks/live`: the rank of up to 1000 targets."""
+
+
+class BulkBacklinksCall(  # type: ignore[misc]
+    signatures.TypedBulkBacklinks[RecordStream[models.BulkBacklinks]], EndpointCall
+):
+    """`backlinks/bulk_backlinks/live`: the backlink count of up to 1000 targets."""
+
+
+class BulkSpamScoreCall(  # type: ignore[misc]
+    signatures.TypedBulkSpamScore[RecordStream[models.BulkSpamScore]], EndpointCall
+):
+    """`backlinks/bulk_spam_score/live`: the spam score of up to 1000 targets."""
+
+
+class BulkReferringDomainsCall(  # type: ignore[misc]
+    signatures.TypedBulkReferringDomains[RecordStream[models.BulkReferringDomains]], EndpointCall
+):
+    """`backlinks/bulk_referring_domains/live`: referring domain counts of up to 1000 targets."""
+
+
+class BulkNewLostBacklinksCall(  # type: ignore[misc]
+    signatures.TypedBulkNewLostBacklinks[RecordStream[models.BulkNewLostBacklinks]], EndpointCall
+):
+    """`backlinks/bulk_new_lost_backlinks/live`: new and lost backlinks of up to 1000 targets."""
+
+
+class BulkNewLostReferringDomainsCall(  # type: ignore[misc]
+    signatures.TypedBulkNewLostReferringDomains[RecordStream[models.BulkNewLostReferringDomains]],
+    EndpointCall,
+):
+    """`backlinks/bulk_new_lost_referring_domains/live`: new and lost referring domains, in bulk."""
+
+
+class BulkPagesSummaryCall(  # type: ignore[misc]
+    signatures.TypedBulkPagesSummary[RecordStream[models.BulkPageSummary]], EndpointCall
+):
+    """`backlinks/bulk_pages_summary/live`: the summaries of up to 1000 pages of 100 domains."""
+
+
+class AvailableFiltersCall(  # type: ignore[misc]
+    signatures.TypedAvailableFilters, EndpointCall
+):
+    """`available_filters`: per endpoint, the fields its `filters` may name and their kind."""
+
+
+class IndexCall(  # type: ignore[misc]
+    signatures.TypedIndex, EndpointCall
+):
+    """`index`: the size of the backlink index now, and over the last months."""
+
+
+class ErrorsCall(  # type: ignore[misc]
+    signatures.TypedErrors, EndpointCall
+):
+    """`backlinks/errors`: the account's tasks that failed in the last 7 days."""
+
+
+class IdListCall(  # type: ignore[misc]
+    signatures.TypedIdList, EndpointCall
+):
+    """`backlinks/id_list`: the ids of the account's tasks posted in a time range."""
+
+
+class Backlinks:
+    """The `backlinks` endpoints of the API: a typed `EndpointCall` each."""
+
+    def __init__(self, client: DataForSEO) -> None:
+        self.domain_pages_summary = DomainPagesSummaryCall(client, BY_NAME["domain_pages_summary"])
+        self.backlinks = BacklinksCall(client, BY_NAME["backlinks"])
+        self.anchors = AnchorsCall(client, BY_NAME["anchors"])
+        self.domain_pages = DomainPagesCall(client, BY_NAME["domain_pages"])
+        self.referring_domains = ReferringDomainsCall(client, BY_NAME["referring_domains"])
+        self.referring_networks = ReferringNetworksCall(client, BY_NAME["referring_networks"])
+        self.competitors = CompetitorsCall(client, BY_NAME["competitors"])
+        self.domain_intersection = DomainIntersectionCall(client, BY_NAME["domain_intersection"])
+        self.page_intersection = PageIntersectionCall(client, BY_NAME["page_intersection"])
+        self.summary = SummaryCall(client, BY_NAME["summary"])
+        self.history = HistoryCall(client, BY_NAME["history"])
+        self.timeseries_summary = TimeseriesSummaryCall(client, BY_NAME["timeseries_summary"])
+        self.timeseries_new_lost_summary = TimeseriesNewLostSummaryCall(
+            client, BY_NAME["timeseries_new_lost_summary"]
+        )
+        self.bulk_ranks = BulkRanksCall(client, BY_NAME["bulk_ranks"])
+        self.bulk_backlinks = BulkBacklinksCall(client, BY_NAME["bulk_backlinks"])
+        self.bulk_spam_score = BulkSpamScoreCall(client, BY_NAME["bulk_spam_score"])
+        self.bulk_referring_domains = BulkReferringDomainsCall(
+            client, BY_NAME["bulk_referring_domains"]
+        )
+        self.bulk_new_lost_backlinks = BulkNewLostBacklinksCall(
+            client, BY_NAME["bulk_new_lost_backlinks"]
+        )
+        self.bulk_new_lost_referring_domains = BulkNewLostReferringDomainsCall(
+            client, BY_NAME["bulk_new_lost_referring_domains"]
+        )
+        self.bulk_pages_summary = BulkPagesSummaryCall(client, BY_NAME["bulk_pages_summary"])
+        self.available_filters = AvailableFiltersCall(client, BY_NAME["available_filters"])
+        self.index = IndexCall(client, BY_NAME["index"])
+        self.errors = ErrorsCall(client, BY_NAME["errors"])
+        self.id_list = IdListCall(client, BY_NAME["id_list"])
+
+
+# -- end of the generated typed calls --

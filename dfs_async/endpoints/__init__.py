@@ -1,8 +1,9 @@
 """The endpoints as data: one frozen spec each (`spec.Endpoint`), all listed in `ENDPOINTS`.
 
 The client's `dfs.backlinks.<name>`, the command line's subcommands and the emulator's
-routes are made by iterating over `ENDPOINTS`; nothing outside the specs, the models and the
-emulator's corpus names a particular endpoint.
+routes are made by iterating over `ENDPOINTS`; nothing outside the specs, the models, the
+emulator's corpus and what `scripts/generate_calls.py` generates from the specs (the typed
+calls) names a particular endpoint.
 """
 
 from typing import Final

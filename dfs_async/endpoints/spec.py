@@ -234,10 +234,20 @@ class Endpoint:
     def filter_fields(self) -> dict[str, str]:
         return filter_fields(self.item)
 
+    @property
+    def result_type(self) -> Any:
+        """What one result of a task decodes to: `result`, else the paging kind's default."""
+        return self.result or self.paging.result_type(self.item)
+
+    @property
+    def answer_type(self) -> Any:
+        """What an awaited call returns (a `Page[item]`, the result, the list of results)."""
+        return self.paging.answer_type(self.item, self.result_type)
+
     @functools.cached_property
     def decoder(self) -> msgspec.json.Decoder[Any]:
         """The one decoder of this endpoint's responses, built once and reused."""
-        result = self.result or self.paging.result_type(self.item)
+        result = self.result_type
         return msgspec.json.Decoder(Envelope[result])  # type: ignore[valid-type]
 
     @property

@@ -168,6 +168,9 @@ class Bulk:
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return results[0] if results else None
 
+    def answer_type(self, item: type[Any], result: Any) -> Any:
+        return result | None
+
     def packer(self) -> Packer[Any]:
         """A new, empty packer with this kind's caps."""
         return Packer(capacity=self.capacity, max_roots=self.max_roots)

@@ -163,6 +163,9 @@ class OffsetThenCursor:
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return _GRID.answer(target, page, results, cost)
 
+    def answer_type(self, item: type[Any], result: Any) -> Any:
+        return _GRID.answer_type(item, result)
+
 
 class CursorPlan(Generic[T]):
     """The ledger of one offset-then-cursor job; see the module docstring."""

@@ -137,6 +137,9 @@ class Offset:
             limit=page.limit,
         )
 
+    def answer_type(self, item: type[Any], result: Any) -> Any:
+        return Page[item]  # type: ignore[valid-type]
+
 
 def check_grid(limit: int, offset: int, max_items: int | None) -> None:
     """Refuse a grid that is not one (`ValidationError` naming the field)."""

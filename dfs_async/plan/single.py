@@ -53,6 +53,9 @@ class Single:
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return results[0] if results else None
 
+    def answer_type(self, item: type[Any], result: Any) -> Any:
+        return result | None
+
     def packer(self) -> None:
         return None
 
@@ -81,6 +84,9 @@ class Listing(Single):
 
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return list(results)
+
+    def answer_type(self, item: type[Any], result: Any) -> Any:
+        return list[result]
 
 
 def unpaged_plan(
