@@ -32,7 +32,7 @@ import msgspec
 
 import dfs_async.models
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
-from dfs_async.endpoints.checks import bulk_target, no_unit, one_target, target_set
+from dfs_async.endpoints.checks import bulk_target, no_unit, one_domain, one_target, target_set
 from dfs_async.filters import Expr
 from dfs_async.models.fields import FieldInfo, fields_of
 
@@ -66,6 +66,7 @@ class UnitTypes(NamedTuple):
 Query = str | Sequence[str] | Mapping[str, str]
 UNITS: dict[Callable[..., Any], UnitTypes | None] = {
     one_target: UnitTypes(call=str, stream=str),
+    one_domain: UnitTypes(call=str, stream=str),  # a page URL is refused before sending
     bulk_target: UnitTypes(call=str | Sequence[str], stream=str),  # one request of many
     target_set: UnitTypes(call=Query, stream=Query),  # "a.com,b.com", a list or {"1": ...}
     no_unit: None,  # utilities: no target, no stream
