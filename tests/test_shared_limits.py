@@ -119,20 +119,44 @@ def faketime() -> str:
     return binary
 
 
-def worker(url: str, *options: object, clock: str | None = None) -> subprocess.Popen[str]:
-    """A worker process of LOGIN; `clock`: libfaketime's offset for its clock."""
-    prefix = [faketime(), "-f", clock] if clock is not None else []
-    command = [*prefix, sys.executable, "-m", "benchmarks.shared_worker", url, "--login", LOGIN]
-    return subprocess.Popen(
-        [*command, *map(str, options)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Workers:
+    """Worker processes of LOGIN, each killed at the end of the test if it still runs."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[str]] = []
+
+    def __call__(
+        self, url: str, *options: object, clock: str | None = None
+    ) -> subprocess.Popen[str]:
+        """One more; `clock`: libfaketime's offset for its clock."""
+        prefix = [faketime(), "-f", clock] if clock is not None else []
+        command = [*prefix, sys.executable, "-m", "benchmarks.shared_worker", url]
+        self.started.append(
+            subprocess.Popen(
+                [*command, "--login", LOGIN, *map(str, options)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        return self.started[-1]
+
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
 
 
-def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, object]:
+@pytest.fixture
+def worker() -> Iterator[Workers]:
+    workers = Workers()
+    yield workers
+    workers.stop()
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 30) -> dict[str, object]:
     out, err = process.communicate(timeout=timeout)
     assert process.returncode == 0, err
     result: dict[str, object] = json.loads(out.splitlines()[-1])
@@ -155,7 +179,9 @@ def backends(n: int) -> list[str]:
 # --- several processes ------------------------------------------------------------------------
 
 
-def test_processes_together_never_exceed_the_slots(redis_url: str, observer: Observer) -> None:
+def test_processes_together_never_exceed_the_slots(
+    redis_url: str, observer: Observer, worker: Workers
+) -> None:
     slots = 6
     processes = [
         worker(redis_url, "--name", f"p{i}", "--backend", backend, "--requests", 60,
@@ -175,7 +201,7 @@ def test_processes_together_never_exceed_the_slots(redis_url: str, observer: Obs
 
 
 def test_processes_keep_one_window_whatever_their_clocks(
-    redis_url: str, observer: Observer
+    redis_url: str, observer: Observer, worker: Workers
 ) -> None:
     """Their clocks an hour behind, a day ahead, years ahead: the window is Redis's."""
     rate, window = 2400.0, 0.5
@@ -203,42 +229,37 @@ def test_processes_keep_one_window_whatever_their_clocks(
 
 
 async def test_a_process_killed_gives_its_slots_back_within_its_lease(
-    redis_url: str, anyio_backend: str
+    redis_url: str, anyio_backend: str, worker: Workers
 ) -> None:
     lease = 1.0
     held = worker(redis_url, "--backend", anyio_backend, "--slots", 4, "--lease", lease,
                   "--hold", 4)  # fmt: skip
-    try:
-        assert held.stdout is not None
-        assert held.stdout.readline().strip() == "HELD"
-        async with (
-            RedisLink(redis_url) as link,
-            SharedLimits(link, LOGIN, rate=None, concurrency=4, slots=4, lease=lease,
-                         poll=0.2) as limits,
-        ):  # fmt: skip
-            with anyio.move_on_after(0.3) as scope:
-                async with limits.slot():
-                    pass
-            assert scope.cancelled_caught  # all four are held
-            held.send_signal(signal.SIGKILL)
-            held.wait(10)
-            killed = time.monotonic()
-            async with anyio.create_task_group() as tg:
-                got = anyio.Semaphore(0)
-                for _ in range(4):
-                    tg.start_soon(hold_one, limits, got)
-                for _ in range(4):
-                    await got.acquire()
-                waited = time.monotonic() - killed
-                tg.cancel_scope.cancel()
-            assert waited < lease + 1.0
-            # the killed process's four ended once, as the lease ran out
-            assert await link.client.zcard(key(link, "ended")) >= 4
-    finally:
-        if held.poll() is None:
-            held.kill()
-            held.wait(10)
-        held.communicate()
+    assert held.stdout is not None
+    assert held.stdout.readline().strip() == "HELD"
+    async with (
+        RedisLink(redis_url) as link,
+        SharedLimits(link, LOGIN, rate=None, concurrency=4, slots=4, lease=lease,
+                     poll=0.2) as limits,
+    ):  # fmt: skip
+        with anyio.move_on_after(0.3) as scope:
+            async with limits.slot():
+                pass
+        assert scope.cancelled_caught  # all four are held
+        held.send_signal(signal.SIGKILL)
+        held.wait(10)
+        killed = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            got = anyio.Semaphore(0)
+            for _ in range(4):
+                tg.start_soon(hold_one, limits, got)
+            for _ in range(4):
+                await got.acquire()
+            waited = time.monotonic() - killed
+            # ours in flight; the killed process's four ended once, when its lease ran out
+            assert await link.client.zcard(key(link, "inflight")) == 4
+            assert await link.client.zcard(key(link, "ended")) == 4
+            tg.cancel_scope.cancel()
+    assert waited < lease + 1.0
 
 
 async def hold_one(limits: SharedLimits, got: anyio.Semaphore) -> None:
@@ -247,7 +268,7 @@ async def hold_one(limits: SharedLimits, got: anyio.Semaphore) -> None:
         await anyio.sleep_forever()
 
 
-def test_each_process_gets_its_turn(redis_url: str, observer: Observer) -> None:
+def test_each_process_gets_its_turn(redis_url: str, observer: Observer, worker: Workers) -> None:
     """Three processes that each could take every slot share them about evenly."""
     processes = [
         worker(redis_url, "--name", f"p{i}", "--backend", backend, "--requests", 90,
