@@ -78,6 +78,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
+import anyio.lowlevel
 import msgspec
 
 from dfs_async.account import AccountInfo, AccountUnavailable, DailyLimitReached
@@ -125,7 +126,7 @@ _WAIT, _GO, _DAILY = 0, 1, 2
 
 _NAMES: Final = (
     "holders", "inflight", "ended", "queue", "waits", "spacing", "feedback", "daily",
-    "limits", "ticket", "account", "lock",
+    "limits", "ticket", "wake", "account", "lock",
 )  # fmt: skip
 
 # Every script gets the same KEYS (`_NAMES`, in order) and starts with this: the time, the
@@ -134,7 +135,7 @@ _PRELUDE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local HOLDERS, INFLIGHT, ENDED, QUEUE, WAITS, SPACING, FEEDBACK, DAILY, LIMITS, TICKET,
-      ACCOUNT, LOCK = unpack(KEYS)
+      WAKE, ACCOUNT, LOCK = unpack(KEYS)
 
 local function holder_of(id) return string.match(id, '^[^:]+') end
 
@@ -142,12 +143,15 @@ local function holder_of(id) return string.match(id, '^[^:]+') end
 local function leave(holder)
     redis.call('ZREM', QUEUE, holder)
     redis.call('HDEL', WAITS, holder)
+    redis.call('SREM', WAKE, holder)
 end
 
--- The first holder in the queue may try again.
+-- The first holder in the queue may try again, if it waits for an event (not a time).
 local function wake(channel)
     local head = redis.call('ZRANGE', QUEUE, 0, 0)[1]
-    if head then redis.call('PUBLISH', channel .. head, '') end
+    if head and redis.call('SISMEMBER', WAKE, head) == 1 then
+        redis.call('PUBLISH', channel .. head, '')
+    end
 end
 
 -- Forget what expired: ended requests a window old, holders whose lease ended (their
@@ -178,6 +182,19 @@ local function tidy(window)
     end
 end
 
+-- Requests of this process that ended (ARGV[first:]): they count a window more. Those a
+-- lease's end or a renewal already ended are not counted again.
+local function finish(first, window)
+    local ended = 0
+    for i = first, #ARGV do
+        if redis.call('ZREM', INFLIGHT, ARGV[i]) == 1 then
+            redis.call('ZADD', ENDED, now + window, ARGV[i])
+            ended = ended + 1
+        end
+    end
+    return ended
+end
+
 -- The daily counts are those of Redis's UTC day.
 local function today()
     local day = math.floor(now / 86400000000)
@@ -188,7 +205,7 @@ local function today()
 end
 
 local function touch()
-    for i = 1, 10 do redis.call('PEXPIRE', KEYS[i], KEY_TTL) end
+    for i = 1, 11 do redis.call('PEXPIRE', KEYS[i], KEY_TTL) end
 end
 
 local function main()
@@ -201,8 +218,11 @@ return reply
 """
 
 # ARGV: holder, id, function ('' for none), rate a minute (0: none), slots, window (s),
-# lease (us), recovery (us), poll (us), margin, max burst, late (us), wake channel prefix.
-# Reply: {1, departure (us)} | {0, wait (us), why} | {2, daily limit, used}.
+# lease (us), recovery (us), poll (us), margin, max burst, late (us), wake channel prefix,
+# then the ids of this holder's requests that ended since its last call (see `_RELEASE`).
+# Reply: {1, departure (us), when the next may try (us from now)} | {0, wait (us), why} |
+# {2, daily limit, used}. A wait for a time (the spacing's, the window's next expiry, a turn
+# a few intervals away) is slept; a wait for an event (a slot freed, a turn) is woken.
 _ACQUIRE = (
     _PRELUDE
     + """
@@ -215,8 +235,8 @@ local margin, max_burst, late, channel = tonumber(ARGV[10]), tonumber(ARGV[11]),
                                          tonumber(ARGV[12]), ARGV[13]
 tidy(window)
 redis.call('ZADD', HOLDERS, now + lease, holder)
-
 local head = redis.call('ZRANGE', QUEUE, 0, 0)[1]
+if finish(14, window) > 0 and head and head ~= holder then wake(channel) end
 local limit, used
 if fn ~= '' then
     limit = tonumber(redis.call('HGET', LIMITS, fn))
@@ -244,20 +264,20 @@ if cap < slots and now - (tonumber(f[4]) or 0) >= recovery then
 end
 
 local inflight = redis.call('ZCARD', INFLIGHT)
-local counted, quota, interval, tat = inflight, nil, nil, nil
-local wait, why = 0, false
+local counted, quota, interval, burst, tat = inflight, nil, nil, nil, nil
+local wait, why, known = 0, false, true
 if inflight >= cap then
-    why, wait = 'slots', poll
+    why, wait, known = 'slots', poll, false
 elseif rate > 0 then
     local r = rate * scale
     quota = math.max(1, math.floor(r * window_s / 60 * (1 - margin)))  -- pacing._quota
     counted = inflight + redis.call('ZCARD', ENDED)
     if counted >= quota then
         local first = redis.call('ZRANGE', ENDED, 0, 0, 'WITHSCORES')[2]
-        why, wait = 'window', first and tonumber(first) - now or poll
+        why, wait, known = 'window', first and tonumber(first) - now or poll, first ~= nil
     else
         interval = window / quota
-        local burst = math.max(1, math.min(max_burst, math.floor(r * margin)))  -- pacing._burst
+        burst = math.max(1, math.min(max_burst, math.floor(r * margin)))  -- pacing._burst
         local s = redis.call('HMGET', SPACING, 'tat', 'interval', 'burst')
         tat = tonumber(s[1])
         if tonumber(s[2]) ~= interval or tonumber(s[3]) ~= burst then
@@ -278,7 +298,7 @@ if head and head ~= holder then
         redis.call('ZADD', QUEUE, redis.call('INCR', TICKET), holder)
     end
     if not why or why == 'spacing' then
-        wait = interval and wait + rank * interval or poll
+        wait, known = interval and wait + rank * interval or poll, interval ~= nil
     end
     why = 'turn'
 elseif why and not head then
@@ -287,33 +307,43 @@ end
 if why then
     wait = math.min(math.ceil(wait), poll)
     redis.call('HSET', WAITS, holder, now + wait + 2 * poll)
+    redis.call(known and 'SREM' or 'SADD', WAKE, holder)
     return {0, wait, why}
 end
 
 redis.call('ZADD', INFLIGHT, now, id)
-if interval then redis.call('HSET', SPACING, 'tat', math.max(tat, now - late) + interval) end
 if limit then redis.call('HINCRBY', DAILY, fn, 1) end
 if head == holder then
     leave(holder)
-    local after = redis.call('ZRANGE', QUEUE, 0, 0)[1]
-    if after and inflight + 1 < cap and (not quota or counted + 1 < quota) then
-        redis.call('PUBLISH', channel .. after, '')
+    if inflight + 1 < cap and (not quota or counted + 1 < quota) then wake(channel) end
+end
+local after = 0  -- the next request cannot leave before this
+if interval then
+    tat = math.max(tat, now - late) + interval
+    redis.call('HSET', SPACING, 'tat', tat)
+    after = tat - (burst - 1) * interval - now
+    if counted + 1 >= quota then
+        local first = redis.call('ZRANGE', ENDED, 0, 0, 'WITHSCORES')[2]
+        if first then after = math.max(after, tonumber(first) - now) end
     end
 end
-return {1, now}
+return {1, now, math.ceil(math.min(math.max(after, 0), poll))}
 """
     + _END
 )
 
-# ARGV: holder, id, window (s), lease (us), wake channel prefix.
+# Requests that ended: their slots back, their ends recorded. The acquire that follows an
+# end at once carries it instead (`_ACQUIRE`'s last arguments): one round trip a request
+# when a process's tasks ask for slots back to back.
+# ARGV: holder, window (s), lease (us), wake channel prefix, ids...
 _RELEASE = (
     _PRELUDE
     + """
-local holder, id, window = ARGV[1], ARGV[2], tonumber(ARGV[3]) * 1000000
+local holder, window = ARGV[1], tonumber(ARGV[2]) * 1000000
 tidy(window)
-if redis.call('ZREM', INFLIGHT, id) == 1 then redis.call('ZADD', ENDED, now + window, id) end
-redis.call('ZADD', HOLDERS, 'XX', now + tonumber(ARGV[4]), holder)
-wake(ARGV[5])
+finish(5, window)
+redis.call('ZADD', HOLDERS, 'XX', now + tonumber(ARGV[3]), holder)
+wake(ARGV[4])
 return 1
 """
     + _END
@@ -619,9 +649,12 @@ class SharedLimits:
         self._poll = poll
         self._ids = itertools.count()
         self._live: set[str] = set()  # this process's requests in flight
+        self._ended: list[str] = []  # ended, for the next call to carry (see `_end`)
+        self._ending = anyio.Event()
         self._local = anyio.Semaphore(concurrency, fast_acquire=True)
         self._turn = anyio.Lock(fast_acquire=True)  # one waiter at a time asks Redis
         self._woken: anyio.Event | None = None
+        self._not_before = -math.inf  # as the last departure's script said
         self._tasks: TaskGroup | None = None
 
     @property
@@ -665,6 +698,7 @@ class SharedLimits:
         try:
             await self._renew()  # registered before its first request
             tasks.start_soon(self._keep_lease)
+            tasks.start_soon(self._carry)
             await tasks.start(self._listen)
         except BaseException:
             await self._stop()
@@ -693,13 +727,18 @@ class SharedLimits:
         request = f"{self._holder}:{next(self._ids)}"
         async with self._turn:
             try:
+                if self._not_before > anyio.current_time():
+                    await self._release()  # what it carries goes now, not after the sleep
+                    await anyio.sleep_until(self._not_before)  # it would only be told to wait
                 while True:
                     self._woken = woken = anyio.Event()
+                    ended, self._ended = self._ended, []
                     reply = await self._redis(
-                        _ACQUIRE, self._holder, request, function, *self._acquire_args
+                        _ACQUIRE, self._holder, request, function, *self._acquire_args, *ended
                     )
                     if reply[0] == _GO:
                         self._live.add(request)
+                        self._not_before = anyio.current_time() + reply[2] / _US
                         return request, reply[1] / _US
                     if reply[0] == _DAILY:
                         raise DailyLimitReached(function, int(reply[1]), int(reply[2]))
@@ -707,6 +746,7 @@ class SharedLimits:
                         await woken.wait()
             except BaseException:
                 if self._turn.statistics().tasks_waiting == 0:  # nobody here takes the turn
+                    await self._release()
                     with anyio.move_on_after(self._redis.link.timeout, shield=True):
                         with contextlib.suppress(*FAILURES):  # else the place lapses
                             await self._redis.once(
@@ -716,13 +756,32 @@ class SharedLimits:
             finally:
                 self._woken = None
 
-    async def _release(self, request: str) -> None:
-        self._live.discard(request)  # first: a renewal from now on ends it if this fails
+    def _end(self, request: str) -> None:
+        """A request ended: the next call records it, an acquire if one comes at once (the
+        task that ended often asks for the next slot), else `_carry`'s release."""
+        self._live.discard(request)  # first: a renewal from now on ends it if all fails
+        self._ended.append(request)
+        self._ending.set()
+
+    async def _carry(self) -> None:
+        """The one task that records the ends no acquire carried (see `_end`)."""
+        while True:
+            await self._ending.wait()
+            self._ending = anyio.Event()
+            await anyio.lowlevel.checkpoint()  # a request about to ask carries them
+            await self._release()
+
+    async def _release(self) -> None:
+        """The ends not yet recorded, recorded (one call; if it fails, the next renewal
+        ends them: later than they ended, so the window is never overrun)."""
+        if not self._ended:
+            return
+        ended, self._ended = self._ended, []
         with anyio.move_on_after(self._redis.link.timeout, shield=True):
-            with contextlib.suppress(*FAILURES):  # else the next renewal ends it
+            with contextlib.suppress(*FAILURES):
                 await self._redis.once(
-                    _RELEASE, self._holder, request, self._window, _us(self._lease),
-                    self._redis.channel,
+                    _RELEASE, self._holder, self._window, _us(self._lease), self._redis.channel,
+                    *ended,
                 )  # fmt: skip
 
     async def _renew(self) -> None:
@@ -798,7 +857,5 @@ class _Lease:
 
     async def __aexit__(self, *exc_info: object) -> None:
         limits = self._limits
-        try:
-            await limits._release(self._request)
-        finally:
-            limits._local.release()
+        limits._end(self._request)
+        limits._local.release()
