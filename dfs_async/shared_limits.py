@@ -8,11 +8,12 @@ never a host's, so hosts whose clocks disagree still share one exact window.
 
     async with RedisLink(url) as link:
         info = await shared_account(link, login, lambda: fetch_account(transport))
-        async with SharedLimits(link, login, rate=..., concurrency=30) as limits:
-            async with limits.slot("backlinks") as sent_at:  # one script call
-                ...send the request...                         # released here: one call
+        rate = info.per_minute * (1 - ACCOUNT_SHARE)  # or the user's own --rate
+        async with SharedLimits(link, login, rate=rate, concurrency=30) as limits:
+            async with limits.slot(endpoint.name) as sent_at:
+                ...send the request...
             if refused_40202:
-                await limits.slow_down(sent_at)
+                await limits.slow_down(sent_at)     # 40209: fewer_at_once(sent_at)
 
 **One decision per request** (`slot`): the acquire script lets a request leave only with
 all of these at once, or tells the caller how long to wait:
@@ -31,8 +32,10 @@ all of these at once, or tells the caller how long to wait:
   request and after a change of rate, so all processes together make a steady flow, never
   a minute's quota at once, with a small burst after a lull.
 
-The release script records the request's end (it now counts for `window` more) and hands
-the slot on.
+Its end is recorded (it then counts for `window` more, its slot is free) by the next call
+of the process: the acquire of the task that asks again at once, else a release made by a
+background task within a pass of the event loop. So a request costs one round trip when a
+process's tasks ask back to back, two otherwise (`benchmarks/shared_limits.py`).
 
 **Leases.** Each process is a *holder* with a lease (a deadline in Redis's time) renewed by
 one task per process every `lease / 3`, not per request. Any script that finds a lease
@@ -44,12 +47,13 @@ lease's end, a renewal reconciling a release that was lost), so none is counted 
 **Turns.** A process that cannot go now joins a queue of holders served in order of
 arrival (one place per process: its requests wait their turn locally, FIFO): a newcomer
 never passes a waiting process, and a process served goes to the back of the queue for its
-next request, so none starves while others run. Waiting never polls in a loop: the script
-says how long (the spacing's due time, the window's next expiry); a waiter for a slot is
-woken by a message (pub/sub, one channel per holder) when the first in the queue may try
-again: at a release, or when the one before it went and room is left. Every wait is at
-most `poll` seconds, so a lost message costs at most that, and a place in the queue that
-its holder stopped claiming for two polls is dropped.
+next request, so none starves while others run. Waiting never polls in a loop: a wait for
+a time (the spacing's due time, the window's next expiry, a turn a few intervals away) is
+slept, and each departure says when the next may be asked for; a wait for an event (a
+slot freed, a turn) is woken by a message (pub/sub, one channel per holder) sent to the
+first in the queue at a release, or when the one before it went and room is left. Every
+wait is at most `poll` seconds, so a lost message costs at most that, and a place in the
+queue its holder stopped claiming for two polls is dropped.
 
 **Faults.** Redis lost during a run: nothing leaves without its slot; each call is retried
 (backing off) for `patience` seconds, then `SharedLimitsUnavailable` (a RunStopped) stops
@@ -86,14 +90,17 @@ from dfs_async.errors import ConfigurationError, RunStopped
 from dfs_async.pacing import GENTLE_STEP, LATE, MARGIN, MAX_BURST, WINDOW
 from dfs_async.redis_link import FAILURES, RedisLink
 
+# isort: split
+# After redis_link: without the `redis` extra, its one-line error comes first.
+from coredis.exceptions import ReadOnlyError, ResponseError
+
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup, TaskStatus
-
-from coredis.commands.script import Script
-from coredis.exceptions import ReadOnlyError, ResponseError
+    from coredis.commands.script import Script
 
 __all__ = [
     "ACCOUNT_SLOTS",
+    "ACCOUNT_TTL",
     "LEASE",
     "PATIENCE",
     "POLL",

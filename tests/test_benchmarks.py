@@ -230,3 +230,14 @@ def test_family() -> None:
     }
     assert all(g.met is not None for g in section.goals)
     assert section.goals[0].met  # packed: ceil(n / 1000) requests
+
+
+def test_shared_limits() -> None:
+    from benchmarks import shared_limits
+
+    section = shared_limits.run(Size.TINY)
+    assert_complete(section)
+    shared = section.row("primitive: SharedLimits, 1 at a time")
+    assert shared is not None
+    assert 1 <= shared.values["trips"] <= 3  # counted by Redis: an acquire, maybe a release
+    assert all(g.met is not None for g in section.goals)
