@@ -359,12 +359,13 @@ return 1
 # The lease renewed, and this holder's requests in Redis made those it has in flight
 # (ARGV[5:]): one Redis still counts but the holder does not is ended now (its release was
 # lost). ARGV: holder, window (s), lease (us), wake channel prefix, ids in flight...
-# Reply: how many of those in flight Redis no longer counted (the lease had expired).
+# Reply: if the lease had expired, how many of those in flight Redis no longer counted.
 _RENEW = (
     _PRELUDE
     + """
 local holder, window = ARGV[1], tonumber(ARGV[2]) * 1000000
 tidy(window)
+local expired = not redis.call('ZSCORE', HOLDERS, holder)
 redis.call('ZADD', HOLDERS, now + tonumber(ARGV[3]), holder)
 local live, missing, ended = {}, #ARGV - 4, 0
 for i = 5, #ARGV do live[ARGV[i]] = true end
@@ -380,7 +381,7 @@ for _, id in ipairs(redis.call('ZRANGE', INFLIGHT, 0, -1)) do
     end
 end
 if ended > 0 then wake(ARGV[4]) end
-return missing
+return expired and missing or 0
 """
     + _END
 )
@@ -604,7 +605,7 @@ def _ms(seconds: float) -> int:
 
 class SharedLimits:
     """The account's limits kept together with every other process of `login` sharing
-    `link`'s Redis; enter it (`async with`) inside the running event loop.
+    `link`'s Redis; create and enter it (`async with`) inside the running event loop.
 
     `rate` is the account's requests a minute (None: no rate limit), the same for every
     process of the login; `concurrency` this process's own cap on simultaneous requests;

@@ -262,6 +262,37 @@ async def test_a_process_killed_gives_its_slots_back_within_its_lease(
     assert waited < lease + 1.0
 
 
+async def test_a_process_frozen_past_its_lease_loses_its_slots_and_says_so(
+    redis_url: str, anyio_backend: str, worker: Workers
+) -> None:
+    held = worker(redis_url, "--backend", anyio_backend, "--slots", 2, "--lease", 1, "--hold", 2)
+    assert held.stdout is not None and held.stderr is not None
+    assert held.stdout.readline().strip() == "HELD"
+    held.send_signal(signal.SIGSTOP)
+    try:
+        async with (
+            RedisLink(redis_url) as link,
+            limits(link, slots=2) as shared,
+            anyio.create_task_group() as tg,
+        ):
+            got = anyio.Semaphore(0)
+            for _ in range(2):
+                tg.start_soon(hold_one, shared, got)
+            with anyio.fail_after(3):
+                for _ in range(2):
+                    await got.acquire()
+            assert await link.client.zcard(key(link, "ended")) == 2  # its two, once
+            held.send_signal(signal.SIGCONT)  # it wakes up, renews, finds out
+            await anyio.sleep(0.8)
+            assert await link.client.zcard(key(link, "inflight")) == 2  # ours only
+            tg.cancel_scope.cancel()
+    finally:
+        held.send_signal(signal.SIGCONT)
+        held.kill()
+    _, err = held.communicate(timeout=10)
+    assert "lease had expired" in err and "2 of its requests in flight" in err
+
+
 async def hold_one(limits: SharedLimits, got: anyio.Semaphore) -> None:
     async with limits.slot():
         got.release()
