@@ -163,6 +163,19 @@ end
 
 -- Forget what expired: ended requests a window old, holders whose lease ended (their
 -- requests end now), queue places not claimed in time.
+-- The requests in flight that `over(id, holder)` says are over end now; how many.
+local function end_where(over, window)
+    local ended = 0
+    for _, id in ipairs(redis.call('ZRANGE', INFLIGHT, 0, -1)) do
+        if over(id, holder_of(id)) then
+            redis.call('ZREM', INFLIGHT, id)
+            redis.call('ZADD', ENDED, now + window, id)
+            ended = ended + 1
+        end
+    end
+    return ended
+end
+
 local function tidy(window)
     redis.call('ZREMRANGEBYSCORE', ENDED, '-inf', now)
     local dead = redis.call('ZRANGEBYSCORE', HOLDERS, '-inf', now)
@@ -173,12 +186,7 @@ local function tidy(window)
             leave(holder)
         end
         redis.call('ZREM', HOLDERS, unpack(dead))
-        for _, id in ipairs(redis.call('ZRANGE', INFLIGHT, 0, -1)) do
-            if gone[holder_of(id)] then
-                redis.call('ZREM', INFLIGHT, id)
-                redis.call('ZADD', ENDED, now + window, id)
-            end
-        end
+        end_where(function(id, holder) return gone[holder] end, window)
     end
     while true do
         local head = redis.call('ZRANGE', QUEUE, 0, 0)[1]
@@ -367,20 +375,13 @@ local holder, window = ARGV[1], tonumber(ARGV[2]) * 1000000
 tidy(window)
 local expired = not redis.call('ZSCORE', HOLDERS, holder)
 redis.call('ZADD', HOLDERS, now + tonumber(ARGV[3]), holder)
-local live, missing, ended = {}, #ARGV - 4, 0
-for i = 5, #ARGV do live[ARGV[i]] = true end
-for _, id in ipairs(redis.call('ZRANGE', INFLIGHT, 0, -1)) do
-    if holder_of(id) == holder then
-        if live[id] then
-            missing = missing - 1
-        else
-            redis.call('ZREM', INFLIGHT, id)
-            redis.call('ZADD', ENDED, now + window, id)
-            ended = ended + 1
-        end
-    end
+local live, missing = {}, 0
+for i = 5, #ARGV do
+    live[ARGV[i]] = true
+    if not redis.call('ZSCORE', INFLIGHT, ARGV[i]) then missing = missing + 1 end
 end
-if ended > 0 then wake(ARGV[4]) end
+local mine = function(id, of) return of == holder and not live[id] end
+if end_where(mine, window) > 0 then wake(ARGV[4]) end
 return expired and missing or 0
 """
     + _END
@@ -398,13 +399,7 @@ leave(holder)
 local ended = 0
 if ARGV[4] == '1' then
     redis.call('ZREM', HOLDERS, holder)
-    for _, id in ipairs(redis.call('ZRANGE', INFLIGHT, 0, -1)) do
-        if holder_of(id) == holder then
-            redis.call('ZREM', INFLIGHT, id)
-            redis.call('ZADD', ENDED, now + window, id)
-            ended = ended + 1
-        end
-    end
+    ended = end_where(function(id, of) return of == holder end, window)
 end
 if head == holder or ended > 0 then wake(ARGV[3]) end
 return ended
