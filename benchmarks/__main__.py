@@ -28,6 +28,7 @@ from benchmarks import (
     pool,
     saturation,
     scale,
+    shared_limits,
     small_answers,
 )
 from benchmarks.harness import ROOT, Goal, Section, Size, machine
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "memory": memory.run,
     "scale": scale.run,
     "family": family.run,
+    "shared": shared_limits.run,
     "profile": hot_path.run,
     "cache": cache.run,
 }

@@ -240,3 +240,14 @@ def test_cache(redis_server: object) -> None:  # the fixture: skip where Redis i
     assert section.row(cache.BASELINE) is not None
     assert len(section.rows) == 1 + len(cache.STORES) * 2 * len(cache.LOOPS)
     assert section.notes and "x the CPU of decoding its page" in section.notes[0]
+
+
+def test_shared_limits() -> None:
+    from benchmarks import shared_limits
+
+    section = shared_limits.run(Size.TINY)
+    assert_complete(section)
+    shared = section.row("primitive: SharedLimits, 1 at a time")
+    assert shared is not None
+    assert 1 <= shared.values["trips"] <= 3  # counted by Redis: an acquire, maybe a release
+    assert all(g.met is not None for g in section.goals)
