@@ -18,6 +18,7 @@ from dfs_async.filters import Field
 from dfs_async.records import Failure, Page, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
 from dfs_async.targets import normalize_target, read_targets
+from dfs_async.transport import NetworkFailure
 
 __all__ = [
     "AccountError",
@@ -30,6 +31,7 @@ __all__ = [
     "Failure",
     "Field",
     "InvalidTarget",
+    "NetworkFailure",
     "Page",
     "PageDone",
     "PageProgress",

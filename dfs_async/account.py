@@ -218,8 +218,7 @@ def parse_user_data(result: UserDataResult) -> AccountInfo:
 async def fetch_account(transport: Transport) -> AccountInfo:
     """Read user_data (free: no task, no cost); AccountUnavailable when it cannot be read
     (its `status_code` None when the server gave no answer at all)."""
-    status, content, error = await transport.get(USER_DATA_PATH)
-    (outcome,) = read(status, content, 1, _DECODER, error=error)
+    outcome = read(await transport.send("GET", USER_DATA_PATH, None), _DECODER)
     if outcome.action is not Action.DELIVER:
         reason = f"{outcome.code} {outcome.message}" if outcome.code else outcome.message
         stop = outcome.action is Action.STOP

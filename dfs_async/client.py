@@ -36,7 +36,6 @@ from dfs_async.pacing import Pacer
 from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
-from dfs_async.wire import prepare_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -233,7 +232,7 @@ class EndpointCall:
         Raises ValidationError before sending; TaskFailed when the request is wrong or its
         retries ran out; AccountError / BudgetExhausted when the run cannot go on.
         """
-        checked = prepare_fields(self.endpoint, fields)
+        checked = self.endpoint.check_fields(fields)
         key, unit = self.endpoint.unit(target)
         return await self._client.engine.call(self.endpoint, key, unit, checked)
 
@@ -264,7 +263,7 @@ class EndpointCall:
         if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
             raise ValidationError("targets", "an iterable of targets (not a single string)")
         endpoint = self.endpoint
-        checked = prepare_fields(endpoint, fields)
+        checked = endpoint.check_fields(fields)
         biggest = endpoint.paging.max_limit or 1
         limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
         offset = int(checked.pop("offset", 0))

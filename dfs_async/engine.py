@@ -37,8 +37,8 @@ page.
 
 Unreachable, the exact rule: the engine notes whether the server ever answered (any HTTP
 status, in this client's life). When a page runs out of attempts, the server has never
-answered, and the page's last attempt could not even connect (`connect_failed`: httpx's
-ConnectError or ConnectTimeout: refused, DNS failure, no route, TLS handshake refused),
+answered, and the page's last attempt could not even connect (a `NetworkFailure` of kind
+"connect": refused, DNS failure, no route, TLS handshake refused),
 every other target would fail the same way: the run (or the single call) stops with
 `Unreachable` instead of failing each target after `max_attempts` of its own. Once anything
 was answered, network errors are per page (retried, then that target's Failure), as any
@@ -59,7 +59,6 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
-    Sequence,
 )
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -81,7 +80,7 @@ from dfs_async.errors import (
     Unreachable,
 )
 from dfs_async.pacing import Pacer
-from dfs_async.plan import ONLY_REQUEST, JobPlan, Pack, Packer, PageRequest
+from dfs_async.plan import ONLY_REQUEST, JobPlan, Pack, Packer, PageRequest, pack_fields
 from dfs_async.records import (
     Event,
     Failure,
@@ -93,8 +92,8 @@ from dfs_async.records import (
     TargetDone,
 )
 from dfs_async.retry import RetryPolicy
-from dfs_async.transport import CONNECT_FAILURES, Transport
-from dfs_async.wire import Outcome, build_pack_task, build_task, encode_tasks, read
+from dfs_async.transport import Answer, NetworkFailure, Transport
+from dfs_async.wire import Outcome, build_task, encode_tasks, read
 
 __all__ = ["Budget", "Engine", "Run"]
 
@@ -112,7 +111,7 @@ JOBS_PER_SLOT: Final = 4
 
 def connect_failed(outcome: Outcome) -> bool:
     """The exchange had no answer because no connection could be made (see Unreachable)."""
-    return outcome.code is None and outcome.message.startswith(CONNECT_FAILURES)
+    return outcome.failure is not None and outcome.failure.kind == "connect"
 
 
 class Budget:
@@ -212,11 +211,11 @@ class Engine:
     async def exchange(
         self,
         endpoint: Endpoint,
-        tasks: Sequence[Mapping[str, Any]],
+        task: Mapping[str, Any],
         worst: float,
         landing: anyio.Semaphore | None = None,
-    ) -> list[Outcome]:
-        """Send one POST of `tasks` (their `worst` cost already reserved) and read it.
+    ) -> Outcome:
+        """Send one POST of `task` (its `worst` cost already reserved) and read it.
 
         `landing` (a stream's): taken between the answer and its decoding, and held by the
         caller once this returns (see "Memory" above); cancelled while waiting for it,
@@ -229,44 +228,42 @@ class Engine:
             if landing is not None:
                 await landing.acquire()
             code, message = account.refused
-            return [Outcome(Action.STOP, code, message)] * len(tasks)
-        body = encode_tasks(tasks) if endpoint.method == "POST" else None
+            return Outcome(Action.STOP, code, message)
+        body = encode_tasks([task]) if endpoint.method == "POST" else None
         decoder = endpoint.decoder
-        outcomes: list[Outcome] | None = None
-        status: int | None = None
+        outcome: Outcome | None = None
+        answer: Answer | NetworkFailure | None = None
         try:
             async with self.pacer.slot() as sent_at:
                 self.stats.requests += 1
-                status, content, error = await self.transport.send(
-                    endpoint.method, endpoint.path, body
-                )
-            if status is not None:
+                answer = await self.transport.send(endpoint.method, endpoint.path, body)
+            if type(answer) is Answer:
                 self.answered = True
                 self.stats.answered += 1
             if landing is not None:
                 await landing.acquire()
-            outcomes = read(status, content, len(tasks), decoder, error=error)
+            outcome = read(answer, decoder)
         finally:
-            if outcomes is None and status is not None:  # cancelled before reading it
-                outcomes = read(status, content, len(tasks), decoder, error=error)
-            self.budget.settle(worst, sum(o.cost for o in outcomes or ()))
-        for outcome in outcomes:
-            if outcome.action is Action.SLOW_DOWN:
-                self.pacer.slow_down(sent_at)
-            elif outcome.action is Action.FEWER_AT_ONCE:
-                self.pacer.fewer_at_once(sent_at)
-        return outcomes
+            if outcome is None and type(answer) is Answer:  # cancelled before reading it
+                outcome = read(answer, decoder)
+            self.budget.settle(worst, outcome.cost if outcome is not None else 0.0)
+        assert outcome is not None
+        if outcome.action is Action.SLOW_DOWN:
+            self.pacer.slow_down(sent_at)
+        elif outcome.action is Action.FEWER_AT_ONCE:
+            self.pacer.fewer_at_once(sent_at)
+        return outcome
 
     def retry_delay(self, outcome: Outcome, tries: Tries) -> float | None:
         """Seconds before asking again, or None when the page has had its attempts."""
         throttled = outcome.action in (Action.SLOW_DOWN, Action.FEWER_AT_ONCE)
         if throttled and tries.free < self.policy.max_throttled:
             tries.free += 1
-            self.stats.count_retry(outcome.code)
+            self.stats.count_retry(outcome.cause)
             return self.policy.throttle_delay(tries.free)
         if self.policy.exhausted(tries.sent - tries.free):
             return None
-        self.stats.count_retry(outcome.code)
+        self.stats.count_retry(outcome.cause)
         return self.policy.delay(tries.sent - tries.free, outcome.code)
 
     def after(self, outcome: Outcome, tries: Tries, key: str) -> float | RunStopped | None:
@@ -276,7 +273,8 @@ class Engine:
             return AccountError(outcome.code, outcome.message)
         delay = None if outcome.action is Action.FAIL else self.retry_delay(outcome, tries)
         if delay is None and not self.answered and connect_failed(outcome):
-            return Unreachable(self.base_url, key, outcome.message)
+            assert outcome.failure is not None
+            return Unreachable(self.base_url, key, outcome.failure)
         return delay
 
     def delivered(self, items: int) -> None:
@@ -298,7 +296,7 @@ class Engine:
         while True:
             worst = self.page_cost(endpoint, page)
             self.reserve(endpoint, worst)
-            (outcome,) = await self.exchange(endpoint, [task], worst)
+            outcome = await self.exchange(endpoint, task, worst)
             tries.sent += 1
             if outcome.action is Action.DELIVER:
                 answer = endpoint.paging.answer(key, page, outcome.results, outcome.cost)
@@ -433,7 +431,7 @@ class Run:
         # A bulk endpoint packs many jobs' requests into one task (see `_request_pack`).
         self._packer = endpoint.paging.packer()
         if self._packer is None:
-            self._max_active = JOBS_PER_SLOT * concurrency * endpoint.batch_capacity
+            self._max_active = JOBS_PER_SLOT * concurrency
         else:  # a full pack for every slot, and the next one filling
             self._max_active = (concurrency + 1) * self._packer.capacity
         self._targets_done = False
@@ -491,7 +489,7 @@ class Run:
         nothing is left. One picks at a time (`_picking`), so batches come in the order of
         the ready queue. Workers rather than a task per request: under anyio a task costs
         more than the rest of a small request's own bookkeeping."""
-        capacity, endpoint = self.endpoint.batch_capacity, self.endpoint
+        capacity, endpoint = 1, self.endpoint
         while not self._draining:
             await self._work.acquire()
             async with self._picking:
@@ -671,10 +669,12 @@ class Run:
         handed = landed = False
         try:
             endpoint, fields = self.endpoint, self.fields
-            tasks = [build_task(endpoint, fields, job.unit, page) for job, page in batch]
-            for job, page in batch:
-                job.sent(page)
-            outcomes = await self.engine.exchange(endpoint, tasks, worst, self._landing)
+            ((job, page),) = batch
+            job.sent(page)
+            outcome = await self.engine.exchange(
+                endpoint, build_task(endpoint, fields, job.unit, page), worst, self._landing
+            )
+            outcomes = [outcome]
             landed = True
             by_job: dict[Job, list[Event]] = {}
             for (job, page), outcome in zip(batch, outcomes, strict=True):
@@ -711,8 +711,8 @@ class Run:
         handed = landed = False
         try:
             batch = pack.keys
-            task = build_pack_task(self.fields, pack.targets)
-            (outcome,) = await self.engine.exchange(self.endpoint, [task], worst, self._landing)
+            task = build_task(self.endpoint, self.fields, pack_fields(pack.targets), ONLY_REQUEST)
+            outcome = await self.engine.exchange(self.endpoint, task, worst, self._landing)
             landed = True
             if outcome.action is Action.DELIVER:
                 events, pending = self._answered_pack(pack, outcome)

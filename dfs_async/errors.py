@@ -21,6 +21,11 @@ None of them ever carries the password: they are built from status codes and mes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dfs_async.transport import NetworkFailure
+
 
 class DataForSEOError(Exception):
     """Base of every dfs-async error."""
@@ -97,10 +102,11 @@ class Unreachable(RunStopped, TaskFailed):
     that accepts connections but does not answer in time (a timeout is not unreachable).
     """
 
-    def __init__(self, base_url: str, target: str, reason: str) -> None:
-        DataForSEOError.__init__(self, f"cannot reach {base_url}: {reason}")
+    def __init__(self, base_url: str, target: str, failure: NetworkFailure) -> None:
+        DataForSEOError.__init__(self, f"cannot reach {base_url}: {failure.reason}")
         self.base_url = base_url
-        self.reason = reason
+        self.failure = failure
+        self.reason = failure.reason  # in the OS's words: "connection refused"
         self.target = target
         self.status_code = None
-        self.status_message = reason
+        self.status_message = str(failure)

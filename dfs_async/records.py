@@ -103,15 +103,16 @@ class Page(msgspec.Struct, Generic[T], frozen=True, gc=False):
 class Stats:
     """Counters of one client, readable at any time (progress displays read them live).
 
-    `retries` counts retried requests by the code that caused them: the API's status code,
-    the HTTP status when there was no usable envelope (e.g. 500), or 0 when the exchange gave
-    no status at all (a network error, a truncated or undecodable body).
+    `retries` counts retried requests by what caused them: the API's status code, the HTTP
+    status when there was no usable envelope (e.g. 500), or the kind of network failure when
+    there was no usable answer at all (`"timeout"`, `"connect"`, `"read"`, `"protocol"`,
+    `"decode"`: see `transport.NetworkFailure`).
     `cost` is the sum of every task cost the server returned (failed tasks included).
     """
 
     requests: int = 0  # sent
     answered: int = 0  # of those, the ones that got an HTTP answer (any status)
-    retries: dict[int, int] = field(default_factory=dict)
+    retries: dict[int | str, int] = field(default_factory=dict)
     pages: int = 0
     items: int = 0
     cost: float = 0.0
@@ -126,6 +127,5 @@ class Stats:
         end = self.stopped if self.stopped is not None else time.monotonic()
         return end - self.started
 
-    def count_retry(self, code: int | None) -> None:
-        key = code if code is not None else 0
-        self.retries[key] = self.retries.get(key, 0) + 1
+    def count_retry(self, cause: int | str) -> None:
+        self.retries[cause] = self.retries.get(cause, 0) + 1

@@ -201,16 +201,15 @@ async def test_transient_codes_are_retried_then_fail_with_the_last_code() -> Non
 
 
 async def test_a_request_error_fails_the_task_at_once() -> None:
-    """The emulator answers 40000 to every task past the first of a live POST."""
-    packed = dataclasses.replace(DOMAIN_PAGES_SUMMARY, batch_capacity=3)
+    """The emulator answers 40400 (HTTP 404) for a path it does not serve: no retry."""
+    unknown = dataclasses.replace(DOMAIN_PAGES_SUMMARY, path="/v3/backlinks/no_such/live")
     async with emulator(seed=1, max_pages=5) as emu, client(emu, concurrency=1) as dfs:
-        call = EndpointCall(dfs, packed)
+        call = EndpointCall(dfs, unknown)
         async with call.stream(["a1.com", "a2.com", "a3.com"], limit=1000) as records:
-            got = {r.target async for r in records}
-        assert got <= {"a1.com"}
+            assert [r async for r in records] == []
         codes = {f.target: (f.status_code, f.attempts) for f in records.failures}
-        assert codes == {"a2.com": (40000, 1), "a3.com": (40000, 1)}
-        assert emu.app.counters.requests == 1
+        assert codes == {t: (40400, 1) for t in ("a1.com", "a2.com", "a3.com")}
+        assert emu.app.counters.requests == 3
         assert dfs.stats.retries == {}
 
 
@@ -384,7 +383,7 @@ async def test_a_trickling_answer_is_cut_at_the_timeout_and_retried() -> None:
     async with emulator(faults=faults) as emu, client(emu, timeout=1.0) as dfs:
         page = await dfs.backlinks.domain_pages_summary("slow.com", limit=2)
         assert len(page.items) == 2
-        assert set(dfs.stats.retries) == {0}  # no status: the answer never completed
+        assert set(dfs.stats.retries) == {"timeout"}  # the answer never completed
 
 
 async def test_an_error_of_the_callers_targets_comes_out_as_it_is() -> None:

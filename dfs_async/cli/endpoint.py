@@ -59,10 +59,9 @@ from dfs_async.errors import (
     BudgetExhausted,
     ConfigurationError,
     RunStopped,
-    Unreachable,
 )
-from dfs_async.plan import PageRequest
-from dfs_async.wire import build_pack_task, build_task
+from dfs_async.plan import ONLY_REQUEST, PageRequest, pack_fields
+from dfs_async.wire import build_task
 
 if TYPE_CHECKING:
     from dfs_async import DataForSEO
@@ -488,7 +487,7 @@ def dry_run_report(job: Job, price: Price | None = None) -> str:
             packs.append(pack)
             packer.on_answered(pack)
         bound = len(packs) * price.per_request + len(todo) * price.per_item
-        shown = [build_pack_task(job.fields, packs[0].targets)]
+        shown = [build_task(endpoint, job.fields, pack_fields(packs[0].targets), ONLY_REQUEST)]
         more = ["..."] if len(packs[0].targets) > DRY_RUN_SHOWN else []
         shown[0]["targets"] = [*packs[0].targets[:DRY_RUN_SHOWN], *more]
         lines += [
@@ -822,9 +821,6 @@ def _stop_message(job: Job, stopped: RunStopped | str, spent: float) -> str:
             " resumed runs); the next request could have passed it: resume with a higher"
             " --budget to go on"
         )
-    if isinstance(stopped, Unreachable):  # the reason without the exception's name
-        _, _, words = stopped.reason.partition(": ")
-        return f"cannot reach {stopped.base_url}: {words or stopped.reason}"
     if isinstance(stopped, AccountError) and stopped.status_code in CREDENTIALS_REFUSED:
         return (
             f"the credentials were refused ({stopped}): check DATAFORSEO_LOGIN and"

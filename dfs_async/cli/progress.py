@@ -32,16 +32,13 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-NO_STATUS: Final = "no status"  # how `Stats.retries` key 0 reads: no answer, or an unusable one
-
-
-def retries_text(by_code: dict[int, int]) -> str:
-    """`retries: 3 (50000: 2, 40202: 1)`, most frequent first."""
-    total = sum(by_code.values())
+def retries_text(by_cause: dict[int | str, int]) -> str:
+    """`retries: 3 (50000: 2, timeout: 1)`, most frequent first."""
+    total = sum(by_cause.values())
     if not total:
         return "retries: 0"
-    ranked = sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0]))
-    parts = ", ".join(f"{code or NO_STATUS}: {n:,}" for code, n in ranked)
+    ranked = sorted(by_cause.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    parts = ", ".join(f"{cause}: {n:,}" for cause, n in ranked)
     return f"retries: {total:,} ({parts})"
 
 
@@ -56,7 +53,7 @@ class Snapshot:
     items: int
     requests: int  # sent
     answered: int  # of those, the ones the server answered (any HTTP status)
-    retry_codes: dict[int, int]  # retried requests by the code that caused them
+    retry_codes: dict[int | str, int]  # retried requests by what caused them
     cost: float
     elapsed: float
     empty: int = 0  # targets done with no item
