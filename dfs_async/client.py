@@ -28,11 +28,11 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from dfs_async.account import DEFAULT_RATE, AccountLimits
+from dfs_async.account import DEFAULT_RATE, Account
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
-from dfs_async.engine import Budget, Chunk, Engine, Run
+from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
-from dfs_async.pacing import Pacer
+from dfs_async.pacing import LocalPacer
 from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
@@ -138,7 +138,6 @@ class DataForSEO:
         self.concurrency = concurrency
         self.rate = rate
         self.account_limits = account_limits
-        self.account: AccountLimits | None = None  # while open: the account, once read
         self.max_cost = max_cost
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
@@ -148,6 +147,7 @@ class DataForSEO:
         self._verify = verify
         self.stats = Stats()
         self._engine: Engine | None = None
+        self._account: Account | None = None  # as the last engine read it
         self.backlinks = Backlinks(self)
 
     def __repr__(self) -> str:
@@ -170,16 +170,16 @@ class DataForSEO:
         except RuntimeError as exc:
             raise ConfigurationError(f"http: {exc}") from None
         self.stats = Stats()
+        self._account = None
         rate = DEFAULT_RATE if self.rate == "account" else self.rate
-        self.account = AccountLimits() if self.rate == "account" and self.account_limits else None
         self._engine = Engine(
-            account=self.account,
             transport=transport,
-            pacer=Pacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
+            pacer=LocalPacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
             policy=self.retry_policy,
             stats=self.stats,
             budget=Budget(self.max_cost, self.stats),
             base_url=self.base_url,
+            reads_account=self.rate == "account" and self.account_limits,
         )
         return self
 
@@ -191,9 +191,16 @@ class DataForSEO:
     ) -> None:
         engine, self._engine = self._engine, None
         if engine is not None:
+            self._account = engine.account
             self.stats.stopped = time.monotonic()
             with anyio.CancelScope(shield=True):
                 await engine.transport.aclose()
+
+    @property
+    def account(self) -> Account | None:
+        """The account as this client read it (user_data, before its first request); None
+        before, or when the client does not read it (`rate` given, `account_limits=False`)."""
+        return self._engine.account if self._engine is not None else self._account
 
     @property
     def engine(self) -> Engine:
@@ -234,7 +241,7 @@ class EndpointCall:
         """
         checked = self.endpoint.check_fields(fields)
         key, unit = self.endpoint.unit(target)
-        return await self._client.engine.call(self.endpoint, key, unit, checked)
+        return await call(self._client.engine, self.endpoint, key, unit, checked)
 
     def stream(
         self,
@@ -268,7 +275,7 @@ class EndpointCall:
         limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
         offset = int(checked.pop("offset", 0))
         endpoint.paging.plan(limit=limit, offset=offset, max_items=max_items)  # checks them
-        run = Run(
+        run = open_run(
             self.endpoint,
             targets,
             checked,
@@ -292,7 +299,7 @@ class RecordStream:
     cancels all work in flight.
     """
 
-    def __init__(self, client: DataForSEO, run: Run) -> None:
+    def __init__(self, client: DataForSEO, run: Run[Any]) -> None:
         self._client = client
         self._run = run
         self.failures: list[Failure] = []

@@ -25,10 +25,16 @@ _ENCODER: Final = msgspec.json.Encoder()
 
 
 def build_task(
-    endpoint: Endpoint, fields: Mapping[str, Any], unit: Mapping[str, Any], page: PageRequest
+    endpoint: Endpoint,
+    fields: Mapping[str, Any],
+    unit: Mapping[str, Any],
+    page: PageRequest | None = None,
 ) -> dict[str, Any]:
     """The one place a task is made: the call's fields, its unit of work (a target, a query,
-    a bulk pack's targets), the page's fields."""
+    a bulk pack's targets), the page's fields (None: an awaited call's page is the fields
+    the caller gave, the API's defaults for the others)."""
+    if page is None:
+        return {**fields, **unit}
     return {**fields, **unit, **endpoint.paging.task_fields(page)}
 
 

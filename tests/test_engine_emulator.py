@@ -332,17 +332,17 @@ async def test_a_slow_consumer_leaves_the_answers_undecoded_but_a_few(
 ) -> None:
     """Memory: of the answers waiting for the caller, at most PAGES_AHEAD are decoded; a
     stream left while answers wait for their landing still counts what they cost."""
-    from dfs_async import engine
+    from dfs_async.engine import PAGES_AHEAD, exchange
 
     decoded = 0
-    real_read = engine.read
+    real_read = exchange.read
 
     def counting_read(*args: Any, **kwargs: Any) -> Any:
         nonlocal decoded
         decoded += 1
         return real_read(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "read", counting_read)
+    monkeypatch.setattr(exchange, "read", counting_read)
     targets = [f"s{i}.com" for i in range(40)]  # one page of 10 each
     async with (
         emulator(seed=3, min_pages=1, max_pages=1) as emu,
@@ -355,7 +355,7 @@ async def test_a_slow_consumer_leaves_the_answers_undecoded_but_a_few(
                     await anyio.sleep(0.01)
             await anyio.sleep(0.05)
             assert emu.app.counters.requests == 12  # every work slot answered
-            assert decoded == engine.PAGES_AHEAD  # the other 8 wait as bytes
+            assert decoded == PAGES_AHEAD  # the other 8 wait as bytes
         # left with 8 answers undecoded: each was still read for its cost
         assert decoded == 12
         assert dfs.stats.cost == pytest.approx(emu.app.counters.cost) and dfs.stats.cost > 0

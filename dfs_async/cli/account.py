@@ -16,7 +16,7 @@ from typing import Any, Final
 import anyio
 import msgspec
 
-from dfs_async.account import AccountInfo, AccountUnavailable, fetch_account
+from dfs_async.account import AccountInfo, AccountUnavailable
 from dfs_async.cli import EXIT_OK, EXIT_STOPPED, UsageError, usage_error
 from dfs_async.cli.progress import money
 from dfs_async.cli.server import add_server_options, check_server, start_emulator
@@ -58,7 +58,7 @@ async def _account(args: argparse.Namespace) -> int:
             return usage_error(PROG, str(exc))
         async with dfs:
             try:
-                info = await fetch_account(dfs.engine.transport)
+                info = await dfs.engine.user_data()
             except AccountUnavailable as exc:
                 print(f"{PROG}: {exc}", file=sys.stderr)
                 return EXIT_STOPPED

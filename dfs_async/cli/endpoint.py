@@ -60,7 +60,7 @@ from dfs_async.errors import (
     ConfigurationError,
     RunStopped,
 )
-from dfs_async.plan import ONLY_REQUEST, PageRequest, pack_fields
+from dfs_async.plan import ONLY_REQUEST, Bulk, PageRequest, pack_fields
 from dfs_async.wire import build_task
 
 if TYPE_CHECKING:
@@ -478,8 +478,8 @@ def dry_run_report(job: Job, price: Price | None = None) -> str:
         f" {len(job.targets.duplicates)} duplicates dropped"
         + (f", {len(job.done_before)} done before" if job.resumed else ""),
     ]
-    packer = endpoint.paging.packer()
-    if packer is not None:  # bulk: the targets go out packed, capacity a request
+    if isinstance(endpoint.paging, Bulk):  # the targets go out packed, capacity a request
+        packer = endpoint.paging.packer()
         for target in todo:
             packer.add(target, target)
         packs = []

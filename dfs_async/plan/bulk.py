@@ -7,7 +7,9 @@ and answer one item per target (each with its `target`). Two pure pieces, no I/O
 
 - `Bulk`, the paging kind of one target's job: one request, like `Single`; the record is the
   item for that target (the engine picks it out of the task's `items` and hands it to the
-  job's `SinglePlan`). Records, failures, checkpoint and resume stay per target.
+  job's `SinglePlan`). Records, failures, checkpoint and resume stay per target. A target
+  answered at its first request needs no plan: `Bulk.first_answers` gives the events its
+  plan would (a stream answers a thousand targets a request).
 - `Packer`, which decides which waiting targets travel together in one task (a `Pack`), and
   isolates the bad target when the API refuses a whole task that looked valid.
 
@@ -87,8 +89,8 @@ from typing import Any, Generic, TypeVar
 from dfs_async.errors import ValidationError
 from dfs_async.models import PagedResult
 from dfs_async.plan.protocol import PageNotInFlight, PageRequest
-from dfs_async.plan.single import SinglePlan, unpaged_plan
-from dfs_async.records import PageProgress
+from dfs_async.plan.single import ONLY_REQUEST, SinglePlan, unpaged_plan
+from dfs_async.records import Event, PageDone, PageProgress, Record, TargetDone
 from dfs_async.targets import target_host
 
 K = TypeVar("K", bound=Hashable)
@@ -171,6 +173,27 @@ class Bulk:
     def packer(self) -> Packer[Any]:
         """A new, empty packer with this kind's caps."""
         return Packer(capacity=self.capacity, max_roots=self.max_roots)
+
+    @staticmethod
+    def first_answers(targets: Iterable[str], items: Iterable[Any]) -> tuple[list[Event], int]:
+        """The events of targets answered at their first request, each with its item (None
+        if the answer had none), as a fresh `SinglePlan` each would give them: the item's
+        Record, the one page's PageDone (no total, no cursor) and the TargetDone; and how
+        many Records. tests/test_engine_bulk.py checks that the two agree."""
+        events: list[Event] = []
+        records = 0
+        offset = ONLY_REQUEST.offset
+        for target, item in zip(targets, items, strict=True):
+            if item is None:
+                events += (PageDone(target, offset, None, 0, None), TargetDone(target, 0, 1))
+            else:
+                records += 1
+                events += (
+                    Record(target, item),
+                    PageDone(target, offset, None, 1, None),
+                    TargetDone(target, 1, 1),
+                )
+        return events, records
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,9 +157,6 @@ class OffsetThenCursor:
     def result_type(self, item: type[Any]) -> Any:
         return CursorResult[item]  # type: ignore[valid-type]
 
-    def packer(self) -> None:
-        return None
-
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return _GRID.answer(target, page, results, cost)
 

@@ -121,9 +121,6 @@ class Offset:
     def result_type(self, item: type[Any]) -> Any:
         return PagedResult[item]  # type: ignore[valid-type]
 
-    def packer(self) -> None:
-        return None
-
     def answer(
         self, target: str, page: PageRequest, results: Sequence[Any], cost: float
     ) -> Page[Any]:

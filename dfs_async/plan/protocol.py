@@ -109,7 +109,3 @@ class Paging(Protocol):
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         """What an awaited single call returns for its one answered request (`results`: the
         task's results, usually one)."""
-
-    def packer(self) -> Any:
-        """A `bulk.Packer` when many jobs' requests share one task (bulk endpoints), else
-        None: each request is a task of its own."""

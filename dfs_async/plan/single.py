@@ -53,9 +53,6 @@ class Single:
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return results[0] if results else None
 
-    def packer(self) -> None:
-        return None
-
 
 @dataclass(frozen=True)
 class Series(Single):
