@@ -28,10 +28,11 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from dfs_async.account import DEFAULT_RATE, Account
-from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
+from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
+from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint, Price
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
+from dfs_async.estimate import Estimate, estimate
 from dfs_async.pacing import LocalPacer
 from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
@@ -196,6 +197,17 @@ class DataForSEO:
             with anyio.CancelScope(shield=True):
                 await engine.transport.aclose()
 
+    async def ready(self) -> Account | None:
+        """Read the account now, as the first request would (once: user_data is free but
+        allows only a few reads a minute); the account as read (`account`), or None when
+        the client does not read it. A notice (`Account.notice`) when it could not be read."""
+        return await self.engine.ready()
+
+    async def fetch_account(self) -> AccountInfo:
+        """The account as user_data tells it now: balance, limits, today's use, prices.
+        AccountUnavailable when it cannot be read."""
+        return await self.engine.user_data()
+
     @property
     def account(self) -> Account | None:
         """The account as this client read it (user_data, before its first request); None
@@ -243,6 +255,50 @@ class EndpointCall:
         key, unit = self.endpoint.unit(target)
         return await call(self._client.engine, self.endpoint, key, unit, checked)
 
+    def price(self) -> Price:
+        """This endpoint's price: the account's once the client has read it (`ready`), else
+        the documented one."""
+        account = self._client.account
+        return self.endpoint.price if account is None else account.price(self.endpoint)
+
+    async def estimate(
+        self,
+        targets: Iterable[str],
+        *,
+        max_items: int | None = None,
+        show: int = 5,
+        **fields: Any,
+    ) -> Estimate:
+        """What `stream(targets, max_items=..., **fields)` would send first and the most it
+        could cost (`Estimate`), at `price()`; nothing is sent. The first `show` tasks are
+        kept as they would be sent. Raises ValidationError as `stream` would."""
+        checked, limit, offset = self._paging(fields, max_items)
+        return estimate(
+            self.endpoint,
+            targets,
+            checked,
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            price=self.price(),
+            show=show,
+        )
+
+    def _paging(
+        self, fields: dict[str, Any], max_items: int | None
+    ) -> tuple[dict[str, Any], int, int]:
+        """A stream's fields checked, without its page size and start (`limit`: the most a
+        page allows, or just what `max_items` needs, unless given)."""
+        if not self.endpoint.takes_units:
+            raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
+        paging = self.endpoint.paging
+        checked = self.endpoint.check_fields(fields)
+        biggest = paging.max_limit or 1
+        limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
+        offset = int(checked.pop("offset", 0))
+        paging.plan(limit=limit, offset=offset, max_items=max_items)  # checks them
+        return checked, limit, offset
+
     def stream(
         self,
         targets: Iterable[str] | AsyncIterable[str],
@@ -265,16 +321,10 @@ class EndpointCall:
         `PageDone` events told. Those pages are not asked again and their items not
         delivered again; a target whose pages were all answered just gets its TargetDone.
         """
-        if not self.endpoint.takes_units:
-            raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
-        if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
+        listed = isinstance(targets, Iterable | AsyncIterable)
+        if self.endpoint.takes_units and (isinstance(targets, str | bytes) or not listed):
             raise ValidationError("targets", "an iterable of targets (not a single string)")
-        endpoint = self.endpoint
-        checked = endpoint.check_fields(fields)
-        biggest = endpoint.paging.max_limit or 1
-        limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
-        offset = int(checked.pop("offset", 0))
-        endpoint.paging.plan(limit=limit, offset=offset, max_items=max_items)  # checks them
+        checked, limit, offset = self._paging(fields, max_items)
         run = open_run(
             self.endpoint,
             targets,

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from dfs_async.cli import UsageError
+from dfs_async.cli.exits import UsageError
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import ValidationError
 from dfs_async.models.fields import FieldInfo, fields_of

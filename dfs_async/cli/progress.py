@@ -4,7 +4,8 @@ A rich progress bar when stderr is a terminal; a plain line every PLAIN_SECONDS 
 (logs of a scheduled job); nothing with --quiet. The numbers come from the client's `stats`
 (requests, retries, cost) and from the writer (targets, items); both are plain attributes,
 read by a ticker task, so the hot path pays nothing for the display. Every figure a person
-reads is worded here: money (`money`), counts of things (`plural`), the summary.
+reads is worded here: money (the library's `money`), counts of things (`plural`), the
+summary.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ from typing import Any, Final, TextIO
 
 import anyio
 
+from dfs_async.money import money
+
 PLAIN_SECONDS: Final = 5.0
 RICH_SECONDS: Final = 0.25
-
-
-def money(usd: float) -> str:
-    """`$0.3408`, `$1.20`, `$0.02003`: 5 decimals (the price's precision, $0.00003 an item)
-    without float noise, trailing zeros dropped down to the cents."""
-    whole, _, cents = f"{usd:.5f}".rstrip("0").partition(".")
-    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def plural(count: int, noun: str) -> str:
