@@ -34,6 +34,7 @@ from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
 from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
 from dfs_async.estimate import Estimate, estimate
 from dfs_async.pacing import LocalPacer
+from dfs_async.plan import Bulk
 from dfs_async.records import Event, Failure, PageProgress, Record, Stats
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
@@ -247,13 +248,26 @@ class EndpointCall:
         """One request of `target` (fields as in the API; `offset` included): a `Page` of a
         paged endpoint (the API's default page size unless `limit` is given), the result of
         an unpaged one, the list of results of a utility endpoint (which takes no target).
+        A bulk endpoint takes one target or a list of them (up to its 1,000 a request; the
+        result's items, one per target answered).
 
         Raises ValidationError before sending; TaskFailed when the request is wrong or its
         retries ran out; AccountError / BudgetExhausted when the run cannot go on.
         """
-        checked = self.endpoint.check_fields(fields)
-        key, unit = self.endpoint.unit(target)
-        return await call(self._client.engine, self.endpoint, key, unit, checked)
+        endpoint = self.endpoint
+        checked = endpoint.check_fields(fields)
+        paging = endpoint.paging
+        if (
+            isinstance(paging, Bulk)
+            and isinstance(target, Iterable)
+            and not isinstance(target, str)
+        ):
+            key, unit = paging.one_request(target, endpoint.unit)
+            rows = len(unit["targets"])
+        else:
+            key, unit = endpoint.unit(target)
+            rows = None
+        return await call(self._client.engine, endpoint, key, unit, checked, rows=rows)
 
     def price(self) -> Price:
         """This endpoint's price: the account's once the client has read it (`ready`), else

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dfs_async.money import money
+
 if TYPE_CHECKING:
     from dfs_async.transport import NetworkFailure
 
@@ -86,7 +88,7 @@ class BudgetExhausted(RunStopped):
     """The next request could cost more than what is left of `max_cost`."""
 
     def __init__(self, spent: float, max_cost: float) -> None:
-        super().__init__(f"budget reached: spent ${spent:.5f} of ${max_cost:.5f}")
+        super().__init__(f"budget reached: spent {money(spent)} of {money(max_cost)}")
         self.spent = spent
         self.max_cost = max_cost
 

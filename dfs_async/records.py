@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from dfs_async.money import money
+
 T = TypeVar("T")
 
 __all__ = [
@@ -99,9 +101,13 @@ class Page(msgspec.Struct, Generic[T], frozen=True, gc=False):
     limit: int
 
 
-@dataclass
+@dataclass(repr=False)
 class Stats:
     """Counters of one client, readable at any time (progress displays read them live).
+
+    `requests` sent, and how many of them the server `answered` (any HTTP status); `pages`
+    answered with results (a page, an unpaged result, a bulk request's targets: one each),
+    the `items` they delivered; `targets_done` and `targets_failed` by streams.
 
     `retries` counts retried requests by what caused them: the API's status code, the HTTP
     status when there was no usable envelope (e.g. 500), or the kind of network failure when
@@ -110,8 +116,8 @@ class Stats:
     `cost` is the sum of every task cost the server returned (failed tasks included).
     """
 
-    requests: int = 0  # sent
-    answered: int = 0  # of those, the ones that got an HTTP answer (any status)
+    requests: int = 0
+    answered: int = 0
     retries: dict[int | str, int] = field(default_factory=dict)
     pages: int = 0
     items: int = 0
@@ -126,6 +132,14 @@ class Stats:
         """Seconds since the client was opened (until it was closed)."""
         end = self.stopped if self.stopped is not None else time.monotonic()
         return end - self.started
+
+    def __repr__(self) -> str:
+        return (
+            f"Stats(requests={self.requests:,}, answered={self.answered:,},"
+            f" retries={self.retries}, pages={self.pages:,}, items={self.items:,},"
+            f" cost={money(self.cost)}, targets_done={self.targets_done:,},"
+            f" targets_failed={self.targets_failed:,}, elapsed={self.elapsed:.1f}s)"
+        )
 
     def count_retry(self, cause: int | str) -> None:
         self.retries[cause] = self.retries.get(cause, 0) + 1

@@ -13,6 +13,7 @@ from dfs_async.endpoints import Endpoint
 from dfs_async.engine.exchange import Engine
 from dfs_async.engine.retries import Tries
 from dfs_async.errors import RunStopped, TaskFailed
+from dfs_async.models import PagedResult
 from dfs_async.plan import PageRequest
 from dfs_async.records import Page
 from dfs_async.wire import build_task
@@ -28,16 +29,18 @@ async def call(
     key: str,
     unit: Mapping[str, Any],
     fields: Mapping[str, Any],
+    *,
+    rows: int | None = None,
 ) -> Any:
     """One request of `unit` (named `key`) with `fields` (checked already): what the
-    endpoint's paging kind makes of its answer (a `Page`, or the result).
+    endpoint's paging kind makes of its answer (a `Page`, or the result). `rows`: the most
+    rows the answer can hold (a bulk request's targets), else the page's `limit`.
 
     Raises TaskFailed when the request is wrong or its retries ran out, a RunStopped when
     the run cannot go on (the account, the budget, the daily limit, a server never reached).
     """
-    page = PageRequest(
-        int(fields.get("offset", 0)), int(fields.get("limit", endpoint.default_limit or 1))
-    )
+    limit = rows if rows is not None else fields.get("limit", endpoint.default_limit or 1)
+    page = PageRequest(int(fields.get("offset", 0)), int(limit))
     task = build_task(endpoint, fields, unit)
     tries = Tries()
     await engine.ready()
@@ -48,7 +51,8 @@ async def call(
         tries.sent += 1
         if outcome.action is Action.DELIVER:
             answer = endpoint.paging.answer(key, page, outcome.results, outcome.cost)
-            engine.delivered(len(answer.items) if isinstance(answer, Page) else 1)
+            paged = isinstance(answer, Page | PagedResult)
+            engine.delivered(len(answer.items or ()) if paged else 1)
             return answer
         step = engine.after(outcome, tries, key)
         if isinstance(step, RunStopped):

@@ -174,6 +174,29 @@ class Bulk:
         """A new, empty packer with this kind's caps."""
         return Packer(capacity=self.capacity, max_roots=self.max_roots)
 
+    def one_request(
+        self, raws: Iterable[Any], unit: Callable[[Any], tuple[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        """The targets of one awaited request, as a unit of work: each normalised by `unit`
+        (InvalidTarget for one that is not valid), no two alike (the first counts), within
+        this kind's caps (ValidationError past them: a stream packs any number). Its key
+        names them all, joined by commas."""
+        targets = list(dict.fromkeys(unit(raw)[0] for raw in raws))
+        if not targets:
+            raise ValidationError("targets", "at least one target")
+        if len(targets) > self.capacity:
+            raise ValidationError(
+                "targets",
+                f"at most {self.capacity:,} a request, got {len(targets):,}: stream them",
+            )
+        roots = len(set(map(root_domain, targets)))
+        if self.max_roots is not None and roots > self.max_roots:
+            raise ValidationError(
+                "targets",
+                f"at most {self.max_roots} root domains a request, got {roots}: stream them",
+            )
+        return ",".join(targets), pack_fields(targets)
+
     @staticmethod
     def first_answers(targets: Iterable[str], items: Iterable[Any]) -> tuple[list[Event], int]:
         """The events of targets answered at their first request, each with its item (None
