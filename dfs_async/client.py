@@ -31,7 +31,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint, Price
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
-from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
+from dfs_async.errors import ConfigurationError, RunStopped, ValidationError, check_int
 from dfs_async.estimate import Estimate, estimate
 from dfs_async.pacing import LocalPacer
 from dfs_async.plan import Bulk
@@ -114,8 +114,11 @@ class DataForSEO:
         self.login = login
         self._headers = basic_auth_headers(login, password)  # masked in reprs
         self.base_url = _base_url(base_url, sandbox)
-        _check_int("concurrency", concurrency, 1)
-        _check_int("max_attempts", max_attempts, 1)
+        for name, value in (("concurrency", concurrency), ("max_attempts", max_attempts)):
+            try:
+                check_int(name, value, 1)
+            except ValidationError as exc:
+                raise ConfigurationError(str(exc)) from None
         named = rate is None or rate == "account"
         if not named and not (_is_number(rate) and 0 < rate < math.inf):  # type: ignore[operator]
             raise ConfigurationError(
@@ -286,7 +289,9 @@ class EndpointCall:
         """What `stream(targets, max_items=..., **fields)` would send first and the most it
         could cost (`Estimate`), at `price()`; nothing is sent. The first `show` tasks are
         kept as they would be sent. Raises ValidationError as `stream` would."""
-        checked, limit, offset = self._paging(fields, max_items)
+        checked, limit, offset = self._paging(targets, fields, max_items)
+        if not isinstance(targets, Iterable):
+            raise ValidationError("targets", "an iterable of targets, read now (not async)")
         return estimate(
             self.endpoint,
             targets,
@@ -299,12 +304,14 @@ class EndpointCall:
         )
 
     def _paging(
-        self, fields: dict[str, Any], max_items: int | None
+        self, targets: object, fields: dict[str, Any], max_items: int | None
     ) -> tuple[dict[str, Any], int, int]:
         """A stream's fields checked, without its page size and start (`limit`: the most a
         page allows, or just what `max_items` needs, unless given)."""
         if not self.endpoint.takes_units:
             raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
+        if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
+            raise ValidationError("targets", "an iterable of targets (not a single string)")
         paging = self.endpoint.paging
         checked = self.endpoint.check_fields(fields)
         biggest = paging.max_limit or 1
@@ -335,10 +342,7 @@ class EndpointCall:
         `PageDone` events told. Those pages are not asked again and their items not
         delivered again; a target whose pages were all answered just gets its TargetDone.
         """
-        listed = isinstance(targets, Iterable | AsyncIterable)
-        if self.endpoint.takes_units and (isinstance(targets, str | bytes) or not listed):
-            raise ValidationError("targets", "an iterable of targets (not a single string)")
-        checked, limit, offset = self._paging(fields, max_items)
+        checked, limit, offset = self._paging(targets, fields, max_items)
         run = open_run(
             self.endpoint,
             targets,
@@ -535,11 +539,6 @@ def _base_url(base_url: str | None, sandbox: bool) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigurationError(f"{name}: an integer of at least {low} (got {value!r})")
 
 
 def _check_verify(verify: object) -> None:

@@ -46,6 +46,16 @@ class ValidationError(DataForSEOError, ValueError):
         self.rule = rule
 
 
+def check_int(name: str, value: object, low: int, *, none: bool = False) -> None:
+    """ValidationError naming `name` unless `value` is an integer (not a bool) of at least
+    `low`, or None when `none` allows it: the one rule of the library's integer settings."""
+    if none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        rule = f"must be {'None or ' if none else ''}an integer of at least {low}"
+        raise ValidationError(name, f"{rule}, got {value!r}")
+
+
 class InvalidTarget(ValidationError):
     """A target that is neither a domain/subdomain nor an absolute http(s) page URL."""
 

@@ -4,7 +4,7 @@
 per target: each page's records followed by its `PageDone`, then exactly one `TargetDone` or
 `Failure`. They are frozen msgspec Structs (cheap to create by the million, no gc tracking:
 they hold no cycles). `PageProgress` goes the other way: what an earlier run delivered of a
-target, for a stream to resume it (see `plan.Plan`, "Seeded plans").
+target, for a stream to resume it (see `plan/offset.py`, "Seeded plans").
 """
 
 from __future__ import annotations

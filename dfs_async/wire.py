@@ -73,7 +73,7 @@ class Outcome:
 
 
 def _no_answer(failure: NetworkFailure) -> Outcome:
-    return Outcome(Action.RETRY, None, str(failure), failure=failure)
+    return Outcome(classify(None), None, str(failure), failure=failure)
 
 
 def read(answer: Answer | NetworkFailure, decoder: msgspec.json.Decoder[Any]) -> Outcome:

@@ -107,6 +107,8 @@ async def test_an_estimate_sends_nothing_and_bounds_what_the_stream_pays() -> No
 
         with pytest.raises(ValidationError, match="limit"):
             await call.estimate(targets, limit=0)
+        with pytest.raises(ValidationError, match="not a single string"):
+            await call.estimate("site0.example.com")
 
 
 async def test_a_bulk_estimate_packs_as_the_stream_does() -> None:

@@ -7,7 +7,7 @@ Rooms of one job each:
 - `budget`: what may be sent (the budget, the account's daily limits);
 - `retries`: the one decision after an outcome that delivered nothing;
 - `single`: an awaited call, one request;
-- `stream`: what both kinds of stream share (workers, jobs, delivery, backoff, stopping);
+- `stream`: what both kinds of stream share (workers, units, delivery, backoff, stopping);
 - `pages`: the stream of a paged or unpaged endpoint, a request per page;
 - `bulk`: the stream of a bulk endpoint, up to 1,000 targets a request.
 """

@@ -1,6 +1,6 @@
 """The stream of a bulk endpoint: one request per target, up to 1,000 targets a request.
 
-Each target is a job with a `Bulk` plan (one request, the item that names the target is its
+Each target is a unit with a `Bulk` plan (one request, the item that names the target is its
 record); the kind's `Packer` decides which waiting targets travel together in one task (a
 `Pack`). The run reads a pack's worth of targets at once (`Endpoint.keys`) and keeps a full
 pack for every work slot, and the next one filling.
@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, Final, cast
 
 from dfs_async.codes import INVALID_FIELD, Action
-from dfs_async.engine.stream import Chunk, Job, Run, SyncTargets
+from dfs_async.engine.stream import Chunk, Run, SyncTargets, Unit
 from dfs_async.errors import InvalidTarget
 from dfs_async.plan import ONLY_REQUEST, Bulk, Pack, Packer, pack_fields
 from dfs_async.records import Event, PageProgress
@@ -28,29 +28,29 @@ from dfs_async.wire import Outcome, build_task
 
 __all__ = ["BulkRun"]
 
-# A bulk job's unit: none of its own (the task of its pack names its target: `pack_fields`).
+# A bulk unit's task fields: none of its own (its pack's task names it: `pack_fields`).
 IN_A_PACK: Final[MappingProxyType[str, Any]] = MappingProxyType({})
-_PLANNED: Final = operator.attrgetter("plan_or_none")  # of a Job
+_PLANNED: Final = operator.attrgetter("plan_or_none")  # of a Unit
 
 
-class BulkRun(Run[Pack[Job]]):
+class BulkRun(Run[Pack[Unit]]):
     """Every target of a bulk endpoint, packed; see the module docstring."""
 
     def __init__(self, *args: Any, kind: Bulk, concurrency: int = 30, **kwargs: Any) -> None:
         self.kind = kind
-        self.packer: Packer[Job] = kind.packer()
+        self.packer: Packer[Unit] = kind.packer()
         # a full pack for every slot, and the next one filling
         active = (concurrency + 1) * self.packer.capacity
         super().__init__(*args, concurrency=concurrency, max_active=active, **kwargs)
         self._key = operator.attrgetter(kind.key_field)  # of an item: the target it names
 
-    def _unit(self, unit: dict[str, Any]) -> MappingProxyType[str, Any]:
+    def _task_fields(self, fields: dict[str, Any]) -> MappingProxyType[str, Any]:
         return IN_A_PACK
 
-    async def _next(self) -> Pack[Job] | None:
+    async def _next(self) -> Pack[Unit] | None:
         """The next pack, as full as the targets allow.
 
-        Jobs with an owed request enter the packer; targets are read until a pack is full
+        Units with an owed request enter the packer; targets are read until a pack is full
         (or the targets end), so packs are full but the last. A plain iterable of targets
         is read a pack's worth at a time (`_pull_many`), an async one target by target.
         """
@@ -58,11 +58,11 @@ class BulkRun(Run[Pack[Job]]):
         sync = self._targets.iterator if isinstance(self._targets, SyncTargets) else None
         while not self._draining:
             while ready:
-                job = ready.popleft()
-                job.queued = False
-                for page in job.plan.owed():
+                unit = ready.popleft()
+                unit.queued = False
+                for page in unit.plan.owed():
                     assert page == ONLY_REQUEST, page
-                    packer.add(job, job.target)
+                    packer.add(unit, unit.target)
             room = min(packer.capacity - packer.waiting, self._max_active - self._active)
             if room > 0 and not self._targets_done:
                 if sync is None:
@@ -78,11 +78,11 @@ class BulkRun(Run[Pack[Job]]):
             await self._idle()
         return None
 
-    def _worst(self, work: Pack[Job]) -> float:
+    def _worst(self, work: Pack[Unit]) -> float:
         """One task: one request's price, and a row per target."""
         return self.engine.price(self.endpoint).worst(len(work))
 
-    async def _send(self, work: Pack[Job], worst: float) -> None:
+    async def _send(self, work: Pack[Unit], worst: float) -> None:
         """One pack as one task; what it brings (each target's Record, PageDone and
         TargetDone or Failure, in the pack's order) as one chunk, held until the caller
         consumed it."""
@@ -99,18 +99,18 @@ class BulkRun(Run[Pack[Job]]):
                     return  # split, or the run stopped: nothing to deliver yet
                 pending = []
                 events = [
-                    self._final(job)
-                    for job in pack.keys
-                    if self._finished(job) and job.delivering == 0
+                    self._final(unit)
+                    for unit in pack.keys
+                    if self._finished(unit) and unit.delivering == 0
                 ]
             handed = await self._deliver_held(events, pending)
         finally:
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
 
-    def _answered_pack(self, pack: Pack[Job], outcome: Outcome) -> tuple[list[Event], list[Job]]:
-        """An answered pack: each job gets the item that names its target (none if the
-        answer has none). Returns the events to deliver, in the pack's order, and the jobs
+    def _answered_pack(self, pack: Pack[Unit], outcome: Outcome) -> tuple[list[Event], list[Unit]]:
+        """An answered pack: each unit gets the item that names its target (none if the
+        answer has none). Returns the events to deliver, in the pack's order, and the units
         whose end is not among them."""
         self.packer.on_answered(pack)
         result = outcome.result
@@ -118,53 +118,53 @@ class BulkRun(Run[Pack[Job]]):
         item_of = dict(zip(map(self._key, items), items, strict=True)).get
         stats = self.engine.stats
         stats.pages += 1
-        jobs = pack.keys
-        if not any(map(_PLANNED, jobs)):  # a fresh pack, the common case: all at once
+        units = pack.keys
+        if not any(map(_PLANNED, units)):  # a fresh pack, the common case: all at once
             fresh, records = self.kind.first_answers(pack.targets, map(item_of, pack.targets))
             stats.items += records
             stats.targets_done += len(pack)
             self._active -= len(pack)
             return fresh, []
         events: list[Event] = []
-        pending: list[Job] = []
-        for job in jobs:
-            item = item_of(job.target)
-            if job.plan_or_none is None:
-                answered, records = self.kind.first_answers((job.target,), (item,))
-                job.reported = True
+        pending: list[Unit] = []
+        for unit in units:
+            item = item_of(unit.target)
+            if unit.plan_or_none is None:
+                answered, records = self.kind.first_answers((unit.target,), (item,))
+                unit.reported = True
                 stats.targets_done += 1
                 self._active -= 1
             else:
-                answered, records = self._answered(job, ONLY_REQUEST, item)
-                if self._finished(job) and job.delivering == 0:
-                    answered.append(self._final(job))
+                answered, records = self._answered(unit, ONLY_REQUEST, item)
+                if self._finished(unit) and unit.delivering == 0:
+                    answered.append(self._final(unit))
                 else:
-                    pending.append(job)
+                    pending.append(unit)
             events += answered
             stats.items += records
         return events, pending
 
-    def _unpack(self, pack: Pack[Job], outcome: Outcome) -> bool:
-        """A pack's outcome that delivered nothing, for each of its jobs: each target's
+    def _unpack(self, pack: Pack[Unit], outcome: Outcome) -> bool:
+        """A pack's outcome that delivered nothing, for each of its units: each target's
         attempt counted, the packer told. False when there is nothing to deliver.
 
         Refused as invalid (40501) although each target looked valid: a pack of several is
         split and its halves owed again, free of charge to their attempts (the packer
         isolates the bad target). A pack of one is that target's failure. Anything else
-        holds for each job (transient failures back off per job and re-enter the packer
+        holds for each unit (transient failures back off per unit and re-enter the packer
         when due).
         """
-        packer, jobs = self.packer, pack.keys
+        packer, units = self.packer, pack.keys
         refused = outcome.code == INVALID_FIELD and outcome.action is Action.FAIL
         split = refused and len(pack) > 1
         page = ONLY_REQUEST
-        for job in jobs:
-            self._planned(job)
-            tries = job.sent(page)
+        for unit in units:
+            self._planned(unit)
+            tries = unit.sent(page)
             if split:  # free of charge to the attempts; the plan owes it again, in a half
                 tries.free += 1
-                job.plan.on_retry(page)
-                job.plan.owed()
+                unit.plan.on_retry(page)
+                unit.plan.owed()
         if split:
             packer.on_refused(pack)  # the halves are owed again
             self._wake.set()
@@ -172,19 +172,19 @@ class BulkRun(Run[Pack[Job]]):
         if refused:
             packer.on_refused(pack)  # a pack of one: its target is the bad one
         else:
-            packer.on_failed(pack)  # the targets leave the packer; their jobs decide
+            packer.on_failed(pack)  # the targets leave the packer; their units decide
         engine = self.engine
-        steps = [engine.after(outcome, job.tried(page), job.target) for job in jobs]
+        steps = [engine.after(outcome, unit.tried(page), unit.target) for unit in units]
         if any(isinstance(step, float) for step in steps):  # one request to retry
             engine.stats.count_retry(outcome.cause)
         return all(
-            map(self._follow, jobs, itertools.repeat(page), itertools.repeat(outcome), steps)
+            map(self._follow, units, itertools.repeat(page), itertools.repeat(outcome), steps)
         )
 
-    def _planned(self, job: Job) -> None:
-        """Make the plan of a job whose one request is in flight, if it has none yet."""
-        if job.plan_or_none is None:
-            plan = job.plan_or_none = self._plan(None)
+    def _planned(self, unit: Unit) -> None:
+        """Make the plan of a unit whose one request is in flight, if it has none yet."""
+        if unit.plan_or_none is None:
+            plan = unit.plan_or_none = self._plan(None)
             owed = plan.owed()  # in flight, as it is
             assert owed == [ONLY_REQUEST], owed
 
@@ -207,11 +207,11 @@ class BulkRun(Run[Pack[Job]]):
         packer = self.packer
         if valid and not any(progresses):  # the common case: all valid and fresh, at once
             names = cast("list[str]", keys)
-            jobs = list(map(Job, names, itertools.repeat(IN_A_PACK), itertools.repeat(None)))
-            self._active += len(jobs)
-            packer.add_many(zip(jobs, names, strict=True))
+            units = list(map(Unit, names, itertools.repeat(IN_A_PACK), itertools.repeat(None)))
+            self._active += len(units)
+            packer.add_many(zip(units, names, strict=True))
             return
-        entries: list[tuple[Job, str]] = []
+        entries: list[tuple[Unit, str]] = []
         events: list[Event] = []
         for raw, target, progress in zip(raws, keys, progresses, strict=True):
             if isinstance(target, InvalidTarget):
@@ -219,16 +219,16 @@ class BulkRun(Run[Pack[Job]]):
                 continue
             self._active += 1
             if progress is None:  # its one request is owed
-                entries.append((Job(target, IN_A_PACK, None), target))
+                entries.append((Unit(target, IN_A_PACK, None), target))
                 continue
             plan = self._plan(progress)
-            job = Job(target, IN_A_PACK, plan)
+            unit = Unit(target, IN_A_PACK, plan)
             if plan.done:  # every page was answered before: done without a request
-                events.append(self._final(job))
+                events.append(self._final(unit))
                 continue
             for page in plan.owed():
                 assert page == ONLY_REQUEST, page
-                entries.append((job, target))
+                entries.append((unit, target))
         packer.add_many(entries)
         if events:
             await self._deliver(Chunk(events))

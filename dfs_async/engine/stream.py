@@ -1,7 +1,7 @@
-"""What both kinds of stream share (`pages.PagesRun`, `bulk.BulkRun`): the workers, the jobs,
+"""What both kinds of stream share (`pages.PagesRun`, `bulk.BulkRun`): the workers, the units,
 the delivery to the caller, the backoff timer, stopping.
 
-    targets --(lazily, only while slots would idle)--> jobs (one plan each, made by the
+    targets --(lazily, only while slots would idle)--> units (one plan each, made by the
       endpoint's paging kind) --(a kind's `_next`: what the next request carries)--> work
       --(a work slot each, `concurrency` workers; admitted by the budget)--> `_send`
       (exchange) --> outcome --> plans --> chunks of events --(bounded memory stream)-->
@@ -14,14 +14,14 @@ requests' pages are sent or answered and not yet consumed, whatever the number o
 and the stream's buffer. That is also all a crash can lose of a caller who records each page
 as it consumes it (the CLI's checkpoint). Retries wait in one timer task (a heap), not in a
 task each. A page is in flight for its plan from `owed()` until its final outcome (backoff
-included), so a job is done exactly when its plan is.
+included), so a unit is done exactly when its plan is.
 
 Memory: an answer is decoded only once it holds one of `PAGES_AHEAD` landings, released
 with its work slot when the caller has consumed it. So of the `concurrency` answers a slow
 caller leaves waiting, all but `PAGES_AHEAD` wait as the bytes they came in, not as items
 (a page of 1,000 items: 0.7 MB of JSON, 1.6 MB decoded).
 
-Each answered page is delivered as its Records followed by a `PageDone`, and a job's end as
+Each answered page is delivered as its Records followed by a `PageDone`, and a unit's end as
 its `TargetDone` or `Failure`; a stream given `resume` progress starts each target's plan
 from it (seeded: the pages answered before are not asked again), which is how a killed run
 resumes page by page. A response cache plugs in between `_next` and the admission: a hit is
@@ -59,38 +59,39 @@ from dfs_async.plan import JobPlan, PageRequest
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, TargetDone
 from dfs_async.wire import Outcome
 
-__all__ = ["PAGES_AHEAD", "Chunk", "Job", "Run"]
+__all__ = ["PAGES_AHEAD", "Chunk", "Run", "Unit"]
 
 log: Final = logging.getLogger("dfs_async")
 
 # Answers a stream decodes ahead of the caller (see "Memory" in the module docstring).
 PAGES_AHEAD: Final = 4
 
-W = TypeVar("W")  # what one request carries: a job's page, a pack of jobs
+W = TypeVar("W")  # what one request carries: a unit's page, a pack of units
 
 
-class Job(msgspec.Struct, gc=False, eq=False):
+class Unit(msgspec.Struct, gc=False, eq=False):
     """One unit of work of a stream (a target, a query): its plan and the bookkeeping around
-    it. `target` is its key (a record's `target`), `unit` the task fields that name it.
+    it. `target` is its key (a record's `target`), `task_fields` the fields that name it in
+    a task.
 
-    `plan_or_none` is None only for a bulk target's job until it needs one (`bulk`).
+    `plan_or_none` is None only for a bulk target's unit until it needs one (`bulk`).
 
     A Struct (made in C; compared and hashed by identity) kept out of the cycle collector,
     as it holds no cycles: a bulk stream makes one per target.
     """
 
     target: str
-    unit: Mapping[str, Any]
+    task_fields: Mapping[str, Any]
     plan_or_none: JobPlan[Any] | None
     tries: dict[int, Tries] | None = None  # per page sent and not answered (made when needed)
     failed_tries: int = 0
     queued: bool = False  # in the ready queue (may have owed pages)
-    delivering: int = 0  # chunks of this job being handed to the stream right now
+    delivering: int = 0  # chunks of this unit being handed to the stream right now
     reported: bool = False  # its TargetDone / Failure is out
 
     @property
     def plan(self) -> JobPlan[Any]:
-        """The job's plan, made by now (see `plan_or_none`)."""
+        """The unit's plan, made by now (see `plan_or_none`)."""
         plan = self.plan_or_none
         assert plan is not None, f"{self.target}: no plan made"
         return plan
@@ -184,12 +185,12 @@ class Run(Generic[W]):
         self.concurrency = concurrency
         self.error: RunStopped | None = None
         self._targets = _aiter(targets)
-        self._ready: deque[Job] = deque()
-        self._active = 0  # jobs read and not reported
-        self._max_active = max_active  # jobs open at most (see the kinds)
+        self._ready: deque[Unit] = deque()
+        self._active = 0  # units read and not reported
+        self._max_active = max_active  # units open at most (see the kinds)
         self._targets_done = False
         self._draining = False
-        self._heap: list[tuple[float, int, Job, PageRequest]] = []
+        self._heap: list[tuple[float, int, Unit, PageRequest]] = []
         self._seq = itertools.count()
 
     async def run(self, engine: Engine, send: MemoryObjectSendStream[Chunk]) -> None:
@@ -276,7 +277,7 @@ class Run(Generic[W]):
             await self._send(work, worst)
 
     async def _pull(self) -> None:
-        """Read one unit of work: its job, queued; a Failure for an invalid one, a
+        """Read one unit of work: its unit, queued; a Failure for an invalid one, a
         TargetDone for one done before."""
         try:
             raw = await anext(self._targets)
@@ -284,21 +285,21 @@ class Run(Generic[W]):
             self._targets_done = True
             return
         try:
-            target, unit = self.endpoint.unit(raw)
+            target, fields = self.endpoint.unit(raw)
         except InvalidTarget as exc:
             await self._deliver(Chunk([self._invalid(raw, exc)]))
             return
         plan = self._plan(self.resume(target) if self.resume is not None else None)
-        job = Job(target, self._unit(unit), plan)
+        unit = Unit(target, self._task_fields(fields), plan)
         self._active += 1
         if plan.done:  # every page was answered before: done without a request
-            await self._deliver(Chunk([self._final(job)]))
+            await self._deliver(Chunk([self._final(unit)]))
             return
-        self._queue(job)
+        self._queue(unit)
 
-    def _unit(self, unit: dict[str, Any]) -> Mapping[str, Any]:
-        """What a job keeps of its unit of work's task fields."""
-        return unit
+    def _task_fields(self, fields: dict[str, Any]) -> Mapping[str, Any]:
+        """What a unit keeps of the task fields that name it."""
+        return fields
 
     def _invalid(self, raw: Any, exc: InvalidTarget) -> Failure:
         """The Failure of a unit of work that is not valid: no request is sent for it."""
@@ -306,61 +307,61 @@ class Run(Generic[W]):
         return Failure(str(raw), INVALID_FIELD, f"Invalid Field: '{exc.field}': {exc.rule}", 0)
 
     def _plan(self, progress: PageProgress | None) -> JobPlan[Any]:
-        """A new job's plan, seeded with what an earlier run delivered of it."""
+        """A new unit's plan, seeded with what an earlier run delivered of it."""
         return self.endpoint.paging.plan(
             limit=self.limit, offset=self.offset, max_items=self.max_items, progress=progress
         )
 
-    def _queue(self, job: Job) -> None:
-        if not job.queued and job.plan.failure is None:
-            job.queued = True
-            self._ready.append(job)
+    def _queue(self, unit: Unit) -> None:
+        if not unit.queued and unit.plan.failure is None:
+            unit.queued = True
+            self._ready.append(unit)
         self._wake.set()
 
     async def _idle(self) -> None:
-        """Wait for something to change (an answer, a retry due, a job done)."""
+        """Wait for something to change (an answer, a retry due, a unit done)."""
         self._wake = anyio.Event()
         await self._wake.wait()
 
     # -- landing ------------------------------------------------------------------------
 
-    def _answered(self, job: Job, page: PageRequest, result: Any) -> tuple[list[Event], int]:
-        """`page` of `job` was answered with `result`: the events to deliver (its Records
-        and its PageDone: none for a late page of a failed job) and how many records."""
-        plan = job.plan
+    def _answered(self, unit: Unit, page: PageRequest, result: Any) -> tuple[list[Event], int]:
+        """`page` of `unit` was answered with `result`: the events to deliver (its Records
+        and its PageDone: none for a late page of a failed unit) and how many records."""
+        plan = unit.plan
         items = plan.on_result(page, result)
-        job.answered(page)
-        self._queue(job)
-        target = job.target
+        unit.answered(page)
+        self._queue(unit)
+        target = unit.target
         events: list[Event] = [Record(target, item) for item in items]
         if plan.failure is None:
             events.append(PageDone(target, page.offset, plan.total_count, len(items), plan.cursor))
         return events, len(items)
 
-    def _not_answered(self, job: Job, page: PageRequest, outcome: Outcome) -> bool:
-        """`page` of `job`, a request of its own, ended without an answer: retried after its
+    def _not_answered(self, unit: Unit, page: PageRequest, outcome: Outcome) -> bool:
+        """`page` of `unit`, a request of its own, ended without an answer: retried after its
         backoff, failed, or the run stopped (False)."""
-        step = self.engine.after(outcome, job.tried(page), job.target)
+        step = self.engine.after(outcome, unit.tried(page), unit.target)
         if isinstance(step, float):
             self.engine.stats.count_retry(outcome.cause)
-        return self._follow(job, page, outcome, step)
+        return self._follow(unit, page, outcome, step)
 
     def _follow(
-        self, job: Job, page: PageRequest, outcome: Outcome, step: float | RunStopped | None
+        self, unit: Unit, page: PageRequest, outcome: Outcome, step: float | RunStopped | None
     ) -> bool:
-        """Do what `Engine.after` decided for `page` of `job`: wait `step` seconds and ask
+        """Do what `Engine.after` decided for `page` of `unit`: wait `step` seconds and ask
         again, fail it (None), or stop the run (False)."""
         if isinstance(step, RunStopped):
             self._stop(step)
             return False
         if step is None:
-            if job.fail(page, outcome):
-                self._queue(job)
+            if unit.fail(page, outcome):
+                self._queue(unit)
             log.debug(
-                "%s: page %d failed: %s %s", job.target, page.offset, outcome.code, outcome.message
+                "%s: page %d failed: %s %s", unit.target, page.offset, outcome.code, outcome.message
             )
         else:
-            heapq.heappush(self._heap, (anyio.current_time() + step, next(self._seq), job, page))
+            heapq.heappush(self._heap, (anyio.current_time() + step, next(self._seq), unit, page))
             self._timer_wake.set()
         return True
 
@@ -377,43 +378,43 @@ class Run(Generic[W]):
 
     # -- completion ---------------------------------------------------------------------
 
-    def _finished(self, job: Job) -> bool:
+    def _finished(self, unit: Unit) -> bool:
         """Its plan is done and its end not yet reported."""
-        return not job.reported and job.plan.done
+        return not unit.reported and unit.plan.done
 
-    def _final(self, job: Job) -> Event:
-        """The job's TargetDone or Failure; it is no longer active."""
-        job.reported = True
+    def _final(self, unit: Unit) -> Event:
+        """The unit's TargetDone or Failure; it is no longer active."""
+        unit.reported = True
         self._active -= 1
         self._wake.set()
         stats = self.engine.stats
-        failure = job.plan.failure
+        failure = unit.plan.failure
         if failure is None:
             stats.targets_done += 1
-            return TargetDone(job.target, job.plan.items_emitted, job.plan.pages_done)
+            return TargetDone(unit.target, unit.plan.items_emitted, unit.plan.pages_done)
         stats.targets_failed += 1
         code, message = failure
-        return Failure(job.target, code, message, job.failed_tries)
+        return Failure(unit.target, code, message, unit.failed_tries)
 
-    async def _report_if_finished(self, job: Job) -> None:
-        if job.delivering == 0 and self._finished(job):
-            await self._deliver(Chunk([self._final(job)]))
+    async def _report_if_finished(self, unit: Unit) -> None:
+        if unit.delivering == 0 and self._finished(unit):
+            await self._deliver(Chunk([self._final(unit)]))
 
-    async def _deliver_held(self, events: list[Event], jobs: Sequence[Job]) -> bool:
+    async def _deliver_held(self, events: list[Event], units: Sequence[Unit]) -> bool:
         """Hand a request's `events` to the stream, held (its work slot is released once the
-        caller consumed them); then the end of each of `jobs` (whose events these are) that
+        caller consumed them); then the end of each of `units` (whose events these are) that
         is finished by now. False when there was nothing to hand: the work slot is still
         the sender's to free."""
-        for job in jobs:
-            job.delivering += 1
+        for unit in units:
+            unit.delivering += 1
         self._wake.set()
         handed = False
         if events:
             await self._deliver(Chunk(events, held=True))
             handed = True
-        for job in jobs:
-            job.delivering -= 1
-            await self._report_if_finished(job)
+        for unit in units:
+            unit.delivering -= 1
+            await self._report_if_finished(unit)
         return handed
 
     async def _deliver(self, chunk: Chunk) -> None:
@@ -432,14 +433,14 @@ class Run(Generic[W]):
         while True:
             wake = self._timer_wake = anyio.Event()
             now = anyio.current_time()
-            due: list[Job] = []
+            due: list[Unit] = []
             while heap and heap[0][0] <= now:
-                _, _, job, page = heapq.heappop(heap)
-                job.plan.on_retry(page)
-                self._queue(job)
-                due.append(job)
-            for job in due:
-                await self._report_if_finished(job)
+                _, _, unit, page = heapq.heappop(heap)
+                unit.plan.on_retry(page)
+                self._queue(unit)
+                due.append(unit)
+            for unit in due:
+                await self._report_if_finished(unit)
             if heap:
                 with anyio.move_on_after(heap[0][0] - anyio.current_time()):
                     await wake.wait()

@@ -17,22 +17,20 @@ The packer's promise
 --------------------
 1. **Exactly once**: every added entry (a key and its target) ends exactly once: answered
    (`on_answered`), isolated as bad (`on_refused` returns its key), or failed with its pack
-   (`on_failed`). A valid target is never isolated as bad: only a pack of one target that
-   the API refused names its key.
+   (`on_failed`: the caller decides what each entry's job does next; a retried target is
+   added again, as a new entry). A valid target is never isolated as bad: only a pack of one
+   target that the API refused names its key.
 2. An entry is in at most one pack in flight, and in none while it waits.
-3. **Caps**: a pack holds at least 1 and at most `capacity` targets (and at most
-   `at_most_targets` when the caller says so), and, when `max_roots` is set, targets of at
-   most `max_roots` distinct root domains (`root_domain`). A fresh pack never holds the same
-   target twice (so the engine maps each item back by its `target`); a second entry with a
-   target already waiting waits behind it for a later pack.
-4. **Pack count** (a pack counts once however often it is retried; the engine's retry policy
-   bounds the resends). Exactly `resolved = fresh + 2 * R + S`, where `fresh` is the number
-   of packs of new targets, `R` the refused packs of more than one target (each becomes two
-   halves) and `S` the owed packs cut to fit an `at_most_targets` (each cut makes one more).
+3. **Caps**: a pack holds at least 1 and at most `capacity` targets, and, when `max_roots`
+   is set, targets of at most `max_roots` distinct root domains (`root_domain`). A fresh
+   pack never holds the same target twice (so the engine maps each item back by its
+   `target`); a second entry with a target already waiting waits behind it for a later pack.
+4. **Pack count**: exactly `packs = fresh + 2 * R`, where `fresh` is the number of packs of
+   new targets and `R` the refused packs of more than one target (each becomes two halves).
    Each refusal halves the pack holding a bad target, so a bad target is in at most
    `ceil(log2(capacity))` refused packs of more than one target: with `b` bad targets,
-   `R <= b * ceil(log2(capacity))` (a cut only makes packs smaller). When `n` distinct
-   targets are all added before the first pack and `at_most_targets` is never set (`S = 0`):
+   `R <= b * ceil(log2(capacity))`. When `n` distinct targets are all added before the
+   first pack:
 
    - `max_roots` None: `fresh = ceil(n / capacity)` (every fresh pack is full but the last);
    - `max_roots` set, `r` distinct roots: every fresh pack but the last is full by count
@@ -44,25 +42,24 @@ The packer's promise
    1,000: at most 20 packs more than with none). A fresh pack takes what waits when it is
    asked for: a caller that streams its targets keeps `capacity` of them waiting (or its
    input ended) before asking, else it gets more, smaller packs.
-5. **Termination**: a pack owed again is the same pack (retry) or smaller (halves, cuts),
-   and a pack of one is never halved, so with finitely many retries every entry ends after
-   at most `fresh + 2 * R + S` packs resolved, and `done` holds.
+5. **Termination**: a pack owed again is a half of a refused one, and a pack of one is
+   never halved, so every entry ends after at most `fresh + 2 * R` packs, and `done` holds.
 
 States of an entry
 ------------------
-Waiting (fresh, or owed again in a pack) -> (`next_pack`) InFlight ->
-    Answered (`on_answered`) | Waiting again, in the same pack (`on_retry`)
-    | Waiting again, in one of two halves (`on_refused`, pack of two or more)
-    | Bad (`on_refused`, pack of one: its key is returned) | Failed (`on_failed`).
+Waiting (fresh, or owed again in a half) -> (`next_pack`) InFlight ->
+    Answered (`on_answered`) | Waiting again, in one of two halves (`on_refused`, pack of
+    two or more) | Bad (`on_refused`, pack of one: its key is returned) | Failed
+    (`on_failed`).
 Answered, Bad and Failed are terminal. Reporting a pack that is not in flight (never handed
 out, or already reported) is a bug in the caller and raises `PageNotInFlight`.
 
-Order: `next_pack` hands out the packs owed again first (the halves of a refused pack go
-ahead of everything: the bad target is isolated fast; retried packs queue behind them), then
-a fresh pack, filled greedily in arrival order. With `max_roots` set, the waiting targets are
-grouped by root, groups in the order of their arrival: a pack takes whole groups in that
-order (the last one cut if `capacity` is reached) until it holds `max_roots` roots; a target
-whose root would exceed that waits, in its place, and is first next time.
+Order: `next_pack` hands out the halves of refused packs first (the bad target is isolated
+fast), then a fresh pack, filled greedily in arrival order. With `max_roots` set, the
+waiting targets are grouped by root, groups in the order of their arrival: a pack takes
+whole groups in that order (the last one cut if `capacity` is reached) until it holds
+`max_roots` roots; a target whose root would exceed that waits, in its place, and is first
+next time.
 
 Root domains
 ------------
@@ -86,7 +83,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from dfs_async.errors import ValidationError
+from dfs_async.errors import ValidationError, check_int
 from dfs_async.models import PagedResult
 from dfs_async.plan.protocol import PageNotInFlight, PageRequest
 from dfs_async.plan.single import ONLY_REQUEST, SinglePlan, unpaged_plan
@@ -123,14 +120,6 @@ def pack_fields(targets: Iterable[str]) -> dict[str, Any]:
     return {"targets": list(targets)}
 
 
-def _check_int(name: str, value: object, low: int, *, none: bool = False) -> None:
-    if none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        rule = f"must be {'None or ' if none else ''}an integer of at least {low}"
-        raise ValidationError(name, f"{rule}, got {value!r}")
-
-
 @dataclass(frozen=True)
 class Bulk:
     """One request per target's job, sent in packs of up to `capacity` targets a task.
@@ -144,8 +133,8 @@ class Bulk:
     key_field: str = "target"  # the item field that names its target (`url`: pages summary)
 
     def __post_init__(self) -> None:
-        _check_int("capacity", self.capacity, 1)
-        _check_int("max_roots", self.max_roots, 1, none=True)
+        check_int("capacity", self.capacity, 1)
+        check_int("max_roots", self.max_roots, 1, none=True)
 
     def plan(
         self,
@@ -233,10 +222,6 @@ class Pack(Generic[K]):
     def __len__(self) -> int:
         return len(self.keys)
 
-    def by_target(self) -> dict[str, K]:
-        """Each target's key (a fresh pack's targets are distinct; so are its halves')."""
-        return dict(zip(self.targets, self.keys, strict=True))
-
 
 _Unit = tuple[tuple[K, ...], tuple[str, ...]]
 _first, _second = operator.itemgetter(0), operator.itemgetter(1)  # of a (key, target) entry
@@ -254,7 +239,6 @@ class Packer(Generic[K]):
         "_fresh",
         "_groups",
         "_in_flight",
-        "_in_flight_targets",
         "_max_roots",
         "_number",
         "_owed",
@@ -270,8 +254,8 @@ class Packer(Generic[K]):
         max_roots: int | None = None,
         root: Callable[[str], str] = root_domain,
     ) -> None:
-        _check_int("capacity", capacity, 1)
-        _check_int("max_roots", max_roots, 1, none=True)
+        check_int("capacity", capacity, 1)
+        check_int("max_roots", max_roots, 1, none=True)
         self._capacity = capacity
         self._max_roots = max_roots
         self._root = root
@@ -280,10 +264,9 @@ class Packer(Generic[K]):
         self._waiting_targets: set[str] = set()  # the targets in _groups (no two alike)
         self._dupes: dict[str, deque[K]] = {}  # more keys of a target already in _groups
         self._fresh = 0  # entries in _groups and _dupes
-        self._owed: deque[_Unit[K]] = deque()  # packs owed again: halves first, then retries
+        self._owed: deque[_Unit[K]] = deque()  # halves of refused packs, owed again
         self._owed_targets = 0
         self._in_flight: dict[int, Pack[K]] = {}
-        self._in_flight_targets = 0
         self._number = 0
         self._answered = 0
         self._bad = 0
@@ -310,17 +293,13 @@ class Packer(Generic[K]):
         return len(self._in_flight)
 
     @property
-    def in_flight_targets(self) -> int:
-        return self._in_flight_targets
-
-    @property
     def done(self) -> bool:
         """Nothing waiting and nothing in flight."""
         return not self._fresh and not self._owed and not self._in_flight
 
     @property
     def packs(self) -> int:
-        """Packs handed out so far (each retry counts again)."""
+        """Packs handed out so far."""
         return self._number
 
     @property
@@ -391,38 +370,23 @@ class Packer(Generic[K]):
             group.append(entry)
         self._fresh += added
 
-    def next_pack(self, at_most_targets: int | None = None) -> Pack[K] | None:
+    def next_pack(self) -> Pack[K] | None:
         """The next pack to send as one task, now in flight; None when nothing waits.
 
-        Packs owed again come first (cut to `at_most_targets` if larger: the rest stays owed
-        first), then a fresh pack of up to `capacity` (and `at_most_targets`) targets.
+        The halves of refused packs come first, then a fresh pack of up to `capacity`.
         """
-        _check_int("at_most_targets", at_most_targets, 0, none=True)
-        if at_most_targets == 0:
-            return None
         if self._owed:
-            keys, targets = self._owed[0]
-            if at_most_targets is not None and len(keys) > at_most_targets:
-                self._owed[0] = (keys[at_most_targets:], targets[at_most_targets:])
-                keys, targets = keys[:at_most_targets], targets[:at_most_targets]
-            else:
-                self._owed.popleft()
+            keys, targets = self._owed.popleft()
             self._owed_targets -= len(keys)
             return self._hand_out(keys, targets)
         if not self._fresh:
             return None
-        room = self._capacity if at_most_targets is None else min(self._capacity, at_most_targets)
-        return self._fresh_pack(room)
+        return self._fresh_pack(self._capacity)
 
     def on_answered(self, pack: Pack[K]) -> None:
         """The task was answered: its targets are done (the engine delivers their items)."""
         self._land(pack)
         self._answered += len(pack)
-
-    def on_retry(self, pack: Pack[K]) -> None:
-        """A transient failure: the same targets are owed again, together, as one pack."""
-        self._land(pack)
-        self._owe(pack.keys, pack.targets)
 
     def on_refused(self, pack: Pack[K]) -> list[K]:
         """The API refused the whole task as invalid although every target looked valid.
@@ -498,12 +462,7 @@ class Packer(Generic[K]):
         self._number += 1
         pack = Pack(self._number, keys, targets)
         self._in_flight[pack.number] = pack
-        self._in_flight_targets += len(keys)
         return pack
-
-    def _owe(self, keys: Sequence[K], targets: Sequence[str]) -> None:
-        self._owed.append((tuple(keys), tuple(targets)))
-        self._owed_targets += len(keys)
 
     def _land(self, pack: Pack[K]) -> None:
         if self._in_flight.get(pack.number) is not pack:
@@ -512,4 +471,3 @@ class Packer(Generic[K]):
                 f" (never handed out by next_pack(), or already reported): {self!r}"
             )
         del self._in_flight[pack.number]
-        self._in_flight_targets -= len(pack)
