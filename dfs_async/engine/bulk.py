@@ -78,15 +78,14 @@ class BulkRun(Run[Pack[Unit]]):
             await self._idle()
         return None
 
-    def _worst(self, work: Pack[Unit]) -> float:
+    def _worst(self, pack: Pack[Unit]) -> float:
         """One task: one request's price, and a row per target."""
-        return self.engine.price(self.endpoint).worst(len(work))
+        return self.engine.price(self.endpoint).worst(len(pack))
 
-    async def _send(self, work: Pack[Unit], worst: float) -> None:
+    async def _send(self, pack: Pack[Unit], worst: float) -> None:
         """One pack as one task; what it brings (each target's Record, PageDone and
         TargetDone or Failure, in the pack's order) as one chunk, held until the caller
         consumed it."""
-        pack = work
         handed = landed = False
         try:
             task = build_task(self.endpoint, self.fields, pack_fields(pack.targets), ONLY_REQUEST)

@@ -3,7 +3,7 @@ client or transport (imported only then).
 
 httpx's pool (httpcore) keeps its default keep-alive (20): raised to the concurrency it scans
 all its connections for every request (encode/httpx#3215, encode/httpcore#822); held below
-it, it reconnects often. The default under trio avoids both (`httpcore_transport`).
+it, it reconnects often. The default under trio avoids both (`transport.httpcore`).
 """
 
 from __future__ import annotations
