@@ -220,6 +220,7 @@ class DataForSEO:
 
     @property
     def engine(self) -> Engine:
+        """The open client's engine: the library's inside (a caller needs none of it)."""
         if self._engine is None:
             raise RuntimeError("use the client as `async with DataForSEO(...) as dfs:`")
         return self._engine
@@ -289,7 +290,7 @@ class EndpointCall:
         """What `stream(targets, max_items=..., **fields)` would send first and the most it
         could cost (`Estimate`), at `price()`; nothing is sent. The first `show` tasks are
         kept as they would be sent. Raises ValidationError as `stream` would."""
-        checked, limit, offset = self._paging(targets, fields, max_items)
+        checked, limit, offset = self._checked(targets, fields, max_items)
         if not isinstance(targets, Iterable):
             raise ValidationError("targets", "an iterable of targets, read now (not async)")
         return estimate(
@@ -303,11 +304,11 @@ class EndpointCall:
             show=show,
         )
 
-    def _paging(
+    def _checked(
         self, targets: object, fields: dict[str, Any], max_items: int | None
     ) -> tuple[dict[str, Any], int, int]:
-        """A stream's fields checked, without its page size and start (`limit`: the most a
-        page allows, or just what `max_items` needs, unless given)."""
+        """A stream's targets and fields checked; its fields without its page size and start
+        (`limit`: the most a page allows, or just what `max_items` needs, unless given)."""
         if not self.endpoint.takes_units:
             raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
         if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
@@ -342,7 +343,7 @@ class EndpointCall:
         `PageDone` events told. Those pages are not asked again and their items not
         delivered again; a target whose pages were all answered just gets its TargetDone.
         """
-        checked, limit, offset = self._paging(targets, fields, max_items)
+        checked, limit, offset = self._checked(targets, fields, max_items)
         run = open_run(
             self.endpoint,
             targets,

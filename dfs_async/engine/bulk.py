@@ -8,7 +8,9 @@ pack for every work slot, and the next one filling.
 A target gets its plan only when it needs one: when it resumes an earlier run, or when its
 request ends other than answered (`_planned`). A target answered at its first request, the
 common case, needs no ledger: its events are the ones its plan would give
-(`Bulk.first_answers`), and a request answers a thousand of them.
+(`Bulk.first_answers`), and a request answers a thousand of them. A response cache answers
+a target's record where targets are read (`_pull_many`, `_pull`), before the packer: a pack
+is made only of the targets it lacked.
 """
 
 from __future__ import annotations
