@@ -228,8 +228,7 @@ def user_data_from(answer: Answer | NetworkFailure) -> AccountInfo:
     return parse_user_data(outcome.result)
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(msgspec.Struct, frozen=True):
     """The account as a client read it, before its first request.
 
     `info` is what user_data said (None when it could not be read: `notice` says why);

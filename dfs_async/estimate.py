@@ -10,8 +10,9 @@ which is how a job of several parts is priced as a whole.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from dfs_async.endpoints import Endpoint, Price
 from dfs_async.errors import InvalidTarget
@@ -22,8 +23,7 @@ from dfs_async.wire import build_task
 __all__ = ["Estimate", "estimate"]
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(msgspec.Struct, frozen=True, kw_only=True):
     """What a stream of some targets would send first, and the most it could cost.
 
     - `tasks`: the first requests' tasks as they would be sent (the first few);
@@ -51,7 +51,7 @@ class Estimate:
     request_cost: float
     page_size: int
     packed: bool = False
-    tasks: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    tasks: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
     @staticmethod
     def total(estimates: Iterable[Estimate]) -> float | None:

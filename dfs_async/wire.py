@@ -85,9 +85,9 @@ def read(answer: Answer | NetworkFailure, decoder: msgspec.json.Decoder[Any]) ->
     """
     if isinstance(answer, NetworkFailure):
         return _no_answer(answer)
-    status, body = answer
+    status = answer.status
     try:
-        envelope = decoder.decode(body)
+        envelope = decoder.decode(answer.body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         if status != 200:
             return Outcome(classify_http(status), status, f"HTTP {status}")

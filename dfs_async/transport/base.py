@@ -15,8 +15,9 @@ import logging
 import os
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import Final, Literal, NamedTuple, Protocol
+from typing import Final, Literal, Protocol
+
+import msgspec
 
 __all__ = [
     "JSON_HEADERS",
@@ -50,8 +51,7 @@ FailureKind = Literal["connect", "timeout", "read", "protocol", "decode"]
 - `decode`: a body that does not decode (gzip, or not the API's JSON)."""
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkFailure:
+class NetworkFailure(msgspec.Struct, frozen=True, gc=False):
     """An exchange that brought no usable answer: what went wrong (`kind`) and why."""
 
     kind: FailureKind
@@ -61,15 +61,14 @@ class NetworkFailure:
         return f"{self.kind}: {self.reason}"
 
 
-class Answer(NamedTuple):
+class Answer(msgspec.Struct, frozen=True, gc=False):
     """What the server answered: any HTTP status, and the body (decompressed)."""
 
     status: int
     body: bytes
 
 
-@dataclass(frozen=True)
-class PoolState:
+class PoolState(msgspec.Struct, frozen=True):
     """`open` connections, `busy` of them serving a request, `requests` in or waiting."""
 
     open: int
