@@ -187,25 +187,23 @@ class Bulk:
         return ",".join(targets), pack_fields(targets)
 
     @staticmethod
-    def first_answers(targets: Iterable[str], items: Iterable[Any]) -> tuple[list[Event], int]:
+    def first_answers(targets: Sequence[str], items: Iterable[Any]) -> tuple[list[Event], int]:
         """The events of targets answered at their first request, each with its item (None
         if the answer had none), as a fresh `SinglePlan` each would give them: the item's
         Record, the one page's PageDone (no total, no cursor) and the TargetDone; and how
         many Records. tests/test_engine_bulk.py checks that the two agree."""
         events: list[Event] = []
-        records = 0
         offset = ONLY_REQUEST.offset
         for target, item in zip(targets, items, strict=True):
             if item is None:
                 events += (PageDone(target, offset, None, 0, None), TargetDone(target, 0, 1))
             else:
-                records += 1
                 events += (
                     Record(target, item),
                     PageDone(target, offset, None, 1, None),
                     TargetDone(target, 1, 1),
                 )
-        return events, records
+        return events, len(events) - 2 * len(targets)  # two events each, and its Record
 
 
 @dataclass(frozen=True, slots=True)
