@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline",
         metavar="REV",
         help="also measure the client as it was at git revision REV (overhead, small, paced, "
-        "imports), side by side",
+        "imports, family), side by side",
     )
     args = parser.parse_args(argv)
     if args.baseline:

@@ -368,10 +368,10 @@ IMPORTS: dict[str, tuple[str, ...]] = {
     "floor": ("aiohttp", "aiolimiter"),
     "floor-trio": ("httpcore", "trio"),
     "raw-httpx2": ("httpx2",),
-    "ours": ("anyio", "psutil", "dfs_async", "aiohttp"),  # the stack under asyncio
+    "ours": ("anyio", "psutil", "dfs_async", "aiohttp", "dfs_async.transport.aiohttp"),
 }
-# `ours` on httpx (under trio, or over a given httpx client) imports these besides.
-OURS_HTTPX_IMPORTS = ("dfs_async.httpx_transport", "httpx_aiohttp")
+# `ours` on httpcore or httpx (under trio, or over a given httpx client) imports these besides.
+OURS_HTTPX_IMPORTS = ("dfs_async.transport.httpcore", "dfs_async.transport.httpx", "httpx_aiohttp")
 RAW_IMPORTS = ("httpx", "httpx_aiohttp")  # the other `raw-*` kinds
 
 

@@ -7,6 +7,8 @@
   once, then about 30 `search_after_token` pages one after another) with the emulator
   answering each request after 20 ms: wall time per page of the chain against the floor
   walking the same chain, so what the chain adds over the server's latency shows.
+
+With `--baseline REV`, ours as it was at REV runs beside both (`... (before)` rows).
 """
 
 from __future__ import annotations
@@ -14,11 +16,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchmarks.harness import Goal, Metric, Row, Section, Size, best_of, run_json, server_process
+from benchmarks.harness import (
+    ROOT,
+    Goal,
+    Metric,
+    Row,
+    Section,
+    Size,
+    baseline_checkout,
+    best_of,
+    run_json,
+    server_process,
+)
 
 FLOOR = "floor: aiohttp + msgspec"
 OURS = "ours"
 LATENCY = 0.02
+REGRESSION = 1.05  # ours now against ours before: at most this (a run's noise)
 
 
 def _emulator(latency: float) -> Any:
@@ -46,22 +60,25 @@ def run(size: Size) -> Section:
             Metric("requests", "requests", "", False),
         ],
     )
-    runs: dict[str, list[dict[str, Any]]] = {}
+    before = baseline_checkout()
+    clients = {"floor": ("floor", ROOT), "ours": ("ours", ROOT)}
+    if before is not None:
+        clients[f"ours at {before[0]} (before)"] = ("ours", before[1])
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for what, latency in (("bulk", 0.0), ("cursor", LATENCY)):
         with _emulator(latency) as server:
             for _ in range(repeats):
-                for who in ("floor", "ours"):
-                    args = [f"{what}-{who}", "--url", server.url, "--n", str(n)]
-                    runs.setdefault(f"{what}-{who}", []).append(
-                        run_json("benchmarks.family_client", args)
+                for who, (kind, checkout) in clients.items():
+                    args = [f"{what}-{kind}", "--url", server.url, "--n", str(n)]
+                    runs.setdefault((what, who), []).append(
+                        run_json("benchmarks.family_client", args, cwd=checkout)
                     )
             server.stop()
-    for key, results in runs.items():
+    for (what, who), results in runs.items():
         best = best_of(results)
-        what, who = key.split("-")
         section.rows.append(
             Row(
-                f"{what} {FLOOR if who == 'floor' else OURS}",
+                f"{what} {FLOOR if who == 'floor' else who}",
                 {
                     "cpu_per_1k": best["cpu"] / best["records"] * 1e6,
                     "wall_per_request": best["wall"] / best["requests"] * 1000,
@@ -80,7 +97,23 @@ def goals(section: Section, n: int) -> list[Goal]:
     bulk_cpu = bulk_ours["cpu_per_1k"] / bulk_floor["cpu_per_1k"]
     chain = cursor_ours["wall_per_request"] / cursor_floor["wall_per_request"]
     packed = -(-n // 1000)
+    regressions = []
+    for name, before in values.items():
+        if not name.endswith("(before)"):
+            continue
+        what = name.split()[0]  # bulk, cursor
+        ratio = values[f"{what} {OURS}"]["cpu_per_1k"] / before["cpu_per_1k"]
+        regressions.append(
+            Goal(
+                f"{what}: client CPU per 1,000 records ≤ {REGRESSION}x"
+                f" {name.removeprefix(what + ' ')}'s",
+                f"{ratio:.2f}x",
+                ratio <= REGRESSION,
+                "" if ratio <= REGRESSION else "this change's own work per target or page",
+            )
+        )
     return [
+        *regressions,
         Goal(
             f"bulk: at most {packed} requests for {n:,} targets",
             f"{bulk_ours['requests']:.0f}",

@@ -87,8 +87,10 @@ def main() -> None:
     args = parser.parse_args()
     what, who = args.kind.split("-")
     # Imports are not measured (as in benchmarks.clients): anyio's backend module included,
-    # which anyio imports at its first call.
-    for name in ("aiohttp", "anyio", "dfs_async", args.backend, f"anyio._backends._{args.backend}"):
+    # which anyio imports at its first call, and the transport a client opens.
+    stack = "aiohttp" if args.backend == "asyncio" else "httpcore"
+    names = ("aiohttp", "anyio", "dfs_async", f"dfs_async.transport.{stack}", args.backend)
+    for name in (*names, f"anyio._backends._{args.backend}"):
         importlib.import_module(name)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     run = floor if who == "floor" else ours

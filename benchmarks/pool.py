@@ -7,7 +7,7 @@ request per target) against the canned server with a fixed 20 ms answer delay, w
 `concurrency` requests in flight: once at 30 (the API's cap) and once at 300 (to show the
 growth). With our client present, it also runs over each stack via `http_client=`, and under
 trio (where aiohttp cannot run: its default there is httpcore's connections, one per slot,
-without httpcore's pool, which scans; see `dfs_async/httpcore_transport.py`).
+without httpcore's pool, which scans; see `dfs_async/transport/httpcore.py`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Account awareness: what `GET /v3/appendix/user_data` says the account may do and costs.
 
 At the start of a run (the first request of a client, once; concurrent first requests wait
-for it) the client reads user_data, unless told a rate (`rate=` / `--rate` wins: no call) or
-told not to (`account_limits=False` / `--no-account-limits`). From it:
+for it: `Engine.ready`) the client reads user_data, unless told a rate (`rate=` / `--rate`
+wins: no call) or told not to (`account_limits=False` / `--no-account-limits`). From it:
 
 - **the pace**: `rates.limits.minute.total` requests a minute, less `ACCOUNT_SHARE` (2%):
   the account's per-minute limit counts every request of the account, and other requests
@@ -19,42 +19,42 @@ told not to (`account_limits=False` / `--no-account-limits`). From it:
 
 If user_data cannot be read (a network error, any status but 20000, missing figures) the
 client goes on with today's defaults (`DEFAULT_RATE`, the documented prices) after one
-notice (a `logging` warning, `AccountLimits.notice`), never an error. An account error
-(bad credentials, say) is left to the run's first real request to report, with no notice.
+notice (a `logging` warning, `Account.notice`), never an error. An account error (bad
+credentials, say) is the run's to report (`Account.refused`), with no notice.
+
+No I/O here: the engine sends the request, this module reads the answer.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-import anyio
 import msgspec
 
 from dfs_async.codes import Action
 from dfs_async.endpoints import Endpoint, Price
 from dfs_async.errors import DataForSEOError, RunStopped
 from dfs_async.models import Envelope
+from dfs_async.money import money
 from dfs_async.wire import read
 
 if TYPE_CHECKING:
-    from dfs_async.transport import Transport
+    from dfs_async.transport import Answer, NetworkFailure
 
 __all__ = [
     "ACCOUNT_SHARE",
     "DEFAULT_RATE",
     "USER_DATA_PATH",
+    "Account",
     "AccountInfo",
-    "AccountLimits",
     "AccountUnavailable",
     "DailyLimitReached",
-    "fetch_account",
+    "account_from",
     "parse_user_data",
+    "user_data_from",
 ]
-
-log: Final = logging.getLogger("dfs_async")
 
 USER_DATA_PATH: Final = "/v3/appendix/user_data"
 # Requests a minute when the account's figure is unknown (the historical limit).
@@ -215,11 +215,10 @@ def parse_user_data(result: UserDataResult) -> AccountInfo:
     )
 
 
-async def fetch_account(transport: Transport) -> AccountInfo:
-    """Read user_data (free: no task, no cost); AccountUnavailable when it cannot be read
-    (its `status_code` None when the server gave no answer at all)."""
-    status, content, error = await transport.get(USER_DATA_PATH)
-    (outcome,) = read(status, content, 1, _DECODER, error=error)
+def user_data_from(answer: Answer | NetworkFailure) -> AccountInfo:
+    """The figures of a user_data answer (the call is free: no task, no cost), or
+    AccountUnavailable (its `status_code` None when the server gave no answer at all)."""
+    outcome = read(answer, _DECODER)
     if outcome.action is not Action.DELIVER:
         reason = f"{outcome.code} {outcome.message}" if outcome.code else outcome.message
         stop = outcome.action is Action.STOP
@@ -229,80 +228,56 @@ async def fetch_account(transport: Transport) -> AccountInfo:
     return parse_user_data(outcome.result)
 
 
-class AccountLimits:
-    """One client's view of its account, read once (`load`) before its first request.
+class Account(msgspec.Struct, frozen=True):
+    """The account as a client read it, before its first request.
 
-    `pace` is whether the pace comes from the account (no explicit rate). After `load`:
-    `info` (None when it could not be read), `rate` (the rate to pace at: the account's
-    figure less ACCOUNT_SHARE, or DEFAULT_RATE), `notice` (the one fallback notice, if any).
+    `info` is what user_data said (None when it could not be read: `notice` says why);
+    `rate` the requests a minute the client paces at (the account's limit less
+    `ACCOUNT_SHARE`, or `DEFAULT_RATE` when it lists none); `refused` the status code and
+    message when the account refused the lookup itself (bad credentials, ...): every request
+    would be refused the same way, so none is sent.
     """
 
-    def __init__(self, *, pace: bool = True) -> None:
-        self.pace = pace
-        self.info: AccountInfo | None = None
-        self.rate: float | None = None
-        self.notice: str | None = None
-        self.loaded = False
-        self.answered = False  # the server gave an HTTP answer to the lookup
-        # The account refused the lookup itself (bad credentials, ...): every request of
-        # the run would be refused the same way, so none is sent (`Engine.exchange`).
-        self.refused: tuple[int | None, str] | None = None
-        self._lock = anyio.Lock()
-        self._taken: dict[str, int] = {}  # requests reserved by this client today
-
-    async def load(self, transport: Transport) -> None:
-        """Read the account once; concurrent callers wait for the first one."""
-        async with self._lock:
-            if self.loaded:
-                return
-            try:
-                self.info = await fetch_account(transport)
-                self.answered = True
-            except AccountUnavailable as exc:
-                self.answered = exc.status_code is not None
-                if exc.stop:
-                    self.refused = (exc.status_code, exc.message)
-                else:
-                    self._fall_back(exc.reason)
-            except Exception as exc:  # a caller's own transport raising: never an error here
-                self._fall_back(f"{type(exc).__name__}: {exc}")
-            else:
-                if self.info.per_minute is None:
-                    self._fall_back("it lists no per-minute limit (rates.limits.minute)")
-            if self.info is not None and self.info.per_minute is not None:
-                self.rate = self.info.per_minute * (1.0 - ACCOUNT_SHARE)
-            else:
-                self.rate = DEFAULT_RATE
-            self.loaded = True
-
-    def _fall_back(self, reason: str) -> None:
-        what = "pacing at 2,000 requests a minute" if self.pace else "no daily limits"
-        self.notice = (
-            f"could not read the account's limits and prices (user_data: {reason}):"
-            f" {what}, documented prices"
-        )
-        log.warning("%s", self.notice)
+    info: AccountInfo | None
+    rate: float
+    notice: str | None = None
+    refused: tuple[int | None, str] | None = None
 
     def price(self, endpoint: Endpoint) -> Price:
         """The account's price of `endpoint` where it lists one, else the documented one."""
         return endpoint.price if self.info is None else self.info.price(endpoint)
 
-    def take(self, endpoint: Endpoint) -> None:
-        """Count one request of `endpoint` against its daily limit, or DailyLimitReached."""
+    def __repr__(self) -> str:
         info = self.info
-        if info is None:
-            return
-        name = endpoint.name
-        limit = info.daily_limits.get(name)
-        if limit is None:
-            return
-        used = info.used_today.get(name, 0) + self._taken.get(name, 0)
-        if used >= limit:
-            raise DailyLimitReached(name, limit, used)
-        self._taken[name] = self._taken.get(name, 0) + 1
+        shown = [f"rate={self.rate:,.0f}/min"]
+        if info is not None:
+            shown.insert(0, f"login={info.login!r}")
+            if info.balance is not None:
+                shown.append(f"balance={money(info.balance)}")
+        if self.refused is not None:
+            shown.append(f"refused={self.refused[0]} {self.refused[1]!r}")
+        if self.notice is not None:
+            shown.append(f"notice={self.notice!r}")
+        return f"Account({', '.join(shown)})"
 
-    def give_back(self, endpoint: Endpoint) -> None:
-        """A request counted by `take` was not sent after all."""
-        name = endpoint.name
-        if self._taken.get(name):
-            self._taken[name] -= 1
+
+def account_from(answer: Answer | NetworkFailure) -> Account:
+    """The account a client goes by, from its user_data answer; never raises."""
+    try:
+        info = user_data_from(answer)
+    except AccountUnavailable as exc:
+        if exc.stop:
+            return Account(None, DEFAULT_RATE, refused=(exc.status_code, exc.message))
+        return unread(exc.reason)
+    if info.per_minute is None:
+        return unread("it lists no per-minute limit (rates.limits.minute)", info)
+    return Account(info, info.per_minute * (1.0 - ACCOUNT_SHARE))
+
+
+def unread(reason: str, info: AccountInfo | None = None) -> Account:
+    """The defaults, with the one notice that says why."""
+    notice = (
+        f"could not read the account's limits and prices (user_data: {reason}):"
+        f" pacing at {DEFAULT_RATE:,.0f} requests a minute, documented prices"
+    )
+    return Account(info, DEFAULT_RATE, notice=notice)

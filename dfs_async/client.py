@@ -29,15 +29,16 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 import dfs_async.models as models
-from dfs_async.account import DEFAULT_RATE, AccountLimits
-from dfs_async.endpoints import BY_NAME, Endpoint, signatures
-from dfs_async.engine import Budget, Chunk, Engine, Run
-from dfs_async.errors import ConfigurationError, RunStopped, ValidationError
-from dfs_async.pacing import Pacer
+from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
+from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
+from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
+from dfs_async.errors import ConfigurationError, RunStopped, ValidationError, check_int
+from dfs_async.estimate import Estimate, estimate
+from dfs_async.pacing import LocalPacer
+from dfs_async.plan import Bulk
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
-from dfs_async.wire import prepare_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -116,8 +117,11 @@ class DataForSEO:
         self.login = login
         self._headers = basic_auth_headers(login, password)  # masked in reprs
         self.base_url = _base_url(base_url, sandbox)
-        _check_int("concurrency", concurrency, 1)
-        _check_int("max_attempts", max_attempts, 1)
+        for name, value in (("concurrency", concurrency), ("max_attempts", max_attempts)):
+            try:
+                check_int(name, value, 1)
+            except ValidationError as exc:
+                raise ConfigurationError(str(exc)) from None
         named = rate is None or rate == "account"
         if not named and not (_is_number(rate) and 0 < rate < math.inf):  # type: ignore[operator]
             raise ConfigurationError(
@@ -142,7 +146,6 @@ class DataForSEO:
         self.concurrency = concurrency
         self.rate = rate
         self.account_limits = account_limits
-        self.account: AccountLimits | None = None  # while open: the account, once read
         self.max_cost = max_cost
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
@@ -152,6 +155,7 @@ class DataForSEO:
         self._verify = verify
         self.stats = Stats()
         self._engine: Engine | None = None
+        self._account: Account | None = None  # as the last engine read it
         self.backlinks = Backlinks(self)
 
     def __repr__(self) -> str:
@@ -174,16 +178,16 @@ class DataForSEO:
         except RuntimeError as exc:
             raise ConfigurationError(f"http: {exc}") from None
         self.stats = Stats()
+        self._account = None
         rate = DEFAULT_RATE if self.rate == "account" else self.rate
-        self.account = AccountLimits() if self.rate == "account" and self.account_limits else None
         self._engine = Engine(
-            account=self.account,
             transport=transport,
-            pacer=Pacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
+            pacer=LocalPacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
             policy=self.retry_policy,
             stats=self.stats,
             budget=Budget(self.max_cost, self.stats),
             base_url=self.base_url,
+            reads_account=self.rate == "account" and self.account_limits,
         )
         return self
 
@@ -195,12 +199,31 @@ class DataForSEO:
     ) -> None:
         engine, self._engine = self._engine, None
         if engine is not None:
+            self._account = engine.account
             self.stats.stopped = time.monotonic()
             with anyio.CancelScope(shield=True):
                 await engine.transport.aclose()
 
+    async def ready(self) -> Account | None:
+        """Read the account now, as the first request would (once: user_data is free but
+        allows only a few reads a minute); the account as read (`account`), or None when
+        the client does not read it. A notice (`Account.notice`) when it could not be read."""
+        return await self.engine.ready()
+
+    async def fetch_account(self) -> AccountInfo:
+        """The account as user_data tells it now: balance, limits, today's use, prices.
+        AccountUnavailable when it cannot be read."""
+        return await self.engine.user_data()
+
+    @property
+    def account(self) -> Account | None:
+        """The account as this client read it (user_data, before its first request); None
+        before, or when the client does not read it (`rate` given, `account_limits=False`)."""
+        return self._engine.account if self._engine is not None else self._account
+
     @property
     def engine(self) -> Engine:
+        """The open client's engine: the library's inside (a caller needs none of it)."""
         if self._engine is None:
             raise RuntimeError("use the client as `async with DataForSEO(...) as dfs:`")
         return self._engine
@@ -220,13 +243,74 @@ class EndpointCall:
         """One request of `target` (fields as in the API; `offset` included): a `Page` of a
         paged endpoint (the API's default page size unless `limit` is given), the result of
         an unpaged one, the list of results of a utility endpoint (which takes no target).
+        A bulk endpoint takes one target or a list of them (up to its 1,000 a request; the
+        result's items, one per target answered).
 
         Raises ValidationError before sending; TaskFailed when the request is wrong or its
         retries ran out; AccountError / BudgetExhausted when the run cannot go on.
         """
-        checked = prepare_fields(self.endpoint, fields)
-        key, unit = self.endpoint.unit(target)
-        return await self._client.engine.call(self.endpoint, key, unit, checked)
+        endpoint = self.endpoint
+        checked = endpoint.check_fields(fields)
+        paging = endpoint.paging
+        if (
+            isinstance(paging, Bulk)
+            and isinstance(target, Iterable)
+            and not isinstance(target, str)
+        ):
+            key, unit = paging.one_request(target, endpoint.unit)
+            rows = len(unit["targets"])
+        else:
+            key, unit = endpoint.unit(target)
+            rows = None
+        return await call(self._client.engine, endpoint, key, unit, checked, rows=rows)
+
+    def price(self) -> Price:
+        """This endpoint's price: the account's once the client has read it (`ready`), else
+        the documented one."""
+        account = self._client.account
+        return self.endpoint.price if account is None else account.price(self.endpoint)
+
+    async def estimate(
+        self,
+        targets: Iterable[str],
+        *,
+        max_items: int | None = None,
+        show: int = 5,
+        **fields: Any,
+    ) -> Estimate:
+        """What `stream(targets, max_items=..., **fields)` would send first and the most it
+        could cost (`Estimate`), at `price()`; nothing is sent. The first `show` tasks are
+        kept as they would be sent. Raises ValidationError as `stream` would."""
+        checked, limit, offset = self._checked(targets, fields, max_items)
+        if not isinstance(targets, Iterable):
+            raise ValidationError("targets", "an iterable of targets, read now (not async)")
+        return estimate(
+            self.endpoint,
+            targets,
+            checked,
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            price=self.price(),
+            show=show,
+        )
+
+    def _checked(
+        self, targets: object, fields: dict[str, Any], max_items: int | None
+    ) -> tuple[dict[str, Any], int, int]:
+        """A stream's targets and fields checked; its fields without its page size and start
+        (`limit`: the most a page allows, or just what `max_items` needs, unless given)."""
+        if not self.endpoint.takes_units:
+            raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
+        if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
+            raise ValidationError("targets", "an iterable of targets (not a single string)")
+        paging = self.endpoint.paging
+        checked = self.endpoint.check_fields(fields)
+        biggest = paging.max_limit or 1
+        limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
+        offset = int(checked.pop("offset", 0))
+        paging.plan(limit=limit, offset=offset, max_items=max_items)  # checks them
+        return checked, limit, offset
 
     def stream(
         self,
@@ -250,17 +334,8 @@ class EndpointCall:
         `PageDone` events told. Those pages are not asked again and their items not
         delivered again; a target whose pages were all answered just gets its TargetDone.
         """
-        if not self.endpoint.takes_units:
-            raise ValidationError("targets", f"{self.endpoint.name} takes none: await the call")
-        if isinstance(targets, str | bytes) or not isinstance(targets, Iterable | AsyncIterable):
-            raise ValidationError("targets", "an iterable of targets (not a single string)")
-        endpoint = self.endpoint
-        checked = prepare_fields(endpoint, fields)
-        biggest = endpoint.paging.max_limit or 1
-        limit = int(checked.pop("limit", min(biggest, max_items or biggest)))
-        offset = int(checked.pop("offset", 0))
-        endpoint.paging.plan(limit=limit, offset=offset, max_items=max_items)  # checks them
-        run = Run(
+        checked, limit, offset = self._checked(targets, fields, max_items)
+        run = open_run(
             self.endpoint,
             targets,
             checked,
@@ -284,7 +359,7 @@ class RecordStream(Generic[T]):
     cancels all work in flight.
     """
 
-    def __init__(self, client: DataForSEO, run: Run) -> None:
+    def __init__(self, client: DataForSEO, run: Run[Any]) -> None:
         self._client = client
         self._run = run
         self.failures: list[Failure] = []
@@ -456,11 +531,6 @@ def _base_url(base_url: str | None, sandbox: bool) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigurationError(f"{name}: an integer of at least {low} (got {value!r})")
 
 
 def _check_verify(verify: object) -> None:

@@ -1,7 +1,8 @@
 """The one table from a status code to what the client does about it.
 
 Every outcome (an envelope's or a task's `status_code`, an HTTP status with no envelope, a
-network error) is classified here and nowhere else; see `shared/dataforseo/API.md`.
+network error) is classified here and nowhere else. The codes and what they mean are the
+API's own list (https://docs.dataforseo.com/v3/appendix/errors/).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ BAD_CREDENTIALS: Final = 40100  # HTTP 401 comes with it
 RATE_LIMITED: Final = 40202
 TOO_MANY_SIMULTANEOUS: Final = 40209
 
-# Read as: these codes -> this action (API.md's table).
+# Read as: these codes -> this action.
 _CODES: Final[dict[Action, tuple[int, ...]]] = {
     Action.DELIVER: (OK,),
     Action.SLOW_DOWN: (RATE_LIMITED,),

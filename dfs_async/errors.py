@@ -23,6 +23,13 @@ None of them ever carries the password: they are built from status codes and mes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from dfs_async.money import money
+
+if TYPE_CHECKING:
+    from dfs_async.transport import NetworkFailure
+
 
 class DataForSEOError(Exception):
     """Base of every dfs-async error."""
@@ -47,6 +54,16 @@ class ValidationError(DataForSEOError, ValueError):
         super().__init__(f"{field}: {rule}")
         self.field = field
         self.rule = rule
+
+
+def check_int(name: str, value: object, low: int, *, none: bool = False) -> None:
+    """ValidationError naming `name` unless `value` is an integer (not a bool) of at least
+    `low`, or None when `none` allows it: the one rule of the library's integer settings."""
+    if none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        rule = f"must be {'None or ' if none else ''}an integer of at least {low}"
+        raise ValidationError(name, f"{rule}, got {value!r}")
 
 
 class InvalidTarget(ValidationError):
@@ -91,7 +108,7 @@ class BudgetExhausted(RunStopped):
     """The next request could cost more than what is left of `max_cost`."""
 
     def __init__(self, spent: float, max_cost: float) -> None:
-        super().__init__(f"budget reached: spent ${spent:.5f} of ${max_cost:.5f}")
+        super().__init__(f"budget reached: spent {money(spent)} of {money(max_cost)}")
         self.spent = spent
         self.max_cost = max_cost
 
@@ -107,10 +124,11 @@ class Unreachable(RunStopped, TaskFailed):
     that accepts connections but does not answer in time (a timeout is not unreachable).
     """
 
-    def __init__(self, base_url: str, target: str, reason: str) -> None:
-        DataForSEOError.__init__(self, f"cannot reach {base_url}: {reason}")
+    def __init__(self, base_url: str, target: str, failure: NetworkFailure) -> None:
+        DataForSEOError.__init__(self, f"cannot reach {base_url}: {failure.reason}")
         self.base_url = base_url
-        self.reason = reason
+        self.failure = failure
+        self.reason = failure.reason  # in the OS's words: "connection refused"
         self.target = target
         self.status_code = None
-        self.status_message = reason
+        self.status_message = str(failure)

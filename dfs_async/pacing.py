@@ -1,5 +1,9 @@
 """Pacing: a steady request rate and a cap on simultaneous requests, both adaptive.
 
+`Pacer` is what the engine asks of any pacing: a slot and a place in the rate window for each
+request, and the server's throttling answers back. `LocalPacer` paces one client's requests
+by itself (below); a pacing shared by several processes keeps the same contract elsewhere.
+
 DataForSEO asks for a steady flow, not bursts, and answers 40202 past its per-minute rate
 and 40209 past its simultaneous-request cap. So:
 
@@ -15,9 +19,8 @@ and 40209 past its simultaneous-request cap. So:
     counted when k left, and the window holds at most the quota. No constant for the
     unevenness: each request's own answer time covers it, however late it arrives. A request
     counts for `WINDOW` plus its latency, so the pace is the quota per `WINDOW` + latency
-    (99.2% of the rate with answers in 100-300 ms). Before, the log counted departures over
-    `WINDOW` plus a fixed 1 s slack (issue 15): it cost 1.6% of the pace and covered
-    unevenness only up to that second.
+    (99.2% of the rate with answers in 100-300 ms); a fixed slack after `WINDOW` instead
+    would cost the pace as much and cover unevenness only up to that slack.
   - the spacing: one request every `WINDOW / quota` seconds (`_interval`), a steady flow,
     never a minute's quota at once (the log alone would let the quota go in one burst after
     an idle spell, or at the start). Past the first window the log binds (the latency makes
@@ -51,6 +54,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import anyio
@@ -61,7 +65,7 @@ from dfs_async.errors import ConfigurationError
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
 
-__all__ = ["Pacer"]
+__all__ = ["LocalPacer", "Pacer"]
 
 # Paced this much below the configured rate. The window log covers the network's unevenness
 # exactly; this is for the server's own counting (its clock, its window's edges).
@@ -254,7 +258,28 @@ def _burst(rate: float) -> int:
     return max(1, min(MAX_BURST, int(rate * MARGIN)))
 
 
-class Pacer:
+class Pacer(Protocol):
+    """What the engine asks of its pacing; see the module docstring."""
+
+    def slot(self) -> AbstractAsyncContextManager[float]:
+        """`async with pacer.slot() as sent_at`: wait for a simultaneous slot and a place in
+        the rate window, held until the block is left (however: an answer, an error, a
+        cancel); `sent_at`, the departure, goes back with the feedback."""
+        ...
+
+    def slow_down(self, sent_at: float) -> None:
+        """A 40202 (too many requests a minute) answered the request sent at `sent_at`."""
+
+    def fewer_at_once(self, sent_at: float) -> None:
+        """A 40209 (too many requests at once) answered the request sent at `sent_at`."""
+
+    def with_rate(self, rate: float) -> Pacer:
+        """A pacer like this one at another rate: the account's, read before the first
+        request."""
+        ...
+
+
+class LocalPacer:
     """Rate and concurrency limits for one client; create it inside the running event loop.
 
     `rate` is in requests per minute (None: no rate limit); `concurrency` is the number of
@@ -297,13 +322,13 @@ class Pacer:
         self._rate_changed = -math.inf
         self._concurrency_changed = -math.inf
 
-    def with_rate(self, rate: float | None) -> Pacer:
+    def with_rate(self, rate: float) -> LocalPacer:
         """A new pacer like this one at another configured rate (the account's, read before
         the first request: a fresh pacer, since nothing has gone through this one)."""
         settings: dict[str, Any] = dict(self._settings)
-        if settings["min_rate"] is not None and rate is not None:
+        if settings["min_rate"] is not None:
             settings["min_rate"] = min(settings["min_rate"], rate)
-        return Pacer(rate=rate, concurrency=self.target_concurrency, **settings)
+        return LocalPacer(rate=rate, concurrency=self.target_concurrency, **settings)
 
     @property
     def in_flight(self) -> int:
@@ -367,11 +392,11 @@ class Pacer:
 
 
 class _Slot:
-    """`Pacer.slot()`: a class, not a generator-based context manager (the hot path)."""
+    """`LocalPacer.slot()`: a class, not a generator-based context manager (the hot path)."""
 
     __slots__ = ("_logged", "_pacer")
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: LocalPacer) -> None:
         self._pacer = pacer
         self._logged = False
 

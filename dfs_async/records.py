@@ -4,7 +4,7 @@
 per target: each page's records followed by its `PageDone`, then exactly one `TargetDone` or
 `Failure`. They are frozen msgspec Structs (cheap to create by the million, no gc tracking:
 they hold no cycles). `PageProgress` goes the other way: what an earlier run delivered of a
-target, for a stream to resume it (see `plan.Plan`, "Seeded plans").
+target, for a stream to resume it (see `plan/offset.py`, "Seeded plans").
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import msgspec
+
+from dfs_async.money import money
 
 T = TypeVar("T")
 
@@ -99,19 +101,24 @@ class Page(msgspec.Struct, Generic[T], frozen=True, gc=False):
     limit: int
 
 
-@dataclass
+@dataclass(repr=False)
 class Stats:
     """Counters of one client, readable at any time (progress displays read them live).
 
-    `retries` counts retried requests by the code that caused them: the API's status code,
-    the HTTP status when there was no usable envelope (e.g. 500), or 0 when the exchange gave
-    no status at all (a network error, a truncated or undecodable body).
+    `requests` sent, and how many of them the server `answered` (any HTTP status); `pages`
+    answered with results (a page, an unpaged result, a bulk request's targets: one each),
+    the `items` they delivered; `targets_done` and `targets_failed` by streams.
+
+    `retries` counts retried requests by what caused them: the API's status code, the HTTP
+    status when there was no usable envelope (e.g. 500), or the kind of network failure when
+    there was no usable answer at all (`"timeout"`, `"connect"`, `"read"`, `"protocol"`,
+    `"decode"`: see `transport.NetworkFailure`).
     `cost` is the sum of every task cost the server returned (failed tasks included).
     """
 
-    requests: int = 0  # sent
-    answered: int = 0  # of those, the ones that got an HTTP answer (any status)
-    retries: dict[int, int] = field(default_factory=dict)
+    requests: int = 0
+    answered: int = 0
+    retries: dict[int | str, int] = field(default_factory=dict)
     pages: int = 0
     items: int = 0
     cost: float = 0.0
@@ -126,6 +133,13 @@ class Stats:
         end = self.stopped if self.stopped is not None else time.monotonic()
         return end - self.started
 
-    def count_retry(self, code: int | None) -> None:
-        key = code if code is not None else 0
-        self.retries[key] = self.retries.get(key, 0) + 1
+    def __repr__(self) -> str:
+        return (
+            f"Stats(requests={self.requests:,}, answered={self.answered:,},"
+            f" retries={self.retries}, pages={self.pages:,}, items={self.items:,},"
+            f" cost={money(self.cost)}, targets_done={self.targets_done:,},"
+            f" targets_failed={self.targets_failed:,}, elapsed={self.elapsed:.1f}s)"
+        )
+
+    def count_retry(self, cause: int | str) -> None:
+        self.retries[cause] = self.retries.get(cause, 0) + 1

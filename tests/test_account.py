@@ -116,7 +116,7 @@ async def test_a_failing_user_data_falls_back_with_one_notice(
             assert account is not None and account.info is None
             assert account.notice is not None and "50000" in account.notice
             assert emu.password not in account.notice
-            assert dfs.engine.price(DOMAIN_PAGES_SUMMARY) == DOMAIN_PAGES_SUMMARY.price
+            assert dfs.backlinks.domain_pages_summary.price() == DOMAIN_PAGES_SUMMARY.price
             assert dfs.stats.targets_done == len(TARGETS)
         assert emu.app.counters.user_data == 1
     notices = [r for r in caplog.records if "could not read the account" in r.getMessage()]
@@ -159,10 +159,10 @@ async def test_the_accounts_prices_bound_the_budget_and_match_the_charge() -> No
     price = (0.05, 0.0001)
     async with emulator(target_sizes={t: 100 for t in TARGETS}, prices={NAME: price}) as emu:
         async with client(emu, max_cost=0.13, concurrency=1) as dfs:
-            assert dfs.engine.price(DOMAIN_PAGES_SUMMARY) == DOMAIN_PAGES_SUMMARY.price
+            assert dfs.backlinks.domain_pages_summary.price() == DOMAIN_PAGES_SUMMARY.price
             with pytest.raises(BudgetExhausted):
                 await run(dfs, TARGETS, limit=100)
-            assert dfs.engine.price(DOMAIN_PAGES_SUMMARY) == Price(*price)
+            assert dfs.backlinks.domain_pages_summary.price() == Price(*price)
             stats = dfs.stats
         counters = emu.app.counters
         assert counters.requests == 2

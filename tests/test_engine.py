@@ -24,16 +24,10 @@ from dfs_async import (
     RetryPolicy,
     TargetDone,
 )
-from dfs_async.client import EndpointCall
-from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
 pytestmark = pytest.mark.anyio
 
 FAST = RetryPolicy(base=0.001, cap=0.01, slow_base=0.001, throttle_base=0.001)
-# A task_post-like endpoint: up to 3 tasks per POST, each answered on its own.
-BATCHED = dataclasses.replace(
-    DOMAIN_PAGES_SUMMARY, name="batched", path="/v3/test/batched/live", batch_capacity=3
-)
 
 
 def size_of(target: str) -> int:
@@ -91,17 +85,15 @@ def client(api: FakeAPI, **kwargs: Any) -> DataForSEO:
     )
 
 
-async def test_batches_pack_tasks_up_to_the_endpoint_capacity() -> None:
+async def test_every_item_once_through_retries_refusals_and_invalid_targets() -> None:
     api = FakeAPI(flaky=1, refused=frozenset({"refused.com"}))
     targets = [f"t{i}.com" for i in range(40)] + ["refused.com", "not a target"]
     events: list[Any] = []
     async with client(api) as dfs:
-        call = EndpointCall(dfs, BATCHED)
-        async with call.stream(targets, limit=4) as records:
+        async with dfs.backlinks.domain_pages_summary.stream(targets, limit=4) as records:
             events = [event async for event in records.events()]
         stats = dfs.stats
-    assert max(api.batches) == 3
-    assert collections.Counter(api.batches)[3] > len(api.batches) // 2
+    assert set(api.batches) == {1}  # one task a request
     items = collections.Counter((e.target, e.item.url) for e in events if isinstance(e, Record))
     expected = {(t, f"https://{t}/p{i}") for t in targets[:40] for i in range(size_of(t))}
     assert set(items) == expected

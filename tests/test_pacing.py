@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from dfs_async.errors import ConfigurationError
-from dfs_async.pacing import LATE, MARGIN, Pacer, _burst, _interval, _quota
+from dfs_async.pacing import LATE, MARGIN, LocalPacer, _burst, _interval, _quota
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +25,7 @@ def departures_respect_the_bucket(times: list[float], interval: float, burst: in
     )
 
 
-async def departures(pacer: Pacer, requests: int) -> list[float]:
+async def departures(pacer: LocalPacer, requests: int) -> list[float]:
     """When each of `requests` started together left the gate, in order."""
     times: list[float] = []
 
@@ -38,7 +38,7 @@ async def departures(pacer: Pacer, requests: int) -> list[float]:
     return sorted(times)
 
 
-async def send(pacer: Pacer) -> float:
+async def send(pacer: LocalPacer) -> float:
     """One request through the pacer; when it left."""
     async with pacer.slot() as sent_at:
         return sent_at
@@ -59,13 +59,13 @@ def test_the_burst_stays_within_the_margin(rate: float, burst: int) -> None:
 
 
 async def test_the_first_requests_leave_one_interval_apart() -> None:
-    pacer = Pacer(rate=600, concurrency=10)
+    pacer = LocalPacer(rate=600, concurrency=10)
     await anyio.sleep(0.5)  # idle before the first request: no burst is earned
     assert min_gap(await departures(pacer, 4)) >= _interval(600) * 0.9
 
 
 async def test_after_a_lull_a_few_leave_at_once_then_one_interval_apart() -> None:
-    pacer = Pacer(rate=600, concurrency=10)  # one request every ~0.1 s, a bucket of 3
+    pacer = LocalPacer(rate=600, concurrency=10)  # one request every ~0.1 s, a bucket of 3
     interval, burst = _interval(600), _burst(600)
     await departures(pacer, 1)
     await anyio.sleep(0.5)  # a lull: a bucket of a minute's quota would now burst
@@ -76,7 +76,7 @@ async def test_after_a_lull_a_few_leave_at_once_then_one_interval_apart() -> Non
 
 
 async def test_a_change_of_rate_brings_no_burst() -> None:
-    pacer = Pacer(rate=600, concurrency=10, recovery=3600, hold=0)
+    pacer = LocalPacer(rate=600, concurrency=10, recovery=3600, hold=0)
     await departures(pacer, 1)
     await anyio.sleep(0.5)  # the bucket has room for a burst
     pacer.slow_down(anyio.current_time())
@@ -86,7 +86,7 @@ async def test_a_change_of_rate_brings_no_burst() -> None:
 
 async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> None:
     rate = 2400  # per minute: one request every ~25 ms, a bucket of 8
-    pacer = Pacer(rate=rate, concurrency=20, recovery=0.3, hold=0)
+    pacer = LocalPacer(rate=rate, concurrency=20, recovery=0.3, hold=0)
     times: list[float] = []
 
     async def take(n: int) -> None:
@@ -105,7 +105,7 @@ async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> 
     assert pacer.rate == rate  # recovered
 
 
-async def peak_at_once(pacer: Pacer, requests: int = 12) -> int:
+async def peak_at_once(pacer: LocalPacer, requests: int = 12) -> int:
     """The most requests inside `pacer.slot()` at once, out of `requests` started together."""
     inside = peak = 0
 
@@ -124,12 +124,12 @@ async def peak_at_once(pacer: Pacer, requests: int = 12) -> int:
 
 
 async def test_concurrency_is_capped() -> None:
-    pacer = Pacer(rate=None, concurrency=3)
+    pacer = LocalPacer(rate=None, concurrency=3)
     assert await peak_at_once(pacer) == 3
 
 
 async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None:
-    pacer = Pacer(rate=1200, concurrency=5, recovery=3600, hold=0)
+    pacer = LocalPacer(rate=1200, concurrency=5, recovery=3600, hold=0)
     sent_before = await send(pacer)
     pacer.slow_down(sent_before)
     assert pacer.rate == 1080  # a lone 40202 at the configured rate: a gentle step
@@ -139,19 +139,19 @@ async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None
     pacer.slow_down(sent_after)
     assert pacer.rate == 540  # still refused below the configured rate: halved
 
-    holding = Pacer(rate=1200, concurrency=5, recovery=3600, hold=3600)
+    holding = LocalPacer(rate=1200, concurrency=5, recovery=3600, hold=3600)
     first = await send(holding)
     holding.slow_down(first)
     second = await send(holding)
     holding.slow_down(second)  # within the hold: the server's minute is still full
     assert holding.rate == 1080
 
-    floor = Pacer(rate=1600, concurrency=5, recovery=3600, hold=0)
+    floor = LocalPacer(rate=1600, concurrency=5, recovery=3600, hold=0)
     for _ in range(10):
         floor.slow_down(anyio.current_time())  # each answers a request sent after the change
     assert floor.rate == 100  # a sixteenth of the configured rate at least
 
-    recovering = Pacer(rate=1200, concurrency=5, recovery=0)
+    recovering = LocalPacer(rate=1200, concurrency=5, recovery=0)
     sent = await send(recovering)
     recovering.slow_down(sent)
     assert recovering.rate == 1080
@@ -162,7 +162,7 @@ async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None
 
 
 async def test_40209_halves_the_concurrency_then_recovers() -> None:
-    pacer = Pacer(rate=None, concurrency=8, recovery=3600)
+    pacer = LocalPacer(rate=None, concurrency=8, recovery=3600)
     sent = await send(pacer)
     pacer.fewer_at_once(sent)
     assert pacer.concurrency == 4
@@ -170,7 +170,7 @@ async def test_40209_halves_the_concurrency_then_recovers() -> None:
     assert pacer.concurrency == 4
     assert await peak_at_once(pacer) == 4
 
-    quick = Pacer(rate=None, concurrency=8, recovery=0)
+    quick = LocalPacer(rate=None, concurrency=8, recovery=0)
     sent = await send(quick)
     quick.fewer_at_once(sent)
     assert quick.concurrency == 4
@@ -179,7 +179,7 @@ async def test_40209_halves_the_concurrency_then_recovers() -> None:
 
 
 async def test_never_below_one_request_at_once() -> None:
-    pacer = Pacer(rate=None, concurrency=1, recovery=3600)
+    pacer = LocalPacer(rate=None, concurrency=1, recovery=3600)
     sent = await send(pacer)
     pacer.fewer_at_once(sent)
     assert pacer.concurrency == 1
@@ -187,6 +187,6 @@ async def test_never_below_one_request_at_once() -> None:
 
 def test_bad_settings() -> None:
     with pytest.raises(ConfigurationError, match="rate"):
-        Pacer(rate=0, concurrency=1)
+        LocalPacer(rate=0, concurrency=1)
     with pytest.raises(ConfigurationError, match="concurrency"):
-        Pacer(rate=10, concurrency=0)
+        LocalPacer(rate=10, concurrency=0)

@@ -21,7 +21,7 @@ import pytest
 
 from dfs_async import DataForSEO, TargetDone, pacing
 from dfs_async.emulator import EmulatorConfig, FaultConfig, running_emulator
-from dfs_async.pacing import Pacer
+from dfs_async.pacing import LocalPacer
 
 pytestmark = pytest.mark.anyio
 
@@ -131,7 +131,7 @@ async def test_a_request_ends_when_its_slot_is_left_by_an_error_or_a_cancel() ->
     """The end is read when the slot is left, however: a request that failed or was
     cancelled late may have reached the server just before, so it counts a window more."""
     window = 0.3
-    pacer = Pacer(rate=200, concurrency=5, window=window)  # a quota of 1 per window
+    pacer = LocalPacer(rate=200, concurrency=5, window=window)  # a quota of 1 per window
     assert pacing._quota(200, window) == 1
     with anyio.fail_after(10):
         with pytest.raises(OSError):
@@ -158,7 +158,7 @@ async def test_no_window_can_count_more_than_the_quota_whatever_the_stalls() -> 
     over the window plus a fixed slack shorter than the slow answers (0.3 s: 32-34 here),
     lets late arrivals join the next window's full quota."""
     rate, window = 1200.0, 1.5  # 29 per 1.5 s window (30 less the margin), one every ~50 ms
-    pacer = Pacer(rate=rate, concurrency=12, window=window)
+    pacer = LocalPacer(rate=rate, concurrency=12, window=window)
     quota = pacing._quota(rate, window)
     assert quota == 29
     rnd = random.Random(14)
@@ -207,7 +207,7 @@ async def test_the_window_log_keeps_the_flow_steady(latency: float) -> None:
     window each departure follows an answer by a window, one interval apart as before (no
     stop-and-go at the window's edge)."""
     rate, window = 1200.0, 1.0  # 19 per 1 s window, one every ~53 ms
-    pacer = Pacer(rate=rate, concurrency=4, window=window)
+    pacer = LocalPacer(rate=rate, concurrency=4, window=window)
     interval = pacing._interval(rate, window)
     requests: list[tuple[float, float]] = []
 

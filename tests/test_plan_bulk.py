@@ -142,7 +142,7 @@ def test_ten_thousand_targets_take_ten_full_packs_in_arrival_order() -> None:
         packs.append(pack)
     assert [len(p) for p in packs] == [1000] * 10
     assert [t for p in packs for t in p.targets] == targets
-    assert packer.in_flight == 10 and packer.in_flight_targets == 10_000
+    assert packer.in_flight == 10 and packer.waiting == 0
     for pack in packs:
         packer.on_answered(pack)
     assert packer.done and packer.answered == 10_000
@@ -201,33 +201,32 @@ def test_the_same_target_twice_goes_in_two_packs() -> None:
     packs = [packer.next_pack() for _ in range(3)]
     assert [p.targets for p in packs if p] == [("a.com", "b.com"), ("a.com",), ("a.com",)]
     assert [p.keys for p in packs if p] == [(0, 2), (1,), (3,)]
-    assert packs[0] is not None and packs[0].by_target() == {"a.com": 0, "b.com": 2}
     assert packer.next_pack() is None
 
 
 # -- each transition -------------------------------------------------------------------------
 
 
-def test_a_retried_pack_comes_back_whole_before_new_targets() -> None:
+def test_a_failed_packs_targets_added_again_are_packed_as_new_entries() -> None:
+    """What the engine does for a transient failure: each target's job backs off, then its
+    target is added again, to be packed with whatever waits then."""
     packer = packer_of(["a.com", "b.com", "c.com"], capacity=2)
     first = packer.next_pack()
-    assert first is not None
-    packer.on_retry(first)
-    assert packer.waiting == 3 and packer.in_flight == 0
+    assert first is not None and packer.on_failed(first) == [0, 1]
+    packer.add_many([(3, "a.com"), (4, "b.com")])
     again = packer.next_pack()
-    assert again is not None and (again.keys, again.targets) == (first.keys, first.targets)
-    assert again.number != first.number
+    assert again is not None and again.targets == ("c.com", "a.com")
     packer.on_answered(again)
     last = packer.next_pack()
-    assert last is not None and last.targets == ("c.com",)
+    assert last is not None and last.targets == ("b.com",)
+    packer.on_answered(last)
+    assert packer.done and (packer.answered, packer.failed) == (3, 2)
 
 
-def test_a_refused_pack_is_halved_ahead_of_retries_and_new_targets() -> None:
+def test_a_refused_pack_is_halved_ahead_of_new_targets() -> None:
     packer = packer_of([f"s{i}.com" for i in range(7)], capacity=5)
     a = packer.next_pack()
-    b = packer.next_pack()
-    assert a is not None and b is not None and len(a) == 5 and len(b) == 2
-    packer.on_retry(b)
+    assert a is not None and len(a) == 5
     assert packer.on_refused(a) == []
     assert packer.waiting == 7
     order = [packer.next_pack() for _ in range(3)]
@@ -249,26 +248,10 @@ def test_a_pack_failed_for_good_ends_its_keys() -> None:
     assert packer.failed == 2 and packer.waiting == 1
 
 
-def test_at_most_targets_limits_fresh_packs_and_cuts_owed_ones() -> None:
-    packer = packer_of([f"s{i}.com" for i in range(6)], capacity=4)
-    assert packer.next_pack(0) is None
-    small = packer.next_pack(1)
-    assert small is not None and small.keys == (0,)
-    big = packer.next_pack()
-    assert big is not None and big.keys == (1, 2, 3, 4)
-    packer.on_retry(big)
-    cut = packer.next_pack(3)
-    assert cut is not None and cut.keys == (1, 2, 3)
-    rest = packer.next_pack(3)
-    assert rest is not None and rest.keys == (4,)  # the rest of the cut pack, first
-    with pytest.raises(ValidationError, match=r"^at_most_targets: "):
-        packer.next_pack(-1)
-
-
 @pytest.mark.parametrize(
     "report",
-    [Packer.on_answered, Packer.on_retry, Packer.on_refused, Packer.on_failed],
-    ids=["answered", "retry", "refused", "failed"],
+    [Packer.on_answered, Packer.on_refused, Packer.on_failed],
+    ids=["answered", "refused", "failed"],
 )
 def test_reporting_a_pack_not_in_flight_is_a_clear_error(
     report: Callable[[Packer[int], Pack[int]], object],
@@ -331,14 +314,14 @@ def many_targets(data: st.DataObject, n_max: int) -> list[str]:
 def test_every_target_ends_once_within_the_pack_bounds(
     capacity: int, max_roots: int | None, data: st.DataObject
 ) -> None:
-    """All targets first, then any order of answers, retries and refusals, several in flight."""
+    """All targets first, then any order of answers and refusals, several in flight."""
     targets = many_targets(data, 120)
     bad = set(data.draw(st.lists(st.sampled_from(targets), max_size=4))) if targets else set()
     packer = packer_of(targets, capacity=capacity, max_roots=max_roots)
     ended: Counter[int] = Counter()
     isolated: set[int] = set()
     in_flight: list[Pack[int]] = []
-    fresh = refused_many = retries = 0
+    fresh = refused_many = 0
     seen: set[int] = set()
     while not packer.done:
         for _ in range(data.draw(st.integers(1, 3))):
@@ -355,10 +338,7 @@ def test_every_target_ends_once_within_the_pack_bounds(
             seen.update(pack.keys)
             in_flight.append(pack)
         pack = in_flight.pop(data.draw(st.integers(0, len(in_flight) - 1)))
-        if retries < 10 and data.draw(st.booleans()):
-            retries += 1
-            packer.on_retry(pack)
-        elif bad & set(pack.targets):
+        if bad & set(pack.targets):
             refused_many += len(pack) > 1
             isolated.update(packer.on_refused(pack))
             ended.update(pack.keys if len(pack) == 1 else ())
@@ -376,7 +356,7 @@ def test_every_target_ends_once_within_the_pack_bounds(
         assert max(math.ceil(n / capacity), math.ceil(r / max_roots)) <= fresh
         assert fresh <= n // capacity + r // max_roots + 1
     assert refused_many <= len(bad) * log2_ceil(capacity)
-    assert packer.packs - retries == fresh + 2 * refused_many  # resolved = fresh + 2R (S = 0)
+    assert packer.packs == fresh + 2 * refused_many
 
 
 @settings(max_examples=200, deadline=None)
@@ -384,10 +364,10 @@ def test_every_target_ends_once_within_the_pack_bounds(
     capacity=st.integers(1, 8),
     max_roots=st.none() | st.integers(1, 4),
     chunks=st.lists(st.lists(st.sampled_from(UNIVERSE), max_size=12), max_size=8),
-    takes=st.lists(st.none() | st.integers(0, 5), max_size=8),
+    takes=st.lists(st.booleans(), max_size=8),
 )
 def test_add_many_packs_as_add_does_one_by_one(
-    capacity: int, max_roots: int | None, chunks: list[list[str]], takes: list[int | None]
+    capacity: int, max_roots: int | None, chunks: list[list[str]], takes: list[bool]
 ) -> None:
     """The same entries, added in chunks or one at a time, make the same packs."""
     each: Packer[int] = Packer(capacity=capacity, max_roots=max_roots)
@@ -400,9 +380,9 @@ def test_add_many_packs_as_add_does_one_by_one(
             each.add(k, name)
         many.add_many(iter(entries))
         assert each.waiting == many.waiting
-        at_most = takes[i] if i < len(takes) else None
-        a, b = each.next_pack(at_most), many.next_pack(at_most)
-        assert (a and (a.keys, a.targets)) == (b and (b.keys, b.targets))
+        if i < len(takes) and takes[i]:  # a pack taken between two chunks
+            a, b = each.next_pack(), many.next_pack()
+            assert (a and (a.keys, a.targets)) == (b and (b.keys, b.targets))
     while (a := each.next_pack()) is not None:
         b = many.next_pack()
         assert b is not None and (a.keys, a.targets) == (b.keys, b.targets)
@@ -416,7 +396,8 @@ class PackingMachine(RuleBasedStateMachine):
 
     The server refuses any task that holds a bad target (some targets of a small universe,
     so duplicates, shared roots, subdomains and pages abound), answers the others or fails
-    them transiently; with `faults`, a task may also fail for good.
+    them transiently (their targets are added again, as new entries, as the engine's jobs
+    do after their backoff); with `faults`, a task may also fail for good.
     """
 
     @initialize(
@@ -432,7 +413,7 @@ class PackingMachine(RuleBasedStateMachine):
         self.in_flight: list[Pack[int]] = []
         self.seen: set[int] = set()  # keys ever handed out
         self.ended: dict[int, str] = {}  # key -> how it ended
-        self.fresh = self.refused_many = self.retries = self.cuts = self.resolved = 0
+        self.fresh = self.refused_many = self.resolved = 0
 
     @rule(name=st.sampled_from(UNIVERSE), times=st.integers(1, 4))
     def add(self, name: str, times: int) -> None:
@@ -446,15 +427,13 @@ class PackingMachine(RuleBasedStateMachine):
         self.packer.add_many([(first + i, name) for i, name in enumerate(names)])
         self.targets.extend(names)
 
-    @rule(at_most=st.none() | st.integers(0, 10))
-    def take(self, at_most: int | None) -> None:
-        pack = self.packer.next_pack(at_most)
+    @rule()
+    def take(self) -> None:
+        pack = self.packer.next_pack()
         if pack is None:
-            assert at_most == 0 or self.packer.waiting == 0
+            assert self.packer.waiting == 0
             return
         assert 1 <= len(pack) <= self.capacity
-        if at_most is not None:
-            assert len(pack) <= at_most
         if self.max_roots is not None:
             assert len({root_domain(t) for t in pack.targets}) <= self.max_roots
         assert len(set(pack.targets)) == len(pack)
@@ -465,7 +444,6 @@ class PackingMachine(RuleBasedStateMachine):
         new = not keys & self.seen
         assert new or keys <= self.seen
         self.fresh += new
-        self.cuts += not new and len(pack) == at_most  # perhaps a cut: S <= cuts
         self.seen |= keys
         self.in_flight.append(pack)
 
@@ -500,8 +478,11 @@ class PackingMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data())
     def retry(self, data: st.DataObject) -> None:
-        self.retries += 1
-        self.packer.on_retry(self.pick(data))
+        pack = self.pick(data)
+        self.resolved += 1
+        assert self.packer.on_failed(pack) == list(pack.keys)
+        self.end(pack.keys, "retried")
+        self.add_many(list(pack.targets))
 
     @precondition(lambda self: self.in_flight and self.faults)
     @rule(data=st.data())
@@ -514,9 +495,9 @@ class PackingMachine(RuleBasedStateMachine):
     @rule(number=st.integers(0, 50), key=st.integers(0, 50), kind=st.integers(0, 3))
     def report_a_pack_not_in_flight(self, number: int, key: int, kind: int) -> None:
         bogus = Pack(number, (key,), ("example.com",))
-        report = [Packer.on_answered, Packer.on_retry, Packer.on_refused, Packer.on_failed]
+        report = [Packer.on_answered, Packer.on_refused, Packer.on_failed]
         with pytest.raises(PageNotInFlight):
-            report[kind](self.packer, bogus)
+            report[kind % len(report)](self.packer, bogus)
 
     @invariant()
     def ledger_agrees(self) -> None:
@@ -525,11 +506,11 @@ class PackingMachine(RuleBasedStateMachine):
         assert (packer.answered, packer.bad, packer.failed) == (
             how["answered"],
             how["bad"],
-            how["failed"],
+            how["failed"] + how["retried"],
         )
         assert packer.in_flight == len(self.in_flight)
-        assert packer.in_flight_targets == sum(map(len, self.in_flight))
-        assert packer.waiting + packer.in_flight_targets + len(self.ended) == len(self.targets)
+        in_flight = sum(map(len, self.in_flight))
+        assert packer.waiting + in_flight + len(self.ended) == len(self.targets)
         assert packer.done == (packer.waiting == 0 and not self.in_flight)
         assert self.refused_many <= self.bad_entries() * log2_ceil(self.capacity)
 
@@ -541,18 +522,15 @@ class PackingMachine(RuleBasedStateMachine):
         if not hasattr(self, "packer"):
             return
         while not self.packer.done:
-            self.take(None)
+            self.take()
             while self.in_flight:
                 self.serve(self.in_flight.pop())
         assert self.packer.done
         assert sorted(self.ended) == list(range(len(self.targets)))
         for key, how in self.ended.items():
-            if how != "failed":
+            if how not in ("failed", "retried"):
                 assert how == ("bad" if self.targets[key] in self.bad else "answered")
-        # resolved = fresh + 2R + S, with S (owed packs cut by at_most) at most `cuts`
-        low = self.fresh + 2 * self.refused_many
-        assert low <= self.resolved <= low + self.cuts
-        assert self.packer.packs == self.resolved + self.retries
+        assert self.packer.packs == self.resolved == self.fresh + 2 * self.refused_many
 
 
 PackingMachine.TestCase.settings = settings(

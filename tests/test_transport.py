@@ -1,4 +1,5 @@
-"""The httpx side: pool sized to the concurrency, failures as values, no credentials leaked."""
+"""The transports: pools sized to the concurrency, failures as typed values, no credentials
+leaked."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dfs_async.httpcore_transport import HttpcoreTransport
-from dfs_async.httpx_transport import HttpxTransport, make_client
-from dfs_async.transport import AiohttpTransport, basic_auth_headers
+from dfs_async.transport import Answer, NetworkFailure, basic_auth_headers
+from dfs_async.transport.aiohttp import AiohttpTransport
+from dfs_async.transport.httpcore import HttpcoreTransport
+from dfs_async.transport.httpx import HttpxTransport, make_client
 
 pytestmark = pytest.mark.anyio
 
@@ -71,8 +73,8 @@ async def test_post_sends_json_with_basic_auth_and_gzip() -> None:
         concurrency=2, timeout=5.0, transport=httpx.MockTransport(handler), headers=headers
     )
     transport = HttpxTransport(client, base_url="http://api.test/", headers=None, owned=True)
-    assert await transport.post("/v3/x", b"[]") == (200, b"{}", "")
-    assert await transport.post("/v3/x", b"[]") == (200, b"{}", "")
+    assert await transport.send("POST", "/v3/x", b"[]") == Answer(200, b"{}")
+    assert await transport.send("POST", "/v3/x", b"[]") == Answer(200, b"{}")
     await transport.aclose()
     first, second = seen
     assert str(first.url) == "http://api.test/v3/x"
@@ -102,9 +104,8 @@ async def test_network_errors_come_back_as_values_without_secrets(
     transport = HttpxTransport(
         client, base_url="http://api.test", headers=basic_auth_headers("me", SECRET), owned=False
     )
-    status, body, error = await transport.post("/v3/x", b"[]")
-    assert (status, body) == (None, b"")
-    assert error == "ConnectError: connection refused"
+    failure = await transport.send("POST", "/v3/x", b"[]")
+    assert failure == NetworkFailure("connect", "connection refused")
     assert seen[0].headers["authorization"].startswith("Basic ")  # sent with the request
     assert SECRET not in caplog.text and "Basic" not in caplog.text
     assert "failed" in caplog.text
@@ -125,7 +126,8 @@ async def test_an_unreachable_server_is_named_in_the_os_words() -> None:
     async with DataForSEO(login="a", password="b", base_url=url, max_attempts=1) as dfs:
         with pytest.raises(Unreachable) as caught:
             await dfs.backlinks.domain_pages_summary("forbes.com")
-    assert str(caught.value) == f"cannot reach {url}: ConnectError: connection refused"
+    assert str(caught.value) == f"cannot reach {url}: connection refused"
+    assert caught.value.failure == NetworkFailure("connect", "connection refused")
     assert dfs.stats.requests == 1 and dfs.stats.answered == 0
 
 

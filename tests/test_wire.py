@@ -1,4 +1,5 @@
-"""Request bodies out, task outcomes in: `dfs_async.wire` (no I/O)."""
+"""Request bodies out, task outcomes in: `dfs_async.wire` (no I/O); a call's fields checked
+by its endpoint's spec."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from dfs_async import Field, UnknownField, ValidationError
 from dfs_async.codes import Action
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
-from dfs_async.wire import encode_tasks, prepare_fields, read
+from dfs_async.transport import Answer, NetworkFailure
+from dfs_async.wire import encode_tasks, read
 
 DECODER = DOMAIN_PAGES_SUMMARY.decoder
 
@@ -43,17 +45,17 @@ def task(
     }
 
 
-def test_prepare_fields_checks_through_the_endpoint_spec() -> None:
-    fields = prepare_fields(
-        DOMAIN_PAGES_SUMMARY, {"limit": 10, "filters": Field("rank") > 5, "tag": None}
+def test_check_fields_checks_through_the_endpoint_spec() -> None:
+    fields = DOMAIN_PAGES_SUMMARY.check_fields(
+        {"limit": 10, "filters": Field("rank") > 5, "tag": None}
     )
     assert fields == {"limit": 10, "filters": ["rank", ">", 5]}
     with pytest.raises(UnknownField, match="colour"):
-        prepare_fields(DOMAIN_PAGES_SUMMARY, {"colour": "red"})
+        DOMAIN_PAGES_SUMMARY.check_fields({"colour": "red"})
     with pytest.raises(ValidationError, match="limit"):
-        prepare_fields(DOMAIN_PAGES_SUMMARY, {"limit": 0})
+        DOMAIN_PAGES_SUMMARY.check_fields({"limit": 0})
     with pytest.raises(ValidationError, match="target"):
-        prepare_fields(DOMAIN_PAGES_SUMMARY, {"target": "a.com"})
+        DOMAIN_PAGES_SUMMARY.check_fields({"target": "a.com"})
 
 
 def test_encode_tasks_is_a_json_array() -> None:
@@ -67,23 +69,28 @@ def test_worst_cost_follows_the_price() -> None:
 
 
 def test_a_delivered_task_carries_items_total_and_cost() -> None:
-    (outcome,) = read(200, envelope(tasks=[task(urls=("u1", "u2"))]), 1, DECODER)
+    outcome = read(Answer(200, envelope(tasks=[task(urls=("u1", "u2"))])), DECODER)
     assert outcome.action is Action.DELIVER
     assert outcome.result.total_count == 2
     assert [i.url for i in outcome.result.items] == ["u1", "u2"]
     assert outcome.cost == 0.02
 
 
-def test_tasks_are_matched_by_position_and_each_keeps_its_cost() -> None:
-    body = envelope(tasks=[task(urls=("u",)), task(40000, cost=0), task(40103, cost=0.01)])
-    outcomes = read(200, body, 3, DECODER)
-    assert [o.action for o in outcomes] == [Action.DELIVER, Action.FAIL, Action.RETRY]
-    assert [o.cost for o in outcomes] == [0.02, 0, 0.01]
+@pytest.mark.parametrize(
+    ("code", "action", "cost"),
+    [(40000, Action.FAIL, 0.0), (40103, Action.RETRY, 0.01), (50000, Action.RETRY, 0.0)],
+)
+def test_a_failed_task_keeps_its_code_and_cost(code: int, action: Action, cost: float) -> None:
+    outcome = read(Answer(200, envelope(tasks=[task(code, cost=cost)])), DECODER)
+    assert (outcome.action, outcome.code, outcome.cost) == (action, code, cost)
+    assert outcome.cause == code and outcome.failure is None
 
 
-def test_a_missing_task_is_retried() -> None:
-    outcomes = read(200, envelope(tasks=[task()]), 2, DECODER)
-    assert outcomes[1].action is Action.RETRY
+def test_an_answer_without_the_task_is_retried() -> None:
+    outcome = read(Answer(200, envelope(tasks=[])), DECODER)
+    assert (outcome.action, outcome.code) == (Action.RETRY, None)
+    assert outcome.failure == NetworkFailure("decode", "the answer holds no task")
+    assert outcome.cause == "decode"
 
 
 @pytest.mark.parametrize(
@@ -96,23 +103,25 @@ def test_a_missing_task_is_retried() -> None:
         (40203, Action.STOP),
     ],
 )
-def test_envelope_codes_apply_to_every_task(code: int, action: Action) -> None:
-    outcomes = read(200, envelope(code), 2, DECODER)
-    assert [o.action for o in outcomes] == [action, action]
-    assert outcomes[0].code == code
+def test_envelope_codes_apply_to_the_task(code: int, action: Action) -> None:
+    outcome = read(Answer(200, envelope(code, cost=0.01)), DECODER)
+    assert (outcome.action, outcome.code, outcome.cost) == (action, code, 0.01)
 
 
-def test_network_errors_and_broken_bodies_are_retried_without_code() -> None:
-    (net,) = read(None, b"", 1, DECODER, error="ReadError: boom")
-    assert (net.action, net.code, net.message) == (Action.RETRY, None, "ReadError: boom")
-    (cut,) = read(200, envelope(tasks=[task()])[:40], 1, DECODER)
-    assert (cut.action, cut.code) == (Action.RETRY, None)
+def test_network_failures_and_broken_bodies_are_retried_without_code() -> None:
+    failure = NetworkFailure("read", "boom")
+    net = read(failure, DECODER)
+    assert (net.action, net.code, net.message) == (Action.RETRY, None, "read: boom")
+    assert net.failure is failure and net.cause == "read"
+    cut = read(Answer(200, envelope(tasks=[task()])[:40]), DECODER)
+    assert (cut.action, cut.code, cut.cause) == (Action.RETRY, None, "decode")
+    assert cut.failure is not None and cut.failure.reason.startswith("undecodable response")
 
 
 def test_http_statuses_without_envelope() -> None:
-    (html,) = read(500, b"<html>500</html>", 1, DECODER)
-    assert (html.action, html.code) == (Action.RETRY, 500)
-    (auth,) = read(401, envelope(40100), 1, DECODER)
+    html = read(Answer(500, b"<html>500</html>"), DECODER)
+    assert (html.action, html.code, html.cause) == (Action.RETRY, 500, 500)
+    auth = read(Answer(401, envelope(40100)), DECODER)
     assert (auth.action, auth.code) == (Action.STOP, 40100)
-    (funds,) = read(402, b"", 1, DECODER)
+    funds = read(Answer(402, b""), DECODER)
     assert funds.action is Action.STOP

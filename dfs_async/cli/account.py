@@ -16,11 +16,11 @@ from typing import Any, Final
 import anyio
 import msgspec
 
-from dfs_async.account import AccountInfo, AccountUnavailable, fetch_account
-from dfs_async.cli import EXIT_OK, EXIT_STOPPED, UsageError, usage_error
-from dfs_async.cli.progress import money
+from dfs_async import AccountInfo, AccountUnavailable
+from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, UsageError, usage_error
 from dfs_async.cli.server import add_server_options, check_server, start_emulator
 from dfs_async.errors import ConfigurationError
+from dfs_async.money import money
 
 PROG: Final = "dfs-async account"
 
@@ -58,7 +58,7 @@ async def _account(args: argparse.Namespace) -> int:
             return usage_error(PROG, str(exc))
         async with dfs:
             try:
-                info = await fetch_account(dfs.engine.transport)
+                info = await dfs.fetch_account()
             except AccountUnavailable as exc:
                 print(f"{PROG}: {exc}", file=sys.stderr)
                 return EXIT_STOPPED

@@ -28,7 +28,7 @@ from typing import Any, Final
 import anyio
 import msgspec
 
-from dfs_async.cli import (
+from dfs_async.cli.exits import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -37,7 +37,7 @@ from dfs_async.cli import (
     UsageError,
     usage_error,
 )
-from dfs_async.cli import endpoint as endpoint_command
+from dfs_async.cli.job import prepare
 from dfs_async.cli.outputs import FORMATS, encoder_for, format_for, jsonl_to_parquet
 from dfs_async.cli.server import add_server_options
 from dfs_async.endpoints import BY_NAME, Endpoint
@@ -204,18 +204,20 @@ def _check_unfinished(audit: Audit) -> None:
 
 def _run_part(audit: Audit, name: str) -> int:
     """One endpoint run of the audit, in this process, as its own command would run."""
-    from dfs_async.cli import build_parser, parse
+    from dfs_async.cli import build_parser
+    from dfs_async.cli.exits import parse
+    from dfs_async.cli.run import execute
 
     argv = audit.argv(name)
     if not audit.args.quiet:
         print(f"{PROG}: {name} ...", file=sys.stderr, flush=True)
     args = parse(build_parser(), argv)
     try:
-        job = endpoint_command.prepare(BY_NAME[name], args, argv)
+        job = prepare(BY_NAME[name], args, argv)
     except UsageError as exc:
         usage_error(PROG, f"{name}: {exc}")
         return EXIT_USAGE
-    code: int = anyio.run(endpoint_command.execute, job)
+    code: int = anyio.run(execute, job)
     if code in (EXIT_OK, EXIT_SOME_FAILED) and not audit.args.dry_run:
         audit.done(name).write_bytes(msgspec.json.encode({"cost": job.spent}))
     return code

@@ -15,11 +15,10 @@ from typing import Any
 
 import msgspec
 
-from dfs_async.cli import UsageError
+from dfs_async.cli.exits import UsageError
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import ValidationError
 from dfs_async.models.fields import FieldInfo, fields_of
-from dfs_async.wire import prepare_fields
 
 
 def option(name: str) -> str:
@@ -99,7 +98,7 @@ def request_fields(args: argparse.Namespace, endpoint: Endpoint) -> dict[str, An
             value = _json(value, option(info.name))
         fields[info.name] = value
     try:
-        return prepare_fields(endpoint, fields)
+        return endpoint.check_fields(fields)
     except ValidationError as exc:
         raise UsageError(f"{option(exc.field)}: {exc.rule}") from None
 

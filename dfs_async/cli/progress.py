@@ -4,7 +4,8 @@ A rich progress bar when stderr is a terminal; a plain line every PLAIN_SECONDS 
 (logs of a scheduled job); nothing with --quiet. The numbers come from the client's `stats`
 (requests, retries, cost) and from the writer (targets, items); both are plain attributes,
 read by a ticker task, so the hot path pays nothing for the display. Every figure a person
-reads is worded here: money (`money`), counts of things (`plural`), the summary.
+reads is worded here: money (the library's `money`), counts of things (`plural`), the
+summary.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ from typing import Any, Final, TextIO
 
 import anyio
 
+from dfs_async.money import money
+
 PLAIN_SECONDS: Final = 5.0
 RICH_SECONDS: Final = 0.25
-
-
-def money(usd: float) -> str:
-    """`$0.3408`, `$1.20`, `$0.02003`: 5 decimals (the price's precision, $0.00003 an item)
-    without float noise, trailing zeros dropped down to the cents."""
-    whole, _, cents = f"{usd:.5f}".rstrip("0").partition(".")
-    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def plural(count: int, noun: str) -> str:
@@ -32,16 +28,13 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-NO_STATUS: Final = "no status"  # how `Stats.retries` key 0 reads: no answer, or an unusable one
-
-
-def retries_text(by_code: dict[int, int]) -> str:
-    """`retries: 3 (50000: 2, 40202: 1)`, most frequent first."""
-    total = sum(by_code.values())
+def retries_text(by_cause: dict[int | str, int]) -> str:
+    """`retries: 3 (50000: 2, timeout: 1)`, most frequent first."""
+    total = sum(by_cause.values())
     if not total:
         return "retries: 0"
-    ranked = sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0]))
-    parts = ", ".join(f"{code or NO_STATUS}: {n:,}" for code, n in ranked)
+    ranked = sorted(by_cause.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    parts = ", ".join(f"{cause}: {n:,}" for cause, n in ranked)
     return f"retries: {total:,} ({parts})"
 
 
@@ -56,7 +49,7 @@ class Snapshot:
     items: int
     requests: int  # sent
     answered: int  # of those, the ones the server answered (any HTTP status)
-    retry_codes: dict[int, int]  # retried requests by the code that caused them
+    retry_codes: dict[int | str, int]  # retried requests by what caused them
     cost: float
     elapsed: float
     empty: int = 0  # targets done with no item

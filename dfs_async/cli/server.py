@@ -7,7 +7,7 @@ import os
 from contextlib import AsyncExitStack
 from typing import Any
 
-from dfs_async.cli import UsageError
+from dfs_async.cli.exits import UsageError
 from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
 
 

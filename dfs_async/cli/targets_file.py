@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dfs_async.cli import UsageError
+from dfs_async.cli.exits import UsageError
 from dfs_async.endpoints import Unit, one_target
 from dfs_async.errors import InvalidTarget
 from dfs_async.targets import parse_targets

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import msgspec
 
-from dfs_async.cli import (
+from dfs_async.cli.exits import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_STOPPED,

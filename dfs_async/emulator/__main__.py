@@ -2,6 +2,6 @@
 
 import sys
 
-from dfs_async.emulator.command import main
+from dfs_async.cli.emulator import main
 
 sys.exit(main())

@@ -21,7 +21,7 @@ import msgspec
 
 from dfs_async.endpoints.checks import Rule, Unit, one_target
 from dfs_async.errors import InvalidTarget, UnknownField, ValidationError
-from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME
+from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME, Expr
 from dfs_async.models import Envelope
 from dfs_async.models.fields import FieldInfo, fields_of, kinds_of
 from dfs_async.plan import Paging
@@ -181,7 +181,6 @@ class Endpoint:
     # raises), where a stream needs nothing more: a bulk endpoint's jobs keep no task fields
     # (their pack's targets name them). None: `unit`, one by one.
     keys: Callable[[Sequence[Any]], list[str | InvalidTarget]] | None = None
-    batch_capacity: int = 1  # tasks per POST (live endpoints: 1)
 
     def __post_init__(self) -> None:
         # The names only (the full `fields` are introspected when first needed: at import
@@ -255,6 +254,20 @@ class Endpoint:
         """The page size the API uses when `limit` is left out (None: not paged)."""
         info = self.fields.get("limit")
         return None if info is None or not info.extra else int(info.extra["default"])
+
+    def check_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A call's fields, every one but the unit of work's, checked before anything is sent
+        (builder filters become lists; nulls mean default, and are dropped). Raises
+        UnknownField / ValidationError naming the field and the rule."""
+        probe = self.stand_in
+        for name in probe:
+            if name in fields:
+                raise ValidationError(name, "pass the target(s) as the first argument")
+        plain = {k: v.to_list() if isinstance(v, Expr) else v for k, v in fields.items()}
+        checked = self.check_task({**plain, **probe})
+        for name in probe:
+            del checked[name]
+        return checked
 
     def check_task(self, task: Mapping[str, Any]) -> dict[str, Any]:
         """The task without its nulls (null means default), or ValidationError/UnknownField."""

@@ -7,7 +7,9 @@ and answer one item per target (each with its `target`). Two pure pieces, no I/O
 
 - `Bulk`, the paging kind of one target's job: one request, like `Single`; the record is the
   item for that target (the engine picks it out of the task's `items` and hands it to the
-  job's `SinglePlan`). Records, failures, checkpoint and resume stay per target.
+  job's `SinglePlan`). Records, failures, checkpoint and resume stay per target. A target
+  answered at its first request needs no plan: `Bulk.first_answers` gives the events its
+  plan would (a stream answers a thousand targets a request).
 - `Packer`, which decides which waiting targets travel together in one task (a `Pack`), and
   isolates the bad target when the API refuses a whole task that looked valid.
 
@@ -15,22 +17,20 @@ The packer's promise
 --------------------
 1. **Exactly once**: every added entry (a key and its target) ends exactly once: answered
    (`on_answered`), isolated as bad (`on_refused` returns its key), or failed with its pack
-   (`on_failed`). A valid target is never isolated as bad: only a pack of one target that
-   the API refused names its key.
+   (`on_failed`: the caller decides what each entry's job does next; a retried target is
+   added again, as a new entry). A valid target is never isolated as bad: only a pack of one
+   target that the API refused names its key.
 2. An entry is in at most one pack in flight, and in none while it waits.
-3. **Caps**: a pack holds at least 1 and at most `capacity` targets (and at most
-   `at_most_targets` when the caller says so), and, when `max_roots` is set, targets of at
-   most `max_roots` distinct root domains (`root_domain`). A fresh pack never holds the same
-   target twice (so the engine maps each item back by its `target`); a second entry with a
-   target already waiting waits behind it for a later pack.
-4. **Pack count** (a pack counts once however often it is retried; the engine's retry policy
-   bounds the resends). Exactly `resolved = fresh + 2 * R + S`, where `fresh` is the number
-   of packs of new targets, `R` the refused packs of more than one target (each becomes two
-   halves) and `S` the owed packs cut to fit an `at_most_targets` (each cut makes one more).
+3. **Caps**: a pack holds at least 1 and at most `capacity` targets, and, when `max_roots`
+   is set, targets of at most `max_roots` distinct root domains (`root_domain`). A fresh
+   pack never holds the same target twice (so the engine maps each item back by its
+   `target`); a second entry with a target already waiting waits behind it for a later pack.
+4. **Pack count**: exactly `packs = fresh + 2 * R`, where `fresh` is the number of packs of
+   new targets and `R` the refused packs of more than one target (each becomes two halves).
    Each refusal halves the pack holding a bad target, so a bad target is in at most
    `ceil(log2(capacity))` refused packs of more than one target: with `b` bad targets,
-   `R <= b * ceil(log2(capacity))` (a cut only makes packs smaller). When `n` distinct
-   targets are all added before the first pack and `at_most_targets` is never set (`S = 0`):
+   `R <= b * ceil(log2(capacity))`. When `n` distinct targets are all added before the
+   first pack:
 
    - `max_roots` None: `fresh = ceil(n / capacity)` (every fresh pack is full but the last);
    - `max_roots` set, `r` distinct roots: every fresh pack but the last is full by count
@@ -42,25 +42,24 @@ The packer's promise
    1,000: at most 20 packs more than with none). A fresh pack takes what waits when it is
    asked for: a caller that streams its targets keeps `capacity` of them waiting (or its
    input ended) before asking, else it gets more, smaller packs.
-5. **Termination**: a pack owed again is the same pack (retry) or smaller (halves, cuts),
-   and a pack of one is never halved, so with finitely many retries every entry ends after
-   at most `fresh + 2 * R + S` packs resolved, and `done` holds.
+5. **Termination**: a pack owed again is a half of a refused one, and a pack of one is
+   never halved, so every entry ends after at most `fresh + 2 * R` packs, and `done` holds.
 
 States of an entry
 ------------------
-Waiting (fresh, or owed again in a pack) -> (`next_pack`) InFlight ->
-    Answered (`on_answered`) | Waiting again, in the same pack (`on_retry`)
-    | Waiting again, in one of two halves (`on_refused`, pack of two or more)
-    | Bad (`on_refused`, pack of one: its key is returned) | Failed (`on_failed`).
+Waiting (fresh, or owed again in a half) -> (`next_pack`) InFlight ->
+    Answered (`on_answered`) | Waiting again, in one of two halves (`on_refused`, pack of
+    two or more) | Bad (`on_refused`, pack of one: its key is returned) | Failed
+    (`on_failed`).
 Answered, Bad and Failed are terminal. Reporting a pack that is not in flight (never handed
 out, or already reported) is a bug in the caller and raises `PageNotInFlight`.
 
-Order: `next_pack` hands out the packs owed again first (the halves of a refused pack go
-ahead of everything: the bad target is isolated fast; retried packs queue behind them), then
-a fresh pack, filled greedily in arrival order. With `max_roots` set, the waiting targets are
-grouped by root, groups in the order of their arrival: a pack takes whole groups in that
-order (the last one cut if `capacity` is reached) until it holds `max_roots` roots; a target
-whose root would exceed that waits, in its place, and is first next time.
+Order: `next_pack` hands out the halves of refused packs first (the bad target is isolated
+fast), then a fresh pack, filled greedily in arrival order. With `max_roots` set, the
+waiting targets are grouped by root, groups in the order of their arrival: a pack takes
+whole groups in that order (the last one cut if `capacity` is reached) until it holds
+`max_roots` roots; a target whose root would exceed that waits, in its place, and is first
+next time.
 
 Root domains
 ------------
@@ -84,11 +83,11 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from dfs_async.errors import ValidationError
+from dfs_async.errors import ValidationError, check_int
 from dfs_async.models import PagedResult
 from dfs_async.plan.protocol import PageNotInFlight, PageRequest
-from dfs_async.plan.single import SinglePlan, unpaged_plan
-from dfs_async.records import PageProgress
+from dfs_async.plan.single import ONLY_REQUEST, SinglePlan, unpaged_plan
+from dfs_async.records import Event, PageDone, PageProgress, Record, TargetDone
 from dfs_async.targets import target_host
 
 K = TypeVar("K", bound=Hashable)
@@ -121,14 +120,6 @@ def pack_fields(targets: Iterable[str]) -> dict[str, Any]:
     return {"targets": list(targets)}
 
 
-def _check_int(name: str, value: object, low: int, *, none: bool = False) -> None:
-    if none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        rule = f"must be {'None or ' if none else ''}an integer of at least {low}"
-        raise ValidationError(name, f"{rule}, got {value!r}")
-
-
 @dataclass(frozen=True)
 class Bulk:
     """One request per target's job, sent in packs of up to `capacity` targets a task.
@@ -142,8 +133,8 @@ class Bulk:
     key_field: str = "target"  # the item field that names its target (`url`: pages summary)
 
     def __post_init__(self) -> None:
-        _check_int("capacity", self.capacity, 1)
-        _check_int("max_roots", self.max_roots, 1, none=True)
+        check_int("capacity", self.capacity, 1)
+        check_int("max_roots", self.max_roots, 1, none=True)
 
     def plan(
         self,
@@ -175,6 +166,48 @@ class Bulk:
         """A new, empty packer with this kind's caps."""
         return Packer(capacity=self.capacity, max_roots=self.max_roots)
 
+    def one_request(
+        self, raws: Iterable[Any], unit: Callable[[Any], tuple[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        """The targets of one awaited request, as a unit of work: each normalised by `unit`
+        (InvalidTarget for one that is not valid), no two alike (the first counts), within
+        this kind's caps (ValidationError past them: a stream packs any number). Its key
+        names them all, joined by commas."""
+        targets = list(dict.fromkeys(unit(raw)[0] for raw in raws))
+        if not targets:
+            raise ValidationError("targets", "at least one target")
+        if len(targets) > self.capacity:
+            raise ValidationError(
+                "targets",
+                f"at most {self.capacity:,} a request, got {len(targets):,}: stream them",
+            )
+        roots = len(set(map(root_domain, targets)))
+        if self.max_roots is not None and roots > self.max_roots:
+            raise ValidationError(
+                "targets",
+                f"at most {self.max_roots} root domains a request, got {roots}: stream them",
+            )
+        return ",".join(targets), pack_fields(targets)
+
+    @staticmethod
+    def first_answers(targets: Sequence[str], items: Iterable[Any]) -> tuple[list[Event], int]:
+        """The events of targets answered at their first request, each with its item (None
+        if the answer had none), as a fresh `SinglePlan` each would give them: the item's
+        Record, the one page's PageDone (no total, no cursor) and the TargetDone; and how
+        many Records. tests/test_engine_bulk.py checks that the two agree."""
+        events: list[Event] = []
+        offset = ONLY_REQUEST.offset
+        for target, item in zip(targets, items, strict=True):
+            if item is None:
+                events += (PageDone(target, offset, None, 0, None), TargetDone(target, 0, 1))
+            else:
+                events += (
+                    Record(target, item),
+                    PageDone(target, offset, None, 1, None),
+                    TargetDone(target, 1, 1),
+                )
+        return events, len(events) - 2 * len(targets)  # two events each, and its Record
+
 
 @dataclass(frozen=True, slots=True)
 class Pack(Generic[K]):
@@ -189,10 +222,6 @@ class Pack(Generic[K]):
 
     def __len__(self) -> int:
         return len(self.keys)
-
-    def by_target(self) -> dict[str, K]:
-        """Each target's key (a fresh pack's targets are distinct; so are its halves')."""
-        return dict(zip(self.targets, self.keys, strict=True))
 
 
 _Unit = tuple[tuple[K, ...], tuple[str, ...]]
@@ -211,7 +240,6 @@ class Packer(Generic[K]):
         "_fresh",
         "_groups",
         "_in_flight",
-        "_in_flight_targets",
         "_max_roots",
         "_number",
         "_owed",
@@ -227,8 +255,8 @@ class Packer(Generic[K]):
         max_roots: int | None = None,
         root: Callable[[str], str] = root_domain,
     ) -> None:
-        _check_int("capacity", capacity, 1)
-        _check_int("max_roots", max_roots, 1, none=True)
+        check_int("capacity", capacity, 1)
+        check_int("max_roots", max_roots, 1, none=True)
         self._capacity = capacity
         self._max_roots = max_roots
         self._root = root
@@ -237,10 +265,9 @@ class Packer(Generic[K]):
         self._waiting_targets: set[str] = set()  # the targets in _groups (no two alike)
         self._dupes: dict[str, deque[K]] = {}  # more keys of a target already in _groups
         self._fresh = 0  # entries in _groups and _dupes
-        self._owed: deque[_Unit[K]] = deque()  # packs owed again: halves first, then retries
+        self._owed: deque[_Unit[K]] = deque()  # halves of refused packs, owed again
         self._owed_targets = 0
         self._in_flight: dict[int, Pack[K]] = {}
-        self._in_flight_targets = 0
         self._number = 0
         self._answered = 0
         self._bad = 0
@@ -267,17 +294,13 @@ class Packer(Generic[K]):
         return len(self._in_flight)
 
     @property
-    def in_flight_targets(self) -> int:
-        return self._in_flight_targets
-
-    @property
     def done(self) -> bool:
         """Nothing waiting and nothing in flight."""
         return not self._fresh and not self._owed and not self._in_flight
 
     @property
     def packs(self) -> int:
-        """Packs handed out so far (each retry counts again)."""
+        """Packs handed out so far."""
         return self._number
 
     @property
@@ -348,38 +371,23 @@ class Packer(Generic[K]):
             group.append(entry)
         self._fresh += added
 
-    def next_pack(self, at_most_targets: int | None = None) -> Pack[K] | None:
+    def next_pack(self) -> Pack[K] | None:
         """The next pack to send as one task, now in flight; None when nothing waits.
 
-        Packs owed again come first (cut to `at_most_targets` if larger: the rest stays owed
-        first), then a fresh pack of up to `capacity` (and `at_most_targets`) targets.
+        The halves of refused packs come first, then a fresh pack of up to `capacity`.
         """
-        _check_int("at_most_targets", at_most_targets, 0, none=True)
-        if at_most_targets == 0:
-            return None
         if self._owed:
-            keys, targets = self._owed[0]
-            if at_most_targets is not None and len(keys) > at_most_targets:
-                self._owed[0] = (keys[at_most_targets:], targets[at_most_targets:])
-                keys, targets = keys[:at_most_targets], targets[:at_most_targets]
-            else:
-                self._owed.popleft()
+            keys, targets = self._owed.popleft()
             self._owed_targets -= len(keys)
             return self._hand_out(keys, targets)
         if not self._fresh:
             return None
-        room = self._capacity if at_most_targets is None else min(self._capacity, at_most_targets)
-        return self._fresh_pack(room)
+        return self._fresh_pack(self._capacity)
 
     def on_answered(self, pack: Pack[K]) -> None:
         """The task was answered: its targets are done (the engine delivers their items)."""
         self._land(pack)
         self._answered += len(pack)
-
-    def on_retry(self, pack: Pack[K]) -> None:
-        """A transient failure: the same targets are owed again, together, as one pack."""
-        self._land(pack)
-        self._owe(pack.keys, pack.targets)
 
     def on_refused(self, pack: Pack[K]) -> list[K]:
         """The API refused the whole task as invalid although every target looked valid.
@@ -455,12 +463,7 @@ class Packer(Generic[K]):
         self._number += 1
         pack = Pack(self._number, keys, targets)
         self._in_flight[pack.number] = pack
-        self._in_flight_targets += len(keys)
         return pack
-
-    def _owe(self, keys: Sequence[K], targets: Sequence[str]) -> None:
-        self._owed.append((tuple(keys), tuple(targets)))
-        self._owed_targets += len(keys)
 
     def _land(self, pack: Pack[K]) -> None:
         if self._in_flight.get(pack.number) is not pack:
@@ -469,4 +472,3 @@ class Packer(Generic[K]):
                 f" (never handed out by next_pack(), or already reported): {self!r}"
             )
         del self._in_flight[pack.number]
-        self._in_flight_targets -= len(pack)

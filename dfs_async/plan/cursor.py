@@ -98,7 +98,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
-from dfs_async.errors import ValidationError
+from dfs_async.errors import ValidationError, check_int
 from dfs_async.models import PagedResult
 from dfs_async.plan.offset import Offset, OffsetPlan, check_grid
 from dfs_async.plan.protocol import PageNotInFlight, PageRequest
@@ -157,9 +157,6 @@ class OffsetThenCursor:
     def result_type(self, item: type[Any]) -> Any:
         return CursorResult[item]  # type: ignore[valid-type]
 
-    def packer(self) -> None:
-        return None
-
     def answer(self, target: str, page: PageRequest, results: Sequence[Any], cost: float) -> Any:
         return _GRID.answer(target, page, results, cost)
 
@@ -205,9 +202,8 @@ class CursorPlan(Generic[T]):
         cursor: tuple[int, str] | None = None,
     ) -> None:
         check_grid(limit, offset, max_items)
-        for name, value in (("max_offset", max_offset), ("max_rewalks", max_rewalks)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValidationError(name, f"must be an integer of at least 0, got {value!r}")
+        check_int("max_offset", max_offset, 0)
+        check_int("max_rewalks", max_rewalks, 0)
         if offset > max_offset:
             raise ValidationError(
                 "offset", f"must be at most {max_offset} on this endpoint, got {offset}"

@@ -83,7 +83,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from dfs_async.errors import ValidationError
+from dfs_async.errors import ValidationError, check_int
 from dfs_async.models import PagedResult
 from dfs_async.plan.protocol import PageNotInFlight, PageRequest
 from dfs_async.records import Page, PageProgress
@@ -121,9 +121,6 @@ class Offset:
     def result_type(self, item: type[Any]) -> Any:
         return PagedResult[item]  # type: ignore[valid-type]
 
-    def packer(self) -> None:
-        return None
-
     def answer(
         self, target: str, page: PageRequest, results: Sequence[Any], cost: float
     ) -> Page[Any]:
@@ -143,13 +140,9 @@ class Offset:
 
 def check_grid(limit: int, offset: int, max_items: int | None) -> None:
     """Refuse a grid that is not one (`ValidationError` naming the field)."""
-    for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValidationError(name, f"must be an integer of at least {low}, got {value!r}")
-    if max_items is not None and (
-        isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
-    ):
-        raise ValidationError("max_items", f"must be None or at least 1, got {max_items!r}")
+    check_int("limit", limit, 1)
+    check_int("offset", offset, 0)
+    check_int("max_items", max_items, 1, none=True)
 
 
 class OffsetPlan(Generic[T]):

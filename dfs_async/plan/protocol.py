@@ -113,7 +113,3 @@ class Paging(Protocol):
     def answer_type(self, item: type[Any], result: Any) -> Any:
         """The type `answer` returns, given the item type and what a result decodes to (for
         type checkers: the generated typed calls state it)."""
-
-    def packer(self) -> Any:
-        """A `bulk.Packer` when many jobs' requests share one task (bulk endpoints), else
-        None: each request is a task of its own."""

@@ -56,9 +56,6 @@ class Single:
     def answer_type(self, item: type[Any], result: Any) -> Any:
         return result | None
 
-    def packer(self) -> None:
-        return None
-
 
 @dataclass(frozen=True)
 class Series(Single):

@@ -14,7 +14,7 @@ import pytest
 
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig, serving_emulator
 from dfs_async.endpoints import BY_NAME, ENDPOINTS
-from dfs_async.plan import Single
+from dfs_async.plan import Bulk, Single
 
 from .helpers import cli_env, run_cli, start_cli, write_targets
 
@@ -95,7 +95,7 @@ def test_every_subcommand_writes_the_corpus_records(
 ) -> None:
     """Each endpoint's subcommand, one unit of work, a JSONL row per record of its answer."""
     spec = BY_NAME[name]
-    query = "targets" in spec.stand_in and spec.paging.packer() is None  # an intersection
+    query = "targets" in spec.stand_in and not isinstance(spec.paging, Bulk)  # an intersection
     unit = "alpha.com,beta.org" if query else "alpha.com"
     out = tmp_path / "out.jsonl"
     result = run_cli(spec.name.replace("_", "-"), "--target", unit, "--base-url", served.base_url,

@@ -177,7 +177,7 @@ def test_dry_run_with_the_emulator_needs_no_uvicorn() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert '[{"limit":1000,"target":"a.com","offset":0}]' in result.stdout
+    assert '[{"target":"a.com","offset":0,"limit":1000}]' in result.stdout  # as sent
 
 
 def test_a_real_run_without_credentials_names_the_variables(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ async def test_no_object_or_exception_holds_the_password(caplog: pytest.LogCaptu
     for error in (denied.value, unreachable.value):
         shown.append(_printed(error) + repr(error.args))
         shown.append("".join(traceback.format_exception(error)))
-    assert any("40100" in s for s in shown) and any("ConnectError" in s for s in shown)
+    assert any("40100" in s for s in shown) and any("connection refused" in s for s in shown)
     assert caplog.records, "nothing was logged at DEBUG"
     for i, text in enumerate(shown):
         assert_absent(text, f"shown[{i}]: {text[:60]}")

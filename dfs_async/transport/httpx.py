@@ -1,9 +1,9 @@
-"""The httpx side of `transport`: `http="httpx"` (proxies from the environment) and a
-caller's own httpx client or transport (imported only then).
+"""httpx's client: `http="httpx"` (proxies from the environment) and a caller's own httpx
+client or transport (imported only then).
 
 httpx's pool (httpcore) keeps its default keep-alive (20): raised to the concurrency it scans
 all its connections for every request (encode/httpx#3215, encode/httpcore#822); held below
-it, it reconnects often. The default under trio avoids both (`httpcore_transport`).
+it, it reconnects often. The default under trio avoids both (`transport.httpcore`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from typing import Any, Final
 import anyio
 import httpx
 
-from dfs_async.httpcore_transport import OneChunk
-from dfs_async.transport import (
+from dfs_async.transport.aiohttp import aiohttp_failure, aiohttp_pool_state
+from dfs_async.transport.base import (
     JSON_HEADERS,
+    Answer,
+    FailureKind,
     Headers,
+    NetworkFailure,
+    OneChunk,
     PoolState,
-    Transport,
-    aiohttp_pool_state,
+    answered,
     failed,
-    log,
+    os_reason,
     timed_out,
 )
 
@@ -70,6 +73,30 @@ def _transport_errors() -> tuple[type[Exception], ...]:
     return (*errors, aiohttp.ClientError)
 
 
+# What each of httpx's errors says went wrong, the first that matches.
+_KINDS: Final[tuple[tuple[type[Exception], FailureKind], ...]] = (
+    (httpx.ConnectError, "connect"),
+    (httpx.ConnectTimeout, "connect"),
+    (httpx.TimeoutException, "timeout"),
+    (httpx.DecodingError, "decode"),
+    (httpx.NetworkError, "read"),
+    (httpx.ProtocolError, "protocol"),
+)
+
+
+def httpx_failure(exc: Exception) -> NetworkFailure:
+    """An httpx error as a failure value; under a caller's httpx-aiohttp transport, what
+    aiohttp's error underneath says (httpx-aiohttp names every connection error
+    ConnectTimeout), or aiohttp's own error where it left one unmapped."""
+    cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
+    underneath = aiohttp_failure(cause) if cause is not None else None
+    if underneath is not None:
+        return underneath
+    kind: FailureKind = next((kind for error, kind in _KINDS if isinstance(exc, error)), "protocol")
+    reason = os_reason(exc) if kind == "connect" else str(exc) or type(exc).__name__
+    return NetworkFailure(kind, reason)
+
+
 class _Body(httpx.AsyncByteStream):
     """A request body of one chunk for httpx (see `OneChunk`)."""
 
@@ -80,7 +107,7 @@ class _Body(httpx.AsyncByteStream):
         return OneChunk(self._body)
 
 
-class HttpxTransport(Transport):
+class HttpxTransport:
     """httpx's client (ours, or the caller's when `owned` is False: not closed by us).
 
     `headers` (from `basic_auth_headers`) go with each request; None when the client sends
@@ -123,9 +150,7 @@ class HttpxTransport(Transport):
         session = getattr(inner, "client", None)  # httpx-aiohttp: aiohttp's session, once used
         return aiohttp_pool_state(getattr(session, "connector", None))
 
-    async def send(
-        self, method: str, path: str, body: bytes | None
-    ) -> tuple[int | None, bytes, str]:
+    async def send(self, method: str, path: str, body: bytes | None) -> Answer | NetworkFailure:
         request = self._client.build_request(
             method, self._base_url + path, content=body, headers=self._headers
         )
@@ -136,13 +161,10 @@ class HttpxTransport(Transport):
             with anyio.move_on_after(self._deadline):
                 response = await self._client.send(request)
         except self._errors as exc:
-            return failed(method, path, exc)
+            return failed(method, path, httpx_failure(exc))
         if response is None:
             return timed_out(method, path, self._deadline)
-        log.debug(
-            "%s %s -> HTTP %d, %d bytes", method, path, response.status_code, len(response.content)
-        )
-        return response.status_code, response.content, ""
+        return answered(method, path, response.status_code, response.content)
 
     async def aclose(self) -> None:
         if self._owned:

@@ -17,11 +17,11 @@ import signal
 import sys
 from typing import Any
 
+from dfs_async.cli.exits import EXIT_OK, Parser, parse, usage_error
 from dfs_async.emulator.app import Emulator
 from dfs_async.emulator.config import FAULT_KINDS, EmulatorConfig, FaultConfig
 from dfs_async.emulator.serve import MISSING_UVICORN, base_url, bind, has_uvicorn, uvicorn_config
 
-EXIT_OK = 0
 PROG = "dfs-async emulator"
 
 
@@ -169,8 +169,6 @@ def _account_line(args: argparse.Namespace, config: EmulatorConfig) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dfs_async.cli import usage_error
-
     if not has_uvicorn():
         return usage_error(PROG, MISSING_UVICORN)
     try:
@@ -201,8 +199,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m dfs_async.emulator [options]`: the same command without the CLI's extras."""
-    from dfs_async.cli import Parser, parse
-
     parser = Parser(prog="python -m dfs_async.emulator")
     register(parser.add_subparsers(dest="command"))
     args = parse(parser, ["emulator", *(sys.argv[1:] if argv is None else argv)])

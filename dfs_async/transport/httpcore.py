@@ -9,8 +9,8 @@ requests in flight, so each request takes one of httpcore's connections from a f
 new one if a request outside the pacing finds none free; past `concurrency` idle ones, it is
 closed after its request). A connection the server closed, or idle past its keep-alive, is
 replaced before it is used: the one check a pool makes that matters here. (Measured under
-trio: about 0.9 ms of CPU a request against 3.5 ms through httpx's client; a pool of one per
-slot, our way before, cost two shielded cancel scopes and its bookkeeping more a request,
+trio: about 0.9 ms of CPU a request against 3.5 ms through httpx's client; a pool of one
+connection per slot costs two shielded cancel scopes and its bookkeeping more a request,
 0.1-0.2 ms.)
 
 What httpx adds over httpcore is not needed here: the URL, the headers and the body are
@@ -29,7 +29,18 @@ from typing import Final
 import anyio
 import httpcore
 
-from dfs_async.transport import Headers, PoolState, Transport, failed, log, timed_out
+from dfs_async.transport.base import (
+    Answer,
+    FailureKind,
+    Headers,
+    NetworkFailure,
+    OneChunk,
+    PoolState,
+    answered,
+    failed,
+    os_reason,
+    timed_out,
+)
 
 __all__ = ["HttpcoreTransport"]
 
@@ -38,20 +49,31 @@ KEEPALIVE_EXPIRY: Final = 5.0
 
 
 class DecodingError(Exception):
-    """A gzip body that does not decode (httpx's name for it): a damaged answer, retried."""
+    """A gzip body that does not decode: a damaged answer, retried."""
 
 
-_ERRORS: Final = (
-    httpcore.ConnectionNotAvailable,  # closed under us after the check: a network error
-    httpcore.TimeoutException,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-    DecodingError,
+# What each of httpcore's errors (and ours) says went wrong, the first that matches.
+_KINDS: Final[tuple[tuple[type[Exception], FailureKind], ...]] = (
+    (httpcore.ConnectError, "connect"),
+    (httpcore.ConnectTimeout, "connect"),
+    (httpcore.TimeoutException, "timeout"),
+    (httpcore.ConnectionNotAvailable, "read"),  # closed under us after the check
+    (httpcore.NetworkError, "read"),
+    (httpcore.ProtocolError, "protocol"),
+    (httpcore.UnsupportedProtocol, "protocol"),
+    (DecodingError, "decode"),
 )
+_ERRORS: Final = tuple(kind for kind, _ in _KINDS)
 
 
-class HttpcoreTransport(Transport):
+def httpcore_failure(exc: Exception) -> NetworkFailure:
+    """An httpcore error (or ours) as a failure value."""
+    kind = next(kind for error, kind in _KINDS if isinstance(exc, error))
+    reason = os_reason(exc) if kind == "connect" else str(exc) or type(exc).__name__
+    return NetworkFailure(kind, reason)
+
+
+class HttpcoreTransport:
     """httpcore connections taken per request from a free list, `concurrency` of them kept
     alive; `timeout` for a whole exchange (connecting within at most 30 s). `ssl_context` is
     None for an http:// base URL."""
@@ -114,9 +136,7 @@ class HttpcoreTransport(Transport):
             )
         return url
 
-    async def send(
-        self, method: str, path: str, body: bytes | None
-    ) -> tuple[int | None, bytes, str]:
+    async def send(self, method: str, path: str, body: bytes | None) -> Answer | NetworkFailure:
         headers: Sequence[tuple[bytes, bytes]] = self._headers
         if body is not None:
             headers = (*headers, (b"Content-Length", b"%d" % len(body)))
@@ -140,7 +160,7 @@ class HttpcoreTransport(Transport):
                 content = _decoded(content, response.headers)
                 status = response.status
         except _ERRORS as exc:
-            return failed(method, path, exc)
+            return failed(method, path, httpcore_failure(exc))
         finally:
             if connection is not None:
                 if len(self._free) < self._keep:
@@ -149,8 +169,7 @@ class HttpcoreTransport(Transport):
                     await self._drop(connection)
         if status is None:
             return timed_out(method, path, self._deadline)
-        log.debug("%s %s -> HTTP %d, %d bytes", method, path, status, len(content))
-        return status, content, ""
+        return answered(method, path, status, content)
 
     def pool_state(self) -> PoolState:
         busy = len(self._connections) - len(self._free)
@@ -164,26 +183,6 @@ class HttpcoreTransport(Transport):
         self._closed = True
         for connection in self._connections:
             await connection.aclose()
-
-
-class OneChunk:
-    """A request body of one chunk, iterated without an async generator: httpcore's and
-    httpx's own body streams are ones, and a request cancelled while its body is written
-    leaves it suspended, which trio reports as a ResourceWarning when it is collected."""
-
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes | None) -> None:
-        self._body = body
-
-    def __aiter__(self) -> OneChunk:
-        return OneChunk(self._body)
-
-    async def __anext__(self) -> bytes:
-        body, self._body = self._body, None
-        if body is None:
-            raise StopAsyncIteration
-        return body
 
 
 class _WireHeaders(tuple[tuple[bytes, bytes], ...]):

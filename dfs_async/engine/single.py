@@ -1,0 +1,64 @@
+"""An awaited call: one request of one unit of work, retried by the policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+import anyio
+
+from dfs_async.codes import Action
+from dfs_async.endpoints import Endpoint
+from dfs_async.engine.exchange import Engine
+from dfs_async.engine.retries import Tries
+from dfs_async.errors import RunStopped, TaskFailed
+from dfs_async.models import PagedResult
+from dfs_async.plan import PageRequest
+from dfs_async.records import Page
+from dfs_async.wire import build_task
+
+__all__ = ["call"]
+
+log: Final = logging.getLogger("dfs_async")
+
+
+async def call(
+    engine: Engine,
+    endpoint: Endpoint,
+    key: str,
+    unit: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    *,
+    rows: int | None = None,
+) -> Any:
+    """One request of `unit` (named `key`) with `fields` (checked already): what the
+    endpoint's paging kind makes of its answer (a `Page`, or the result). `rows`: the most
+    rows the answer can hold (a bulk request's targets), else the page's `limit`.
+
+    Raises TaskFailed when the request is wrong or its retries ran out, a RunStopped when
+    the run cannot go on (the account, the budget, the daily limit, a server never reached).
+    """
+    limit = rows if rows is not None else fields.get("limit", endpoint.default_limit or 1)
+    page = PageRequest(int(fields.get("offset", 0)), int(limit))
+    task = build_task(endpoint, fields, unit)
+    tries = Tries()
+    await engine.ready()
+    while True:
+        worst = engine.price(endpoint).worst(page.limit)
+        engine.admit(endpoint, worst)
+        outcome = await engine.exchange(endpoint, task, worst)
+        tries.sent += 1
+        if outcome.action is Action.DELIVER:
+            answer = endpoint.paging.answer(key, page, outcome.results, outcome.cost)
+            paged = isinstance(answer, Page | PagedResult)
+            engine.delivered(len(answer.items or ()) if paged else 1)
+            return answer
+        step = engine.after(outcome, tries, key)
+        if isinstance(step, RunStopped):
+            raise step
+        if step is None:
+            raise TaskFailed(key, outcome.code, outcome.message)
+        engine.stats.count_retry(outcome.cause)
+        log.debug("%s: %s %s, retrying in %.2fs", key, outcome.code, outcome.message, step)
+        await anyio.sleep(step)

@@ -1,0 +1,159 @@
+"""What a stream would send and could cost, before anything is sent (`EndpointCall.estimate`).
+
+No I/O: the first request of each target is built as the stream builds it (its plan's first
+page, the one place a task is made), a bulk endpoint's targets are packed as the stream packs
+them (its `Packer`), and the bound is priced at the account's price where the client has
+read it, else the documented one. The estimates of several calls add up (`Estimate.total`),
+which is how a job of several parts is priced as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from dfs_async.endpoints import Endpoint, Price
+from dfs_async.errors import InvalidTarget
+from dfs_async.money import money
+from dfs_async.plan import ONLY_REQUEST, Bulk, pack_fields
+from dfs_async.wire import build_task
+
+__all__ = ["Estimate", "estimate"]
+
+
+class Estimate(msgspec.Struct, frozen=True, kw_only=True):
+    """What a stream of some targets would send first, and the most it could cost.
+
+    - `tasks`: the first requests' tasks as they would be sent (the first few);
+    - `requests`: the first requests (one per target, or per pack of a bulk endpoint's
+      targets); `most_requests`: every request at most, retries aside (None: not bounded,
+      a paged endpoint without `max_items`);
+    - `cost`: the most `most_requests` can cost at `price` (None: not bounded);
+      `first_cost`: the most the first requests can cost; `request_cost`: the most the
+      first request can cost;
+    - `page_size`: the items a first page asks for; `packed`: the targets go many a request
+      (a bulk endpoint), `page_size` at most a request;
+    - `targets`: the valid targets counted, `invalid` the others (no request for them).
+    """
+
+    endpoint: str
+    method: str
+    path: str
+    price: Price
+    targets: int
+    invalid: int
+    requests: int
+    most_requests: int | None
+    cost: float | None
+    first_cost: float
+    request_cost: float
+    page_size: int
+    packed: bool = False
+    tasks: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+    @staticmethod
+    def total(estimates: Iterable[Estimate]) -> float | None:
+        """The most several estimated streams can cost together (None: one is unbounded)."""
+        costs = [e.cost for e in estimates]
+        return None if None in costs else round(sum(c for c in costs if c is not None), 9)
+
+    def __repr__(self) -> str:
+        bound = "unbounded" if self.cost is None else f"at most {money(self.cost)}"
+        return (
+            f"Estimate({self.endpoint}: {self.targets:,} targets, {self.requests:,} first"
+            f" requests, cost {bound})"
+        )
+
+
+def estimate(
+    endpoint: Endpoint,
+    targets: Iterable[Any],
+    fields: dict[str, Any],
+    *,
+    limit: int,
+    offset: int,
+    max_items: int | None,
+    price: Price,
+    show: int,
+) -> Estimate:
+    """The estimate of a stream of `targets` with `fields` (checked already, `limit` and
+    `offset` apart), at `price`; `show`: how many first tasks to keep (a bulk task's targets
+    cut to as many)."""
+    keys: list[str] = []
+    units: list[dict[str, Any]] = []
+    invalid = 0
+    for raw in targets:
+        try:
+            key, unit = endpoint.unit(raw)
+        except InvalidTarget:
+            invalid += 1
+            continue
+        keys.append(key)
+        units.append(unit)
+    common: dict[str, Any] = {
+        "endpoint": endpoint.name, "method": endpoint.method, "path": endpoint.path,
+        "price": price, "targets": len(keys), "invalid": invalid,
+    }  # fmt: skip
+    kind = endpoint.paging
+    if isinstance(kind, Bulk):
+        return _packed(endpoint, kind, keys, fields, price, show, common)
+    first = kind.plan(limit=limit, offset=offset, max_items=max_items).owed()[0]
+    each = price.worst(first.limit)
+    tasks = [build_task(endpoint, fields, unit, first) for unit in units[:show]]
+    sizes = _pages(limit, max_items) if kind.max_limit is not None else [first.limit]
+    cost = None if sizes is None else round(len(keys) * sum(map(price.worst, sizes)), 9)
+    return Estimate(
+        **common,
+        requests=len(keys),
+        most_requests=None if sizes is None else len(keys) * len(sizes),
+        cost=cost,
+        first_cost=round(len(keys) * each, 9),
+        request_cost=each,
+        page_size=first.limit,
+        tasks=tasks,
+    )
+
+
+def _pages(limit: int, max_items: int | None) -> list[int] | None:
+    """The sizes of a target's pages at most, on the grid the paged kinds page on (each asks
+    `limit`, the last only what is left of `max_items`); None: no bound without
+    `max_items`."""
+    if max_items is None:
+        return None
+    return [min(limit, max_items - start) for start in range(0, max_items, limit)]
+
+
+def _packed(
+    endpoint: Endpoint,
+    kind: Bulk,
+    targets: Sequence[str],
+    fields: dict[str, Any],
+    price: Price,
+    show: int,
+    common: dict[str, Any],
+) -> Estimate:
+    """A bulk endpoint's targets, packed as the stream packs them."""
+    packer = kind.packer()
+    packer.add_many(enumerate(targets))
+    packs = []
+    while (pack := packer.next_pack()) is not None:
+        packs.append(pack.targets)
+        packer.on_answered(pack)
+    tasks = []
+    if packs:
+        shown = list(packs[0][:show]) + (["..."] if len(packs[0]) > show else [])
+        tasks.append(build_task(endpoint, fields, pack_fields(shown), ONLY_REQUEST))
+    cost = round(len(packs) * price.per_request + len(targets) * price.per_item, 9)
+    return Estimate(
+        **common,
+        requests=len(packs),
+        most_requests=len(packs),
+        cost=cost,
+        first_cost=cost,
+        request_cost=price.worst(len(packs[0]) if packs else 0),
+        page_size=packer.capacity,
+        packed=True,
+        tasks=tasks,
+    )
