@@ -8,13 +8,13 @@ is the primitive alone (the whole client against the emulator is measured where 
 engine uses it).
 
 - **The primitive**: one process, one request at a time, no latency: client CPU and
-  Redis round trips per request (an acquire and a release), against `pacing.Pacer` doing
+  Redis round trips per request (an acquire and a release), against `pacing.LocalPacer` doing
   the same locally.
 - **Three processes, one account**: each as eager as a lone client (30 at once), sharing
   the account's 30 slots with answers in 0.3-0.5 s (concurrency-bound: the bound is
   30 / mean latency), or a rate with answers in 0.1-0.2 s (rate-bound, the window shortened
   to `WINDOW` s so a run lasts seconds; a request counts for the window plus its latency, so
-  the bound is one process's own `Pacer` at that rate, beside the nominal rate). Requests a
+  the bound is one process's own `LocalPacer` at that rate, beside the nominal rate). Requests a
   second between the first and the last departure of all, against the bound; and one
   process alone on a shared account against the same process unshared.
 """
@@ -67,19 +67,19 @@ def run(size: Size) -> Section:
         try:
             measure = _Measure(server, repeats)
             one = ["--concurrency", 1, "--requests", primitive]
-            local = measure("primitive: pacing.Pacer, 1 at a time", [[*one, "--local"]])
+            local = measure("primitive: pacing.LocalPacer, 1 at a time", [[*one, "--local"]])
             shared = measure("primitive: SharedLimits, 1 at a time", [one])
             # one process makes as many requests as the three together: as long a run
             conc_args = ["--concurrency", SLOTS, "--slots", SLOTS, "--latency", *CONC_LATENCY]
             alone_args = [*conc_args, "--requests", 3 * conc]
-            alone_local = measure("conc: 1 process, pacing.Pacer", [[*alone_args, "--local"]])
+            alone_local = measure("conc: 1 process, pacing.LocalPacer", [[*alone_args, "--local"]])
             alone = measure("conc: 1 process, shared", [alone_args])
             three = measure("conc: 3 processes, shared", [[*conc_args, "--requests", conc]] * 3)
             rate_args = ["--concurrency", SLOTS, "--rate", RATE, "--window", WINDOW,
                          "--latency", *RATE_LATENCY]  # fmt: skip
             alone_args = [*rate_args, "--requests", 3 * rated]
             measure.repeats = 1
-            paced = measure("rate: 1 process, pacing.Pacer", [[*alone_args, "--local"]])
+            paced = measure("rate: 1 process, pacing.LocalPacer", [[*alone_args, "--local"]])
             paced_shared = measure("rate: 1 process, shared", [alone_args])
             paced_three = measure(
                 "rate: 3 processes, shared", [[*rate_args, "--requests", rated]] * 3

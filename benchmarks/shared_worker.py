@@ -1,7 +1,7 @@
 """One process of a login: `python -m benchmarks.shared_worker URL [options]`.
 
 Sends fake requests (a sleep of `--latency` seconds) through `SharedLimits` (or, with
-`--local`, through one process's own `pacing.Pacer`, for comparison), `--concurrency` at
+`--local`, through one process's own `pacing.LocalPacer`, for comparison), `--concurrency` at
 once, and prints one JSON line: the requests made, the CPU time and the wall time of the
 work, the first and last departure in Redis's time, and the error that stopped it, if any.
 
@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 
 from dfs_async.errors import DataForSEOError
-from dfs_async.pacing import Pacer
+from dfs_async.pacing import LocalPacer
 from dfs_async.redis_link import RedisLink
 from dfs_async.shared_limits import SharedLimits
 
@@ -63,7 +63,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--observer", default=None)
     parser.add_argument("--audit", action="store_true")
     parser.add_argument("--hold", type=int, default=0)
-    parser.add_argument("--local", action="store_true", help="pacing.Pacer, not shared")
+    parser.add_argument("--local", action="store_true", help="pacing.LocalPacer, not shared")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -81,7 +81,7 @@ async def work(args: argparse.Namespace) -> dict[str, Any]:
         audit_start, audit_end = link.script(AUDIT_START), link.script(AUDIT_END)
         limits: Any
         if args.local:
-            limits = Pacer(rate=args.rate, concurrency=args.concurrency, window=args.window)
+            limits = LocalPacer(rate=args.rate, concurrency=args.concurrency, window=args.window)
         else:
             limits = SharedLimits(
                 link, args.login, rate=args.rate, concurrency=args.concurrency,
@@ -129,7 +129,7 @@ async def work(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _entered(limits: Any) -> AbstractAsyncContextManager[Any]:
-    """SharedLimits is entered; a Pacer needs nothing."""
+    """SharedLimits is entered; a LocalPacer needs nothing."""
     if isinstance(limits, SharedLimits):
         return limits
 
