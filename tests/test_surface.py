@@ -30,10 +30,12 @@ async def test_an_awaited_bulk_call_takes_a_list_of_targets(dfs_emulator: Emulat
     emu = dfs_emulator
     async with client(emu) as dfs:
         call = dfs.backlinks.bulk_ranks
-        result = await call(["a.com", "https://WWW.B.com", "a.com"])
-        assert sorted(item.target for item in result.items) == ["a.com", "b.com"]
+        result = await call(["a.com", "WWW.B.com", "https://WWW.B.com", "a.com"])
+        # normalised (a URL stays a page), no two alike
+        expected = ["a.com", "b.com", "https://www.b.com/"]
+        assert sorted(item.target for item in result.items) == expected
         assert emu.app.counters.requests == 1  # one request: normalised, no two alike
-        assert (dfs.stats.pages, dfs.stats.items) == (1, 2)
+        assert (dfs.stats.pages, dfs.stats.items) == (1, 3)
         one = await call("c.com")  # one target, as before
         assert [item.target for item in one.items] == ["c.com"]
         with pytest.raises(InvalidTarget):
