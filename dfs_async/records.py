@@ -114,6 +114,9 @@ class Stats:
     there was no usable answer at all (`"timeout"`, `"connect"`, `"read"`, `"protocol"`,
     `"decode"`: see `transport.NetworkFailure`).
     `cost` is the sum of every task cost the server returned (failed tasks included).
+    `cache_hits` counts the answers the response cache gave instead (a page, an unpaged
+    result, a bulk target's item: one each; their items are in `items`, not in `pages`),
+    `cache_saved` what fetching them had cost.
     """
 
     requests: int = 0
@@ -124,6 +127,8 @@ class Stats:
     cost: float = 0.0
     targets_done: int = 0
     targets_failed: int = 0
+    cache_hits: int = 0
+    cache_saved: float = 0.0
     started: float = field(default_factory=time.monotonic, repr=False)
     stopped: float | None = field(default=None, repr=False)
 
@@ -138,8 +143,15 @@ class Stats:
             f"Stats(requests={self.requests:,}, answered={self.answered:,},"
             f" retries={self.retries}, pages={self.pages:,}, items={self.items:,},"
             f" cost={money(self.cost)}, targets_done={self.targets_done:,},"
-            f" targets_failed={self.targets_failed:,}, elapsed={self.elapsed:.1f}s)"
+            f" targets_failed={self.targets_failed:,}, cache_hits={self.cache_hits:,},"
+            f" cache_saved={money(self.cache_saved)}, elapsed={self.elapsed:.1f}s)"
         )
 
     def count_retry(self, cause: int | str) -> None:
         self.retries[cause] = self.retries.get(cause, 0) + 1
+
+    def count_hits(self, hits: int, items: int, saved: float) -> None:
+        """`hits` answers (with `items` items) came from the cache, saving `saved` USD."""
+        self.cache_hits += hits
+        self.items += items
+        self.cache_saved = round(self.cache_saved + saved, 9)

@@ -144,6 +144,7 @@ async def test_the_cache_counts_hits_and_keeps_them(spec: str) -> None:
     await cache.put_many({"a": Entry(b"A", 0.02), "b": Entry(b"B", 0.03)})
     got = await cache.get_many(["a", "b", "c", "a"])
     assert [e and e.value for e in got] == [b"A", b"B", None, b"A"]
+    cache.served(3, sum(e.cost for e in got if e is not None))
     assert (cache.hits, cache.saved) == (3, pytest.approx(0.07))
     await cache.close()
     await cache.close()  # twice is fine

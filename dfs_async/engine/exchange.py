@@ -9,15 +9,16 @@ account as read and the stats. A request goes:
     to sending) -> a pacing slot and a place in the rate window -> send -> read (one task's
     `Outcome`) -> settle (what the server charged) -> feedback to the pacing (40202, 40209)
 
-A response cache plugs in before `admit`: a hit takes no slot, no place in the window and
-costs nothing.
+The response cache (`recall`, a `Recall` when the client has one) is asked before `admit`:
+a hit takes no slot, no place in the window and costs nothing; `exchange` hands a delivered
+answer's body to the caller's `keep` for the next time.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
@@ -40,6 +41,9 @@ from dfs_async.retry import RetryPolicy
 from dfs_async.transport import Answer, NetworkFailure, Transport
 from dfs_async.wire import Outcome, encode_tasks, read
 
+if TYPE_CHECKING:
+    from dfs_async.engine.recall import Keep, Recall
+
 __all__ = ["Engine"]
 
 log: Final = logging.getLogger("dfs_async")
@@ -50,6 +54,7 @@ class Engine:
 
     `reads_account`: read user_data before the first request (`ready`): its rate paces the
     client, its prices bound the budget, its daily limits stop a run before a refusal.
+    `recall`: the response cache, None without one.
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class Engine:
         budget: Budget,
         base_url: str = "the server",
         reads_account: bool = False,
+        recall: Recall | None = None,
     ) -> None:
         self.transport = transport
         self.pacer = pacer
@@ -69,6 +75,7 @@ class Engine:
         self.stats = stats
         self.budget = budget
         self.base_url = base_url  # for messages only (never carries credentials)
+        self.recall = recall
         self.account: Account | None = None  # once read
         self.reached = False  # the server gave some HTTP answer once (see `retries`)
         self._unread = reads_account  # the account is still to be read before a request
@@ -133,12 +140,14 @@ class Engine:
         task: Mapping[str, Any],
         worst: float,
         landing: anyio.Semaphore | None = None,
+        keep: Keep | None = None,
     ) -> Outcome:
         """Send one request of `task` (admitted at `worst`) and read its outcome.
 
         `landing` (a stream's): taken between the answer and its decoding, and held by the
         caller once this returns (see `stream`, "Memory"); cancelled while waiting for it,
-        the answer is still read for what it cost.
+        the answer is still read for what it cost. `keep`: given a delivered outcome and
+        the body it came in (the response cache keeps it).
         """
         if self._unread:
             await self.ready()
@@ -167,7 +176,9 @@ class Engine:
             self.budget.settle(worst, outcome.cost if outcome is not None else 0.0)
         assert outcome is not None
         action = outcome.action
-        if action is Action.SLOW_DOWN:
+        if keep is not None and action is Action.DELIVER and type(answer) is Answer:
+            keep(outcome, answer.body)
+        elif action is Action.SLOW_DOWN:
             self.pacer.slow_down(sent_at)
         elif action is Action.FEWER_AT_ONCE:
             self.pacer.fewer_at_once(sent_at)
