@@ -98,6 +98,8 @@ class DataForSEO:
       costs nothing (`stats.cache_hits`, `stats.cache_saved`); what is cached and why:
       `engine/recall.py`. A store that cannot be used is a ConfigurationError when the
       client opens; one that fails later is one warning, and the client goes on without it.
+      `cache_origin`: the server answers are cached as coming from (default: `base_url`;
+      two addresses of one API, or emulators of one config, may share their answers).
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class DataForSEO:
         http: HttpStack = "auto",
         cache: CacheSpec | Literal[False] | None = None,
         cache_ttl: float = DAY,
+        cache_origin: str | None = None,
     ) -> None:
         login = login if login is not None else os.environ.get("DATAFORSEO_LOGIN")
         password = password if password is not None else os.environ.get("DATAFORSEO_PASSWORD")
@@ -161,6 +164,7 @@ class DataForSEO:
             raise ConfigurationError(f"cache_ttl: seconds, a positive number (got {cache_ttl!r})")
         self.cache_spec = _cache_spec(cache)
         self.cache_ttl = float(cache_ttl)
+        self.cache_origin = cache_origin or self.base_url
         _check_verify(verify)
         self.concurrency = concurrency
         self.rate = rate
@@ -224,7 +228,7 @@ class DataForSEO:
         from dfs_async.cache import open_cache
         from dfs_async.engine.recall import Recall
 
-        return Recall(await open_cache(spec, ttl=self.cache_ttl), self.base_url, self.stats)
+        return Recall(await open_cache(spec, ttl=self.cache_ttl), self.cache_origin, self.stats)
 
     async def __aexit__(
         self,

@@ -28,6 +28,7 @@ from typing import Any, Final
 import anyio
 import msgspec
 
+from dfs_async.cli.cache import add_cache_options
 from dfs_async.cli.exits import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -84,6 +85,7 @@ def register(subparsers: Any) -> None:
         help="new and lost since (at most a year ago; default: the API's, a month ago)",
     )
     add_server_options(p)
+    add_cache_options(p)
     run = p.add_argument_group("run")
     run.add_argument("--concurrency", metavar="N", help="simultaneous requests (default 30)")
     run.add_argument("--rate", metavar="PER_MINUTE", help="requests per minute")
@@ -145,6 +147,11 @@ class Audit:
         argv += [f"--{flag}" for flag in flags if getattr(a, flag.replace("-", "_"))]
         if a.no_account_limits:
             argv.append("--no-account-limits")
+        if a.no_cache:
+            argv.append("--no-cache")
+        elif a.cache is not None:
+            argv += ["--cache", a.cache]
+        argv += ["--cache-ttl", repr(a.cache_ttl)]
         if a.budget is not None:
             argv += ["--budget", repr(max(a.budget - self.spent_before(name), 1e-9))]
         if self.part(name).with_name(self.part(name).name + ".checkpoint").exists():

@@ -2,7 +2,8 @@
 
 The figures are the client's own estimate (`EndpointCall.estimate`), at the account's price
 when there are credentials to read it with (user_data is free: no task is sent), else at the
-documented one.
+documented one. With a cache, the client is opened to look the first requests up in it
+(nothing is sent either): what it holds is counted apart and left out of the bound.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import msgspec
 
 from dfs_async.cli.exits import EXIT_OK, usage_error
 from dfs_async.cli.job import Job
-from dfs_async.cli.progress import Display
+from dfs_async.cli.progress import Display, plural
 from dfs_async.errors import ConfigurationError
 from dfs_async.money import money
 
@@ -39,22 +40,33 @@ async def dry_run(job: Job, display: Display) -> int:
         return usage_error(job.prog, str(exc))
     options = job.client
     where = None
-    if job.emulator or not options["account_limits"] or options["rate"] != "account":
-        estimate = await _estimate(planner, job)
-    elif not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
-        estimate = await _estimate(planner, job)
-        where = "price: documented (no credentials to read the account's)"
-    else:
-        async with DataForSEO(**options) as dfs:
-            account = await dfs.ready()
-            estimate = await _estimate(dfs, job)
-        where = "price: the account's (user_data)"
-        if account is None or account.info is None:
-            where = account.notice if account is not None else None
+    try:
+        if job.emulator or not options["account_limits"] or options["rate"] != "account":
+            estimate = await _planned(planner, job)
+        elif not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
+            estimate = await _planned(planner, job)
+            where = "price: documented (no credentials to read the account's)"
+        else:
+            async with DataForSEO(**options) as dfs:
+                account = await dfs.ready()
+                estimate = await _estimate(dfs, job)
+            where = "price: the account's (user_data)"
+            if account is None or account.info is None:
+                where = account.notice if account is not None else None
+    except ConfigurationError as exc:  # a cache that cannot be opened
+        return usage_error(job.prog, str(exc))
     print(report(job, estimate))
     if where:
         display.notice(where)
     return EXIT_OK
+
+
+async def _planned(planner: DataForSEO, job: Job) -> Estimate:
+    """The estimate of a client that reads no account: opened only to reach its cache."""
+    if planner.cache_spec is None:
+        return await _estimate(planner, job)
+    async with planner:
+        return await _estimate(planner, job)
 
 
 async def _estimate(dfs: DataForSEO, job: Job) -> Estimate:
@@ -68,7 +80,7 @@ async def _estimate(dfs: DataForSEO, job: Job) -> Estimate:
 def report(job: Job, estimate: Estimate) -> str:
     """The dry run's lines: the targets, the first requests, the cost bound, the price."""
     targets, price = job.targets, estimate.price
-    todo = estimate.targets
+    todo = estimate.requests
     lines = [
         f"targets: {len(targets.valid)} valid, {len(targets.invalid)} invalid,"
         f" {len(targets.duplicates)} duplicates dropped"
@@ -76,7 +88,9 @@ def report(job: Job, estimate: Estimate) -> str:
     ]
     each = f"each {estimate.method} {estimate.path}"
     tasks = [msgspec.json.encode([task]).decode() for task in estimate.tasks]
-    if estimate.packed:
+    if estimate.packed and not estimate.requests:
+        lines.append("requests: none (the cache holds every target)")
+    elif estimate.packed:
         lines += [
             f"requests: {estimate.requests:,}, {each} with up to {estimate.page_size:,}"
             " targets, the first:",
@@ -85,7 +99,11 @@ def report(job: Job, estimate: Estimate) -> str:
             f" {money(price.per_item)} a target)",
         ]
     else:
-        lines.append(f"first-page requests: {todo}, {each} [task]:")
+        lines.append(
+            f"first-page requests: {todo}, {each} [task]:"
+            if todo or not estimate.cached
+            else "first-page requests: none (the cache holds every first page)"
+        )
         lines += [f"  {task}" for task in tasks]
         if todo > len(tasks):
             lines.append(f"  ... and {todo - len(tasks):,} more")
@@ -105,5 +123,10 @@ def report(job: Job, estimate: Estimate) -> str:
                 f" targets with more than {estimate.page_size} items need more pages: no bound"
                 " without --max-items"
             )
+    if estimate.cached:
+        lines.append(
+            f"from the cache: {plural(estimate.cached, 'answer')} ({money(estimate.saved)} not"
+            " spent), left out of the requests and the bound above"
+        )
     lines.append(f"price: {price_text(price)}")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import anyio
 
+from dfs_async.cli.cache import add_cache_options
 from dfs_async.cli.exits import UsageError, usage_error
 from dfs_async.cli.fields import add_request_options
 from dfs_async.cli.job import command_name, prepare
@@ -76,9 +77,19 @@ exit codes:
        output that cannot be written); what was written is kept, --resume continues
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
+cache:
+  With --cache (or DATAFORSEO_CACHE), every answer the API gives in full is kept, and a
+  request whose answer is there, younger than --cache-ttl, is not sent: it costs nothing
+  (a bulk endpoint's targets each: a list overlapping an earlier one pays only for the
+  new ones). The summary says how many answers came from the cache and what they saved;
+  --dry-run counts them and bounds the rest. A store that cannot be used is exit 2 before
+  any request; one that fails during the run is one warning, and the run goes on without.
+  `dfs-async cache stats|prune|clear` shows what a store holds and empties it.
+
 environment:
   DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
   DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
+  DATAFORSEO_CACHE                        the cache when --cache is not given
 """
 
 
@@ -141,6 +152,7 @@ def register(subparsers: Any, endpoint: Endpoint) -> None:
         )
 
     add_server_options(p)
+    add_cache_options(p)
 
     run = p.add_argument_group("run")
     run.add_argument(

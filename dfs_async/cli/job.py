@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from dfs_async.cli.cache import cache_options
 from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch, Progress, fingerprint
 from dfs_async.cli.exits import UsageError
 from dfs_async.cli.fields import request_fields
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
-from dfs_async.cli.server import check_server
+from dfs_async.cli.server import EMULATOR_ORIGIN, check_server
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.endpoints import Endpoint
 
@@ -160,6 +161,8 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
         "rate": "account" if args.rate is None else args.rate,
         "account_limits": args.account_limits,
         "max_attempts": args.max_attempts,
+        "cache_origin": EMULATOR_ORIGIN if args.emulator else None,
+        **cache_options(args),
     }
     job = Job(
         endpoint=endpoint,

@@ -54,6 +54,8 @@ class Snapshot:
     elapsed: float
     empty: int = 0  # targets done with no item
     empty_names: tuple[str, ...] = ()  # the first few of them
+    cached: int = 0  # answers from the response cache
+    saved: float = 0.0  # what they cost when they were fetched
 
     @property
     def retries(self) -> int:
@@ -86,9 +88,10 @@ def duration(seconds: float | None) -> str:
 
 def plain_line(s: Snapshot) -> str:
     failed = f" ({s.failed} failed)" if s.failed else ""
+    cached = f", {s.cached:,} from the cache" if s.cached else ""
     return (
         f"progress: {s.done}/{s.total} targets{failed}, {s.items:,} items,"
-        f" {s.requests:,} requests ({s.rate:.1f}/s), {s.retries:,} retries,"
+        f" {s.requests:,} requests ({s.rate:.1f}/s){cached}, {s.retries:,} retries,"
         f" {money(s.cost)}, eta {duration(s.eta)}"
     )
 
@@ -104,6 +107,8 @@ def summary_lines(s: Snapshot, cost_before: float, label: str = "done") -> list[
         f" answered; {retries_text(s.retry_codes)}; {money(s.cost)}{whole};"
         f" {duration(s.elapsed)}"
     ]
+    if s.cached:
+        lines.append(f"{plural(s.cached, 'answer')} from the cache ({money(s.saved)} not spent)")
     if s.empty:
         more = ", ..." if s.empty > len(s.empty_names) else ""
         had = "target had" if s.empty == 1 else "targets had"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from dfs_async.cli.budget import budget_left
+from dfs_async.cli.cache import watch_warnings
 from dfs_async.cli.dry_run import dry_run, price_text
 from dfs_async.cli.exits import EXIT_STOPPED, usage_error
 from dfs_async.cli.files import Ending, broken_pipe, finish, open_outputs
@@ -38,8 +39,13 @@ async def execute(job: Job) -> int:
         display.message(warning)
     for notice in job.notices:
         display.notice(notice)
-    if job.dry_run:
-        return await dry_run(job, display)
+    with watch_warnings(display.message):
+        if job.dry_run:
+            return await dry_run(job, display)
+        return await _execute(job, display)
+
+
+async def _execute(job: Job, display: Display) -> int:
     from dfs_async import DataForSEO
 
     async with AsyncExitStack() as stack:
@@ -123,6 +129,8 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
             elapsed=float(stats.elapsed),
             empty=writer.empty_count,
             empty_names=tuple(writer.empty),
+            cached=stats.cache_hits,
+            saved=stats.cache_saved,
         )
 
     ending = Ending()

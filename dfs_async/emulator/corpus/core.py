@@ -105,6 +105,7 @@ class Corpus:
         self._blocks: LRU[tuple[str, bool, int], list[Backlink]] = LRU(256)
         self._full: LRU[tuple[str, bool], list[Backlink]] = LRU(4)
         self.records = RecordCache(config.seed)
+        self.token_epoch = 0  # backlinks tokens of another epoch are refused (figures.py)
 
     # -- dispatch ---------------------------------------------------------------------------
 
