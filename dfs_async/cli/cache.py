@@ -144,9 +144,9 @@ async def _act(action: str, spec: str, as_json: bool) -> int:
                 print(f"cache: {store!r}")
                 print(stats_text(stats, time.time()))
         elif action == "prune":
-            print(f"dropped {plural(await store.prune(), 'expired entry')}")
+            print(f"dropped {entries(await store.prune())} (expired)")
         else:
-            print(f"dropped {plural(await store.clear(), 'entry')}")
+            print(f"dropped {entries(await store.clear())}")
     finally:
         await store.close()
     return EXIT_OK
@@ -166,6 +166,10 @@ def stats_text(stats: Any, now: float) -> str:
         f"served: {plural(stats.hits, 'answer')} from the cache ({money(stats.saved)} not spent)"
     )
     return "\n".join(lines)
+
+
+def entries(n: int) -> str:
+    return f"{n:,} entr{'y' if n == 1 else 'ies'}"
 
 
 def size(n: int) -> str:
