@@ -1,16 +1,27 @@
-"""Cache: the client's CPU for one hit (a 1,000-item page's bytes got from the local store
-or from Redis) and one put, beside decoding that page, which every answer costs anyway.
+"""Cache: what a page costs the client from the cache against from the server, what a run with
+no hits pays for its cache, and the second run of a 10,000-domain audit.
 
-Each row is one store through `dfs_async.cache.Cache` (what a run calls) on one event
-loop: `calls` gets (or puts) of one key, timed with `time.process_time()` (all threads of
-this process: SQLite's worker threads count, the Redis server, another process, does not).
-Rows are interleaved over rounds, each round in the opposite order; the best counts. The
-side by side with a page fetched from the canned server comes with the wiring of the cache
-into the client.
+- **Pages** (the baseline: our client fetching one-page targets of 1,000 items from the
+  canned server, no cache): the same run with a cache that holds nothing (every answer
+  fetched, then kept: the cost of the cache to a run with no hits), and with a cache that
+  holds every page (nothing sent: the cost of a hit), in a local SQLite file and in Redis.
+  Each run alone in its own process (`benchmarks.clients ours --cache`), its client closed
+  (what is kept, written) before the clocks stop, interleaved over rounds, the best counts.
+- **Stores**: one get (a hit) and one put of a 1,000-item page's bytes through
+  `dfs_async.cache.Cache` (what a run calls), in SQLite and Redis, under asyncio and trio;
+  `calls` a row, timed with `time.process_time()` (all threads of this process: SQLite's
+  worker threads count, the Redis server does not).
+- **Audit**: `dfs-async audit` of 10,000 domains (six bulk endpoints, 10 requests each)
+  against the emulator (in this process; the command in its own): without a cache, a first
+  run with one, and the second run, which the cache answers whole. Its wall time, its CPU
+  and the requests the emulator saw.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,18 +31,110 @@ from pathlib import Path
 import anyio
 import msgspec
 
-from benchmarks.harness import ROOT, Metric, Row, Section, Size
+from benchmarks.harness import (
+    ROOT,
+    Goal,
+    Metric,
+    Row,
+    Section,
+    Size,
+    Variant,
+    best_of,
+    canned_server,
+    fmt,
+    interleaved,
+)
 from benchmarks.pages import page_bytes
 from dfs_async.cache import Cache, Entry, open_cache
 from dfs_async.models import DomainPagesSummaryResponse
 
-BASELINE = "decode the page (our Structs)"
-KEY = "page"
+FETCHED = "pages fetched, no cache"
+EMPTY = "pages fetched, {store} cache holding none"
+HELD = "pages from the {store} cache, nothing sent"
 STORES = ("SQLite", "Redis")
 LOOPS = ("asyncio", "trio")
+DECODE = "stores: decode the page (our Structs)"
+AUDIT = "audit of 10,000 domains, {run}"
+AUDIT_RUNS = ("no cache", "first run, cache holding none", "second run, from the cache")
+NO_HIT_GOAL = 1.05  # a run with no hits, per page, against no cache
+LIMIT = 1000
+KEY = "page"
 
 
-def decode_row(body: bytes, calls: int) -> tuple[float, float]:
+def run(size: Size) -> Section:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.redis_server import RedisServer  # the tests' real server, on a free port
+
+    targets, repeats = size.pick(5, 60, 300), size.pick(1, 2, 3)
+    rounds, calls = size.pick(1, 3, 5), size.pick(3, 50, 300)
+    domains = size.pick(200, 10_000, 10_000)
+    section = Section(
+        key="cache",
+        title="Cache",
+        what=(
+            f"Pages: {targets} one-page targets of {LIMIT:,} items from the canned server, "
+            f"concurrency 30, best of {repeats} interleaved rounds. Stores: {calls} calls a "
+            f"row, best of {rounds}. Audit: {domains:,} domains against the emulator, one run "
+            "each. CPU per page: the run's CPU over its pages (for the stores, one call)."
+        ),
+        baseline=FETCHED,
+        metrics=[
+            Metric("cpu_ms", "CPU per page (stores: per call)", "ms", False),
+            Metric("wall_ms", "wall per page (stores: per call)", "ms", False),
+            Metric("run_s", "wall, whole run", "s", False),
+            Metric("run_cpu_s", "CPU, whole run", "s", False),
+            Metric("requests", "requests sent", "", False),
+        ],
+    )
+    with tempfile.TemporaryDirectory(prefix="dfs-bench-cache-") as tmp:
+        server = RedisServer(Path(tmp)).start()
+        try:
+            url = f"{server.url}/0"
+            _pages(section, Path(tmp), url, targets, repeats)
+            _stores(section, Path(tmp), url, rounds, calls)
+            _audit(section, Path(tmp), domains, size)
+        finally:
+            server.stop()
+    section.goals = _goals(section)
+    return section
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def _pages(section: Section, tmp: Path, redis: str, targets: int, repeats: int) -> None:
+    variants = {FETCHED: Variant(("ours",))}
+    specs = {"SQLite": str(tmp / "held.db"), "Redis": redis}
+    for store in STORES:
+        empty = str(tmp / "empty.db") if store == "SQLite" else redis.replace("/0", "/1")
+        variants[EMPTY.format(store=store)] = Variant(("ours", "--cache", empty, "--cache-empty"))
+        variants[HELD.format(store=store)] = Variant(("ours", "--cache", specs[store]))
+    common = ["--targets", str(targets), "--limit", str(LIMIT), "--concurrency", "30"]
+    common += ["--expect-items", str(targets * LIMIT)]
+    with canned_server(LIMIT) as canned:
+        for store in STORES:  # fill the caches the hits are read from
+            interleaved(canned.url, {store: variants[HELD.format(store=store)]}, common, 1)
+        runs = interleaved(canned.url, variants, common, repeats)
+    for name in variants:
+        best = best_of(runs[name])
+        pages = best["items"] / LIMIT
+        section.rows.append(
+            Row(
+                name,
+                {
+                    "cpu_ms": best["cpu"] / pages * 1e3,
+                    "wall_ms": best["wall"] / pages * 1e3,
+                    "requests": best["requests"],
+                },
+            )
+        )
+
+
+# -- stores --------------------------------------------------------------------------------
+
+
+def _decode_row(body: bytes, calls: int) -> tuple[float, float]:
     decoder = msgspec.json.Decoder(DomainPagesSummaryResponse)
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
@@ -39,7 +142,7 @@ def decode_row(body: bytes, calls: int) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - started
 
 
-def store_row(
+def _store_row(
     spec: str, backend: str, work: Callable[[Cache], Awaitable[None]], calls: int
 ) -> tuple[float, float]:
     """CPU and wall seconds of `calls` times `work` on a cache opened on `spec`."""
@@ -61,28 +164,8 @@ def store_row(
     return anyio.run(main, backend=backend)
 
 
-def run(size: Size) -> Section:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tests.redis_server import RedisServer  # the tests' real server, on a free port
-
-    rounds, calls = size.pick(1, 3, 5), size.pick(3, 50, 300)
-    body = page_bytes(1000)
-    section = Section(
-        key="cache",
-        title="Cache",
-        what=(
-            f"One hit: a 1,000-item page's bytes ({len(body):,}) got through `Cache.get_many` "
-            "from a local SQLite file and from a Redis server on loopback, and one put of "
-            f"it, under asyncio and trio, beside decoding the page; {calls} calls a row, "
-            f"best of {rounds} interleaved rounds."
-        ),
-        baseline=BASELINE,
-        metrics=[
-            Metric("cpu_ms", "CPU per call", "ms", False),
-            Metric("wall_ms", "wall per call", "ms", False),
-        ],
-    )
+def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) -> None:
+    body = page_bytes(LIMIT)
     entry = Entry(body, 0.05)
 
     async def get(cache: Cache) -> None:
@@ -93,39 +176,101 @@ def run(size: Size) -> Section:
     async def put(cache: Cache) -> None:
         await cache.put_many({KEY: entry})
 
-    with tempfile.TemporaryDirectory(prefix="dfs-bench-cache-") as tmp:
-        server = RedisServer(Path(tmp)).start()
-        try:
-            specs = {"SQLite": str(Path(tmp) / "cache.db"), "Redis": f"{server.url}/0"}
-            rows: dict[str, Callable[[], tuple[float, float]]] = {
-                BASELINE: lambda: decode_row(body, calls)
-            }
-            for store in STORES:
-                for verb, work in (("get (a hit)", get), ("put", put)):
-                    for loop in LOOPS:
-                        rows[f"{store} {verb}, {loop}"] = (
-                            lambda spec=specs[store], loop=loop, work=work: store_row(
-                                spec, loop, work, calls
-                            )
-                        )
-            for spec in specs.values():
-                store_row(spec, "asyncio", put, 1)  # every get finds the page
-            best: dict[str, tuple[float, float]] = {}
-            order = list(rows)
-            for n in range(rounds):
-                for name in order if n % 2 == 0 else reversed(order):
-                    cpu, wall = rows[name]()
-                    if name not in best or cpu < best[name][0]:
-                        best[name] = (cpu, wall)
-        finally:
-            server.stop()
+    specs = {"SQLite": str(tmp / "stores.db"), "Redis": redis.replace("/0", "/2")}
+    rows: dict[str, Callable[[], tuple[float, float]]] = {DECODE: lambda: _decode_row(body, calls)}
+    for store in STORES:
+        for verb, work in (("get (a hit)", get), ("put", put)):
+            for loop in LOOPS:
+                rows[f"stores: {store} {verb}, {loop}"] = (
+                    lambda spec=specs[store], loop=loop, work=work: _store_row(
+                        spec, loop, work, calls
+                    )
+                )
+    for spec in specs.values():
+        _store_row(spec, "asyncio", put, 1)  # every get finds the page
+    best: dict[str, tuple[float, float]] = {}
+    order = list(rows)
+    for n in range(rounds):
+        for name in order if n % 2 == 0 else reversed(order):
+            cpu, wall = rows[name]()
+            if name not in best or cpu < best[name][0]:
+                best[name] = (cpu, wall)
     for name, (cpu, wall) in best.items():
         section.rows.append(Row(name, {"cpu_ms": cpu / calls * 1e3, "wall_ms": wall / calls * 1e3}))
-    hits = [section.ratio(f"{s} get (a hit), {loop}", "cpu_ms") for s in STORES for loop in LOOPS]
-    section.notes.append(
-        "A hit costs "
-        + ", ".join(f"{r:.2f}x" for r in hits if r is not None)
-        + " the CPU of decoding its page (SQLite then Redis, asyncio then trio): the decode "
-        "follows a hit as it follows a fetch."
-    )
-    return section
+
+
+# -- the audit -----------------------------------------------------------------------------
+
+
+def _audit(section: Section, tmp: Path, domains: int, size: Size) -> None:
+    from dfs_async.emulator import EmulatorConfig, serving_emulator
+
+    path = tmp / "domains.txt"
+    path.write_text("".join(f"site{i}.com\n" for i in range(domains)))
+    cache = tmp / "audit.db"
+    with serving_emulator(EmulatorConfig(rate_limit=10**6)) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
+        env.update(DATAFORSEO_LOGIN=emu.login, DATAFORSEO_PASSWORD=emu.password)
+        for n, name in enumerate(AUDIT_RUNS):
+            emu.app.reset_counters()
+            options = ["--no-cache"] if n == 0 else ["--cache", str(cache)]
+            out = tmp / f"audit{n}.csv"
+            argv = ["audit", str(path), "--base-url", emu.base_url, "-o", str(out), "-q"]
+            wall, cpu = _timed([sys.executable, "-m", "dfs_async", *argv, *options], env)
+            rows = out.read_text().count("\n") - 1
+            if rows != domains:
+                raise RuntimeError(f"{name}: {rows} rows for {domains} domains")
+            values = {"run_s": wall, "run_cpu_s": cpu, "requests": emu.app.counters.requests}
+            section.rows.append(Row(AUDIT.format(run=name), values))
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of a command (its own process), which must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(argv[2:5])} exited {done.returncode}: {done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+# -- goals ---------------------------------------------------------------------------------
+
+
+def _goals(section: Section) -> list[Goal]:
+    goals = []
+    for store in STORES:
+        held = section.ratio(HELD.format(store=store), "cpu_ms")
+        empty = section.ratio(EMPTY.format(store=store), "cpu_ms")
+        if held is not None:
+            goals.append(
+                Goal(
+                    f"a page from the {store} cache costs the client less CPU than fetching it",
+                    f"{held:.2f}x",
+                    held < 1.0,
+                )
+            )
+        if empty is not None:
+            goals.append(
+                Goal(
+                    f"a run with no hits ({store}): CPU per page ≤ {NO_HIT_GOAL}x no cache",
+                    f"{empty:.2f}x",
+                    empty <= NO_HIT_GOAL,
+                    "" if empty <= NO_HIT_GOAL else "the store's own write of each page's bytes",
+                )
+            )
+    second = section.row(AUDIT.format(run=AUDIT_RUNS[2]))
+    first = section.row(AUDIT.format(run=AUDIT_RUNS[1]))
+    if second is not None and first is not None:
+        goals.append(
+            Goal(
+                "the second run of the audit sends no request",
+                f"{second.values['requests']:.0f} requests, {fmt(second.values['run_s'])} s"
+                f" (the first: {first.values['requests']:.0f}, {fmt(first.values['run_s'])} s)",
+                second.values["requests"] == 0,
+            )
+        )
+    return goals

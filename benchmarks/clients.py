@@ -26,7 +26,9 @@ Kinds:
   semaphore of `concurrency`.
 - `ours`: `DataForSEO(...).backlinks.domain_pages_summary.stream(...)`, with `--http` choosing
   the HTTP stack handed to it (`default`: whatever the client picks by itself) and `--rate R`
-  its `rate=` (default 10,000,000 a minute: in effect unpaced).
+  its `rate=` (default 10,000,000 a minute: in effect unpaced); `--cache PATH` its response
+  cache (`--cache-empty`: emptied first, so that nothing hits), its client closed
+  (what is kept, written) before the clocks stop.
 """
 
 from __future__ import annotations
@@ -303,6 +305,7 @@ async def ours(
     rate: float = 10_000_000,
     slow: bool = False,
     marks: tuple[int, ...] = (),
+    cache: str | None = None,
 ) -> tuple[int, int]:
     """Our client; `slow` consumes at most ~50,000 items/s (a pause of 2 ms per 100 items);
     `marks` are item counts at which to record the process's RSS (in EXTRA["rss_mb"])."""
@@ -330,6 +333,7 @@ async def ours(
                 base_url=url,
                 concurrency=concurrency,
                 rate=rate,
+                cache=cache or False,
                 **kwargs,
             )
         )
@@ -373,6 +377,17 @@ IMPORTS: dict[str, tuple[str, ...]] = {
 # `ours` on httpcore or httpx (under trio, or over a given httpx client) imports these besides.
 OURS_HTTPX_IMPORTS = ("dfs_async.transport.httpcore", "dfs_async.transport.httpx", "httpx_aiohttp")
 RAW_IMPORTS = ("httpx", "httpx_aiohttp")  # the other `raw-*` kinds
+CACHE_IMPORTS = ("dfs_async.cache", "dfs_async.engine.recall")  # `ours` with a cache
+
+
+async def _clear(spec: str) -> None:
+    from dfs_async.cache import open_store
+
+    store = await open_store(spec)
+    try:
+        await store.clear()
+    finally:
+        await store.close()
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -382,6 +397,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         names += OURS_HTTPX_IMPORTS
     if args.kind == "ours":  # anyio imports its backend's module at its first call
         names.append(f"anyio._backends._{args.backend}")
+    if args.cache:
+        names += CACHE_IMPORTS
+        if args.cache_empty:
+            asyncio.run(_clear(args.cache))
     for name in names:
         importlib.import_module(name)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -398,7 +417,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         elif args.kind == "ours":
             marks = tuple(int(m) for m in args.rss_at.split(",")) if args.rss_at else ()
             rate = args.rate or 10_000_000
-            coro = ours(*common, stack=args.http, rate=rate, slow=args.slow_consumer, marks=marks)
+            coro = ours(
+                *common,
+                stack=args.http,
+                rate=rate,
+                slow=args.slow_consumer,
+                marks=marks,
+                cache=args.cache,
+            )
         else:
             coro = raw(args.kind.removeprefix("raw-"), *common)
         if args.backend == "trio" or args.kind == "floor-trio":
@@ -437,6 +463,8 @@ def main() -> None:
     )
     parser.add_argument("--slow-consumer", action="store_true", help="`ours`: ~50k items/s")
     parser.add_argument("--rss-at", default="", help="`ours`: item counts, comma-separated")
+    parser.add_argument("--cache", default=None, help="`ours`: its response cache's file")
+    parser.add_argument("--cache-empty", action="store_true", help="`ours`: remove it first")
     parser.add_argument("--expect-items", type=int, default=None)
     args = parser.parse_args()
     result = measure(args)

@@ -237,9 +237,13 @@ def test_cache(redis_server: object) -> None:  # the fixture: skip where Redis i
 
     section = cache.run(Size.TINY)
     assert_complete(section)
-    assert section.row(cache.BASELINE) is not None
-    assert len(section.rows) == 1 + len(cache.STORES) * 2 * len(cache.LOOPS)
-    assert section.notes and "x the CPU of decoding its page" in section.notes[0]
+    stores = len(cache.STORES)
+    pages, micro, audit = 1 + 2 * stores, 1 + stores * 2 * len(cache.LOOPS), len(cache.AUDIT_RUNS)
+    assert len(section.rows) == pages + micro + audit
+    for store in cache.STORES:  # what the cache holds is never asked of the server
+        assert section.row(cache.HELD.format(store=store)).values["requests"] == 0  # type: ignore[union-attr]
+    assert len(section.goals) == 2 * stores + 1 and all(g.met is not None for g in section.goals)
+    assert section.goals[-1].met  # the second run of the audit sends no request
 
 
 def test_shared_limits() -> None:

@@ -6,12 +6,12 @@ an entry that is not the endpoint's answer is a miss; what failed is asked again
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 
@@ -234,7 +234,7 @@ async def test_the_ttl_is_how_long_an_answer_is_reused(tmp_path: Path) -> None:
     async with emulator() as emu:
         async with client(emu, spec, cache_ttl=60) as dfs:
             await dfs.backlinks.summary("forbes.com")
-        time.sleep(0.3)
+        await anyio.sleep(0.3)
         async with client(emu, spec, cache_ttl=0.2) as dfs:
             await dfs.backlinks.summary("forbes.com")  # older than 0.2 s: asked again
             assert dfs.stats.cache_hits == 0
