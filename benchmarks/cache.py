@@ -11,6 +11,9 @@ no hits pays for its cache, and the second run of a 10,000-domain audit.
   `dfs_async.cache.Cache` (what a run calls), in SQLite and Redis, under asyncio and trio;
   `calls` a row, timed with `time.process_time()` (all threads of this process: SQLite's
   worker threads count, the Redis server does not).
+- **Bulk**: `bulk_ranks` of 10,000 targets (1,000 a request) from the emulator in its own
+  process (`benchmarks.family_client bulk-ours --cache`): no cache, a cache holding none,
+  and a cache holding every target (nothing sent); client CPU per 1,000 targets.
 - **Audit**: `dfs-async audit` of 10,000 domains (six bulk endpoints, 10 requests each)
   against the emulator (in this process; the command in its own): without a cache, a first
   run with one, and the second run, which the cache answers whole. Its wall time, its CPU
@@ -27,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import msgspec
@@ -43,6 +47,8 @@ from benchmarks.harness import (
     canned_server,
     fmt,
     interleaved,
+    run_json,
+    server_process,
 )
 from benchmarks.pages import page_bytes
 from dfs_async.cache import Cache, Entry, open_cache
@@ -54,6 +60,8 @@ HELD = "pages from the {store} cache, nothing sent"
 STORES = ("SQLite", "Redis")
 LOOPS = ("asyncio", "trio")
 DECODE = "stores: decode the page (our Structs)"
+BULK = "bulk_ranks of {n:,} targets, {how}"
+BULK_RUNS = ("no cache", "SQLite cache holding none", "from the SQLite cache, nothing sent")
 AUDIT = "audit of 10,000 domains, {run}"
 AUDIT_RUNS = ("no cache", "first run, cache holding none", "second run, from the cache")
 NO_HIT_GOAL = 1.05  # a run with no hits, per page, against no cache
@@ -82,6 +90,7 @@ def run(size: Size) -> Section:
         metrics=[
             Metric("cpu_ms", "CPU per page (stores: per call)", "ms", False),
             Metric("wall_ms", "wall per page (stores: per call)", "ms", False),
+            Metric("cpu_per_1k", "CPU per 1,000 bulk targets", "ms", False),
             Metric("run_s", "wall, whole run", "s", False),
             Metric("run_cpu_s", "CPU, whole run", "s", False),
             Metric("requests", "requests sent", "", False),
@@ -93,7 +102,8 @@ def run(size: Size) -> Section:
             url = f"{server.url}/0"
             _pages(section, Path(tmp), url, targets, repeats)
             _stores(section, Path(tmp), url, rounds, calls)
-            _audit(section, Path(tmp), domains, size)
+            _bulk(section, Path(tmp), domains, repeats)
+            _audit(section, Path(tmp), domains)
         finally:
             server.stop()
     section.goals = _goals(section)
@@ -199,10 +209,35 @@ def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) ->
         section.rows.append(Row(name, {"cpu_ms": cpu / calls * 1e3, "wall_ms": wall / calls * 1e3}))
 
 
+# -- bulk ----------------------------------------------------------------------------------
+
+
+def _bulk(section: Section, tmp: Path, n: int, repeats: int) -> None:
+    held, empty = str(tmp / "bulk-held.db"), str(tmp / "bulk-empty.db")
+    options = {
+        BULK_RUNS[0]: [],
+        BULK_RUNS[1]: ["--cache", empty, "--cache-empty"],
+        BULK_RUNS[2]: ["--cache", held],
+    }
+    server = server_process(["-m", "benchmarks.emulator_process", '{"rate_limit": 10000000}'])
+    with server as emulator:
+        common = ["bulk-ours", "--url", emulator.url, "--n", str(n)]
+        run_json("benchmarks.family_client", [*common, *options[BULK_RUNS[2]]])  # fills it
+        runs: dict[str, list[dict[str, Any]]] = {how: [] for how in options}
+        for round_ in range(repeats):
+            order = list(options) if round_ % 2 == 0 else list(reversed(options))
+            for how in order:
+                runs[how].append(run_json("benchmarks.family_client", [*common, *options[how]]))
+    for how, results in runs.items():
+        best = best_of(results)
+        values = {"cpu_per_1k": best["cpu"] / best["records"] * 1e6, "requests": best["requests"]}
+        section.rows.append(Row(BULK.format(n=n, how=how), values))
+
+
 # -- the audit -----------------------------------------------------------------------------
 
 
-def _audit(section: Section, tmp: Path, domains: int, size: Size) -> None:
+def _audit(section: Section, tmp: Path, domains: int) -> None:
     from dfs_async.emulator import EmulatorConfig, serving_emulator
 
     path = tmp / "domains.txt"
@@ -262,6 +297,22 @@ def _goals(section: Section) -> list[Goal]:
                     "" if empty <= NO_HIT_GOAL else "the store's own write of each page's bytes",
                 )
             )
+    n = next((row.name for row in section.rows if row.name.startswith("bulk_ranks")), "")
+    bulk = {how: section.row(f"{n.rsplit(', ', 1)[0]}, {how}") for how in BULK_RUNS}
+    none, empty, held = (bulk[how] for how in BULK_RUNS)
+    if none is not None and empty is not None and held is not None:
+        cost = empty.values["cpu_per_1k"] / none.values["cpu_per_1k"]
+        hit = held.values["cpu_per_1k"] / none.values["cpu_per_1k"]
+        goals.append(
+            Goal(
+                f"bulk, a run with no hits (SQLite): CPU per 1,000 targets ≤ {NO_HIT_GOAL}x"
+                " no cache",
+                f"{cost:.2f}x ({fmt(empty.values['cpu_per_1k'])} ms against"
+                f" {fmt(none.values['cpu_per_1k'])}; from the cache: {hit:.2f}x)",
+                cost <= NO_HIT_GOAL,
+                "" if cost <= NO_HIT_GOAL else "a key, a lookup and a row a target",
+            )
+        )
     second = section.row(AUDIT.format(run=AUDIT_RUNS[2]))
     first = section.row(AUDIT.format(run=AUDIT_RUNS[1]))
     if second is not None and first is not None:

@@ -377,17 +377,28 @@ IMPORTS: dict[str, tuple[str, ...]] = {
 # `ours` on httpcore or httpx (under trio, or over a given httpx client) imports these besides.
 OURS_HTTPX_IMPORTS = ("dfs_async.transport.httpcore", "dfs_async.transport.httpx", "httpx_aiohttp")
 RAW_IMPORTS = ("httpx", "httpx_aiohttp")  # the other `raw-*` kinds
-CACHE_IMPORTS = ("dfs_async.cache", "dfs_async.engine.recall")  # `ours` with a cache
 
 
-async def _clear(spec: str) -> None:
-    from dfs_async.cache import open_store
+def prepare_cache(spec: str, empty: bool) -> None:
+    """Before the clocks start: what a client with the cache `spec` imports (the store's
+    client too), what its keys are made with (read once per process), and with `empty`, the
+    cache emptied."""
+    from dfs_async.cache import keys, open_store
 
-    store = await open_store(spec)
-    try:
-        await store.clear()
-    finally:
-        await store.close()
+    importlib.import_module("dfs_async.engine.recall")
+    if spec.startswith("redis://"):
+        importlib.import_module("dfs_async.cache.redis_store")
+    keys.layout()
+
+    async def clear() -> None:
+        store = await open_store(spec)
+        try:
+            await store.clear()
+        finally:
+            await store.close()
+
+    if empty:
+        asyncio.run(clear())
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -397,12 +408,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         names += OURS_HTTPX_IMPORTS
     if args.kind == "ours":  # anyio imports its backend's module at its first call
         names.append(f"anyio._backends._{args.backend}")
-    if args.cache:
-        names += CACHE_IMPORTS
-        if args.cache_empty:
-            asyncio.run(_clear(args.cache))
     for name in names:
         importlib.import_module(name)
+    if args.cache:
+        prepare_cache(args.cache, args.cache_empty)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.kind == "official":
         items, requests = official(*common)

@@ -227,3 +227,15 @@ async def test_a_large_value_is_a_file_of_its_own(tmp_path: Path) -> None:
     assert await store.get_many(["ab12"], max_age=60) == [None]
     assert await store.clear() == 2 and not blobs.exists()
     await store.close()
+
+
+async def test_keys_of_one_hash_never_read_each_other(tmp_path: Path) -> None:
+    """The local store finds entries by 8 bytes of their key: two keys sharing them keep the
+    last one written, and neither is ever read as the other."""
+    store = await SqliteStore.open(tmp_path / "cache.db")
+    first, second = "0123456789abcdef" + "a" * 24, "0123456789abcdef" + "b" * 24
+    await store.put_many({first: Entry(b"first")}, ttl=60)
+    await store.put_many({second: Entry(b"second")}, ttl=60)
+    got = await store.get_many([first, second, "short", "0123"], max_age=60)
+    assert [e and e.value for e in got] == [None, b"second", None, None]
+    await store.close()

@@ -6,7 +6,9 @@ other up to `busy_timeout`, each batch of entries one short transaction. Every c
 in a worker thread (anyio's, at most `threads` at once, each with its own connection
 from a small pool), never on the event loop.
 
-An entry is one row. A small value (a bulk target's item, a summary) is its last column, so
+An entry is one row, appended (its `id`), found by an index of its key's hash (8 bytes;
+the key itself is checked): random keys in a B-tree touch a page each, and small ones touch
+fewer (a bulk request keeps a thousand entries at once). A small value (a bulk target's item, a summary) is its last column, so
 counting and pruning never read it. A large one (`EXTERNAL` bytes or more: a page of a
 thousand items is 700 KB) is a file of its own in `PATH-blobs/` (named by its key, written
 whole to a temporary name, then renamed), and its row holds no value: the log would write
@@ -20,7 +22,9 @@ entries (incremental vacuum) after `prune` and `clear`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -45,7 +49,9 @@ ORPHAN_AGE: Final = 600.0  # seconds before `prune` takes a file without a row a
 _CHUNK: Final = 500  # keys per SELECT ... IN (...), under SQLite's parameter limit
 _SCHEMA: Final = """
 CREATE TABLE entries (
-    key TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    hash INTEGER NOT NULL UNIQUE,  -- `_hash(key)`: two keys of one hash keep the last
+    key TEXT NOT NULL,
     stored_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     cost REAL NOT NULL,
@@ -54,6 +60,7 @@ CREATE TABLE entries (
 );
 CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+_HEX_START: Final = re.compile("[0-9a-f]{16}")
 # Errors that mean "this path cannot be a cache here" rather than "this cache is broken".
 _CANNOT_WRITE: Final = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")
 
@@ -176,15 +183,18 @@ class SqliteStore:
     async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
         def work(db: sqlite3.Connection) -> list[Entry | None]:
             now = time.time()
+            wanted = set(keys)
             found: dict[str, Entry] = {}
             for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
+                chunk = list(map(_hash, keys[start : start + _CHUNK]))
                 rows = db.execute(
-                    "SELECT key, value, cost, stored_at FROM entries WHERE key IN "
+                    "SELECT key, value, cost, stored_at FROM entries WHERE hash IN "
                     f"({','.join('?' * len(chunk))}) AND expires_at > ? AND stored_at > ?",
                     (*chunk, now, now - max_age),
                 )
                 for key, value, cost, stored_at in rows:
+                    if key not in wanted:  # another key of the same hash
+                        continue
                     if value is None:
                         try:
                             value = self._blob(key).read_bytes()
@@ -203,9 +213,14 @@ class SqliteStore:
                 if len(e.value) >= EXTERNAL:
                     self._write_blob(key, e.value)
                     value = None
-                rows.append((key, e.stored_at, e.stored_at + ttl, e.cost, len(e.value), value))
+                stored, size = e.stored_at, len(e.value)
+                rows.append((_hash(key), key, stored, stored + ttl, e.cost, size, value))
             with _transaction(db):
-                db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)", rows)
+                db.executemany(
+                    "INSERT OR REPLACE INTO entries (hash, key, stored_at, expires_at, cost,"
+                    " size, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
 
         if entries:
             await self._run(work)
@@ -297,6 +312,14 @@ class SqliteStore:
             idle, self._idle = self._idle, []
         for db in idle:
             await anyio.to_thread.run_sync(db.close)
+
+
+def _hash(key: str) -> int:
+    """The first 8 bytes of a key made by `keys` (40 hex digits: a hash already), else of
+    its hash, as a signed 64-bit integer."""
+    if _HEX_START.match(key):
+        return int(key[:16], 16) - (1 << 63)
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), signed=True)
 
 
 @contextmanager
