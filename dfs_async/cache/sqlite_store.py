@@ -8,23 +8,22 @@ from a small pool), never on the event loop.
 
 An entry is one row, appended (its `id`), found by an index of its key's hash (8 bytes;
 the key itself is checked): random keys in a B-tree touch a page each, and small ones touch
-fewer (a bulk request keeps a thousand entries at once). A small value (a bulk target's item, a summary) is its last column, so
-counting and pruning never read it. A large one (`EXTERNAL` bytes or more: a page of a
-thousand items is 700 KB) is a file of its own in `PATH-blobs/` (named by its key, written
-whole to a temporary name, then renamed), and its row holds no value: the log would write
-it twice (the log, then the file), a few KB at a time with a checksum each, for four to
-ten times the CPU of one plain write (`scripts/bench --only cache`). A row is committed
-after its file is in place, so a reader never finds a row without its file, unless `clear`
-or `prune` took the file meanwhile: then it is a miss. Files without a row (a writer
-stopped between the two) are swept by `prune`. The file reclaims the space of dropped
-entries (incremental vacuum) after `prune` and `clear`.
+fewer (a bulk request keeps a thousand entries at once). A small value (a bulk target's
+item, a summary) is its last column, so counting and pruning never read it. A large one
+(`EXTERNAL` bytes or more: a page of a thousand items is 700 KB) is a file of its own in
+`PATH-blobs/` (named by its key, written whole to a temporary name, then renamed), and its
+row holds no value: the log would write it twice (the log, then the file), a few KB at a
+time with a checksum each, for several times the CPU of one plain write. A row is
+committed after its file is in place, so a reader never finds a row without its file,
+unless `clear` or `prune` took the file meanwhile: then it is a miss. Files without a row
+(a writer stopped between the two) are swept by `prune`. The file reclaims the space of
+dropped entries (incremental vacuum) after `prune` and `clear`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -60,7 +59,6 @@ CREATE TABLE entries (
 );
 CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
-_HEX_START: Final = re.compile("[0-9a-f]{16}")
 # Errors that mean "this path cannot be a cache here" rather than "this cache is broken".
 _CANNOT_WRITE: Final = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")
 
@@ -317,8 +315,12 @@ class SqliteStore:
 def _hash(key: str) -> int:
     """The first 8 bytes of a key made by `keys` (40 hex digits: a hash already), else of
     its hash, as a signed 64-bit integer."""
-    if _HEX_START.match(key):
-        return int(key[:16], 16) - (1 << 63)
+    head = key[:16]
+    if len(head) == 16 and head.isalnum():  # no sign, space or "_" that int() would take
+        try:
+            return int(head, 16) - (1 << 63)
+        except ValueError:
+            pass
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), signed=True)
 
 

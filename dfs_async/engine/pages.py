@@ -54,7 +54,7 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
     async def _send(self, work: tuple[Unit, PageRequest]) -> None:
         """One page: its records and PageDone (and its unit's end, if this was its last) as
         one chunk, held until the caller consumed it; from the cache if it holds the page
-        (and the unit is not `fresh`), else from the server (and kept)."""
+        (and the unit does not `skips_cache`), else from the server (and kept)."""
         unit, page = work
         engine, endpoint = self.engine, self.endpoint
         handed = landed = False
@@ -64,7 +64,7 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
             keep = None
             if recall is not None:
                 key = recall.key(endpoint, task)
-                entry = None if unit.fresh else await recall.entry(key)
+                entry = None if unit.skips_cache else await recall.entry(key)
                 if entry is not None:
                     await self._landing.acquire()
                     landed = True

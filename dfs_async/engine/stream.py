@@ -96,7 +96,7 @@ class Unit(msgspec.Struct, gc=False, eq=False):
     queued: bool = False  # in the ready queue (may have owed pages)
     delivering: int = 0  # chunks of this unit being handed to the stream right now
     reported: bool = False  # its TargetDone / Failure is out
-    fresh: bool = False  # its pages are asked of the server, never of the cache
+    skips_cache: bool = False  # its pages are asked of the server, never of the cache
 
     @property
     def plan(self) -> JobPlan[Any]:
@@ -134,7 +134,7 @@ class Unit(msgspec.Struct, gc=False, eq=False):
         plan.on_failure(page, outcome.code, outcome.message)
         if plan.failure is None:
             self.answered(page)
-            self.fresh = True
+            self.skips_cache = True
             return True
         if not had_failed:
             self.failed_tries = tries.sent
@@ -157,9 +157,9 @@ class Run(Generic[W]):
     """One stream: every item of every target, sent as chunks of events into `send`.
 
     A kind of run says what the next request carries (`_next`) and how it is admitted at
-    what it may cost, sent and landed (`_send`); the rest is here. `error` holds the RunStopped
-    that ended it early (account error, budget, daily limit, unreachable). `resume(target)`
-    gives what an earlier run delivered of a (normalised) target, or None.
+    what it may cost, sent and landed (`_send`); the rest is here. `error` holds the
+    RunStopped that ended it early (account error, budget, daily limit, unreachable).
+    `resume(target)` gives what an earlier run delivered of a (normalised) target, or None.
     """
 
     # Set up by `run`, inside the event loop.
