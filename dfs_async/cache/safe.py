@@ -121,11 +121,7 @@ class Cache:
 
     def put(self, key: str, entry: Entry) -> None:
         """Keep `entry` for `ttl` seconds: buffered until the next `flush`."""
-        if self.on:
-            if not self._pending:
-                self._since = time.monotonic()
-            self._pending[key] = entry
-            self._pending_bytes += len(entry.value)
+        self.put_all(((key, entry),))
 
     def put_all(self, entries: Iterable[tuple[str, Entry]]) -> None:
         """`put` each of `entries`."""

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import msgspec
@@ -27,6 +27,9 @@ from dfs_async.cli.progress import duration, plural
 from dfs_async.duration import DAY, parse_duration
 from dfs_async.errors import CacheError, ConfigurationError
 from dfs_async.money import money
+
+if TYPE_CHECKING:
+    from dfs_async.cache import CacheStats
 
 __all__ = ["add_cache_options", "cache_options", "register", "watch_warnings"]
 
@@ -152,7 +155,7 @@ async def _act(action: str, spec: str, as_json: bool) -> int:
     return EXIT_OK
 
 
-def stats_text(stats: Any, now: float) -> str:
+def stats_text(stats: CacheStats, now: float) -> str:
     """A `CacheStats` for a person: entries, size, ages, expired, what it served."""
     lines = [f"entries: {stats.entries:,} ({size(stats.bytes)})"]
     if stats.oldest is not None and stats.newest is not None:
@@ -174,9 +177,11 @@ def entries(n: int) -> str:
 
 def size(n: int) -> str:
     """`512 B`, `3.4 KB`, `12.0 MB`, `1.2 GB` (powers of 1,024)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+    if n < 1024:
+        return f"{n} B"
+    value = n / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    raise AssertionError("unreachable")
+    return f"{value:.1f} GB"
