@@ -54,6 +54,9 @@ Route = Callable[["Account", bytes, Send, float], Awaitable[None]]
 
 USER_DATA_PATH: Final = "/v3/appendix/user_data"
 DROP_MESSAGE: Final = "ASGI callable returned without completing response."
+WORKERS: Final = 4
+"""Threads computing answers at once: one core's worth under the GIL, and a few more so
+that a quick answer is not queued behind a big target's first one."""
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,7 @@ class Emulator:
         self.accounts = {login: Account(login, self.config) for login in self.config.accounts}
         self.faults = FaultPlan(self.config.faults)
         self.counters = Counters()
+        self._workers: anyio.CapacityLimiter | None = None  # made in the server's loop
         self._encoder = msgspec.json.Encoder()
         self._routes: dict[tuple[str, str], Route] = {
             ("GET", USER_DATA_PATH): self._user_data,
@@ -187,7 +191,7 @@ class Emulator:
             await self._answer(send, env.envelope(refused))
             return
         draw = self.faults.draw(body)
-        reply = self._live_reply(endpoint, account, body, draw, started)
+        reply = await self._live_reply(endpoint, account, body, draw, started)
         # The drawn latency counts from the request's arrival, the work above included: a
         # wave of requests then leaves at the drawn times instead of queueing its CPU work
         # behind the sleep in one event loop.
@@ -196,10 +200,13 @@ class Emulator:
             await anyio.sleep(rest)
         await self._send(send, reply.status, reply.body, reply.content_type, reply.draw)
 
-    def _live_reply(
+    async def _live_reply(
         self, endpoint: Endpoint, account: Account, body: bytes, draw: Draw, started: float
     ) -> _Reply:
-        """The answer as it will go out, computed before the latency is slept."""
+        """The answer as it will go out, computed before the latency is slept. The task's
+        answer is computed in a worker thread: a big target's first answer takes a while,
+        and the event loop keeps reading, answering and keeping the other connections
+        alive meanwhile."""
         path = _task_path(endpoint)
         if draw.kind is not None:
             self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
@@ -216,7 +223,11 @@ class Emulator:
             return self._reply(env.envelope(40503))
         if not posted:
             return self._reply(env.envelope(40502))
-        first, items = self._task(endpoint, posted[0], draw, started)
+        if self._workers is None:
+            self._workers = anyio.CapacityLimiter(WORKERS)
+        first, items = await anyio.to_thread.run_sync(
+            self._task, endpoint, posted[0], draw, started, limiter=self._workers
+        )
         tasks = [first] + [env.task(40000, path, _echo(endpoint, extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)

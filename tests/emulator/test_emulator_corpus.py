@@ -22,7 +22,7 @@ def test_sizes_range_from_zero_to_tens_of_thousands_mostly_small() -> None:
 
 def test_target_sizes_pin_a_host() -> None:
     corpus = Corpus(EmulatorConfig(target_sizes={"pinned.com": 1234}))
-    assert len(corpus.host("pinned.com").items) == 1234
+    assert corpus.profile("pinned.com").pages == 1234
     total, items = corpus.query({"target": "pinned.com", "backlinks_status_type": "all"})
     assert total == len(items) == 1234
 
@@ -30,7 +30,7 @@ def test_target_sizes_pin_a_host() -> None:
 def test_the_same_seed_and_host_give_the_same_pages_in_any_corpus() -> None:
     a = Corpus(EmulatorConfig(seed=5, target_sizes={"x.com": 300}))
     b = Corpus(EmulatorConfig(seed=5, target_sizes={"x.com": 300}, corpus_cache_size=1))
-    b.host("other.com")  # evicted and rebuilt: still the same
+    b.query({"target": "other.com"})  # x.com's structures evicted, rebuilt: still the same
     assert a.query({"target": "x.com"}) == b.query({"target": "x.com"})
 
 
