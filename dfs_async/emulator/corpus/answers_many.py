@@ -497,8 +497,6 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
         for number, g, x in zip(numbered, groupings, entries[n], strict=True):
             d = g.domain(x)
             fields = shared(domain_figures(g.links, d), limit, one_hundred, copy=False)
-            for name in ("referring_pages_nofollow",):
-                fields.pop(name)
             out[number] = IntersectionDomain(type="backlinks_domain_intersection",
                                              target=d.ref.rec.name, **fields)  # fmt: skip
         return out

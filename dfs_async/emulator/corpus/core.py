@@ -511,7 +511,7 @@ def _nbytes(value: Any) -> int:
 
 def site_of(target: str) -> str:
     """The host whose corpus holds a target (an URL's host without `www.`)."""
-    host = target_host(target)
+    host = target_host(target).lower()
     if "://" in target and host.startswith("www."):
         return host[4:]
     return host

@@ -229,7 +229,7 @@ class DomainRecord(NamedTuple):
 
 
 _N_TLDS, _N_WORDS, _N_COUNTRIES = len(TLDS), len(WORDS), len(COUNTRIES)
-_PLATFORMS: Final = tuple(
+PLATFORMS: Final = tuple(
     (PLATFORM_TYPES[a],) if a == b else (PLATFORM_TYPES[a], PLATFORM_TYPES[b])
     for a in range(7)
     for b in range(7)
@@ -259,7 +259,7 @@ def domain_record(seed_key: int, gid: int) -> DomainRecord:
         int(80 * ((h >> 48) / 65_536.0) ** 3),
         COUNTRIES[int(_N_COUNTRIES * ((h2 & 0xFFFF) / 65_536.0) ** 2)],
         (1 + (h2 >> 16) % 223) << 24 | ((h2 >> 24) & 0xFFFF) << 8 | 1 + (h2 >> 40) % 254,
-        _PLATFORMS[7 * min(a, b) + max(a, b)],
+        PLATFORMS[7 * min(a, b) + max(a, b)],
         1_262_304_000 + ((h3 & 0xFFFF) / 65_536.0) * 437_696_000,
         1 + ((h3 >> 16) & 255) % 6,
         ((h2 >> 57) % 20) < 17,

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from dfs_async.emulator.corpus.links import ITEM_TYPES, LOCATIONS, Links, Ref
+from dfs_async.emulator.corpus.links import ITEM_TYPES, LOCATIONS, PLATFORMS, Links, Ref
 from dfs_async.emulator.corpus.pages import (
     COUNTRIES,
     LINK_TYPES,
@@ -103,39 +103,46 @@ def lost_date(links: Links, d: DomainLinks) -> float | None:
 
 
 def domain_figures(links: Links, d: DomainLinks) -> dict[str, Any]:
-    """`figures` of one domain's links, the common case made quick (same result)."""
+    """`figures` of one domain's links, the common case made quick (the same result; its
+    maps may be shared with other items: read them, do not change them)."""
     ref = d.ref
     rec = ref.rec
-    if not (_whole(d.live) and _whole(d.lost)):
+    live, lost = d.live, d.lost
+    if not (_whole(live) and _whole(lost)):
         return figures(links, (d,))
-    live, lost = len(d.live), len(d.lost)
-    n = live + lost
+    n = len(live) + len(lost)
     pages = source_pages(d)
-    types, locations = _whole_maps(live, lost, ref.cycle)
+    types, locations = _whole_maps(len(live), len(lost), ref.cycle)
     nofollow = ref.nofollow
     return {
         "rank": rec.rank,
         "first_seen": ref.first_seen,
-        "lost_date": lost_date(links, d),
+        "lost_date": lost_date(links, d) if lost and not live else None,
         "backlinks": n,
         "backlinks_spam_score": rec.spam_score,
         "broken_backlinks": 0,
         "broken_pages": 0,
         "referring_domains": 1,
-        "referring_domains_nofollow": int(nofollow),
+        "referring_domains_nofollow": 1 if nofollow else 0,
         "referring_main_domains": 1,
-        "referring_main_domains_nofollow": int(nofollow),
+        "referring_main_domains_nofollow": 1 if nofollow else 0,
         "referring_ips": 1,
         "referring_subnets": 1,
         "referring_pages": pages,
         "referring_pages_nofollow": pages if nofollow else 0,
         "referring_links_tld": {rec.tld: n},
-        "referring_links_types": dict(types),
+        "referring_links_types": types,
         "referring_links_attributes": {"nofollow": n} if nofollow else {},
-        "referring_links_platform_types": {p: 1 for p in rec.platform},
-        "referring_links_semantic_locations": dict(locations),
-        "referring_links_countries": {rec.country: 1},
+        "referring_links_platform_types": _ONE_EACH[rec.platform],
+        "referring_links_semantic_locations": locations,
+        "referring_links_countries": _ONE_EACH[rec.country],
     }
+
+
+_ONE_EACH: Final = {
+    **{p: {name: 1 for name in p} for p in PLATFORMS},
+    **{c: {c: 1} for c in COUNTRIES},
+}  # a domain's platforms and country as maps (one domain each)
 
 
 def figures(links: Links, domains: Iterable[DomainLinks]) -> dict[str, Any]:
