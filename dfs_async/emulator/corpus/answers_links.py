@@ -65,7 +65,7 @@ from dfs_async.emulator.corpus.pages import (
     WORDS,
     truncate_maps,
 )
-from dfs_async.emulator.corpus.tally import DomainLinks, domain_figures, figures
+from dfs_async.emulator.corpus.tally import Tally, domain_figures, figures
 from dfs_async.emulator.query import compile_filter, getter
 from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, filter_fields
 from dfs_async.models import (
@@ -343,7 +343,7 @@ def grouped_by(
     task: Mapping[str, Any],
     request: type[Any],
     kind: str,
-    keys: Callable[[Grouping], dict[Any, list[DomainLinks]]],
+    tallies: Callable[[Grouping], dict[Any, Tally]],
 ) -> list[tuple[Any, dict[str, Any]]]:
     """(key, figures) of each group of a target's links, in order of first appearance
     (cached: anchors and networks are few next to their links)."""
@@ -352,27 +352,26 @@ def grouped_by(
                                   "backlinks_filters", "network_address_type") if k in task}  # fmt: skip
 
     def build() -> list[tuple[Any, dict[str, Any]]]:
-        return [(key, figures(grouping.links, ds)) for key, ds in keys(grouping).items()]
+        return [(key, tally.figures()) for key, tally in tallies(grouping).items()]
 
     found: list[tuple[Any, dict[str, Any]]] = corpus.cached({"groups": kind, **shape}, build)
     return found
 
 
-def by_anchor(grouping: Grouping) -> dict[Any, list[DomainLinks]]:
-    """Each domain's links split by their anchor text."""
+def by_anchor(grouping: Grouping) -> dict[Any, Tally]:
+    """The links of each anchor text."""
     links = grouping.links
-    out: dict[str, dict[int, tuple[list[int], list[int]]]] = {}
+    out: dict[str, Tally] = {}
     for x in grouping.order:
         d = grouping.domain(x)
         for lost, ms in ((False, d.live), (True, d.lost)):
             for m in ms:
                 text = links.anchor(links.link_hash(lost, x, m))
-                parts = out.setdefault(text, {}).setdefault(x, ([], []))
-                parts[lost].append(m)
-    return {
-        text: [DomainLinks(links.ref(x), live, lost) for x, (live, lost) in per.items()]
-        for text, per in out.items()
-    }
+                tally = out.get(text)
+                if tally is None:
+                    tally = out[text] = Tally(links)
+                tally.add(d.ref, lost, m)
+    return out
 
 
 @register("anchors")
@@ -400,12 +399,16 @@ def referring_networks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, in
     one_hundred = option(task, request, "rank_scale") == "one_hundred"
     limit = option(task, request, "internal_list_limit")
 
-    def by_network(grouping: Grouping) -> dict[Any, list[DomainLinks]]:
-        out: dict[str, list[DomainLinks]] = {}
+    def by_network(grouping: Grouping) -> dict[Any, Tally]:
+        out: dict[str, Tally] = {}
         for x in grouping.order:
             d = grouping.domain(x)
             rec = d.ref.rec
-            out.setdefault(rec.subnet if subnet else rec.ip, []).append(d)
+            key = rec.subnet if subnet else rec.ip
+            tally = out.get(key)
+            if tally is None:
+                tally = out[key] = Tally(grouping.links)
+            tally.add_domain(d)
         return out
 
     groups = grouped_by(corpus, task, request, "network", by_network)

@@ -35,7 +35,7 @@ from dfs_async.emulator.corpus.links import (
     make_spread,
 )
 from dfs_async.emulator.corpus.pages import scale_rank, truncate_maps
-from dfs_async.emulator.corpus.tally import DomainLinks, figures
+from dfs_async.emulator.corpus.tally import DomainLinks, Tally
 from dfs_async.emulator.query import compile_filter, getter
 from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, DOMAIN_PAGES_SUMMARY, Endpoint
 from dfs_async.models import Backlink, DomainPageSummary
@@ -319,8 +319,16 @@ class Corpus:
             kept = [code(lost, k) for k in range(start, start + count)]
         if not kept:
             return None
-        grouping = group_codes(links, kept)
-        fig = figures(links, (grouping.domain(x) for x in grouping.order))
+        tally = Tally(links)
+        refs: dict[int, Ref] = {}
+        for c in kept:
+            lost = bool(c & 1)
+            x, m = links.locate(lost, c >> 1)
+            ref = refs.get(x)
+            if ref is None:
+                ref = refs[x] = links.ref(x)
+            tally.add(ref, lost, m)
+        fig = tally.figures()
         backlinks = fig.pop("backlinks")
         for name in ("rank", "first_seen", "lost_date"):
             del fig[name]

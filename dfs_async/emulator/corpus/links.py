@@ -501,9 +501,11 @@ class Links:
         h = mix(p.salt ^ (rec.gid * GOLDEN & MASK))
         first = min(NOW - DAY, max(rec.first_seen, p.first_seen) + frac(h, 0) * 900 * DAY)
         live_spread, lost_spread = self.spreads
-        live = live_spread.count(x) if x < live_spread.d else 0
+        cum = live_spread.cum
+        live = 1 + cum[x + 1] - cum[x] if x < live_spread.d else 0
         i = x - lost_spread.base
-        lost = lost_spread.count(i) if 0 <= i < lost_spread.d else 0
+        cum = lost_spread.cum
+        lost = 1 + cum[i + 1] - cum[i] if 0 <= i < lost_spread.d else 0
         start = (h >> 16) % rec.pages
         return Ref(x, rec, first, p.is_nofollow(x), start, (h >> 32) % 7, live, lost)
 

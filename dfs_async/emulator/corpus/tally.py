@@ -3,12 +3,10 @@
 A page's summary, a referring domain, an anchor, a network, a domain of an intersection and
 a target's `summary` all show the same figures (`backlinks`, `first_seen`, `lost_date`,
 `referring_domains`, `referring_pages`, the `referring_links_*` maps, ...) over different sets
-of links. Each set is given domain by domain: which of a domain's links to the host it holds
-(`DomainLinks`: its live and lost link numbers m), and `figures` adds them up, so what an
-anchor or a page says about its links is what those links say in `backlinks`.
-
-A domain's whole list of links (m = 0..n-1, the common case) adds up by arithmetic
-(`range`s), any other subset link by link; both give the same figures.
+of links. A `Tally` adds links up one by one (`add`: link m of a domain's live or lost list),
+or a domain's links at once (`add_domain`: its whole lists by arithmetic, or the listed
+link numbers), so what an anchor or a page says about its links is what those links say in
+`backlinks`. `domain_figures` is the one-domain case made quick (a referring domain).
 """
 
 from __future__ import annotations
@@ -36,70 +34,161 @@ class DomainLinks(NamedTuple):
     live: Ms
     lost: Ms
 
-    @property
-    def backlinks(self) -> int:
-        return len(self.live) + len(self.lost)
-
 
 def _whole(ms: Ms) -> bool:
     return isinstance(ms, range) and ms.start == 0 and ms.step == 1
 
 
-def _cycle_counts(ms: Ms, start: int, into: list[int]) -> None:
-    """Add to `into[slot]` how many of link numbers `ms` fall on each slot of a 7-cycle."""
-    if _whole(ms):
-        full, rest = divmod(len(ms), 7)
-        for j in range(7):
-            into[(start + j) % 7] += full + (j < rest)
-        return
-    for m in ms:
-        into[(start + m) % 7] += 1
+def _cycle_counts(n: int, start: int, into: list[int]) -> None:
+    """Add to `into[slot]` how many of link numbers 0..n-1 fall on each slot of a 7-cycle."""
+    full, rest = divmod(n, 7)
+    for j in range(7):
+        into[(start + j) % 7] += full + (j < rest)
 
 
-@functools.lru_cache(maxsize=4096)
-def _whole_maps(live: int, lost: int, start: int) -> tuple[dict[str, int], dict[str, int]]:
-    """The types and semantic locations of a domain's whole lists of links."""
-    slots = [0] * 7
-    _cycle_counts(range(live), start, slots)
-    _cycle_counts(range(lost), start, slots)
-    return (
-        _ranked(_by_name(slots, ITEM_TYPES), LINK_TYPES),
-        _ranked(_by_name(slots, LOCATIONS), SEMANTIC_LOCATIONS),
-    )
+class Tally:
+    """Links added up (see the module docstring); `figures()` the result."""
+
+    __slots__ = ("backlinks", "first", "last", "links", "live", "pages", "per", "refs",
+                 "seen", "slots", "tlds")  # fmt: skip
+
+    def __init__(self, links: Links) -> None:
+        self.links = links
+        self.backlinks = 0
+        self.first = float("inf")
+        self.last = 0.0  # when the last lost link was lost
+        self.live = False  # whether a link is live
+        self.refs: dict[int, Ref] = {}  # the domains, by pool index
+        self.per: dict[int, int] = {}  # pool index -> its links added
+        self.pages: dict[int, int] = {}  # pool index -> source pages counted by arithmetic
+        self.seen: set[tuple[int, int]] = set()  # (pool index, page) of links added one by one
+        self.tlds: dict[str, int] = {}
+        self.slots = [0] * 7  # links by their place in ITEM_TYPES and LOCATIONS
+
+    def add(self, ref: Ref, lost: bool, m: int) -> None:
+        """Link m of a domain's live (lost) list."""
+        links = self.links
+        x = ref.x
+        if x not in self.refs:
+            self.refs[x] = ref
+        rec = ref.rec
+        self.per[x] = self.per.get(x, 0) + 1
+        self.backlinks += 1
+        self.tlds[rec.tld] = self.tlds.get(rec.tld, 0) + 1
+        self.slots[(ref.cycle + m) % 7] += 1
+        self.seen.add((x, links.page_index(ref, lost, m)))
+        if m == 0:
+            first = ref.first_seen
+            if first < self.first:
+                self.first = first
+            if lost and not self.live:
+                h = links.link_hash(True, x, 0)
+                self.last = max(self.last, links.lost_seen(first, h))
+        else:
+            h = links.link_hash(lost, x, m)
+            first = links.first_seen(ref, h, m)
+            if first < self.first:
+                self.first = first
+            if lost and not self.live:
+                self.last = max(self.last, links.lost_seen(first, h))
+        if not lost:
+            self.live = True
+
+    def add_domain(self, d: DomainLinks) -> None:
+        """A domain's links: its whole lists by arithmetic, else link by link."""
+        ref, live, lost = d.ref, d.live, d.lost
+        if not (_whole(live) and _whole(lost) and (not lost or len(live) in (0, ref.live))):
+            for m in live:
+                self.add(ref, False, m)
+            for m in lost:
+                self.add(ref, True, m)
+            return
+        n = len(live) + len(lost)
+        if not n:
+            return
+        x = ref.x
+        rec = ref.rec
+        self.refs[x] = ref
+        self.per[x] = n
+        self.pages[x] = min(rec.pages, n)  # consecutive pages from its start
+        self.backlinks += n
+        self.tlds[rec.tld] = self.tlds.get(rec.tld, 0) + n
+        _cycle_counts(len(live), ref.cycle, self.slots)
+        _cycle_counts(len(lost), ref.cycle, self.slots)
+        self.first = min(self.first, ref.first_seen)
+        if live:
+            self.live = True
+        elif not self.live:
+            self.last = max(self.last, _last_lost(self.links, ref, len(lost)))
+
+    def figures(self) -> dict[str, Any]:
+        """The figures of the links added (at least one), `rank` and the maps included;
+        `first_seen` / `lost_date` as timestamps (the caller formats them)."""
+        nofollow = rank = spam = 0
+        ips: set[int] = set()
+        subnets: set[int] = set()
+        countries: dict[str, int] = {}
+        platforms: dict[str, int] = {}
+        pages = dict(self.pages)
+        for x, _ in self.seen:
+            pages[x] = pages.get(x, 0) + 1
+        for ref in self.refs.values():
+            rec = ref.rec
+            if ref.nofollow:
+                nofollow += 1
+            rank = max(rank, rec.rank)
+            spam += rec.spam_score
+            ips.add(rec.address)
+            subnets.add(rec.address >> 8)
+            countries[rec.country] = countries.get(rec.country, 0) + 1
+            for platform in rec.platform:
+                platforms[platform] = platforms.get(platform, 0) + 1
+        refs = self.refs
+        nofollow_pages = sum(n for x, n in pages.items() if refs[x].nofollow)
+        nofollow_links = sum(n for x, n in self.per.items() if refs[x].nofollow)
+        count = len(refs)
+        return {
+            "rank": rank,
+            "first_seen": self.first,
+            "lost_date": None if self.live else self.last,
+            "backlinks": self.backlinks,
+            "backlinks_spam_score": round(spam / count) if count else 0,
+            "broken_backlinks": 0,
+            "broken_pages": 0,
+            "referring_domains": count,
+            "referring_domains_nofollow": nofollow,
+            "referring_main_domains": count,
+            "referring_main_domains_nofollow": nofollow,
+            "referring_ips": len(ips),
+            "referring_subnets": len(subnets),
+            "referring_pages": sum(pages.values()),
+            "referring_pages_nofollow": nofollow_pages,
+            "referring_links_tld": _ranked(self.tlds, TLDS),
+            "referring_links_types": _ranked(_by_name(self.slots, ITEM_TYPES), LINK_TYPES),
+            "referring_links_attributes": {"nofollow": nofollow_links} if nofollow_links else {},
+            "referring_links_platform_types": _ranked(platforms, PLATFORM_TYPES),
+            "referring_links_semantic_locations": _ranked(
+                _by_name(self.slots, LOCATIONS), SEMANTIC_LOCATIONS
+            ),
+            "referring_links_countries": _ranked(countries, COUNTRIES),
+        }
 
 
-def source_pages(d: DomainLinks) -> int:
-    """How many distinct pages of its domain the links come from."""
-    ref = d.ref
-    pages = ref.rec.pages
-    live, lost = d.live, d.lost
-    if _whole(live) and _whole(lost) and (not lost or len(live) in (0, ref.live)):
-        return min(pages, len(live) + len(lost))  # consecutive pages
-    seen = {(ref.start + m) % pages for m in d.live}
-    seen.update((ref.start + ref.live + m) % pages for m in d.lost)
-    return len(seen)
-
-
-def first_seen(links: Links, d: DomainLinks) -> float:
-    ref = d.ref
-    if 0 in d.live or 0 in d.lost:
-        return ref.first_seen
-    x = ref.x
-    firsts = [links.first_seen(ref, links.link_hash(False, x, m), m) for m in d.live]
-    firsts += [links.first_seen(ref, links.link_hash(True, x, m), m) for m in d.lost]
-    return min(firsts)
-
-
-def lost_date(links: Links, d: DomainLinks) -> float | None:
-    """When the last of its links was lost; None while one is live."""
-    if d.live or not d.lost:
-        return None
-    ref, x = d.ref, d.ref.x
-    last = 0.0
-    for m in d.lost:
+def _last_lost(links: Links, ref: Ref, lost: int) -> float:
+    """When the last of a domain's lost links 0..lost-1 was lost."""
+    x, last = ref.x, 0.0
+    for m in range(lost):
         h = links.link_hash(True, x, m)
         last = max(last, links.lost_seen(links.first_seen(ref, h, m), h))
     return last
+
+
+def figures(links: Links, domains: Iterable[DomainLinks]) -> dict[str, Any]:
+    """The figures of the links of `domains` (see `Tally.figures`)."""
+    tally = Tally(links)
+    for d in domains:
+        tally.add_domain(d)
+    return tally.figures()
 
 
 def domain_figures(links: Links, d: DomainLinks) -> dict[str, Any]:
@@ -108,16 +197,16 @@ def domain_figures(links: Links, d: DomainLinks) -> dict[str, Any]:
     ref = d.ref
     rec = ref.rec
     live, lost = d.live, d.lost
-    if not (_whole(live) and _whole(lost)):
+    if not (_whole(live) and _whole(lost) and (not lost or len(live) in (0, ref.live))):
         return figures(links, (d,))
     n = len(live) + len(lost)
-    pages = source_pages(d)
+    pages = min(rec.pages, n)
     types, locations = _whole_maps(len(live), len(lost), ref.cycle)
     nofollow = ref.nofollow
     return {
         "rank": rec.rank,
         "first_seen": ref.first_seen,
-        "lost_date": lost_date(links, d) if lost and not live else None,
+        "lost_date": None if live else _last_lost(links, ref, len(lost)),
         "backlinks": n,
         "backlinks_spam_score": rec.spam_score,
         "broken_backlinks": 0,
@@ -139,79 +228,22 @@ def domain_figures(links: Links, d: DomainLinks) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=4096)
+def _whole_maps(live: int, lost: int, start: int) -> tuple[dict[str, int], dict[str, int]]:
+    """The types and semantic locations of a domain's whole lists of links."""
+    slots = [0] * 7
+    _cycle_counts(live, start, slots)
+    _cycle_counts(lost, start, slots)
+    return (
+        _ranked(_by_name(slots, ITEM_TYPES), LINK_TYPES),
+        _ranked(_by_name(slots, LOCATIONS), SEMANTIC_LOCATIONS),
+    )
+
+
 _ONE_EACH: Final = {
     **{p: {name: 1 for name in p} for p in PLATFORMS},
     **{c: {c: 1} for c in COUNTRIES},
 }  # a domain's platforms and country as maps (one domain each)
-
-
-def figures(links: Links, domains: Iterable[DomainLinks]) -> dict[str, Any]:
-    """The shared figures of the links of `domains` (at least one), `rank` and the maps
-    included; `first_seen` / `lost_date` as timestamps (the caller formats them)."""
-    backlinks = nofollow = nofollow_links = pages = nofollow_pages = rank = spam = 0
-    first = float("inf")
-    lost: float | None = 0.0
-    ips: set[str] = set()
-    subnets: set[str] = set()
-    tlds: dict[str, int] = {}
-    countries: dict[str, int] = {}
-    platforms: dict[str, int] = {}
-    types = [0] * 7
-    locations = [0] * 7
-    count = 0
-    for d in domains:
-        count += 1
-        ref = d.ref
-        rec = ref.rec
-        n = d.backlinks
-        p = source_pages(d)
-        backlinks += n
-        pages += p
-        if ref.nofollow:
-            nofollow += 1
-            nofollow_links += n
-            nofollow_pages += p
-        rank = max(rank, rec.rank)
-        spam += rec.spam_score
-        first = min(first, first_seen(links, d))
-        if lost is not None:
-            gone = lost_date(links, d)
-            lost = None if gone is None else max(lost, gone)
-        ips.add(rec.address)
-        subnets.add(rec.address >> 8)
-        tlds[rec.tld] = tlds.get(rec.tld, 0) + n
-        countries[rec.country] = countries.get(rec.country, 0) + 1
-        for platform in rec.platform:
-            platforms[platform] = platforms.get(platform, 0) + 1
-        _cycle_counts(d.live, ref.cycle, types)
-        _cycle_counts(d.lost, ref.cycle, types)
-        _cycle_counts(d.live, ref.cycle, locations)
-        _cycle_counts(d.lost, ref.cycle, locations)
-    return {
-        "rank": rank,
-        "first_seen": first,
-        "lost_date": lost,
-        "backlinks": backlinks,
-        "backlinks_spam_score": round(spam / count) if count else 0,
-        "broken_backlinks": 0,
-        "broken_pages": 0,
-        "referring_domains": count,
-        "referring_domains_nofollow": nofollow,
-        "referring_main_domains": count,
-        "referring_main_domains_nofollow": nofollow,
-        "referring_ips": len(ips),
-        "referring_subnets": len(subnets),
-        "referring_pages": pages,
-        "referring_pages_nofollow": nofollow_pages,
-        "referring_links_tld": _ranked(tlds, TLDS),
-        "referring_links_types": _ranked(_by_name(types, ITEM_TYPES), LINK_TYPES),
-        "referring_links_attributes": {"nofollow": nofollow_links} if nofollow_links else {},
-        "referring_links_platform_types": _ranked(platforms, PLATFORM_TYPES),
-        "referring_links_semantic_locations": _ranked(
-            _by_name(locations, LOCATIONS), SEMANTIC_LOCATIONS
-        ),
-        "referring_links_countries": _ranked(countries, COUNTRIES),
-    }
 
 
 def _by_name(slots: list[int], names: tuple[str, ...]) -> dict[str, int]:
@@ -225,4 +257,13 @@ def _by_name(slots: list[int], names: tuple[str, ...]) -> dict[str, int]:
 def _ranked(counts: dict[str, int], vocabulary: tuple[str, ...]) -> dict[str, int | None]:
     """Largest first (so `internal_list_limit` keeps the largest), ties in the vocabulary's
     order (the more common key first)."""
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], vocabulary.index(kv[0]))))
+    if len(counts) < 2:
+        return dict(counts)
+    place = _PLACES[vocabulary]
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], place[kv[0]])))
+
+
+_PLACES: Final = {
+    vocabulary: {name: i for i, name in enumerate(vocabulary)}
+    for vocabulary in (TLDS, LINK_TYPES, PLATFORM_TYPES, SEMANTIC_LOCATIONS, COUNTRIES)
+}
