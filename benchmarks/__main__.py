@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks import (
     decode,
+    emulator_throughput,
     family,
     hot_path,
     import_time,
@@ -43,6 +44,8 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "memory": memory.run,
     "scale": scale.run,
     "family": family.run,
+    "emulator": emulator_throughput.run,
+    "emulator-endpoints": emulator_throughput.run_endpoints,
     "profile": hot_path.run,
 }
 

@@ -54,7 +54,12 @@ def test_the_counts_agree_across_endpoints(api: Api, target: str) -> None:
     assert backlinks == sum(d["backlinks"] for d in domains) == sum(a["backlinks"] for a in anchors)
     assert backlinks == sum(p["backlinks"] for p in pages)
     referring = summary["referring_domains"]
-    assert referring == len(domains) == bulk["referring_domains"] == len({b["domain_from"] for b in links})
+    assert (
+        referring
+        == len(domains)
+        == bulk["referring_domains"]
+        == len({b["domain_from"] for b in links})
+    )
     nofollow = summary["referring_domains_nofollow"]
     assert nofollow == bulk["referring_domains_nofollow"]
     assert nofollow == sum(d["referring_domains_nofollow"] for d in domains)
@@ -100,7 +105,9 @@ def test_each_grouping_is_its_backlinks_grouped(api: Api, target: str) -> None:
     for b in links:
         by_anchor[b["anchor"]].append(b)
     anchors = api.every("anchors", **task)
-    assert {a["anchor"]: a["backlinks"] for a in anchors} == {k: len(v) for k, v in by_anchor.items()}
+    assert {a["anchor"]: a["backlinks"] for a in anchors} == {
+        k: len(v) for k, v in by_anchor.items()
+    }
     for a in anchors:
         own = by_anchor[a["anchor"]]
         assert a["referring_domains"] == len({b["domain_from"] for b in own})

@@ -230,10 +230,18 @@ def summary(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
 
 
 _COUNTS = (
-    "backlinks", "broken_backlinks", "broken_pages", "referring_domains",
-    "referring_domains_nofollow", "referring_main_domains", "referring_main_domains_nofollow",
-    "referring_ips", "referring_subnets", "referring_pages", "referring_pages_nofollow",
-)  # fmt: skip
+    "backlinks",
+    "broken_backlinks",
+    "broken_pages",
+    "referring_domains",
+    "referring_domains_nofollow",
+    "referring_main_domains",
+    "referring_main_domains_nofollow",
+    "referring_ips",
+    "referring_subnets",
+    "referring_pages",
+    "referring_pages_nofollow",
+)
 
 
 # -- backlinks -----------------------------------------------------------------------------
@@ -288,10 +296,15 @@ def backlinks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
     simple = mode == "as_is" and not custom and "filters" not in task and "order_by" not in task
     if simple:
         total = source.count(status)
-        items: list[Backlink] = corpus.backlink_slice(source, status, start, min(start + limit, total))
+        items: list[Backlink] = corpus.backlink_slice(
+            source, status, start, min(start + limit, total)
+        )
     else:
-        shape = {k: v for k, v in task.items() if k not in ("limit", "offset", "tag",
-                                                             "search_after_token")}  # fmt: skip
+        shape = {
+            k: v
+            for k, v in task.items()
+            if k not in ("limit", "offset", "tag", "search_after_token")
+        }
         selected: array[int] = corpus.cached(
             {"backlinks": 1, **shape}, lambda: select_backlinks(corpus, source, task)
         )
@@ -329,8 +342,9 @@ def referring_domains(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int
         for n in which:
             d = grouping.domain(grouping.order[n])
             fields = shared(domain_figures(links, d), limit, one_hundred, copy=False)
-            out.append(ReferringDomain(type="backlinks_referring_domain",
-                                       domain=d.ref.rec.name, **fields))  # fmt: skip
+            out.append(
+                ReferringDomain(type="backlinks_referring_domain", domain=d.ref.rec.name, **fields)
+            )
         return out
 
     listing = Listing(len(grouping), make, filter_fields(ReferringDomain))
@@ -348,8 +362,17 @@ def grouped_by(
     """(key, figures) of each group of a target's links, in order of first appearance
     (cached: anchors and networks are few next to their links)."""
     grouping = grouping_of(corpus, task, request)
-    shape = {k: task[k] for k in ("target", "include_subdomains", "backlinks_status_type",
-                                  "backlinks_filters", "network_address_type") if k in task}  # fmt: skip
+    shape = {
+        k: task[k]
+        for k in (
+            "target",
+            "include_subdomains",
+            "backlinks_status_type",
+            "backlinks_filters",
+            "network_address_type",
+        )
+        if k in task
+    }
 
     def build() -> list[tuple[Any, dict[str, Any]]]:
         return [(key, tally.figures()) for key, tally in tallies(grouping).items()]
@@ -382,8 +405,11 @@ def anchors(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
 
     def make(which: Sequence[int]) -> list[Anchor]:
         return [
-            Anchor(type="backlinks_anchor", anchor=groups[n][0],
-                   **shared(groups[n][1], limit, one_hundred))  # fmt: skip
+            Anchor(
+                type="backlinks_anchor",
+                anchor=groups[n][0],
+                **shared(groups[n][1], limit, one_hundred),
+            )
             for n in which
         ]
 
@@ -418,8 +444,11 @@ def referring_networks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, in
         for n in which:
             fields = shared(groups[n][1], limit, one_hundred)
             del fields["backlinks_spam_score"]
-            out.append(ReferringNetwork(type="backlinks_referring_network",
-                                        network_address=groups[n][0], **fields))  # fmt: skip
+            out.append(
+                ReferringNetwork(
+                    type="backlinks_referring_network", network_address=groups[n][0], **fields
+                )
+            )
         return out
 
     listing = Listing(len(groups), make, filter_fields(ReferringNetwork))
@@ -516,12 +545,16 @@ def competitors(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
             rnd = random.Random(stable_seed(seed, "competitor", target, i))
             name = f"{rnd.choice(WORDS)}{rnd.choice(WORDS)}-{i}.{rnd.choice(TLDS[:6])}"
             rank = corpus.profile(name).rank
-            out.append(Competitor(type="backlinks_competitor", target=name,
-                                  rank=round(rank / 10) if one_hundred else rank,
-                                  intersections=intersections[i]))  # fmt: skip
+            out.append(
+                Competitor(
+                    type="backlinks_competitor",
+                    target=name,
+                    rank=round(rank / 10) if one_hundred else rank,
+                    intersections=intersections[i],
+                )
+            )
         return out
 
     listing = Listing(len(intersections), make, filter_fields(Competitor))
     items, total = paged(corpus, "Competitor", task, CompetitorsRequest, listing)
     return CountedResult(total_count=total, items_count=len(items), items=items), len(items)
-

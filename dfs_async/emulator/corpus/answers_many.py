@@ -11,10 +11,11 @@ refused with ValidationError on its field, 40501):
   2019-01-30) up to `date_to`; counts on the same growth curve. 1 item per period.
 
 Bulk (one item per target, in the order given, `target` as given; charged a row per target):
-a page target counts the links pointing at its page (see `answers_links`); a target that is server-invalid (`links.is_server_invalid`: a reserved TLD `.invalid`,
-`.test`, `.example`, `.localhost`, or listed in `EmulatorConfig.invalid_targets`) refuses the
-whole task (ValidationError on `targets`, no cost). `bulk_backlinks` = summary's live
-backlinks, `bulk_referring_domains` = summary's referring domain counts, `bulk_ranks` and
+a page target counts the links pointing at its page (see `answers_links`); a target that is
+server-invalid (`links.is_server_invalid`: a reserved TLD `.invalid`, `.test`, `.example`,
+`.localhost`, or listed in `EmulatorConfig.invalid_targets`) refuses the whole task
+(ValidationError on `targets`, no cost). `bulk_backlinks` = summary's live backlinks,
+`bulk_referring_domains` = summary's referring domain counts, `bulk_ranks` and
 `bulk_spam_score` = summary's rank and spam score. `bulk_new_lost_*` count since `date_from`
 (default 30 days ago, at least today minus 365 days): the share of the live (lost) backlinks
 and domains first seen (lost) since then on the growth curve. `bulk_pages_summary` refuses
@@ -56,7 +57,6 @@ from dfs_async.emulator.corpus.pages import MAP_VOCABULARY
 from dfs_async.emulator.corpus.tally import domain_figures
 from dfs_async.endpoints.backlinks import HISTORY_FROM, SERIES_FROM
 from dfs_async.errors import ValidationError
-from dfs_async.plan.bulk import root_domain
 from dfs_async.models import (
     BulkBacklinks,
     BulkNewLostBacklinks,
@@ -89,6 +89,7 @@ from dfs_async.models import (
     format_api_datetime,
     parse_api_datetime,
 )
+from dfs_async.plan.bulk import root_domain
 
 MAX_ROOT_DOMAINS: Final = 100
 
@@ -476,8 +477,9 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
         pools = [{g.links.profile.global_id(x): x for x in g.order} for g in groupings[1:]]
         excluded: set[int] = set()
         for t in task.get("exclude_targets", ()):
-            g = corpus.grouping(corpus.source(t, option(task, request, "include_subdomains")),
-                                status)  # fmt: skip
+            g = corpus.grouping(
+                corpus.source(t, option(task, request, "include_subdomains")), status
+            )
             excluded.update(g.links.profile.global_id(x) for x in g.order)
         first = groupings[0]
         out = []
@@ -488,8 +490,11 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
             out.append([x, *(pool[gid] for pool in pools)])
         return out
 
-    shape = {k: v for k, v in task.items() if k in ("targets", "exclude_targets",
-                                                    "include_subdomains", "backlinks_status_type")}  # fmt: skip
+    shape = {
+        k: v
+        for k, v in task.items()
+        if k in ("targets", "exclude_targets", "include_subdomains", "backlinks_status_type")
+    }
     entries: list[list[int]] = corpus.cached({"domain_intersection": 1, **shape}, common)
 
     def parts(n: int) -> dict[str, IntersectionDomain | None]:
@@ -497,8 +502,9 @@ def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
         for number, g, x in zip(numbered, groupings, entries[n], strict=True):
             d = g.domain(x)
             fields = shared(domain_figures(g.links, d), limit, one_hundred, copy=False)
-            out[number] = IntersectionDomain(type="backlinks_domain_intersection",
-                                             target=d.ref.rec.name, **fields)  # fmt: skip
+            out[number] = IntersectionDomain(
+                type="backlinks_domain_intersection", target=d.ref.rec.name, **fields
+            )
         return out
 
     def item(p: dict[str, IntersectionDomain | None]) -> DomainIntersection:
@@ -547,8 +553,11 @@ def page_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int
             if url not in excluded and all(url in p for p in per[1:])
         ]
 
-    shape = {k: v for k, v in task.items() if k in ("targets", "exclude_targets",
-                                                    "include_subdomains", "backlinks_status_type")}  # fmt: skip
+    shape = {
+        k: v
+        for k, v in task.items()
+        if k in ("targets", "exclude_targets", "include_subdomains", "backlinks_status_type")
+    }
     entries: list[list[int]] = corpus.cached({"page_intersection": 1, **shape}, common)
 
     def parts(n: int) -> dict[str, IntersectionBacklink]:

@@ -51,6 +51,7 @@ STATUSES: Final = {"live": (False,), "lost": (True,), "all": (False, True)}
 NONE: Final = range(0)  # no links of a list
 CHUNK: Final = 1000  # items made at once when a whole list is filtered or sorted
 MB: Final = 1 << 20
+ITEM_BYTES: Final = 1500  # roughly what an item holds (a page summary with its maps)
 
 
 def register(name: str) -> Callable[[Answer], Answer]:
@@ -154,9 +155,9 @@ class Corpus:
         self.config = config
         hosts = config.corpus_cache_size
         self._profiles: Cache[str, Profile] = Cache(16 * hosts + 2000)
-        self._links: Cache[str, Links] = Cache(hosts * 2 * MB, lambda v: v.nbytes)
-        self._runs: Cache[tuple[str, bool], Runs] = Cache(hosts * MB, lambda v: v.nbytes)
-        self._derived: Cache[bytes, Any] = Cache(hosts * 2 * MB, _nbytes)
+        self._links: Cache[str, Links] = Cache(hosts * MB, lambda v: v.nbytes)
+        self._runs: Cache[tuple[str, bool], Runs] = Cache(hosts * MB // 2, lambda v: v.nbytes)
+        self._derived: Cache[bytes, Any] = Cache(hosts * 3 * MB // 2, _nbytes)
         self.records = RecordCache(config.seed)
 
     # -- dispatch ---------------------------------------------------------------------------
@@ -181,8 +182,9 @@ class Corpus:
     def links(self, host: str) -> Links:
         def build() -> Links:
             p = self.profile(host)
-            return Links(p, (make_spread(p, False), make_spread(p, True)), self.records,
-                         anchors_of(p))  # fmt: skip
+            return Links(
+                p, (make_spread(p, False), make_spread(p, True)), self.records, anchors_of(p)
+            )
 
         return self._links.get(host, build)
 
@@ -252,8 +254,11 @@ class Corpus:
             keep = compile_filter(expr, BACKLINK_FILTER_FIELDS, "backlinks_filters")
             out = array("q")
             for chunk in _chunks(list(source_codes(source, status)), CHUNK):
-                out.extend(c for c, b in zip(chunk, self.backlinks_at(source, chunk), strict=True)
-                           if keep(b))  # fmt: skip
+                out.extend(
+                    c
+                    for c, b in zip(chunk, self.backlinks_at(source, chunk), strict=True)
+                    if keep(b)
+                )
             return out
 
         key = {"kept": source.host, "r": source.ranges_key(), "s": status, "f": expr}
@@ -301,15 +306,22 @@ class Corpus:
         def build() -> array[int]:
             layout = self.profile(host).layout
             want = STATUSES[status]
-            return array("q", (i for i in range(layout.size)
-                               if layout.is_lost(i) in want and (subdomains or layout.on_main(i))))  # fmt: skip
+            return array(
+                "q",
+                (
+                    i
+                    for i in range(layout.size)
+                    if layout.is_lost(i) in want and (subdomains or layout.on_main(i))
+                ),
+            )
 
         key = {"pages": host, "s": status, "sub": subdomains}
         found: array[int] = self._derived.get(_key(key), build)
         return found
 
-    def page_summary(self, links: Links, page: int, kept: Sequence[int] | None = None
-                     ) -> DomainPageSummary | None:  # fmt: skip
+    def page_summary(
+        self, links: Links, page: int, kept: Sequence[int] | None = None
+    ) -> DomainPageSummary | None:
         """A page's summary from its links (only the `kept` ones, when given: positions as
         `code`s); None when none of its links is kept."""
         layout = links.profile.layout
@@ -357,7 +369,9 @@ class Corpus:
 
     def pages_of(self, task: Mapping[str, Any]) -> Listing:
         """The pages a domain_pages_summary (or domain_pages) task lists, before its
-        `filters` and `order_by`: index -> item."""
+        `filters` and `order_by`: index -> item. A page's summary adds up its links, so a
+        host's list is made whole once and kept (while the cache has room for it: else
+        each answer makes its own page)."""
         target: str = task["target"]
         status = task.get("backlinks_status_type", "live")
         subdomains = task.get("include_subdomains", True)
@@ -388,8 +402,20 @@ class Corpus:
                 assert item is not None
                 return item
 
+        def made(which: Sequence[int]) -> list[DomainPageSummary]:
+            return [make_one(indices[n]) for n in which]
+
+        if "://" not in target and len(indices) * ITEM_BYTES <= self._derived.budget // 2:
+            key = {"page_items": source.host, "s": status, "sub": subdomains, "f": expr}
+
+            def made(which: Sequence[int]) -> list[DomainPageSummary]:
+                every: list[DomainPageSummary] = self.cached(
+                    key, lambda: [make_one(i) for i in indices]
+                )
+                return [every[n] for n in which]
+
         def make(which: Sequence[int]) -> list[DomainPageSummary]:
-            items = [make_one(indices[n]) for n in which]
+            items = made(which)
             return [scale_rank(it) for it in items] if one_hundred else items
 
         return Listing(len(indices), make, DOMAIN_PAGES_SUMMARY.filter_fields)
@@ -431,8 +457,10 @@ class Corpus:
                     if keep is None or keep(item):
                         rows.append((i, tuple(g(item) for g in getters)))
             for j, rule in reversed(list(enumerate(order_by or ()))):
-                rows.sort(key=lambda r, j=j: (r[1][j] is not None, r[1][j]),
-                          reverse=rule.endswith(",desc"))  # fmt: skip
+                rows.sort(
+                    key=lambda r, j=j: (r[1][j] is not None, r[1][j]),
+                    reverse=rule.endswith(",desc"),
+                )
             return array("q", (i for i, _ in rows))
 
         shape = {k: v for k, v in task.items() if k not in _PAGING}
@@ -466,8 +494,14 @@ def group_codes(links: Links, codes: Sequence[int]) -> Grouping:
         x, m = links.locate(lost, c >> 1)
         found[lost].setdefault(x, []).append(m)
         order[x] = None
-    return Grouping(links, array("q", order), found[False], found[True], (False, False),
-                    nbytes=40 * len(codes) + 8 * len(order))  # fmt: skip
+    return Grouping(
+        links,
+        array("q", order),
+        found[False],
+        found[True],
+        (False, False),
+        nbytes=40 * len(codes) + 8 * len(order),
+    )
 
 
 def code(lost: bool, k: int) -> int:
@@ -513,7 +547,7 @@ def _nbytes(value: Any) -> int:
     if isinstance(value, dict):
         return sum(_nbytes(v) + 100 for v in value.values()) + 64
     if isinstance(value, list):
-        return 1500 * len(value) + 64
+        return ITEM_BYTES * len(value) + 64
     return int(getattr(value, "nbytes", 1000))
 
 

@@ -309,13 +309,15 @@ def source_page(rec: DomainRecord, j: int) -> SourcePage:
 
 
 class RecordCache:
-    """Domain records by global id, a bounded number (they are rebuilt the same). No lock:
+    """Domain records by global id, and what a domain's links to a host share (`Ref`, by
+    host and pool index): a bounded number of each, rebuilt the same when dropped. No lock:
     a dict's get and set are atomic, and two threads building one record build the same."""
 
     def __init__(self, seed: int, size: int = 50_000) -> None:
         self.key = stable_seed(seed, "domain")
         self._size = size
         self._records: dict[int, DomainRecord] = {}
+        self.refs: dict[int, Ref] = {}
 
     def get(self, gid: int) -> DomainRecord:
         rec = self._records.get(gid)
@@ -325,6 +327,11 @@ class RecordCache:
                 self._records = {}
             self._records[gid] = rec
         return rec
+
+    def keep_ref(self, key: int, ref: Ref) -> None:
+        if len(self.refs) >= self._size:
+            self.refs = {}
+        self.refs[key] = ref
 
 
 # -- the status lists ----------------------------------------------------------------------
@@ -496,6 +503,17 @@ class Links:
         return s.position(x - s.base, m)
 
     def ref(self, x: int) -> Ref:
+        """What pool domain x's links to the host share (kept a while: a domain's links
+        are spread over many pages)."""
+        key = self.profile.salt << 24 | x
+        found = self.records.refs.get(key)
+        if found is not None:
+            return found
+        ref = self._ref(x)
+        self.records.keep_ref(key, ref)
+        return ref
+
+    def _ref(self, x: int) -> Ref:
         p = self.profile
         rec = self.records.get(p.global_id(x))
         h = mix(p.salt ^ (rec.gid * GOLDEN & MASK))
@@ -513,7 +531,11 @@ class Links:
         return mix((self.profile.salt ^ (x * 0xD1B54A32D192ED03 & MASK)) + 2 * m + lost)
 
     def first_seen(self, ref: Ref, h: int, m: int) -> float:
-        return ref.first_seen if m == 0 else ref.first_seen + frac(h, 16) * (NOW - DAY - ref.first_seen)
+        return (
+            ref.first_seen
+            if m == 0
+            else ref.first_seen + frac(h, 16) * (NOW - DAY - ref.first_seen)
+        )
 
     def lost_seen(self, first: float, h: int) -> float:
         """When a lost link was last seen (its lost date)."""
@@ -605,4 +627,3 @@ def anchors_of(profile: Profile) -> list[str]:
     anchors += [f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {brand}" for _ in range(extra // 2)]
     anchors += [f"{rnd.choice(WORDS)} {rnd.choice(WORDS)}" for _ in range(extra - extra // 2)]
     return list(dict.fromkeys(anchors))
-

@@ -158,7 +158,7 @@ class Layout:
 
 
 def _page_key(url: str) -> tuple[str, str] | None:
-    scheme, sep, rest = url.partition("://")
+    _, sep, rest = url.partition("://")
     if not sep:
         return None
     host, _, path = rest.partition("/")

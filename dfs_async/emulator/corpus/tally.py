@@ -49,8 +49,19 @@ def _cycle_counts(n: int, start: int, into: list[int]) -> None:
 class Tally:
     """Links added up (see the module docstring); `figures()` the result."""
 
-    __slots__ = ("backlinks", "first", "last", "links", "live", "pages", "per", "refs",
-                 "seen", "slots", "tlds")  # fmt: skip
+    __slots__ = (
+        "backlinks",
+        "first",
+        "last",
+        "links",
+        "live",
+        "pages",
+        "per",
+        "refs",
+        "seen",
+        "slots",
+        "tlds",
+    )
 
     def __init__(self, links: Links) -> None:
         self.links = links
