@@ -83,7 +83,7 @@ def has_uvicorn() -> bool:
     return importlib.util.find_spec("uvicorn") is not None
 
 
-KEEP_ALIVE: Final = 75.0
+KEEP_ALIVE: Final = 75
 """Seconds an idle connection stays open (nginx's default): longer than clients keep an
 idle connection for reuse (aiohttp 15 s, httpx and httpcore 5 s), so a client never sends a
 request on a connection the server is closing (which the client sees as a reset)."""

@@ -37,7 +37,7 @@ from __future__ import annotations
 import random
 from array import array
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from dfs_async.emulator.corpus.core import (
     CHUNK,
@@ -66,7 +66,7 @@ from dfs_async.emulator.corpus.pages import (
     truncate_maps,
 )
 from dfs_async.emulator.corpus.tally import Tally, domain_figures, figures
-from dfs_async.emulator.query import compile_filter, getter
+from dfs_async.emulator.query import compile_filter, getter, sort_rows
 from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, filter_fields
 from dfs_async.models import (
     Anchor,
@@ -93,11 +93,12 @@ from dfs_async.models import (
     TargetInfo,
 )
 
+T = TypeVar("T")
 MODE_FIELDS = {"one_per_domain": "domain_from", "one_per_anchor": "anchor"}
 
 
-def page(order: Sequence[int], task: Mapping[str, Any], request: type[Any]) -> Sequence[int]:
-    """The indices of the asked page of a list."""
+def page(order: Sequence[T], task: Mapping[str, Any], request: type[Any]) -> Sequence[T]:
+    """The asked page of a list (of indices, or of the items themselves)."""
     offset = option(task, request, "offset")
     return order[offset : offset + option(task, request, "limit")]
 
@@ -274,8 +275,7 @@ def select_backlinks(corpus: Corpus, source: Source, task: Mapping[str, Any]) ->
                     continue
                 seen[value] = n + 1
             rows.append((c, tuple(g(item) for g in getters)))
-    for j, rule in reversed(list(enumerate(order_by))):
-        rows.sort(key=lambda r, j=j: (r[1][j] is not None, r[1][j]), reverse=rule.endswith(",desc"))
+    sort_rows(rows, order_by)
     return array("q", (c for c, _ in rows))
 
 

@@ -19,10 +19,14 @@ V = TypeVar("V")
 
 
 class _Pending:
+    """A value being built: its builder holds `done` until it is (a lock is cheaper to make
+    than an Event, and most builds have no one waiting)."""
+
     __slots__ = ("done", "error", "value")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        self.done.acquire()
         self.value: object = None
         self.error: BaseException | None = None
 
@@ -52,7 +56,8 @@ class Cache(Generic[K, V]):
             if pending is None:
                 pending = self._pending[key] = _Pending()
         if not owner:
-            pending.done.wait()
+            with pending.done:  # until the builder releases it
+                pass
             if pending.error is not None:
                 raise pending.error
             return pending.value  # type: ignore[return-value]
@@ -62,7 +67,7 @@ class Cache(Generic[K, V]):
             pending.error = exc
             with self._lock:
                 del self._pending[key]
-            pending.done.set()
+            pending.done.release()
             raise
         weight = max(1, self._weigh(value)) if self._weigh else 1
         with self._lock:
@@ -74,5 +79,5 @@ class Cache(Generic[K, V]):
                     _, (_, dropped) = self._entries.popitem(last=False)
                     self.weight -= dropped
         pending.value = value
-        pending.done.set()
+        pending.done.release()
         return value

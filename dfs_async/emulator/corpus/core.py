@@ -36,7 +36,7 @@ from dfs_async.emulator.corpus.links import (
 )
 from dfs_async.emulator.corpus.pages import scale_rank, truncate_maps
 from dfs_async.emulator.corpus.tally import DomainLinks, Tally
-from dfs_async.emulator.query import compile_filter, getter
+from dfs_async.emulator.query import compile_filter, getter, sort_rows
 from dfs_async.endpoints import BACKLINK_FILTER_FIELDS, DOMAIN_PAGES_SUMMARY, Endpoint
 from dfs_async.models import Backlink, DomainPageSummary
 from dfs_async.plan.bulk import root_domain
@@ -64,17 +64,20 @@ def register(name: str) -> Callable[[Answer], Answer]:
 
 @dataclass(frozen=True)
 class Source:
-    """What a target's backlinks are: its host's `Links`, and per status (lost or not)
-    ranges of positions of the host's status lists (`(start, count)`), in order. A page
-    target is its page's run (`page`: its index); an unknown page has none."""
+    """What a target's backlinks are: per status (lost or not) ranges of positions of its
+    host's status lists (`(start, count)`), in order. A page target is its page's run
+    (`page`: its index); an unknown page has none. The host's `links` are made when asked
+    for: counts need only the profile (a bulk task of 1,000 domains builds no lists)."""
 
-    links: Links
+    profile: Profile
     ranges: Mapping[bool, tuple[tuple[int, int], ...]]
     page: int | None = None
+    fetch: Callable[[], Links] | None = field(default=None, repr=False, compare=False)
 
     @property
-    def profile(self) -> Profile:
-        return self.links.profile
+    def links(self) -> Links:
+        assert self.fetch is not None
+        return self.fetch()
 
     @property
     def host(self) -> str:
@@ -98,7 +101,8 @@ class Source:
 
     def is_whole(self, lost: bool) -> bool:
         r = self.ranges[lost]
-        return not r or (len(r) == 1 and r[0] == (0, self.links.total(lost)))
+        total = self.profile.lost if lost else self.profile.live
+        return not r or (len(r) == 1 and r[0] == (0, total))
 
     def domains(self, status: str) -> int:
         """How many referring domains the backlinks of `status` come from."""
@@ -214,21 +218,23 @@ class Corpus:
         """The backlinks of a target (see `Source`): a domain's lists (a prefix of them
         without subdomains), or a page's run."""
         ranges: dict[bool, tuple[tuple[int, int], ...]] = {False: (), True: ()}
+        page = None
         if "://" in target:
             found = self.find_page(target)
-            if found is None:
-                return Source(self.links(site_of(target)), ranges)
-            host, page = found
-            lost = self.profile(host).layout.is_lost(page)
-            ranges[lost] = (self.runs(host, lost).run_of(page),)
-            return Source(self.links(host), ranges, page)
-        links = self.links(target)
-        for lost in (False, True):
-            total = links.total(lost)
-            if not include_subdomains and total:
-                total = self.runs(target, lost).main_count
-            ranges[lost] = ((0, total),) if total else ()
-        return Source(links, ranges)
+            host = site_of(target) if found is None else found[0]
+            if found is not None:
+                page = found[1]
+                lost = self.profile(host).layout.is_lost(page)
+                ranges[lost] = (self.runs(host, lost).run_of(page),)
+        else:
+            host = target
+            p = self.profile(host)
+            for lost in (False, True):
+                total = p.lost if lost else p.live
+                if not include_subdomains and total:
+                    total = self.runs(host, lost).main_count
+                ranges[lost] = ((0, total),) if total else ()
+        return Source(self.profile(host), ranges, page, lambda: self.links(host))
 
     # -- links of a source --------------------------------------------------------------------
 
@@ -272,7 +278,7 @@ class Corpus:
         layout = source.profile.layout
         refs: dict[int, Ref] = {}
         urls: dict[int, str] = {}
-        runs = {False: None, True: None}
+        runs: dict[bool, Runs] = {}
         out = []
         for c in codes:
             lost, k = bool(c & 1), c >> 1
@@ -280,10 +286,10 @@ class Corpus:
             ref = refs.get(x)
             if ref is None:
                 ref = refs[x] = links.ref(x)
-            r = runs[lost]
+            r = runs.get(lost)
             if r is None:
-                r = runs[lost] = self.runs(host, lost)  # type: ignore[assignment]
-            page = r.page_at(k)  # type: ignore[attr-defined]
+                r = runs[lost] = self.runs(host, lost)
+            page = r.page_at(k)
             url = urls.get(page)
             if url is None:
                 url = urls[page] = layout.url(page)
@@ -456,11 +462,7 @@ class Corpus:
                 for i, item in zip(chunk, make(chunk), strict=True):
                     if keep is None or keep(item):
                         rows.append((i, tuple(g(item) for g in getters)))
-            for j, rule in reversed(list(enumerate(order_by or ()))):
-                rows.sort(
-                    key=lambda r, j=j: (r[1][j] is not None, r[1][j]),
-                    reverse=rule.endswith(",desc"),
-                )
+            sort_rows(rows, order_by or ())
             return array("q", (i for i, _ in rows))
 
         shape = {k: v for k, v in task.items() if k not in _PAGING}

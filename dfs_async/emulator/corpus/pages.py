@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -57,6 +56,7 @@ MAP_VOCABULARY: Final[dict[str, tuple[str, ...]]] = {
 MAP_FIELDS: Final = tuple(MAP_VOCABULARY)
 
 SUBDOMAINS: Final = ("blog", "shop", "news", "help", "docs", "m", "support", "community", "dev")
+_STEPS: Final = (1, 2, 4, 5, 7, 8)  # prime to len(SUBDOMAINS): distinct subdomains
 SECTIONS: Final = (
     "blog", "news", "products", "docs", "help", "about", "category", "tag", "author", "press",
     "guides", "reviews", "events", "careers",
@@ -76,8 +76,7 @@ def host_size(seed: int, host: str, min_pages: int, max_pages: int, skew: float)
     return min_pages + int((max_pages - min_pages) * u**skew)
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """The pages of one host (a domain or subdomain in the API's form), by index."""
 
     host: str
@@ -168,13 +167,16 @@ def _page_key(url: str) -> tuple[str, str] | None:
 
 def make_layout(seed: int, host: str, size: int) -> Layout:
     """The reproducible layout of `host`'s `size` pages."""
-    rnd = random.Random(stable_seed(seed, "host", host))
-    main = f"www.{host}" if host.count(".") == 1 and rnd.random() < 0.6 else host
-    scheme = "https" if rnd.random() < 0.9 else "http"
-    subs = tuple(f"{s}.{host}" for s in rnd.sample(SUBDOMAINS, rnd.randint(1, 4)))
-    sub_share = rnd.uniform(0.05, 0.35)
-    lost_share = rnd.uniform(0.08, 0.3)
-    key = rnd.getrandbits(64)
+    h = mix(stable_seed(seed, "host", host))
+    h2 = mix(h)
+    main = f"www.{host}" if host.count(".") == 1 and frac(h, 0) < 0.6 else host
+    scheme = "https" if frac(h, 16) < 0.9 else "http"
+    first, step = (h >> 32) % len(SUBDOMAINS), _STEPS[(h >> 40) % len(_STEPS)]
+    chosen = (SUBDOMAINS[(first + i * step) % len(SUBDOMAINS)] for i in range(1 + (h >> 48) % 4))
+    subs = tuple(f"{s}.{host}" for s in chosen)
+    sub_share = 0.05 + 0.3 * frac(h2, 0)
+    lost_share = 0.08 + 0.22 * frac(h2, 16)
+    key = mix(h2)
     lost_a, lost_b = spread(size, key >> 1)
     sub_a, sub_b = spread(size, key >> 9)
     sub_b = (sub_b + size // 3) % size if size else 0

@@ -251,7 +251,7 @@ def _whole_maps(live: int, lost: int, start: int) -> tuple[dict[str, int], dict[
     )
 
 
-_ONE_EACH: Final = {
+_ONE_EACH: Final[dict[Any, dict[str, int]]] = {
     **{p: {name: 1 for name in p} for p in PLATFORMS},
     **{c: {c: 1} for c in COUNTRIES},
 }  # a domain's platforms and country as maps (one domain each)
@@ -265,7 +265,7 @@ def _by_name(slots: list[int], names: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _ranked(counts: dict[str, int], vocabulary: tuple[str, ...]) -> dict[str, int | None]:
+def _ranked(counts: dict[str, int], vocabulary: tuple[str, ...]) -> dict[str, int]:
     """Largest first (so `internal_list_limit` keeps the largest), ties in the vocabulary's
     order (the more common key first)."""
     if len(counts) < 2:
@@ -274,7 +274,7 @@ def _ranked(counts: dict[str, int], vocabulary: tuple[str, ...]) -> dict[str, in
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], place[kv[0]])))
 
 
-_PLACES: Final = {
+_PLACES: Final[dict[tuple[str, ...], dict[str, int]]] = {
     vocabulary: {name: i for i, name in enumerate(vocabulary)}
     for vocabulary in (TLDS, LINK_TYPES, PLATFORM_TYPES, SEMANTIC_LOCATIONS, COUNTRIES)
 }
