@@ -1,11 +1,13 @@
 """The emulator under load: pages per second, and whole runs of fresh targets through the CLI.
 
     python benchmarks/emulator_throughput.py [--seconds 5] [--concurrency 8]
+    python -m benchmarks.emulator_throughput --runs [--baseline REV]
 
 Throughput: pages of 100 and of 1000 items from one cached 30 000-page target, fetched by
 httpx with a few concurrent requests over a real socket; also the app alone (no HTTP) to
-show where the time goes. The standalone command prints a table and rewrites the emulator
-section of benchmarks/EMULATOR.md.
+show where the time goes. The standalone command prints a table and rewrites that section of
+benchmarks/EMULATOR.md; with `--runs`, the runs below (full size) are that file's other
+section.
 
 Runs (`scripts/bench --only emulator emulator-endpoints`, sections of RESULTS.md): `dfs-async
 emulator` in its own process and the command line fetching every item of fresh targets
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import re
@@ -123,7 +126,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--runs", action="store_true", help="the command-line runs instead")
+    parser.add_argument("--baseline", metavar="REV", help="with --runs: REV's emulator beside")
     args = parser.parse_args()
+    if args.runs:
+        return write_runs(args.baseline)
     rows = []
     for limit in (100, 1000):
         pages, items = asyncio.run(over_socket(limit, args.seconds, args.concurrency))
@@ -148,10 +155,35 @@ def main() -> int:
     return 0
 
 
-def write_section(section: str) -> None:
-    """Replace the emulator section of EMULATOR.md (other sections stay)."""
+def write_runs(rev: str | None) -> int:
+    """The runs through the command line at full size, as a section of EMULATOR.md."""
+    from benchmarks.__main__ import baseline
+    from benchmarks.report import section_markdown
+
+    with baseline(rev) if rev else contextlib.nullcontext():
+        sections = []
+        for measure in (run, run_endpoints):
+            started = time.perf_counter()
+            section = measure(Size.FULL)
+            section.seconds = time.perf_counter() - started
+            sections.append(section)
+    command = "python -m benchmarks.emulator_throughput " + " ".join(sys.argv[1:])
+    lines = [f"## {RUNS}", "", f"Command: `{command.strip()}`  ", f"Machine: {machine()}  "]
+    lines += [f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
+    for section in sections:
+        lines += [f"### {section.title}", "", *section_markdown(section), ""]
+    write_section("\n".join(lines), RUNS)
+    print("\n".join(lines))
+    return 0 if all(g.met is not False for s in sections for g in s.goals) else 1
+
+
+RUNS = "Fresh targets through the command line"
+
+
+def write_section(section: str, heading: str = "Emulator throughput") -> None:
+    """Replace a section of EMULATOR.md (the others stay)."""
     text = OUT.read_text() if OUT.exists() else "# Benchmarks: the emulator\n\n"
-    start = text.find("## Emulator throughput")
+    start = text.find(f"## {heading}")
     if start >= 0:
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")

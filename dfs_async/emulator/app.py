@@ -43,6 +43,7 @@ from dfs_async.emulator.accounts import Account, authenticate
 from dfs_async.emulator.config import EmulatorConfig
 from dfs_async.emulator.corpus import Corpus
 from dfs_async.emulator.faults import HTML_500, Draw, FaultPlan
+from dfs_async.emulator.workers import Workers
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.errors import UnknownField, ValidationError
 
@@ -54,9 +55,6 @@ Route = Callable[["Account", bytes, Send, float], Awaitable[None]]
 
 USER_DATA_PATH: Final = "/v3/appendix/user_data"
 DROP_MESSAGE: Final = "ASGI callable returned without completing response."
-WORKERS: Final = 4
-"""Threads computing answers at once: one core's worth under the GIL, and a few more so
-that a quick answer is not queued behind a big target's first one."""
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +119,7 @@ class Emulator:
         self.accounts = {login: Account(login, self.config) for login in self.config.accounts}
         self.faults = FaultPlan(self.config.faults)
         self.counters = Counters()
-        self._workers: anyio.CapacityLimiter | None = None  # made in the server's loop
+        self.workers: Workers | None = None  # while served (the ASGI lifespan)
         self._encoder = msgspec.json.Encoder()
         self._routes: dict[tuple[str, str], Route] = {
             ("GET", USER_DATA_PATH): self._user_data,
@@ -138,7 +136,7 @@ class Emulator:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -204,9 +202,8 @@ class Emulator:
         self, endpoint: Endpoint, account: Account, body: bytes, draw: Draw, started: float
     ) -> _Reply:
         """The answer as it will go out, computed before the latency is slept. The task's
-        answer is computed in a worker thread: a big target's first answer takes a while,
-        and the event loop keeps reading, answering and keeping the other connections
-        alive meanwhile."""
+        answer is computed by the `workers` (see `workers`): the event loop keeps reading,
+        answering and keeping the other connections alive meanwhile."""
         path = _task_path(endpoint)
         if draw.kind is not None:
             self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
@@ -223,11 +220,10 @@ class Emulator:
             return self._reply(env.envelope(40503))
         if not posted:
             return self._reply(env.envelope(40502))
-        if self._workers is None:
-            self._workers = anyio.CapacityLimiter(WORKERS)
-        first, items = await anyio.to_thread.run_sync(
-            self._task, endpoint, posted[0], draw, started, limiter=self._workers
-        )
+        if self.workers is not None:
+            first, items = await self.workers.run(self._task, endpoint, posted[0], draw, started)
+        else:  # called without a server's lifespan: in the caller's loop
+            first, items = self._task(endpoint, posted[0], draw, started)
         tasks = [first] + [env.task(40000, path, _echo(endpoint, extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)
@@ -338,6 +334,20 @@ class Emulator:
         task = env.task(20000, _task_path(endpoint), data, result=[result])
         await self._answer(send, env.envelope(20000, [task]))
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """The server starts: the workers start (`workers`); it stops: they stop."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.workers = Workers()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.workers is not None:
+                    self.workers.stop()
+                    self.workers = None
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
     async def _answer(
         self, send: Send, answer: env.EnvelopeOut, *, status: int = 200, draw: Draw | None = None
     ) -> None:
@@ -405,11 +415,4 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+

@@ -105,7 +105,7 @@ def uvicorn_config(
     return uvicorn.Config(
         app,
         log_config=log_config,
-        lifespan="off",
+        lifespan="on",  # starts and stops the app's workers
         log_level=log_level,
         access_log=access_log,
         timeout_keep_alive=KEEP_ALIVE,

@@ -4,11 +4,11 @@ its endpoint's answer (`answer_task(name, task)`).
 Answers register themselves in `ANSWERS` by endpoint name (see `answers_*` modules); each
 returns `(result, items_charged)`: the app charges `per_request + per_item * items_charged`.
 
-Nothing here keeps a list of items: an answer makes the items of the page it serves, from
-compact structures (a host's `Links`, `Runs`, and the order a filtered or sorted list takes,
-as indices). Those are kept in bounded caches (`cache.Cache`) and made again the same when
-dropped, so memory stays flat however many targets are asked, and an answer does not depend
-on what was asked before.
+An answer makes the items of the page it serves from compact structures (a host's `Links`
+and `Runs`, the order a filtered or sorted list takes as indices); the one list kept whole
+is a host's page summaries, each of which adds up its page's links. All of it sits in caches
+bounded by weight (`cache.Cache`) and is made again the same when dropped, so memory stays
+flat however many targets are asked, and an answer does not depend on what was asked before.
 """
 
 from __future__ import annotations
@@ -71,12 +71,11 @@ class Source:
 
     profile: Profile
     ranges: Mapping[bool, tuple[tuple[int, int], ...]]
+    fetch: Callable[[], Links] = field(repr=False, compare=False)
     page: int | None = None
-    fetch: Callable[[], Links] | None = field(default=None, repr=False, compare=False)
 
     @property
     def links(self) -> Links:
-        assert self.fetch is not None
         return self.fetch()
 
     @property
@@ -129,7 +128,8 @@ class Source:
 @dataclass
 class Grouping:
     """A source's links domain by domain, in order of first appearance: `order[n]` is the
-    pool index of the n-th domain; `links_of(x)` its link numbers in each list."""
+    pool index of the n-th domain, `domain(x)` its links (each list whole, or the link
+    numbers listed)."""
 
     links: Links
     order: Sequence[int]
@@ -234,7 +234,7 @@ class Corpus:
                 if not include_subdomains and total:
                     total = self.runs(host, lost).main_count
                 ranges[lost] = ((0, total),) if total else ()
-        return Source(self.profile(host), ranges, page, lambda: self.links(host))
+        return Source(self.profile(host), ranges, lambda: self.links(host), page)
 
     # -- links of a source --------------------------------------------------------------------
 
@@ -513,7 +513,7 @@ def code(lost: bool, k: int) -> int:
 
 def source_codes(source: Source, status: str) -> Iterator[int]:
     for lost, k in source.positions(status):
-        yield k << 1 | lost
+        yield code(lost, k)
 
 
 def _slice_codes(source: Source, status: str, start: int, stop: int) -> list[int]:
@@ -526,7 +526,7 @@ def _slice_codes(source: Source, status: str, start: int, stop: int) -> list[int
                 skip -= count
                 continue
             take = min(count - skip, want - len(out))
-            out.extend((k << 1 | lost) for k in range(first + skip, first + skip + take))
+            out.extend(code(lost, k) for k in range(first + skip, first + skip + take))
             skip = 0
             if len(out) >= want:
                 return out

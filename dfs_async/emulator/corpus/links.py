@@ -9,7 +9,7 @@ A position is a link `(x, m)`: the m-th link of pool domain x (`Spread`). The fi
 positions (D: the list's referring domains) are m = 0 of domains 0..D-1 of the list, one per
 domain; the other n - D positions are the domains' further links, each domain's count drawn
 (heavy-tailed) and the positions shuffled by a fixed permutation. So a domain's links to the
-host are known without walking the list (`Spread.count`), the referring domains of a prefix
+host are known without walking the list (`Spread.cum`), the referring domains of a prefix
 of the list are exact arithmetic (`Profile.prefix_domains`), and any position is made on its
 own. Live domains are pool indices [0, D_live), lost ones [D_live - overlap, ...): `overlap`
 domains have both. Pool index x is a global domain (`Profile.global_id`): the first 200 of
@@ -105,10 +105,6 @@ class Profile:
     @property
     def pages(self) -> int:
         return self.layout.size
-
-    @property
-    def pool_size(self) -> int:
-        return self.domains_live + self.domains_lost - self.overlap
 
     @property
     def lost_base(self) -> int:
@@ -341,19 +337,15 @@ class RecordCache:
 class Spread:
     """A status list's positions over its referring domains (see the module docstring):
     position k < d is link 0 of list domain k; the others are the domains' further links,
-    domain i holding extra slots [cum[i], cum[i+1]), slot s at position d + perm^-1(s)."""
+    domain i holding extra slots [cum[i], cum[i+1]); position k >= d is slot
+    (a * (k - d) + b) % extra, a fixed permutation."""
 
     d: int
     extra: int
     base: int  # the pool index of list domain 0
     cum: array[int]
     a: int
-    a_inv: int
     b: int
-
-    def count(self, i: int) -> int:
-        """Domain i's links in the list (list index, not pool index)."""
-        return 1 + self.cum[i + 1] - self.cum[i]
 
     def locate(self, k: int) -> tuple[int, int]:
         """(list domain, m) of position k."""
@@ -363,12 +355,6 @@ class Spread:
         s = (self.a * (k - d) + self.b) % self.extra
         i = bisect.bisect_right(self.cum, s) - 1
         return i, s - self.cum[i] + 1
-
-    def position(self, i: int, m: int) -> int:
-        if m == 0:
-            return i
-        s = self.cum[i] + m - 1
-        return self.d + ((s - self.b) * self.a_inv) % self.extra
 
     @property
     def nbytes(self) -> int:
@@ -397,7 +383,7 @@ def make_spread(profile: Profile, lost: bool) -> Spread:
     else:
         cum.extend([0] * d)
     a, b = spread(extra, mix(key))
-    return Spread(d, extra, base, cum, a, pow(a, -1, extra) if extra > 1 else 1, b)
+    return Spread(d, extra, base, cum, a, b)
 
 
 @dataclass(frozen=True)
@@ -488,19 +474,11 @@ class Links:
     def nbytes(self) -> int:
         return sum(s.nbytes for s in self.spreads) + 60 * len(self.anchors) + 500
 
-    def total(self, lost: bool) -> int:
-        p = self.profile
-        return p.lost if lost else p.live
-
     def locate(self, lost: bool, k: int) -> tuple[int, int]:
         """(pool domain x, m) of position k of a status list."""
         s = self.spreads[lost]
         i, m = s.locate(k)
         return s.base + i, m
-
-    def position(self, lost: bool, x: int, m: int) -> int:
-        s = self.spreads[lost]
-        return s.position(x - s.base, m)
 
     def ref(self, x: int) -> Ref:
         """What pool domain x's links to the host share (kept a while: a domain's links
