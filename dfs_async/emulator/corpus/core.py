@@ -51,7 +51,7 @@ STATUSES: Final = {"live": (False,), "lost": (True,), "all": (False, True)}
 NONE: Final = range(0)  # no links of a list
 CHUNK: Final = 1000  # items made at once when a whole list is filtered or sorted
 MB: Final = 1 << 20
-ITEM_BYTES: Final = 1500  # roughly what an item holds (a page summary with its maps)
+ITEM_BYTES: Final = 1700  # roughly what an item holds (a page summary with its maps)
 
 
 def register(name: str) -> Callable[[Answer], Answer]:
@@ -161,7 +161,8 @@ class Corpus:
         self._profiles: Cache[str, Profile] = Cache(16 * hosts + 2000)
         self._links: Cache[str, Links] = Cache(hosts * MB, lambda v: v.nbytes)
         self._runs: Cache[tuple[str, bool], Runs] = Cache(hosts * MB // 2, lambda v: v.nbytes)
-        self._derived: Cache[bytes, Any] = Cache(hosts * 3 * MB // 2, _nbytes)
+        self._pages: Cache[bytes, list[DomainPageSummary]] = Cache(hosts * MB, _nbytes)
+        self._derived: Cache[bytes, Any] = Cache(hosts * MB // 2, _nbytes)
         self.records = RecordCache(config.seed)
 
     # -- dispatch ---------------------------------------------------------------------------
@@ -411,13 +412,11 @@ class Corpus:
         def made(which: Sequence[int]) -> list[DomainPageSummary]:
             return [make_one(indices[n]) for n in which]
 
-        if "://" not in target and len(indices) * ITEM_BYTES <= self._derived.budget // 2:
-            key = {"page_items": source.host, "s": status, "sub": subdomains, "f": expr}
+        if "://" not in target and len(indices) * ITEM_BYTES <= self._pages.budget:
+            key = _key({"host": source.host, "s": status, "sub": subdomains, "f": expr})
 
             def made(which: Sequence[int]) -> list[DomainPageSummary]:
-                every: list[DomainPageSummary] = self.cached(
-                    key, lambda: [make_one(i) for i in indices]
-                )
+                every = self._pages.get(key, lambda: [make_one(i) for i in indices])
                 return [every[n] for n in which]
 
         def make(which: Sequence[int]) -> list[DomainPageSummary]:
