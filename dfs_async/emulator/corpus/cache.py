@@ -9,6 +9,7 @@ of one new target start one build, not thirty).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,10 +47,17 @@ class Cache(Generic[K, V]):
         return len(self._entries)
 
     def get(self, key: K, build: Callable[[], V]) -> V:
+        # A hit takes no lock (a dict's get and move_to_end are atomic): the workers ask
+        # for the same few entries all the time, and a lock held across a thread switch
+        # would make them queue.
+        found = self._entries.get(key)
+        if found is not None:
+            with contextlib.suppress(KeyError):  # dropped meanwhile: still a good value
+                self._entries.move_to_end(key)
+            return found[0]
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
-                self._entries.move_to_end(key)
                 return found[0]
             pending = self._pending.get(key)
             owner = pending is None

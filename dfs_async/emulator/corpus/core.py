@@ -14,7 +14,7 @@ flat however many targets are asked, and an answer does not depend on what was a
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -335,18 +335,17 @@ class Corpus:
         lost = layout.is_lost(page)
         if kept is None:
             start, count = self.runs(links.profile.host, lost).run_of(page)
-            kept = [code(lost, k) for k in range(start, start + count)]
-        if not kept:
+            positions: Iterable[tuple[bool, int]] = ((lost, k) for k in range(start, start + count))
+        elif kept:
+            positions = ((bool(c & 1), c >> 1) for c in kept)
+        else:
             return None
         tally = Tally(links)
-        refs: dict[int, Ref] = {}
-        for c in kept:
-            lost = bool(c & 1)
-            x, m = links.locate(lost, c >> 1)
-            ref = refs.get(x)
-            if ref is None:
-                ref = refs[x] = links.ref(x)
-            tally.add(ref, lost, m)
+        ref_of = links.ref
+        add = tally.add
+        for lost, k in positions:
+            x, m = links.locate(lost, k)
+            add(ref_of(x), lost, m)
         fig = tally.figures()
         backlinks = fig.pop("backlinks")
         for name in ("rank", "first_seen", "lost_date"):
@@ -376,9 +375,9 @@ class Corpus:
 
     def pages_of(self, task: Mapping[str, Any]) -> Listing:
         """The pages a domain_pages_summary (or domain_pages) task lists, before its
-        `filters` and `order_by`: index -> item. A page's summary adds up its links, so a
-        host's list is made whole once and kept (while the cache has room for it: else
-        each answer makes its own page)."""
+        `filters` and `order_by`: index -> item. A page's summary adds up its links, so the
+        summaries are kept, a block of the list at a time (an answer makes only the blocks
+        it serves)."""
         target: str = task["target"]
         status = task.get("backlinks_status_type", "live")
         subdomains = task.get("include_subdomains", True)
@@ -409,18 +408,22 @@ class Corpus:
                 assert item is not None
                 return item
 
-        def made(which: Sequence[int]) -> list[DomainPageSummary]:
-            return [make_one(indices[n]) for n in which]
+        shape = {"host": source.host, "page": source.page, "s": status, "sub": subdomains,
+                 "f": expr}  # fmt: skip
 
-        if "://" not in target and len(indices) * ITEM_BYTES <= self._pages.budget:
-            key = _key({"host": source.host, "s": status, "sub": subdomains, "f": expr})
-
-            def made(which: Sequence[int]) -> list[DomainPageSummary]:
-                every = self._pages.get(key, lambda: [make_one(i) for i in indices])
-                return [every[n] for n in which]
+        def block(b: int) -> list[DomainPageSummary]:
+            key = _key({**shape, "block": b})
+            return self._pages.get(key, lambda: [make_one(i) for i in indices[b * CHUNK :][:CHUNK]])
 
         def make(which: Sequence[int]) -> list[DomainPageSummary]:
-            items = made(which)
+            blocks: dict[int, list[DomainPageSummary]] = {}
+            items = []
+            for n in which:
+                b = n // CHUNK
+                found = blocks.get(b)
+                if found is None:
+                    found = blocks[b] = block(b)
+                items.append(found[n % CHUNK])
             return [scale_rank(it) for it in items] if one_hundred else items
 
         return Listing(len(indices), make, DOMAIN_PAGES_SUMMARY.filter_fields)

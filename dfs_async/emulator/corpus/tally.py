@@ -49,61 +49,47 @@ def _cycle_counts(n: int, start: int, into: list[int]) -> None:
 class Tally:
     """Links added up (see the module docstring); `figures()` the result."""
 
-    __slots__ = (
-        "backlinks",
-        "first",
-        "last",
-        "links",
-        "live",
-        "pages",
-        "per",
-        "refs",
-        "seen",
-        "slots",
-        "tlds",
-    )
+    __slots__ = ("backlinks", "first", "last", "links", "live", "nofollow_links", "pages",
+                 "refs", "seen", "slots", "tlds")  # fmt: skip
 
     def __init__(self, links: Links) -> None:
         self.links = links
         self.backlinks = 0
+        self.nofollow_links = 0
         self.first = float("inf")
         self.last = 0.0  # when the last lost link was lost
         self.live = False  # whether a link is live
         self.refs: dict[int, Ref] = {}  # the domains, by pool index
-        self.per: dict[int, int] = {}  # pool index -> its links added
         self.pages: dict[int, int] = {}  # pool index -> source pages counted by arithmetic
-        self.seen: set[tuple[int, int]] = set()  # (pool index, page) of links added one by one
+        self.seen: set[int] = set()  # pool index * 8 + page, of the links added one by one
         self.tlds: dict[str, int] = {}
         self.slots = [0] * 7  # links by their place in ITEM_TYPES and LOCATIONS
 
     def add(self, ref: Ref, lost: bool, m: int) -> None:
         """Link m of a domain's live (lost) list."""
-        links = self.links
         x = ref.x
-        if x not in self.refs:
-            self.refs[x] = ref
         rec = ref.rec
-        self.per[x] = self.per.get(x, 0) + 1
+        self.refs[x] = ref
         self.backlinks += 1
-        self.tlds[rec.tld] = self.tlds.get(rec.tld, 0) + 1
+        if ref.nofollow:
+            self.nofollow_links += 1
+        tlds = self.tlds
+        tlds[rec.tld] = tlds.get(rec.tld, 0) + 1
         self.slots[(ref.cycle + m) % 7] += 1
-        self.seen.add((x, links.page_index(ref, lost, m)))
+        self.seen.add(x << 3 | (ref.start + m + (ref.live if lost else 0)) % rec.pages)
+        links = self.links
         if m == 0:
             first = ref.first_seen
-            if first < self.first:
-                self.first = first
-            if lost and not self.live:
-                h = links.link_hash(True, x, 0)
-                self.last = max(self.last, links.lost_seen(first, h))
         else:
             h = links.link_hash(lost, x, m)
             first = links.first_seen(ref, h, m)
-            if first < self.first:
-                self.first = first
-            if lost and not self.live:
-                self.last = max(self.last, links.lost_seen(first, h))
+        if first < self.first:
+            self.first = first
         if not lost:
             self.live = True
+        elif not self.live:
+            h = links.link_hash(True, x, m) if m == 0 else h
+            self.last = max(self.last, links.lost_seen(first, h))
 
     def add_domain(self, d: DomainLinks) -> None:
         """A domain's links: its whole lists by arithmetic, else link by link."""
@@ -120,9 +106,10 @@ class Tally:
         x = ref.x
         rec = ref.rec
         self.refs[x] = ref
-        self.per[x] = n
         self.pages[x] = min(rec.pages, n)  # consecutive pages from its start
         self.backlinks += n
+        if ref.nofollow:
+            self.nofollow_links += n
         self.tlds[rec.tld] = self.tlds.get(rec.tld, 0) + n
         _cycle_counts(len(live), ref.cycle, self.slots)
         _cycle_counts(len(lost), ref.cycle, self.slots)
@@ -135,29 +122,32 @@ class Tally:
     def figures(self) -> dict[str, Any]:
         """The figures of the links added (at least one), `rank` and the maps included;
         `first_seen` / `lost_date` as timestamps (the caller formats them)."""
+        refs = self.refs
         nofollow = rank = spam = 0
-        ips: set[int] = set()
-        subnets: set[int] = set()
         countries: dict[str, int] = {}
         platforms: dict[str, int] = {}
-        pages = dict(self.pages)
-        for x, _ in self.seen:
-            pages[x] = pages.get(x, 0) + 1
-        for ref in self.refs.values():
+        for ref in refs.values():
             rec = ref.rec
-            if ref.nofollow:
-                nofollow += 1
-            rank = max(rank, rec.rank)
+            nofollow += ref.nofollow
+            if rec.rank > rank:
+                rank = rec.rank
             spam += rec.spam_score
-            ips.add(rec.address)
-            subnets.add(rec.address >> 8)
             countries[rec.country] = countries.get(rec.country, 0) + 1
             for platform in rec.platform:
                 platforms[platform] = platforms.get(platform, 0) + 1
-        refs = self.refs
-        nofollow_pages = sum(n for x, n in pages.items() if refs[x].nofollow)
-        nofollow_links = sum(n for x, n in self.per.items() if refs[x].nofollow)
+        pages = len(self.seen) + sum(self.pages.values())
+        nofollow_pages = 0
+        if nofollow:
+            nofollow_pages = sum(1 for key in self.seen if refs[key >> 3].nofollow)
+            nofollow_pages += sum(n for x, n in self.pages.items() if refs[x].nofollow)
         count = len(refs)
+        if count == 1:
+            ips = subnets = 1
+        else:
+            addresses = {ref.rec.address for ref in refs.values()}
+            ips, subnets = len(addresses), len({a >> 8 for a in addresses})
+        nofollow_links = self.nofollow_links
+        types, locations = _slot_maps(tuple(self.slots))
         return {
             "rank": rank,
             "first_seen": self.first,
@@ -170,17 +160,15 @@ class Tally:
             "referring_domains_nofollow": nofollow,
             "referring_main_domains": count,
             "referring_main_domains_nofollow": nofollow,
-            "referring_ips": len(ips),
-            "referring_subnets": len(subnets),
-            "referring_pages": sum(pages.values()),
+            "referring_ips": ips,
+            "referring_subnets": subnets,
+            "referring_pages": pages,
             "referring_pages_nofollow": nofollow_pages,
             "referring_links_tld": _ranked(self.tlds, TLDS),
-            "referring_links_types": _ranked(_by_name(self.slots, ITEM_TYPES), LINK_TYPES),
+            "referring_links_types": types,
             "referring_links_attributes": {"nofollow": nofollow_links} if nofollow_links else {},
             "referring_links_platform_types": _ranked(platforms, PLATFORM_TYPES),
-            "referring_links_semantic_locations": _ranked(
-                _by_name(self.slots, LOCATIONS), SEMANTIC_LOCATIONS
-            ),
+            "referring_links_semantic_locations": locations,
             "referring_links_countries": _ranked(countries, COUNTRIES),
         }
 
@@ -245,6 +233,12 @@ def _whole_maps(live: int, lost: int, start: int) -> tuple[dict[str, int], dict[
     slots = [0] * 7
     _cycle_counts(live, start, slots)
     _cycle_counts(lost, start, slots)
+    return _slot_maps(tuple(slots))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slot_maps(slots: tuple[int, ...]) -> tuple[dict[str, int], dict[str, int]]:
+    """The types and semantic locations of links counted by slot (shared maps: read only)."""
     return (
         _ranked(_by_name(slots, ITEM_TYPES), LINK_TYPES),
         _ranked(_by_name(slots, LOCATIONS), SEMANTIC_LOCATIONS),
@@ -257,7 +251,7 @@ _ONE_EACH: Final[dict[Any, dict[str, int]]] = {
 }  # a domain's platforms and country as maps (one domain each)
 
 
-def _by_name(slots: list[int], names: tuple[str, ...]) -> dict[str, int]:
+def _by_name(slots: Sequence[int], names: tuple[str, ...]) -> dict[str, int]:
     out: dict[str, int] = {}
     for name, n in zip(names, slots, strict=True):
         if n:
