@@ -58,7 +58,9 @@ async def over_socket(limit: int, seconds: float, concurrency: int) -> tuple[flo
         async with httpx.AsyncClient(
             base_url=emu.base_url, auth=emu.auth, limits=limits, timeout=60
         ) as http:
-            await http.post(SUMMARY_PATH, json=[{"target": TARGET, **ALL}])  # build the corpus
+            for offset in range(0, PAGES, 1000):  # the target's pages built and kept
+                task = {"target": TARGET, "limit": 1000, "offset": offset, **ALL}
+                await http.post(SUMMARY_PATH, json=[task])
             done = 0
             deadline = time.perf_counter() + seconds
             started = time.perf_counter()
@@ -102,7 +104,8 @@ async def in_process(limit: int, seconds: float) -> float:
 
         await app(scope, receive, send)
 
-    await call(0)
+    for offset in range(0, PAGES, 1000):  # the target's pages built and kept
+        await call(offset)
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         await call((done * limit) % PAGES)
