@@ -201,9 +201,8 @@ class Emulator:
     async def _live_reply(
         self, endpoint: Endpoint, account: Account, body: bytes, draw: Draw, started: float
     ) -> _Reply:
-        """The answer as it will go out, computed before the latency is slept. The task's
-        answer is computed by the `workers` (see `workers`): the event loop keeps reading,
-        answering and keeping the other connections alive meanwhile."""
+        """The answer as it will go out, computed before the latency is slept (the corpus's
+        part by the workers: `_answer_task`)."""
         path = _task_path(endpoint)
         if draw.kind is not None:
             self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
@@ -220,10 +219,7 @@ class Emulator:
             return self._reply(env.envelope(40503))
         if not posted:
             return self._reply(env.envelope(40502))
-        if self.workers is not None:
-            first, items = await self.workers.run(self._task, endpoint, posted[0], draw, started)
-        else:  # called without a server's lifespan: in the caller's loop
-            first, items = self._task(endpoint, posted[0], draw, started)
+        first, items = await self._task(endpoint, posted[0], draw, started)
         tasks = [first] + [env.task(40000, path, _echo(endpoint, extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)
@@ -245,7 +241,7 @@ class Emulator:
         self._count_envelope(answer)
         return _Reply(200, self._encoder.encode(answer), b"application/json")
 
-    def _task(
+    async def _task(
         self, endpoint: Endpoint, posted: Any, draw: Draw, started: float
     ) -> tuple[env.TaskOut, int]:
         """The first task's outcome, and how many items it carries."""
@@ -257,7 +253,7 @@ class Emulator:
             task = endpoint.check_task(posted)
             if draw.kind in ("task_40103", "task_50401"):
                 return env.task(int(draw.kind[5:]), path, data), 0
-            result, items = self.corpus.answer(endpoint, task)
+            result, items = await self._answer_task(endpoint, task)
         except UnknownField as exc:
             return env.task(40506, path, data, message=f"Unknown Field: '{exc.field}'."), 0
         except ValidationError as exc:
@@ -272,6 +268,13 @@ class Emulator:
             elapsed=elapsed,
         )
         return done, items
+
+    async def _answer_task(self, endpoint: Endpoint, task: Any) -> tuple[Any, int]:
+        """The corpus's answer, computed by the `workers` while served (see `workers`), else
+        (the app called without a server's lifespan) in the caller's loop."""
+        if self.workers is None:
+            return self.corpus.answer(endpoint, task)
+        return await self.workers.run(self.corpus.answer, endpoint, task)
 
     async def _user_data(self, account: Account, body: bytes, send: Send, started: float) -> None:
         if self.config.user_data_fails:
