@@ -8,6 +8,7 @@ any record is made on its own, in any order, the same in every process.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from typing import Final
 
@@ -15,7 +16,6 @@ MASK: Final = (1 << 64) - 1
 GOLDEN: Final = 0x9E3779B97F4A7C15
 NOW: Final = 1_751_241_600  # 2025-06-30 00:00 UTC: the corpus's data has no clock
 DAY: Final = 86_400
-_UNIT: Final = 2.0**-53
 
 
 def mix(x: int) -> int:
@@ -24,11 +24,6 @@ def mix(x: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK
     return x ^ (x >> 31)
-
-
-def unit(x: int) -> float:
-    """A float in [0, 1) from an integer, through `mix`."""
-    return (mix(x) >> 11) * _UNIT
 
 
 def frac(h: int, shift: int) -> float:
@@ -63,12 +58,6 @@ def spread(n: int, salt: int) -> tuple[int, int]:
     if n <= 1:
         return 1, 0
     a = int(n * 0.6180339887498949) | 1
-    while _gcd(a, n) != 1:
+    while math.gcd(a, n) != 1:
         a += 1
     return a, salt % n
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a

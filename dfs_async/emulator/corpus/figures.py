@@ -51,10 +51,6 @@ def domain_counts(profile: Profile, domains: int) -> dict[str, Any]:
     }
 
 
-def hash_text(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
 def scale(item: Any, one_hundred: bool) -> Any:
     """The item with its rank fields on the one_hundred scale (when asked)."""
     if not one_hundred:

@@ -196,22 +196,6 @@ def make_layout(seed: int, host: str, size: int) -> Layout:
     )
 
 
-def split(rnd: random.Random, total: int, keys: tuple[str, ...], most: int) -> dict[str, int]:
-    """`total` spread over a few keys drawn mostly from the front of `keys`, largest first."""
-    k = min(len(keys), 1 + int(rnd.random() * most))
-    chosen = rnd.sample(keys[: min(len(keys), k + 3)], k)
-    counts: list[int] = []
-    left = total
-    for _ in chosen[:-1]:
-        part = int(left * (0.15 + 0.4 * rnd.random()))
-        counts.append(part)
-        left -= part
-    counts.append(left)
-    chosen.sort(key=keys.index)  # the more common key gets the larger count
-    counts.sort(reverse=True)
-    return {key: count for key, count in zip(chosen, counts, strict=True) if count > 0}
-
-
 def scale_rank(item: DomainPageSummary) -> DomainPageSummary:
     """The item with its rank on the one_hundred scale."""
     rank = item.rank
