@@ -19,6 +19,7 @@ from pathlib import Path
 from benchmarks import (
     cache,
     decode,
+    emulator_throughput,
     family,
     hot_path,
     import_time,
@@ -45,6 +46,8 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "memory": memory.run,
     "scale": scale.run,
     "family": family.run,
+    "emulator": emulator_throughput.run,
+    "emulator-endpoints": emulator_throughput.run_endpoints,
     "shared": shared_limits.run,
     "profile": hot_path.run,
     "cache": cache.run,

@@ -362,7 +362,7 @@ async def test_a_slow_consumer_leaves_the_answers_undecoded_but_a_few(
 
 
 async def test_max_items_caps_each_target() -> None:
-    async with emulator(seed=12, min_pages=30, max_pages=80) as emu, client(emu) as dfs:
+    async with emulator(seed=12, min_pages=40, max_pages=80) as emu, client(emu) as dfs:
         targets = ["m1.com", "m2.com", "m3.com"]
         order = ["rank,desc", "url,asc"]
         stream = dfs.backlinks.domain_pages_summary.stream(
