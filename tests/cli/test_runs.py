@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dfs_async.cli.checkpoint import finished
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig
 from dfs_async.emulator.pytest_plugin import EmulatorFactory
 from dfs_async.targets import normalize_target
@@ -56,7 +57,7 @@ def test_quickstart_as_written(tmp_path: Path) -> None:
     assert len(expected) > 1000
     assert jsonl_records(tmp_path / "pages.jsonl") == expected
     assert "done: 12 targets ok, 0 failed" in result.stderr
-    assert not (tmp_path / "pages.jsonl.checkpoint").exists()
+    assert finished(tmp_path / "pages.jsonl.checkpoint") is not None  # the job is complete
     assert not (tmp_path / "pages.jsonl.errors.jsonl").exists()  # no failure, no file
 
 
