@@ -180,11 +180,16 @@ def test_exit_130_on_sigint_then_resume(
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    assert "stopping: the requests in flight land first" in err
     resumed = run_cli(*args, "--resume", env=cli_env(emu))
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming:" in resumed.stderr
     assert jsonl_records(out) == expected_records(config, many)
     assert all(normalize_target(t) == t for t in many)
+    # The pages in flight at the signal landed and were written: nothing was asked twice.
+    pages = page_records(config, many, 100)
+    empty = len(many) - len({target for target, _ in pages})  # one request each
+    assert emu.app.counters.requests == len(pages) + empty
 
 
 def _wait_for(ready: object, timeout: float = 30.0) -> None:
