@@ -31,6 +31,8 @@ before was delivered; rows still missing a part are not emitted.
 from __future__ import annotations
 
 import functools
+import operator
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -116,8 +118,16 @@ class AuditRow(msgspec.Struct, frozen=True, gc=False):
     failures: dict[str, Failure]
 
 
+_DAY: list[Any] = [-1, None]  # (days since the epoch, that day): one date a day, not an answer
+
+
 def _today() -> date:
-    return datetime.now(UTC).date()
+    """Today in UTC, the API's calendar."""
+    days = int(time.time() // 86_400)
+    if days != _DAY[0]:
+        _DAY[:] = days, datetime.now(UTC).date()
+    day: date = _DAY[1]
+    return day
 
 
 class AuditPlan(msgspec.Struct, frozen=True):
@@ -195,10 +205,13 @@ class AuditPlan(msgspec.Struct, frozen=True):
     def row(self, target: str, answers: Mapping[str, PartAnswer]) -> AuditRow:
         """The row of `target` from its parts' answers (a missing part: empty columns)."""
         values: dict[str, Any] = {}
-        for column, (part, field) in self.columns.items():
+        for part, columns, read in _layout(self.parts):
             answer = answers.get(part)
             item = answer.item if answer is not None else None
-            values[column] = None if item is None else getattr(item, field)
+            if item is None:
+                values.update(dict.fromkeys(columns))
+            else:
+                values.update(zip(columns, read(item), strict=True))
         failures = {p: a.failure for p, a in answers.items() if a.failure is not None}
         if self.date_from is not None:
             days = [a.day for p, a in answers.items() if p in NEW_LOST and a.failure is None]
@@ -258,6 +271,23 @@ def _columns(parts: tuple[str, ...]) -> dict[str, tuple[str, str]]:
                 continue
             out[prefix + info.name] = (part, info.name)
     return out
+
+
+@functools.cache
+def _layout(parts: tuple[str, ...]) -> list[tuple[str, tuple[str, ...], Any]]:
+    """Per part: its columns, and what reads their values off its item (a tuple)."""
+    layout = []
+    for part in parts:
+        pairs = [(c, f) for c, (p, f) in _columns(parts).items() if p == part]
+        columns, fields = tuple(c for c, _ in pairs), [f for _, f in pairs]
+        read = operator.attrgetter(*fields) if len(fields) > 1 else _one(fields[0])
+        layout.append((part, columns, read))
+    return layout
+
+
+def _one(field: str) -> Any:
+    getter = operator.attrgetter(field)
+    return lambda item: (getter(item),)
 
 
 @functools.cache
@@ -392,6 +422,9 @@ class AuditStream:
         self._raised = False
         self.error: RunStopped | None = None
         self.answered = sum(map(len, self._answers.values())) + len(plan.invalid) * len(plan.parts)
+        self._weights = {p: 1 / getattr(BY_NAME[p].paging, "capacity", 1) for p in plan.parts}
+        self._weight = sum(self._weights[p] * len(todo) for p, todo in self._todo.items())
+        self._landed: dict[str, int] = dict.fromkeys(plan.parts, 0)
         for raw, rule in plan.invalid:  # no request: their rows are known now
             self._ready.append(plan.invalid_row(raw, rule))
         for domain in plan.domains:
@@ -478,6 +511,29 @@ class AuditStream:
         if not isinstance(error, BudgetExhausted | DailyLimitReached | Interrupted):
             self._parts.cancel()
 
+    @property
+    def ready(self) -> bool:
+        """Whether `next_event` has an event without waiting (a caller that writes each
+        one down can flush when none is left)."""
+        if self._ready:
+            return True
+        try:
+            answer = self._receive.receive_nowait() if self._receive is not None else None
+        except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+            return False
+        if answer is not None:
+            self._land(answer)
+        return bool(self._ready)
+
+    @property
+    def progress(self) -> float:
+        """About the share of this audit's requests answered (0 to 1): an answer of a bulk
+        part weighs what its share of a request does (a thousandth), a summary's one."""
+        if not self._weight:
+            return 1.0
+        done = sum(self._weights[p] * n for p, n in self._landed.items())
+        return min(1.0, done / self._weight)
+
     def __aiter__(self) -> _Rows:
         return _Rows(self)
 
@@ -509,6 +565,7 @@ class AuditStream:
 
     def _land(self, answer: PartAnswer) -> None:
         self.answered += 1
+        self._landed[answer.part] += 1
         self._ready.append(answer)
         answers = self._answers.setdefault(answer.target, {})
         answers[answer.part] = answer

@@ -156,12 +156,9 @@ async def _run(job: AuditJob, dfs: DataForSEO, journal: Journal, display: Displa
     done_before = 0 if job.resumed is None else len(plan.rows) - _missing_rows(job)
     tally = Tally(done_before)
     audit = dfs.audit(plan, known=job.known)
-    # Progress goes by requests: a summary's request a domain outweighs a bulk one's 1,000.
-    expected = (await dfs.audit.estimate(plan, known=job.known, show=0)).requests
 
     def snapshot() -> Snapshot:
         stats = dfs.stats
-        share = min(1.0, stats.answered / expected) if expected else 1.0
         left = len(plan.rows) - tally.done_before
         return Snapshot(
             total=len(plan.rows),
@@ -174,7 +171,7 @@ async def _run(job: AuditJob, dfs: DataForSEO, journal: Journal, display: Displa
             retry_codes=dict(stats.retries),
             cost=float(stats.cost),
             elapsed=float(stats.elapsed),
-            partial=max(0.0, share * left - tally.ok - tally.failed),
+            partial=max(0.0, audit.progress * left - tally.ok - tally.failed),
             unit="domain",
         )
 
@@ -241,12 +238,14 @@ async def _consume(
                     tally.failed += 1
                 else:
                     tally.ok += 1
-            continue
-        if stats.cost != charged:
-            charged = stats.cost
-            journal.cost(cost_before + charged, costs())
-        journal.answer(event)
-        tally.answers += 1
+        else:
+            if stats.cost != charged:
+                charged = stats.cost
+                journal.cost(cost_before + charged, costs())
+            journal.answer(event)
+            tally.answers += 1
+        if not audit.ready:  # what was delivered goes to the OS before waiting for more
+            journal.flush()
 
 
 # -- the end ----------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ request that cost it)::
     {"part": "bulk_ranks", "target": "a.com", "item": {"target": "a.com", "rank": 431},
      "failure": null, "day": "2026-12-05"}
 
-The file is opened unbuffered: each line is one write to the OS as its answer lands, so
-`kill -9` loses none that was delivered (the ones in flight are asked again); `fsync` is
-batched (SYNC_SECONDS). A line cut short by a crash ends what is read, and is cut off on
+What the audit delivered is flushed to the OS before the run waits for more (`flush`, when
+nothing is left to read at once), so `kill -9` loses only the requests in flight and the
+answers being written at that instant (asked again on resume); `fsync` is batched
+(SYNC_SECONDS). A line cut short by a crash ends what is read, and is cut off on
 resume. `targets` and `params` are fingerprints (checkpoint.py): a resume of other domains or
 options is refused. `date_from` is the new/lost period's start as first resolved, kept by
 every resume (a resume days later counts since the same day). Once the table is written,
@@ -85,7 +86,7 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        return cls(path, path.open("ab", buffering=0))
+        return cls(path, path.open("ab"))
 
     @staticmethod
     def head(path: Path) -> dict[str, Any]:
@@ -136,21 +137,24 @@ class Journal:
         """Open a loaded journal for appending, after cutting off its unsound tail."""
         with path.open("r+b") as f:
             f.truncate(sound)
-        return cls(path, path.open("ab", buffering=0))
+        return cls(path, path.open("ab"))
 
     def answer(self, answer: PartAnswer) -> None:
         self._file.write(_encoder.encode(answer) + b"\n")
-        self._maybe_sync()
 
     def cost(self, cost: float, costs: Mapping[str, float]) -> None:
         """What the job has cost so far (written before the answers the change paid for)."""
         self._file.write(_encoder.encode({"cost": round(cost, 9), "costs": costs}) + b"\n")
 
-    def _maybe_sync(self) -> None:
+    def flush(self) -> None:
+        """Hand what was written to the OS (it survives the process); at most every
+        SYNC_SECONDS, to the disk too."""
+        self._file.flush()
         if time.monotonic() - self._last_sync >= SYNC_SECONDS:
             self.sync()
 
     def sync(self) -> None:
+        self._file.flush()
         os.fsync(self._file.fileno())
         self._last_sync = time.monotonic()
 

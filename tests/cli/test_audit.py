@@ -387,3 +387,27 @@ def test_the_report_comes_with_the_table(served: EmulatorHandle, tmp_path: Path)
     assert page.count("<tr><td>") == 30 and page.count("<svg") == 4
     assert f"<dt>New and lost since<dd>{SINCE} to {TODAY}" in page
     assert f"report: {tmp_path / 'a.html'}" in result.stderr
+
+
+def test_the_readme_s_main_job_as_written(tmp_path: Path) -> None:
+    """The README's quickstart command, run as written (its built-in emulator), gives the
+    table the README shows (its period columns aside: they move with the calendar)."""
+    from .helpers import REPO
+
+    readme = (REPO / "README.md").read_text()
+    install = next(line for line in readme.splitlines() if "python3 -m venv .venv" in line)
+    command = install.split("&& .venv/bin/dfs-async ")[1].split()
+    assert command[:2] == ["audit", "examples/targets.txt"] and "--report" in command
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "targets.txt").write_bytes(
+        (REPO / "examples" / "targets.txt").read_bytes()
+    )
+    result = run_cli(*command, cwd=tmp_path, env=cli_env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    shown = [line.strip() for line in readme.split("The first lines of `audit.csv`")[1]
+             .split("\n\n")[1].splitlines()]  # fmt: skip
+    written = (tmp_path / "audit.csv").read_text().splitlines()
+    assert [line.rsplit(",", 2)[0] for line in written[:4]] == [
+        line.rsplit(",", 2)[0] for line in shown
+    ]
+    assert (tmp_path / "audit.html").stat().st_size > 10_000
