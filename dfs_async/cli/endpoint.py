@@ -60,12 +60,14 @@ resume:
   done. After a crash, kill -9 or Ctrl-C, the same command with --resume cuts FILE back to
   its last checkpointed size, skips the done targets and continues the others from the
   pages they lack: every record ends up exactly once, and a kill costs only the pages in
-  flight. Without a checkpoint --resume simply starts, so a scheduler can always pass it; a
-  checkpoint of other targets or parameters is refused. Failed targets whose failure was
-  transient (server errors, timeouts, network errors past their retries) are continued on
-  resume; request errors are final. --budget counts what the resumed runs spent. Parquet
-  runs write FILE.partial.jsonl and convert it to FILE when complete. The checkpoint is
-  deleted when the run completes.
+  flight; Ctrl-C or SIGTERM sends nothing more and writes the pages in flight first (a
+  second one stops at once). Without a checkpoint --resume simply starts; once the run is
+  complete the checkpoint says so (one line) and --resume sends nothing, so a scheduler can
+  always pass it. A checkpoint of other targets or parameters is refused. Failed targets
+  whose failure was transient (server errors, timeouts, network errors past their retries)
+  are continued on resume; request errors are final. --budget counts what the resumed runs
+  spent. Parquet runs write FILE.partial.jsonl and convert it to FILE when complete. A run
+  that paid nothing leaves nothing behind.
 
 exit codes:
   0    every target done
