@@ -40,14 +40,6 @@ from benchmarks.harness import (
 
 FLOOR: Final = "floor: the library's streams"
 OURS: Final = "ours"
-BULK: Final = (
-    "bulk_ranks",
-    "bulk_backlinks",
-    "bulk_referring_domains",
-    "bulk_spam_score",
-    "bulk_new_lost_backlinks",
-    "bulk_new_lost_referring_domains",
-)
 
 
 def domains(n: int) -> list[str]:
@@ -176,11 +168,12 @@ def goals(section: Section) -> list[Goal]:
 
 async def floor(url: str, n: int, summary: bool) -> dict[str, Any]:
     from dfs_async import DataForSEO
+    from dfs_async.audit import PARTS
 
     names = domains(n)
     records = 0
     async with DataForSEO(LOGIN, PASSWORD, base_url=url, rate=None) as dfs:
-        for part in (*BULK, *(("summary",) if summary else ())):
+        for part in (*PARTS, *(("summary",) if summary else ())):
             async with getattr(dfs.backlinks, part).stream(names) as stream:
                 async for _ in stream:
                     records += 1

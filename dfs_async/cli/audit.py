@@ -30,9 +30,9 @@ from dfs_async.cli.exits import (
     usage_error,
 )
 from dfs_async.cli.fields import option
-from dfs_async.cli.job import API_CONCURRENCY, check_writable, complete_job
+from dfs_async.cli.job import check_writable, complete_job
 from dfs_async.cli.journal import Journal, Resumed
-from dfs_async.cli.options import add_job_options, client_options
+from dfs_async.cli.options import add_job_options, client_options, concurrency_warning
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
 from dfs_async.cli.server import check_server
 from dfs_async.cli.targets_file import read_lines
@@ -155,20 +155,11 @@ class AuditJob:
     argv: list[str]
     header: dict[str, Any]
     resumed: Resumed | None = None
+    known: list[PartAnswer] = field(default_factory=list)  # of the runs before, to keep
+    done_before: int = 0  # rows the runs before completed
     complete: dict[str, Any] | None = None
     notices: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def known(self) -> list[PartAnswer]:
-        """The answers of the runs before, but transient failures: asked again."""
-        if self.resumed is None:
-            return []
-        return [
-            a
-            for a in self.resumed.answers
-            if a.failure is None or is_final({"status_code": a.failure.status_code})
-        ]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -317,20 +308,22 @@ def _checkpoint(job: AuditJob, args: argparse.Namespace, lines: list[str]) -> No
                 f"the new/lost period of this audit starts on {resumed.date_from}, which is"
                 " now more than a year back: start over with --restart"
             ) from None
-    done = len(job.plan.rows) - len(_missing(job))
+        job.header["date_from"] = resumed.date_from.isoformat()
+    # A transient failure (a server error past its retries) is asked again.
+    job.known = [
+        a
+        for a in resumed.answers
+        if a.failure is None or is_final({"status_code": a.failure.status_code})
+    ]
+    have: dict[str, set[str]] = {}
+    for answer in job.known:
+        have.setdefault(answer.target, set()).add(answer.part)
+    missing = sum(len(have.get(d, ())) < len(job.plan.parts) for d in job.plan.domains)
+    job.done_before = len(job.plan.rows) - missing
     job.notices.append(
-        f"resuming: {done:,} of {len(job.plan.rows):,} domains already done,"
+        f"resuming: {job.done_before:,} of {len(job.plan.rows):,} domains already done,"
         f" {money(resumed.cost)} spent"
     )
-
-
-def _missing(job: AuditJob) -> set[str]:
-    """The domains some part still lacks."""
-    have: dict[str, int] = {}
-    for answer in job.known:
-        have[answer.target] = have.get(answer.target, 0) + 1
-    parts = len(job.plan.parts)
-    return {d for d in job.plan.domains if have.get(d, 0) < parts}
 
 
 def _as_domain(raw: str) -> str:
@@ -357,8 +350,5 @@ def _notices(job: AuditJob, args: argparse.Namespace) -> None:
             f"{len(plan.invalid)} line(s) not a domain, reported as failed: "
             + ", ".join(repr(raw) for raw, _ in plan.invalid[:5])
         )
-    if args.concurrency > API_CONCURRENCY:
-        job.warnings.append(
-            f"warning: the API allows {API_CONCURRENCY} simultaneous requests per account:"
-            f" --concurrency {args.concurrency} will meet 40209 (too many requests at once)"
-        )
+    if warning := concurrency_warning(args):
+        job.warnings.append(warning)

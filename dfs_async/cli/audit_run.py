@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
 
 from dfs_async.cli.audit import PROG, AuditJob
 from dfs_async.cli.checkpoint import write_complete
-from dfs_async.cli.dry_run import SHOWN, estimating, price_text, show
+from dfs_async.cli.dry_run import SHOWN, price_text, print_dry_run
 from dfs_async.cli.exits import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["execute"]
 
-SHOWN_PARTS: Final = 3  # domains of a bulk part's first request a dry run prints
-
 
 async def execute(job: AuditJob) -> int:
     """Run `job` (or its dry run); its exit code."""
@@ -52,10 +50,7 @@ async def execute(job: AuditJob) -> int:
     if job.complete is not None:
         display.message(already_complete(PROG, job.output, job.complete))
         return EXIT_OK
-    for warning in job.warnings:
-        display.message(warning)
-    for notice in job.notices:
-        display.notice(notice)
+    display.preamble(job.warnings, job.notices)
     if job.dry_run:
         return await _dry_run(job, display)
     from dfs_async import DataForSEO
@@ -88,17 +83,10 @@ async def execute(job: AuditJob) -> int:
 
 
 async def _dry_run(job: AuditJob, display: Display) -> int:
-    try:
-        async with estimating(job.client, job.emulator) as (dfs, where):
-            estimate = await dfs.audit.estimate(job.plan, known=job.known, show=SHOWN)
-    except (ConfigurationError, ValueError) as exc:
-        return usage_error(PROG, str(exc))
-    gone = show(_report(job, estimate))
-    if gone is not None:
-        return gone
-    if where:
-        display.notice(where)
-    return EXIT_OK
+    async def lines(dfs: DataForSEO) -> str:
+        return _report(job, await dfs.audit.estimate(job.plan, known=job.known, show=SHOWN))
+
+    return await print_dry_run(PROG, job.client, job.emulator, display, lines)
 
 
 def _report(job: AuditJob, estimate: AuditEstimate) -> str:
@@ -110,7 +98,7 @@ def _report(job: AuditJob, estimate: AuditEstimate) -> str:
         f"{len(plan.invalid):,} not a domain",
     ]
     if plan.from_url:
-        facts.append(f"{plural(len(plan.from_url), 'URL')} read as its domain")
+        facts.append(f"{plural(len(plan.from_url), 'URL')} read as a domain")
     lines = [", ".join(facts)]
     if plan.date_from is not None:
         lines.append(f"new/lost: since {plan.date_from} (to the day the API answers)")
@@ -153,8 +141,7 @@ async def _run(job: AuditJob, dfs: DataForSEO, journal: Journal, display: Displa
     plan = job.plan
     cost_before = job.resumed.cost if job.resumed is not None else 0.0
     costs_before = job.resumed.costs if job.resumed is not None else {}
-    done_before = 0 if job.resumed is None else len(plan.rows) - _missing_rows(job)
-    tally = Tally(done_before)
+    tally = Tally(job.done_before)
     audit = dfs.audit(plan, known=job.known)
 
     def snapshot() -> Snapshot:
@@ -207,14 +194,6 @@ async def _run(job: AuditJob, dfs: DataForSEO, journal: Journal, display: Displa
     if ending.stopped or ending.interrupted:
         return _stopped(job, tally, now, ending, spent, display)
     return _complete(job, tally, now, spent, costs(), display)
-
-
-def _missing_rows(job: AuditJob) -> int:
-    """Rows some part of which is not known yet."""
-    have: dict[str, int] = {}
-    for answer in job.known:
-        have[answer.target] = have.get(answer.target, 0) + 1
-    return sum(have.get(d, 0) < len(job.plan.parts) for d in job.plan.domains)
 
 
 async def _consume(

@@ -8,7 +8,7 @@ documented one.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -24,7 +24,7 @@ from dfs_async.money import money
 if TYPE_CHECKING:
     from dfs_async import DataForSEO, Estimate, Price
 
-__all__ = ["dry_run", "estimating", "price_text", "report", "show"]
+__all__ = ["dry_run", "estimating", "price_text", "print_dry_run", "report"]
 
 SHOWN: Final = 5  # first requests a dry run prints in full
 
@@ -67,25 +67,34 @@ def show(text: str) -> int | None:
 
 
 async def dry_run(job: Job, display: Display) -> int:
+    async def lines(dfs: DataForSEO) -> str:
+        call = getattr(dfs.backlinks, job.endpoint.name)
+        estimate = await call.estimate(job.todo, max_items=job.max_items, show=SHOWN, **job.fields)
+        return report(job, estimate)
+
+    return await print_dry_run(job.prog, job.client, job.emulator, display, lines)
+
+
+async def print_dry_run(
+    prog: str,
+    options: dict[str, Any],
+    emulator: bool,
+    display: Display,
+    lines: Callable[[DataForSEO], Awaitable[str]],
+) -> int:
+    """A dry run: the `lines` a client made to estimate with gives (`estimating`) on
+    stdout, where its prices come from on stderr; the exit code."""
     try:
-        async with estimating(job.client, job.emulator) as (dfs, where):
-            estimate = await _estimate(dfs, job)
+        async with estimating(options, emulator) as (dfs, where):
+            text = await lines(dfs)
     except (ConfigurationError, ValueError) as exc:
-        return usage_error(job.prog, str(exc))
-    gone = show(report(job, estimate))
+        return usage_error(prog, str(exc))
+    gone = show(text)
     if gone is not None:
         return gone
     if where:
         display.notice(where)
     return EXIT_OK
-
-
-async def _estimate(dfs: DataForSEO, job: Job) -> Estimate:
-    call = getattr(dfs.backlinks, job.endpoint.name)
-    estimate: Estimate = await call.estimate(
-        job.todo, max_items=job.max_items, show=SHOWN, **job.fields
-    )
-    return estimate
 
 
 def report(job: Job, estimate: Estimate) -> str:

@@ -12,7 +12,7 @@ import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from dfs_async.cli.checkpoint import (
     Checkpoint,
@@ -24,15 +24,13 @@ from dfs_async.cli.checkpoint import (
 )
 from dfs_async.cli.exits import UsageError
 from dfs_async.cli.fields import request_fields
-from dfs_async.cli.options import client_options
+from dfs_async.cli.options import client_options, concurrency_warning
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
 from dfs_async.cli.server import check_server
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.endpoints import Endpoint
 
 __all__ = ["Files", "Job", "check_writable", "command_name", "complete_job", "prepare"]
-
-API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
 
 
 def command_name(endpoint: Endpoint) -> str:
@@ -186,11 +184,8 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
             f"{len(targets.invalid)} invalid target(s), reported as failed: "
             + ", ".join(repr(raw) for raw, _ in targets.invalid[:5])
         )
-    if args.concurrency > API_CONCURRENCY:
-        job.warnings.append(
-            f"warning: the API allows {API_CONCURRENCY} simultaneous requests per account:"
-            f" --concurrency {args.concurrency} will meet 40209 (too many requests at once)"
-        )
+    if warning := concurrency_warning(args):
+        job.warnings.append(warning)
     checkpoint = files.checkpoint
     if checkpoint is None or not checkpoint.exists():
         if args.resume:

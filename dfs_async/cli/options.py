@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from typing import Any, Final
 
 from dfs_async.cli.server import add_server_options
 
-__all__ = ["add_job_options", "client_options", "positive_float", "positive_int"]
+__all__ = [
+    "API_CONCURRENCY",
+    "add_job_options",
+    "client_options",
+    "concurrency_warning",
+    "positive_float",
+    "positive_int",
+]
+
+API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
 
 
 def positive_int(text: str) -> int:
@@ -111,3 +120,13 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
         "account_limits": args.account_limits,
         "max_attempts": args.max_attempts,
     }
+
+
+def concurrency_warning(args: argparse.Namespace) -> str | None:
+    """A warning when --concurrency is more than the API allows an account."""
+    if args.concurrency <= API_CONCURRENCY:
+        return None
+    return (
+        f"warning: the API allows {API_CONCURRENCY} simultaneous requests per account:"
+        f" --concurrency {args.concurrency} will meet 40209 (too many requests at once)"
+    )

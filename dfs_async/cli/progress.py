@@ -147,6 +147,13 @@ class Display:
             return
         self.message(message)
 
+    def preamble(self, warnings: list[str], notices: list[str]) -> None:
+        """What a job says before it starts: its warnings, then its notices."""
+        for warning in warnings:
+            self.message(warning)
+        for notice in notices:
+            self.notice(notice)
+
     def message(self, message: str) -> None:
         """A line always shown (errors, how to resume), without breaking the bar."""
         if self._progress is not None:

@@ -37,10 +37,7 @@ async def execute(job: Job) -> int:
     if job.complete is not None:
         display.message(already_complete(job.prog, job.files.output, job.complete))
         return EXIT_OK
-    for warning in job.warnings:
-        display.message(warning)
-    for notice in job.notices:
-        display.notice(notice)
+    display.preamble(job.warnings, job.notices)
     if job.dry_run:
         return await dry_run(job, display)
     from dfs_async import DataForSEO
