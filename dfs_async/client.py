@@ -86,6 +86,9 @@ class DataForSEO:
       to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
       ssl.SSLContext); TLS checks are never switched off.
     - `recovery`: seconds after a 40202/40209 before the rate/concurrency doubles back.
+
+    `dfs.backlinks.<name>` is each endpoint; `dfs.audit(domains, ...)` the audit, a job of
+    several of them at once on this client (`audit.py`).
     """
 
     def __init__(
