@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    audit,
     cache,
     decode,
     emulator_throughput,
@@ -51,6 +52,7 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "shared": shared_limits.run,
     "profile": hot_path.run,
     "cache": cache.run,
+    "audit": audit.run,
 }
 
 
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline",
         metavar="REV",
         help="also measure the client as it was at git revision REV (overhead, small, paced, "
-        "imports, family), side by side",
+        "imports, family, audit), side by side",
     )
     args = parser.parse_args(argv)
     if args.baseline:

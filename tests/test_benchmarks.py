@@ -266,3 +266,15 @@ def test_shared_limits() -> None:
     assert shared is not None
     assert 1 <= shared.values["trips"] <= 3  # counted by Redis: an acquire, maybe a release
     assert all(g.met is not None for g in section.goals)
+
+
+def test_audit() -> None:
+    from benchmarks import audit
+
+    section = audit.run(Size.TINY)
+    assert_complete(section)
+    assert {r.name for r in section.rows} == {
+        f"{what} {who}" for what in ("bulk", "with summary") for who in (audit.FLOOR, audit.OURS)
+    }
+    assert section.row(f"bulk {audit.FLOOR}").values["requests"] == 6  # type: ignore[union-attr]
+    assert all(g.met is not None for g in section.goals)

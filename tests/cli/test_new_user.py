@@ -210,7 +210,7 @@ def test_no_empty_errors_file(dfs_emulator_factory: EmulatorFactory, tmp_path: P
                      env=cli_env(emu))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "1 target ok" in result.stderr  # and not "1 targets"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jsonl", "o.jsonl.checkpoint"]
 
 
 def test_the_emulator_command_prints_its_account_and_logs_requests() -> None:
