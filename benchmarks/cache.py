@@ -14,17 +14,15 @@ no hits pays for its cache, and the second run of a 10,000-domain audit.
 - **Bulk**: `bulk_ranks` of 10,000 targets (1,000 a request) from the emulator in its own
   process (`benchmarks.family_client bulk-ours --cache`): no cache, a cache holding none,
   and a cache holding every target (nothing sent); client CPU per 1,000 targets.
-- **Audit**: `dfs-async audit` of 10,000 domains (six bulk endpoints, 10 requests each)
-  against the emulator (in this process; the command in its own): without a cache, a first
-  run with one, and the second run, which the cache answers whole. Its wall time, its CPU
-  and the requests the emulator saw.
+- **Audit**: `dfs-async audit` of 10,000 domains (one job: six bulk endpoints at once, 10
+  requests each) against the emulator (in this process; the command in its own): without a
+  cache, a first run with one, and the second run, which the cache answers whole. Its wall
+  time, its CPU and the requests the emulator saw.
 """
 
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ from typing import Any
 import anyio
 import msgspec
 
+from benchmarks.audit import domains as audit_domains
 from benchmarks.harness import (
     ROOT,
     Goal,
@@ -49,6 +48,7 @@ from benchmarks.harness import (
     interleaved,
     run_json,
     server_process,
+    timed,
 )
 from benchmarks.pages import page_bytes
 from dfs_async.cache import Cache, Entry, open_cache
@@ -241,7 +241,7 @@ def _audit(section: Section, tmp: Path, domains: int) -> None:
     from dfs_async.emulator import EmulatorConfig, serving_emulator
 
     path = tmp / "domains.txt"
-    path.write_text("".join(f"site{i}.com\n" for i in range(domains)))
+    path.write_text("".join(f"{domain}\n" for domain in audit_domains(domains)))
     cache = tmp / "audit.db"
     with serving_emulator(EmulatorConfig(rate_limit=10**6)) as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
@@ -251,25 +251,12 @@ def _audit(section: Section, tmp: Path, domains: int) -> None:
             options = ["--no-cache"] if n == 0 else ["--cache", str(cache)]
             out = tmp / f"audit{n}.csv"
             argv = ["audit", str(path), "--base-url", emu.base_url, "-o", str(out), "-q"]
-            wall, cpu = _timed([sys.executable, "-m", "dfs_async", *argv, *options], env)
+            wall, cpu, _ = timed(["-m", "dfs_async", *argv, *options], ROOT, env)
             rows = out.read_text().count("\n") - 1
             if rows != domains:
                 raise RuntimeError(f"{name}: {rows} rows for {domains} domains")
             values = {"run_s": wall, "run_cpu_s": cpu, "requests": emu.app.counters.requests}
             section.rows.append(Row(AUDIT.format(run=name), values))
-
-
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU seconds of a command (its own process), which must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(argv[2:5])} exited {done.returncode}: {done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 # -- goals ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The response cache through the client, against the emulator over a real loopback socket,
 under asyncio and trio, in a local file and in a real Redis: a second run sends nothing and
 delivers the same events; a bulk list overlapping an earlier one pays only for its new
-targets; a stale cursor falls back to the walk again; a hit costs nothing and no budget;
+targets; the audit, a job of several endpoints, likewise; a stale cursor falls back to the
+walk again; a hit costs nothing and no budget; a stopped client takes nothing more from it;
 an entry that is not the endpoint's answer is a miss; what failed is asked again."""
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ import anyio
 import msgspec
 import pytest
 
-from dfs_async import DataForSEO, Failure, PageDone, Record, RetryPolicy, TargetDone
+from dfs_async import (
+    DataForSEO,
+    Failure,
+    Interrupted,
+    PageDone,
+    Record,
+    RetryPolicy,
+    TargetDone,
+)
+from dfs_async.audit import PARTS
 from dfs_async.cache import CacheStats, Entry, cache_key
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from dfs_async.engine.recall import complete
@@ -125,6 +135,58 @@ async def test_a_bulk_list_overlapping_an_earlier_one_pays_for_its_new_targets(
         async with client(emu, spec) as dfs:
             await events_of(dfs.backlinks.bulk_ranks, later[:10], rank_scale="one_hundred")
             assert dfs.stats.cache_hits == 0
+
+
+async def test_an_audit_again_pays_only_for_what_the_cache_lacks(spec: str) -> None:
+    """`dfs.audit` on a client with a cache: every part's answer for a domain is kept, so
+    the same audit again sends nothing, its estimate counts what the cache holds, and an
+    audit of a longer list pays only for the new domains, within a budget for those alone."""
+    parts = [*PARTS, "summary"]
+    domains = [f"site{i}.example.com" for i in range(40)]
+    new = [f"new{i}.example.com" for i in range(10)]
+    async with emulator() as emu:
+        async with client(emu, spec) as dfs:
+            async with dfs.audit(domains, parts=parts) as audit:
+                first = {row.target: row async for row in audit}
+            paid = dfs.stats.cost
+        assert emu.app.counters.requests == len(PARTS) + len(domains) and paid > 0
+        emu.app.reset_counters()
+        async with client(emu, spec) as dfs:
+            estimate = await dfs.audit.estimate(domains, parts=parts)
+            async with dfs.audit(domains, parts=parts) as audit:
+                second = {row.target: row async for row in audit}
+            stats = dfs.stats
+        assert emu.app.counters.requests == 0 and second == first
+        assert (estimate.requests, estimate.cost, estimate.cached) == (0, 0, 40 * len(parts))
+        assert estimate.saved == pytest.approx(paid)
+        assert (stats.cost, stats.costs, stats.cache_hits) == (0, {}, 40 * len(parts))
+        assert stats.cache_saved == pytest.approx(paid)
+        # a longer list: a request a bulk part and one a new domain for summary, no more
+        bulk, summary = 0.02 + len(new) * 0.00003, 0.02 + 0.00003
+        budget = len(PARTS) * bulk + len(new) * summary
+        async with client(emu, spec, max_cost=budget + 1e-6) as dfs:
+            async with dfs.audit(domains + new, parts=parts) as audit:
+                third = {row.target: row async for row in audit}
+            assert dfs.stats.cost == pytest.approx(budget)
+        assert emu.app.counters.requests == len(PARTS) + len(new)
+        assert {t: r for t, r in third.items() if t in first} == first
+        assert all(not third[t].failures and third[t].values["rank"] is not None for t in new)
+
+
+async def test_a_stopped_client_takes_nothing_more_from_the_cache(tmp_path: Path) -> None:
+    """`dfs.stop()` ends a stream at its next request, and an awaited call raises,
+    whether the cache holds the answer or not."""
+    targets = [f"site{i}.com" for i in range(50)]
+    async with emulator() as emu, client(emu, str(tmp_path / "cache.db")) as dfs:
+        await dfs.backlinks.summary("forbes.com")
+        await events_of(dfs.backlinks.bulk_ranks, targets)
+        await dfs.cache.flush()  # type: ignore[union-attr]
+        dfs.stop()
+        with pytest.raises(Interrupted):
+            await dfs.backlinks.summary("forbes.com")
+        with pytest.raises(Interrupted):
+            await events_of(dfs.backlinks.bulk_ranks, targets)
+        assert dfs.stats.cache_hits == 0 and emu.app.counters.requests == 2
 
 
 async def test_an_awaited_call_is_answered_from_the_cache(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from dfs_async.money import money
 if TYPE_CHECKING:
     from dfs_async.cache import CacheStats
 
-__all__ = ["add_cache_options", "cache_options", "register", "watch_warnings"]
+__all__ = ["CACHE_EPILOG", "add_cache_options", "cache_options", "register", "watch_warnings"]
 
 PROG: Final = "dfs-async cache"
 ENVIRONMENT: Final = "DATAFORSEO_CACHE"
@@ -48,6 +48,19 @@ file) or --cache redis://HOST:PORT/DB, else DATAFORSEO_CACHE.
 exit codes: 0 done, 1 the store failed (corrupt, locked, lost), 2 usage (no store, or one
 that cannot be opened)
 """
+
+
+CACHE_EPILOG: Final = f"""\
+cache:
+  With --cache (or {ENVIRONMENT}), every answer the API gives in full is kept, and a
+  request whose answer is there, younger than --cache-ttl, is not sent: it costs nothing
+  (a bulk endpoint's targets each: a list overlapping an earlier one pays only for the
+  new ones). The summary says how many answers came from the cache and what they saved;
+  --dry-run counts them and bounds the rest. A store that cannot be used is exit 2 before
+  any request; one that fails during the run is one warning, and the run goes on without.
+  `dfs-async cache stats|prune|clear` shows what a store holds and empties it.
+"""
+"""The help's words on the cache, for the epilog of every command that takes it."""
 
 
 def _duration(text: str) -> float:

@@ -9,11 +9,14 @@ documented one. With a cache, the client is opened to look the first requests up
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from dfs_async.cli.exits import EXIT_OK, usage_error
+from dfs_async.cli.files import broken_pipe
 from dfs_async.cli.job import Job
 from dfs_async.cli.progress import Display, plural
 from dfs_async.errors import ConfigurationError
@@ -22,7 +25,7 @@ from dfs_async.money import money
 if TYPE_CHECKING:
     from dfs_async import DataForSEO, Estimate, Price
 
-__all__ = ["dry_run", "price_text", "report"]
+__all__ = ["cached_line", "dry_run", "estimating", "price_text", "print_dry_run", "report"]
 
 SHOWN: Final = 5  # first requests a dry run prints in full
 
@@ -31,50 +34,83 @@ def price_text(price: Price) -> str:
     return f"{money(price.per_request)} a request + {money(price.per_item)} an item"
 
 
-async def dry_run(job: Job, display: Display) -> int:
+def cached_line(cached: int, saved: float) -> str:
+    """What the response cache holds of a dry run's requests."""
+    return (
+        f"from the cache: {plural(cached, 'answer')} ({money(saved)} not spent), left out of"
+        " the requests and the cost bound above"
+    )
+
+
+@asynccontextmanager
+async def estimating(
+    options: dict[str, Any], emulator: bool
+) -> AsyncIterator[tuple[DataForSEO, str | None]]:
+    """A client to estimate with, sending no task, and where its prices come from: the
+    account's when there are credentials to read them with (user_data is free), else the
+    documented ones. ConfigurationError/ValueError for bad options."""
     from dfs_async import DataForSEO
 
-    try:  # built to check its options and to estimate: never opened, nothing is sent
-        planner = DataForSEO(login="dry-run", password="dry-run", **job.client)
-    except (ConfigurationError, ValueError) as exc:
-        return usage_error(job.prog, str(exc))
-    options = job.client
-    where = None
-    try:
-        if job.emulator or not options["account_limits"] or options["rate"] != "account":
-            estimate = await _planned(planner, job)
-        elif not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
-            estimate = await _planned(planner, job)
-            where = "price: documented (no credentials to read the account's)"
-        else:
-            async with DataForSEO(**options) as dfs:
-                account = await dfs.ready()
-                estimate = await _estimate(dfs, job)
+    # Built to check its options and to estimate: nothing is sent.
+    planner = DataForSEO(login="dry-run", password="dry-run", **options)
+    where: str | None = None
+    if emulator or not options["account_limits"] or options["rate"] != "account":
+        pass
+    elif not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
+        where = "price: documented (no credentials to read the account's)"
+    else:
+        async with DataForSEO(**options) as dfs:
+            account = await dfs.ready()
             where = "price: the account's (user_data)"
             if account is None or account.info is None:
                 where = account.notice if account is not None else None
-    except ConfigurationError as exc:  # a cache that cannot be opened
-        return usage_error(job.prog, str(exc))
-    print(report(job, estimate))
+            yield dfs, where
+        return
+    if planner.cache_spec is None:
+        yield planner, where  # never opened
+    else:
+        async with planner:  # opened only to reach its cache
+            yield planner, where
+
+
+def show(text: str) -> int | None:
+    """Print a dry run's report on stdout; the exit code if the reader went away."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `| head`
+        return broken_pipe()
+    return None
+
+
+async def dry_run(job: Job, display: Display) -> int:
+    async def lines(dfs: DataForSEO) -> str:
+        call = getattr(dfs.backlinks, job.endpoint.name)
+        estimate = await call.estimate(job.todo, max_items=job.max_items, show=SHOWN, **job.fields)
+        return report(job, estimate)
+
+    return await print_dry_run(job.prog, job.client, job.emulator, display, lines)
+
+
+async def print_dry_run(
+    prog: str,
+    options: dict[str, Any],
+    emulator: bool,
+    display: Display,
+    lines: Callable[[DataForSEO], Awaitable[str]],
+) -> int:
+    """A dry run: the `lines` a client made to estimate with gives (`estimating`) on
+    stdout, where its prices come from on stderr; the exit code."""
+    try:
+        async with estimating(options, emulator) as (dfs, where):
+            text = await lines(dfs)
+    except (ConfigurationError, ValueError) as exc:
+        return usage_error(prog, str(exc))
+    gone = show(text)
+    if gone is not None:
+        return gone
     if where:
         display.notice(where)
     return EXIT_OK
-
-
-async def _planned(planner: DataForSEO, job: Job) -> Estimate:
-    """The estimate of a client that reads no account: opened only to reach its cache."""
-    if planner.cache_spec is None:
-        return await _estimate(planner, job)
-    async with planner:
-        return await _estimate(planner, job)
-
-
-async def _estimate(dfs: DataForSEO, job: Job) -> Estimate:
-    call = getattr(dfs.backlinks, job.endpoint.name)
-    estimate: Estimate = await call.estimate(
-        job.todo, max_items=job.max_items, show=SHOWN, **job.fields
-    )
-    return estimate
 
 
 def report(job: Job, estimate: Estimate) -> str:
@@ -124,9 +160,6 @@ def report(job: Job, estimate: Estimate) -> str:
                 " without --max-items"
             )
     if estimate.cached:
-        lines.append(
-            f"from the cache: {plural(estimate.cached, 'answer')} ({money(estimate.saved)} not"
-            " spent), left out of the requests and the bound above"
-        )
+        lines.append(cached_line(estimate.cached, estimate.saved))
     lines.append(f"price: {price_text(price)}")
     return "\n".join(lines)

@@ -15,8 +15,8 @@ import anyio
 from dfs_async.cli.budget import budget_left
 from dfs_async.cli.cache import watch_warnings
 from dfs_async.cli.dry_run import dry_run, price_text
-from dfs_async.cli.exits import EXIT_STOPPED, usage_error
-from dfs_async.cli.files import Ending, broken_pipe, finish, open_outputs
+from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
+from dfs_async.cli.files import Ending, already_complete, broken_pipe, finish, open_outputs
 from dfs_async.cli.job import Job
 from dfs_async.cli.progress import Display, Snapshot
 from dfs_async.cli.server import start_emulator
@@ -26,7 +26,7 @@ from dfs_async.errors import ConfigurationError, RunStopped
 if TYPE_CHECKING:
     from dfs_async import DataForSEO
 
-__all__ = ["execute"]
+__all__ = ["account_line", "execute", "watch_signals"]
 
 
 async def execute(job: Job) -> int:
@@ -35,10 +35,10 @@ async def execute(job: Job) -> int:
     # display, once: not also by logging's last-resort handler.
     logging.getLogger("dfs_async").addHandler(logging.NullHandler())
     display = Display(Display.choose(job.quiet))
-    for warning in job.warnings:
-        display.message(warning)
-    for notice in job.notices:
-        display.notice(notice)
+    if job.complete is not None:
+        display.message(already_complete(job.prog, job.files.output, job.complete))
+        return EXIT_OK
+    display.preamble(job.warnings, job.notices)
     with watch_warnings(display.message):
         if job.dry_run:
             return await dry_run(job, display)
@@ -63,7 +63,7 @@ async def _execute(job: Job, display: Display) -> int:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return usage_error(job.prog, str(exc))
-        account = await _account_line(dfs, job)
+        account = await account_line(dfs, [job.endpoint.name])
         if account is not None:
             display.notice(account)
         try:
@@ -78,33 +78,49 @@ def _call(dfs: DataForSEO, job: Job) -> Any:
     return getattr(dfs.backlinks, job.endpoint.name)
 
 
-async def _account_line(dfs: DataForSEO, job: Job) -> str | None:
+async def account_line(dfs: DataForSEO, names: list[str]) -> str | None:
     """Read the account before the run (what the first request would do): the fallback
-    notice, or one line of what the run goes by."""
+    notice, or one line of what the run goes by (the pace; the price and the requests
+    left today of each endpoint `names`)."""
     account = await dfs.ready()
     if account is None:
         return None
     info = account.info
     if info is None:
         return account.notice
-    name = job.endpoint.name
     line = f"account: pacing at {account.rate:,.0f} requests a minute"
     if info.per_minute is not None:
         line += f" (its limit: {info.per_minute:,.0f})"
-    line += f"; {name}: {price_text(_call(dfs, job).price())}"
-    limit = info.daily_limits.get(name)
-    if limit is not None:
-        left = max(0, limit - info.used_today.get(name, 0))
-        line += f"; {left:,} of {limit:,} requests a day left today"
+    prices = {name: price_text(getattr(dfs.backlinks, name).price()) for name in names}
+    if len(names) > 1 and len(set(prices.values())) == 1:
+        line += f"; {prices[names[0]]} for each endpoint"
+        prices = {}
+    for name in names:
+        price = prices.get(name)
+        limit = info.daily_limits.get(name)
+        if price is None and limit is None:
+            continue
+        line += f"; {name}:" + (f" {price}" if price else "")
+        if limit is not None:
+            left = max(0, limit - info.used_today.get(name, 0))
+            line += f"{',' if price else ''} {left:,} of {limit:,} requests a day left today"
     return line
 
 
-async def _watch_signals(work: anyio.CancelScope, ending: Ending) -> None:
+async def watch_signals(
+    work: anyio.CancelScope, ending: Ending, dfs: DataForSEO, display: Display
+) -> None:
+    """SIGINT or SIGTERM stops the client (`stop`): nothing more is sent, and the requests
+    in flight land and are written, so nothing paid for is lost; a second one stops at once
+    (the requests in flight are then lost, and asked again on resume)."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
+            if ending.interrupted:
+                work.cancel()
+                return
             ending.interrupted = True
-            work.cancel()
-            return
+            dfs.stop()
+            display.message("stopping: the requests in flight land first (again: stop now)")
 
 
 async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display) -> int:
@@ -116,6 +132,8 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
 
     def snapshot() -> Snapshot:
         stats = dfs.stats
+        share, left, told = writer.unfinished()
+        remaining = len(job.targets) - done_before - writer.ok - writer.failed
         return Snapshot(
             total=len(job.targets),
             done_before=done_before,
@@ -129,6 +147,8 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
             elapsed=float(stats.elapsed),
             empty=writer.empty_count,
             empty_names=tuple(writer.empty),
+            partial=share,
+            items_left=left if 0 < remaining <= told else None,
             cached=stats.cache_hits,
             saved=stats.cache_saved,
         )
@@ -137,7 +157,7 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
     work = anyio.CancelScope()
     todo = job.todo
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_watch_signals, work, ending)
+        tg.start_soon(watch_signals, work, ending, dfs, display)
         tg.start_soon(display.run, snapshot)
         with work:
             try:
@@ -155,13 +175,13 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
                         try:
                             await _consume(records, writer, cost)
                         except RunStopped as exc:
-                            ending.stopped = exc
+                            ending.stop(exc)
                         except BrokenPipeError:
                             ending.broken_pipe = True
                         except OSError as exc:
-                            ending.stopped = f"cannot write the output: {exc}"
+                            ending.stop(f"cannot write the output: {exc}")
             except RunStopped as exc:  # raised by the block's exit
-                ending.stopped = exc
+                ending.stop(exc)
         tg.cancel_scope.cancel()
     try:
         writer.sync()

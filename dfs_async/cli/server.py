@@ -2,7 +2,7 @@
 
 The built-in emulator listens on a new port each run, but answers alike (it always has the
 default config): a job's client caches its answers as coming from `EMULATOR_ORIGIN`
-(`cli/job.py`), so a second run finds them.
+(`cli/options.py`), so a second run finds them.
 """
 
 from __future__ import annotations

@@ -226,7 +226,7 @@ class BulkRun(Run[Pack[Unit]]):
                 None if isinstance(key, InvalidTarget) else resume(key) for key in keys
             ]
         )  # fmt: skip
-        packer, recall = self.packer, self.engine.recall
+        packer, recall = self.packer, self.engine.recalling()
         if valid and not any(progresses):  # the common case: all valid and fresh, at once
             names = cast("list[str]", keys)
             events: list[Event] = []

@@ -9,9 +9,9 @@ account as read and the stats. A request goes:
     to sending) -> a pacing slot and a place in the rate window -> send -> read (one task's
     `Outcome`) -> settle (what the server charged) -> feedback to the pacing (40202, 40209)
 
-The response cache (`recall`, a `Recall` when the client has one) is asked before `admit`:
-a hit takes no slot, no place in the window and costs nothing; `exchange` hands a delivered
-answer's body to the caller's `keep` for the next time.
+The response cache (`recall`, a `Recall` when the client has one; `recalling`) is asked
+before `admit`: a hit takes no slot, no place in the window and costs nothing; `exchange`
+hands a delivered answer's body to the caller's `keep` for the next time.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dfs_async.codes import Action
 from dfs_async.endpoints import Endpoint, Price
 from dfs_async.engine.budget import Budget, DailyLimits
 from dfs_async.engine.retries import Tries, after
-from dfs_async.errors import BudgetExhausted, RunStopped
+from dfs_async.errors import BudgetExhausted, Interrupted, RunStopped
 from dfs_async.pacing import Pacer
 from dfs_async.records import Stats
 from dfs_async.retry import RetryPolicy
@@ -82,6 +82,7 @@ class Engine:
         self._reading = anyio.Lock()
         self._daily = DailyLimits(None)
         self._refused: tuple[int | None, str] | None = None
+        self.stopping = False  # the caller stopped the client: admit nothing more
 
     # -- the account ---------------------------------------------------------------------
 
@@ -122,10 +123,19 @@ class Engine:
 
     # -- one request ---------------------------------------------------------------------
 
+    def recalling(self) -> Recall | None:
+        """The response cache to answer a request from: None without one, and once the
+        client is stopped (the request then meets `admit`, which refuses it: a stop ends a
+        run at its next request, whether the cache holds its answer or not)."""
+        return None if self.stopping else self.recall
+
     def admit(self, endpoint: Endpoint, worst: float) -> None:
         """Admit one request of `endpoint` that can cost `worst`: DailyLimitReached when the
         account's daily limit of it is used up, BudgetExhausted when it could pass the
-        budget. Then it must be sent (`exchange`), which settles it."""
+        budget, Interrupted once the client was stopped. Then it must be sent (`exchange`),
+        which settles it."""
+        if self.stopping:
+            raise Interrupted()
         daily = self._daily
         daily.take(endpoint)
         try:
@@ -173,7 +183,7 @@ class Engine:
         finally:
             if outcome is None and type(answer) is Answer:  # cancelled before reading it
                 outcome = read(answer, decoder)
-            self.budget.settle(worst, outcome.cost if outcome is not None else 0.0)
+            self.budget.settle(worst, outcome.cost if outcome is not None else 0.0, endpoint.name)
         assert outcome is not None
         action = outcome.action
         if keep is not None and action is Action.DELIVER and type(answer) is Answer:

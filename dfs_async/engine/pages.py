@@ -60,7 +60,7 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
         handed = landed = False
         try:
             task = build_task(endpoint, self.fields, unit.task_fields, page)
-            recall = engine.recall
+            recall = engine.recalling()
             keep = None
             if recall is not None:
                 key = recall.key(endpoint, task)

@@ -46,7 +46,7 @@ async def call(
     task = build_task(endpoint, fields, unit)
     tries = Tries()
     await engine.ready()
-    recall = engine.recall if endpoint.takes_units else None
+    recall = engine.recalling() if endpoint.takes_units else None
     keep = None
     if recall is not None:
         cache_key = recall.key(endpoint, task)

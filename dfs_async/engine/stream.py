@@ -62,7 +62,7 @@ from dfs_async.codes import INVALID_FIELD
 from dfs_async.endpoints import Endpoint
 from dfs_async.engine.exchange import Engine
 from dfs_async.engine.retries import Tries
-from dfs_async.errors import BudgetExhausted, InvalidTarget, RunStopped
+from dfs_async.errors import BudgetExhausted, Interrupted, InvalidTarget, RunStopped
 from dfs_async.plan import JobPlan, PageRequest
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, TargetDone
 from dfs_async.wire import Outcome
@@ -255,7 +255,8 @@ class Run(Generic[W]):
         self._scope.cancel()
 
     def _drain(self, error: RunStopped) -> None:
-        """The budget: send nothing more, let what is in flight land and be delivered."""
+        """The budget, a daily limit, the caller's stop: send nothing more, let what is in
+        flight land and be delivered."""
         if self.error is None:
             self.error = error
         self._draining = True
@@ -282,10 +283,10 @@ class Run(Generic[W]):
 
     def _admit(self, worst: float) -> bool:
         """Admit a request that can cost `worst` (`Engine.admit`); False when the budget or
-        a daily limit refused it: the run drains."""
+        a daily limit refused it, or the client was stopped: the run drains."""
         try:
             self.engine.admit(self.endpoint, worst)
-        except (BudgetExhausted, DailyLimitReached) as exc:
+        except (BudgetExhausted, DailyLimitReached, Interrupted) as exc:
             self._drain(exc)
             return False
         return True

@@ -1,7 +1,7 @@
 """The response cache on the command line, against an emulator over a socket: a second run
-sends nothing and says what it saved; a store that cannot be used is one line and exit 2
-before any request; a store that breaks is one warning and the run goes on; two runs at once
-share one file; `dfs-async cache stats|prune|clear`."""
+sends nothing and says what it saved, an endpoint's as the audit's; a store that cannot be
+used is one line and exit 2 before any request; a store that breaks is one warning and the
+run goes on; two runs at once share one file; `dfs-async cache stats|prune|clear`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
+from dfs_async.audit import PARTS
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle
 from dfs_async.emulator.pytest_plugin import EmulatorFactory
+from dfs_async.money import money
 from tests.redis_server import _free_port
 from tests.test_cache_faults import tmpfs
 
 from .helpers import cli_env, expected_records, jsonl_records, run_cli, start_cli, write_targets
+from .test_audit import read_csv
 
 CMD = "domain-pages-summary"
 SIZES = {f"site{i}.com": 40 + 70 * i for i in range(6)}
@@ -77,6 +80,56 @@ def test_a_second_run_is_answered_by_the_cache(
     assert missing.returncode == 2 and "--cache PATH|URL, or set DATAFORSEO_CACHE" in missing.stderr
 
 
+def test_an_audit_again_pays_nothing_and_says_what_it_saved(
+    tmp_path: Path, dfs_emulator_factory: EmulatorFactory
+) -> None:
+    """The audit takes the cache as every subcommand does: its second run over the same
+    domains sends nothing (a budget below one request is enough), its dry run counts what
+    the cache holds, and a longer list pays only for its new domains."""
+    emu, cache = dfs_emulator_factory(rate_limit=10**6), tmp_path / "cache.db"
+    domains = [f"shop{i}.example.net" for i in range(1200)]
+    longer = domains + [f"new{i}.example.net" for i in range(300)]
+
+    def audit(name: str, targets: list[str], *extra: str) -> Any:
+        path = write_targets(tmp_path / f"{name}.txt", targets)
+        return run_cli(
+            "audit", path, "--base-url", emu.base_url, "-o", tmp_path / f"{name}.csv",
+            "--cache", cache, *extra, env=cli_env(emu),
+        )  # fmt: skip
+
+    first = audit("first", domains)
+    assert first.returncode == 0, first.stderr
+    paid, held = emu.app.counters.cost, len(domains) * len(PARTS)
+    assert emu.app.counters.requests == 2 * len(PARTS) and "from the cache" not in first.stderr
+    emu.app.reset_counters()
+
+    second = audit("second", domains, "--budget", "0.001")
+    assert second.returncode == 0, second.stderr
+    assert emu.app.counters.requests == 0
+    assert f"\n{held:,} answers from the cache ({money(paid)} not spent)\n" in second.stderr
+    assert "cost by endpoint (this job): nothing charged" in second.stderr
+    assert read_csv(tmp_path / "second.csv") == read_csv(tmp_path / "first.csv")
+
+    dry = audit("dry", longer, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    each = 0.02 + 300 * 0.00003  # a request of the 300 new domains, a row each
+    for part in PARTS:
+        assert (
+            f"{part}: 1 request of up to 1,000 domains (1,200 domains from the cache),"
+            f" cost bound {money(each)}"
+        ) in dry.stdout
+    assert f"total: 6 requests, cost bound {money(len(PARTS) * each)}" in dry.stdout
+    assert f"from the cache: {held:,} answers ({money(paid)} not spent)" in dry.stdout
+
+    third = audit("third", longer)
+    assert third.returncode == 0, third.stderr
+    assert emu.app.counters.requests == len(PARTS)
+    assert emu.app.counters.cost == pytest.approx(len(PARTS) * each)
+    rows = read_csv(tmp_path / "third.csv")
+    assert list(rows) == longer
+    assert {d: rows[d] for d in domains} == read_csv(tmp_path / "first.csv")
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [
@@ -122,6 +175,29 @@ def test_a_store_that_breaks_is_one_warning_and_the_run_goes_on(
     [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warning.startswith(WARNING)
     assert jsonl_records(tmp_path / "pages.jsonl") == expected_records(CONFIG, list(SIZES))
+
+
+def test_the_audit_s_cache_faults_are_the_subcommands_(
+    tmp_path: Path, dfs_emulator: EmulatorHandle
+) -> None:
+    """A cache the audit cannot use is one line and exit 2 before any request, leaving
+    nothing; one that breaks during the audit is one warning, and the audit goes on."""
+    (tmp_path / "file").write_text("")
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database, " * 1000)
+    targets = write_targets(tmp_path / "domains.txt", [f"site{i}.com" for i in range(30)])
+    args = ["audit", targets, "--base-url", dfs_emulator.base_url, "-o", tmp_path / "a.csv"]
+    refused = run_cli(*args, "--cache", tmp_path / "file" / "c.db", env=cli_env(dfs_emulator))
+    assert refused.returncode == 2
+    line = refused.stderr.splitlines()[-2]
+    assert line.startswith("dfs-async audit: ") and "cannot create its directory" in line
+    assert dfs_emulator.app.counters.requests == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["domains.txt", "file", "garbage.db"]
+    broken = run_cli(*args, "--cache", garbage, env=cli_env(dfs_emulator))
+    assert broken.returncode == 0, broken.stderr
+    [warning] = [line for line in broken.stderr.splitlines() if line.startswith("warning:")]
+    assert warning.startswith(WARNING)
+    assert len(read_csv(tmp_path / "a.csv")) == 30
 
 
 def test_two_runs_at_once_share_one_file(
