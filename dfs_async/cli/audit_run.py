@@ -114,10 +114,11 @@ def _report(job: AuditJob, estimate: AuditEstimate) -> str:
             what = f"{plural(e.requests, 'request')} of up to {e.page_size:,} domains"
         else:
             what = f"{plural(e.requests, 'request')}, one a domain"
-        if job.resumed is not None:
-            what += f" ({e.targets:,} domains left)"
+        notes = [f"{e.targets:,} domains left"] if job.resumed is not None else []
         if e.cached:
-            what += f" ({e.cached:,} domains from the cache)"
+            notes.append(f"{e.cached:,} domains from the cache")
+        if notes:
+            what += f" ({', '.join(notes)})"
         if not e.requests:
             lines.append(f"{part}: {what}: nothing to send")
             continue
