@@ -10,7 +10,9 @@
     │   ├── BudgetExhausted             `max_cost` would be exceeded by the next request
     │   ├── DailyLimitReached           the account's daily limit of a function is used up
     │   │                                 (in `dfs_async.account`)
-    │   └── Unreachable                 the server was never reached (refused, DNS, no route)
+    │   ├── Unreachable                 the server was never reached (refused, DNS, no route)
+    │   └── SharedLimitsUnavailable     the Redis holding the account's shared limits failed
+    │                                     for too long: no request may leave without its slot
     ├── ConfigurationError            credentials or settings missing or contradictory
     └── CacheError                    the response cache's store failed (corrupt, locked,
                                         full, lost); a run goes on without its cache
@@ -111,6 +113,12 @@ class BudgetExhausted(RunStopped):
         super().__init__(f"budget reached: spent {money(spent)} of {money(max_cost)}")
         self.spent = spent
         self.max_cost = max_cost
+
+
+class SharedLimitsUnavailable(RunStopped):
+    """Redis, which holds the account's limits shared by several processes (`shared_limits`),
+    failed for too long or refused a script: no request may leave without its slot, so the
+    run stops (a resumed run continues it once Redis is back)."""
 
 
 class Unreachable(RunStopped, TaskFailed):

@@ -1,15 +1,16 @@
 """The account's limits shared through Redis by every process of one login, on any host.
 
 The API's limits belong to the account: its requests a minute, its 30 simultaneous requests,
-its daily requests per function. `pacing.Pacer` keeps them exactly for one process; this
-module keeps them for all the processes of a login together, with the same rules, decided
-in Redis by small Lua scripts: each decision is atomic and reads Redis's clock (`TIME`),
-never a host's, so hosts whose clocks disagree still share one exact window.
+its daily requests per function. `pacing.LocalPacer` keeps them exactly for one process;
+`SharedLimits`, the other `pacing.Pacer`, keeps them for all the processes of a login
+together, with the same rules, decided in Redis by small Lua scripts: each decision is
+atomic and reads Redis's clock (`TIME`), never a host's, so hosts whose clocks disagree
+still share one exact window. A client given `shared_limits=URL` paces with it; by hand:
 
     async with RedisLink(url) as link:
-        info = await shared_account(link, login, lambda: fetch_account(transport))
-        rate = info.per_minute * (1 - ACCOUNT_SHARE)  # or the user's own --rate
-        async with SharedLimits(link, login, rate=rate, concurrency=30) as limits:
+        async with SharedLimits(link, login, rate=None, concurrency=30) as limits:
+            info = await limits.read_account(fetch)  # `shared_account`: one read for all
+            limits.with_rate(info.per_minute * (1 - ACCOUNT_SHARE))  # or the user's --rate
             async with limits.slot(endpoint.name) as sent_at:
                 ...send the request...
             if refused_40202:
@@ -57,7 +58,8 @@ queue its holder stopped claiming for two polls is dropped.
 
 **Faults.** Redis lost during a run: nothing leaves without its slot; each call is retried
 (backing off) for `patience` seconds, then `SharedLimitsUnavailable` (a RunStopped) stops
-the run. A release that fails is not retried: the next renewal ends the request as of then
+the run; the requests of the process that were waiting meanwhile stop with it at once. A
+release that fails is not retried: the next renewal ends the request as of then
 (later than it ended: the window is kept, never overrun). Redis unreachable at start is
 `RedisLink`'s one-line ConfigurationError.
 
@@ -85,9 +87,10 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
+from dfs_async import pacing
 from dfs_async.account import AccountInfo, AccountUnavailable, DailyLimitReached
-from dfs_async.errors import ConfigurationError, RunStopped
-from dfs_async.pacing import GENTLE_STEP, LATE, MARGIN, MAX_BURST, WINDOW
+from dfs_async.errors import ConfigurationError, SharedLimitsUnavailable
+from dfs_async.pacing import GENTLE_STEP, LATE, MARGIN, MAX_BURST
 from dfs_async.redis_link import FAILURES, RedisLink
 
 # isort: split
@@ -473,11 +476,6 @@ return 1
 )
 
 
-class SharedLimitsUnavailable(RunStopped):
-    """Redis, which holds the account's shared limits, failed for too long (or refused a
-    script): no request may leave without its slot, so the run stops."""
-
-
 class _Unavailable(msgspec.Struct):
     reason: str
     status_code: int | None = None
@@ -498,7 +496,8 @@ _DECODER: Final = msgspec.json.Decoder(_Record)
 class _Redis:
     """The scripts of one login, each call retried while Redis fails, for `patience`."""
 
-    def __init__(self, link: RedisLink, login: str, patience: float) -> None:
+    def __init__(self, link: RedisLink, login: str, patience: float | None) -> None:
+        patience = PATIENCE if patience is None else patience
         if not login:
             raise ConfigurationError("shared limits: the account's login is needed")
         if not (math.isfinite(patience) and patience > 0):
@@ -556,12 +555,12 @@ async def shared_account(
     fetch: Callable[[], Awaitable[AccountInfo]],
     *,
     ttl: float = ACCOUNT_TTL,
-    patience: float = PATIENCE,
+    patience: float | None = None,
 ) -> AccountInfo:
     """The account as one process of `login` read it (`fetch`: `account.fetch_account`),
     shared through Redis for `ttl` seconds; the first to come reads it while the others
     wait. Raises AccountUnavailable as the read did (shared for a minute), and
-    SharedLimitsUnavailable when Redis fails for `patience` seconds.
+    SharedLimitsUnavailable when Redis fails for `patience` seconds (default `PATIENCE`).
     """
     redis = _Redis(link, login, patience)
     token = secrets.token_hex(8)
@@ -609,6 +608,8 @@ class SharedLimits:
     shorten them).
     """
 
+    keeps_daily_limits = True  # counted in Redis by `slot(function)`
+
     def __init__(
         self,
         link: RedisLink,
@@ -620,11 +621,15 @@ class SharedLimits:
         recovery: float = 10.0,
         hold: float | None = None,
         min_rate: float | None = None,
-        window: float = WINDOW,
-        lease: float = LEASE,
-        patience: float = PATIENCE,
-        poll: float = POLL,
+        window: float | None = None,
+        lease: float | None = None,
+        patience: float | None = None,
+        poll: float | None = None,
     ) -> None:
+        # Read now, not when defined: tests shorten them.
+        window = pacing.WINDOW if window is None else window
+        lease = LEASE if lease is None else lease
+        poll = POLL if poll is None else poll
         if rate is not None and not rate > 0:
             raise ConfigurationError("rate: must be positive")
         if concurrency < 1 or slots < 1:
@@ -633,32 +638,54 @@ class SharedLimits:
             if not (math.isfinite(value) and value > 0):
                 raise ConfigurationError(f"shared limits: {name} must be positive")
         self._redis = redis = _Redis(link, login, patience)
-        self.rate = rate
+        self._login = login
         self.concurrency = concurrency
         self._slots = slots
         self._window = repr(float(window))
         self._lease = lease
+        self._recovery = recovery
         self._hold = _us(recovery / 2 if hold is None else hold)
-        if rate is None:
-            self._min_scale = 1.0
-        else:
-            self._min_scale = (rate / 16 if min_rate is None else min(min_rate, rate)) / rate
+        self._min_rate = min_rate
+        self._poll = poll
         self._holder = secrets.token_hex(8)
         self._channel = redis.channel + self._holder
-        self._acquire_args = (
-            rate or 0, slots, self._window, _us(lease), _us(recovery), _us(poll), MARGIN,
-            MAX_BURST, _us(LATE), redis.channel,
-        )  # fmt: skip
-        self._poll = poll
+        self._set_rate(rate)
         self._ids = itertools.count()
         self._live: set[str] = set()  # this process's requests in flight
         self._ended: list[str] = []  # ended, for the next call to carry (see `_end`)
         self._ending = anyio.Event()
         self._local = anyio.Semaphore(concurrency, fast_acquire=True)
         self._turn = anyio.Lock(fast_acquire=True)  # one waiter at a time asks Redis
+        self._failed: tuple[float, SharedLimitsUnavailable] | None = None  # when, and why
         self._woken: anyio.Event | None = None
         self._not_before = -math.inf  # as the last departure's script said
         self._tasks: TaskGroup | None = None
+
+    def _set_rate(self, rate: float | None) -> None:
+        self.rate = rate
+        if rate is None:
+            self._min_scale = 1.0
+        else:
+            min_rate = self._min_rate
+            self._min_scale = (rate / 16 if min_rate is None else min(min_rate, rate)) / rate
+        self._acquire_args = (
+            rate or 0, self._slots, self._window, _us(self._lease), _us(self._recovery),
+            _us(self._poll), MARGIN, MAX_BURST, _us(LATE), self._redis.channel,
+        )  # fmt: skip
+
+    def with_rate(self, rate: float) -> Self:
+        """These limits, from now on at `rate` (the account's, read before the first
+        request): the same limits, since they are entered for the client's life."""
+        if not rate > 0:
+            raise ConfigurationError("rate: must be positive")
+        self._set_rate(rate)
+        return self
+
+    async def read_account(self, read: Callable[[], Awaitable[AccountInfo]]) -> AccountInfo:
+        """The account as one process of the login read it (`shared_account`)."""
+        return await shared_account(
+            self._redis.link, self._login, read, patience=self._redis.patience
+        )
 
     @property
     def in_flight(self) -> int:
@@ -725,20 +752,31 @@ class SharedLimits:
         self._tasks.cancel_scope.cancel()
         await self._tasks.__aexit__(None, None, None)
 
-    async def _acquire(self, function: str) -> tuple[str, float]:
-        """One more request may leave: its id and its departure (Redis's time, seconds)."""
+    async def _acquire(self, function: str, asked: float) -> tuple[str, float]:
+        """One more request, asked for at `asked`, may leave: its id and its departure
+        (Redis's time, seconds)."""
         request = f"{self._holder}:{next(self._ids)}"
         async with self._turn:
             try:
+                failed = self._failed
+                if failed is not None and failed[0] >= asked:
+                    # Redis failed for `patience` while this one waited: it fails too, now
+                    # (each waiter would else wait out a patience of its own, in turn).
+                    raise SharedLimitsUnavailable(str(failed[1]))
                 if self._not_before > anyio.current_time():
                     await self._release()  # what it carries goes now, not after the sleep
                     await anyio.sleep_until(self._not_before)  # it would only be told to wait
                 while True:
                     self._woken = woken = anyio.Event()
                     ended, self._ended = self._ended, []
-                    reply = await self._redis(
-                        _ACQUIRE, self._holder, request, function, *self._acquire_args, *ended
-                    )
+                    try:
+                        reply = await self._redis(
+                            _ACQUIRE, self._holder, request, function, *self._acquire_args,
+                            *ended,
+                        )  # fmt: skip
+                    except SharedLimitsUnavailable as exc:
+                        self._failed = (anyio.current_time(), exc)
+                        raise
                     if reply[0] == _GO:
                         self._live.add(request)
                         self._not_before = anyio.current_time() + reply[2] / _US
@@ -850,9 +888,10 @@ class _Lease:
 
     async def __aenter__(self) -> float:
         limits = self._limits
+        asked = anyio.current_time()
         await limits._local.acquire()
         try:
-            self._request, sent_at = await limits._acquire(self._function)
+            self._request, sent_at = await limits._acquire(self._function, asked)
         except BaseException:
             limits._local.release()
             raise

@@ -136,7 +136,11 @@ class Audit:
         argv += ["--errors", str(self.parts_dir / f"{name}.errors.jsonl")]
         if name.startswith("bulk_new_lost") and a.date_from:
             argv += ["--date-from", a.date_from]
-        for flag, value in (("--base-url", a.base_url), ("--concurrency", a.concurrency)):
+        for flag, value in (
+            ("--base-url", a.base_url),
+            ("--concurrency", a.concurrency),
+            ("--shared-limits", a.shared_limits),
+        ):
             if value is not None:
                 argv += [flag, str(value)]
         if a.rate is not None:

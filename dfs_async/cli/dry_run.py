@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from dfs_async.cli.exits import EXIT_OK, usage_error
+from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
 from dfs_async.cli.job import Job
 from dfs_async.cli.progress import Display
-from dfs_async.errors import ConfigurationError
+from dfs_async.errors import ConfigurationError, RunStopped
 from dfs_async.money import money
 
 if TYPE_CHECKING:
@@ -45,9 +45,15 @@ async def dry_run(job: Job, display: Display) -> int:
         estimate = await _estimate(planner, job)
         where = "price: documented (no credentials to read the account's)"
     else:
-        async with DataForSEO(**options) as dfs:
-            account = await dfs.ready()
-            estimate = await _estimate(dfs, job)
+        try:
+            async with DataForSEO(**options) as dfs:
+                account = await dfs.ready()
+                estimate = await _estimate(dfs, job)
+        except ConfigurationError as exc:  # the shared limits' Redis unreachable
+            return usage_error(job.prog, str(exc))
+        except RunStopped as exc:  # ... or lost while it was asked for the account
+            display.message(f"stopped: {exc}")
+            return EXIT_STOPPED
         where = "price: the account's (user_data)"
         if account is None or account.info is None:
             where = account.notice if account is not None else None

@@ -18,7 +18,7 @@ from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch, Progress, f
 from dfs_async.cli.exits import UsageError
 from dfs_async.cli.fields import request_fields
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
-from dfs_async.cli.server import check_server
+from dfs_async.cli.server import check_server, client_options
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.endpoints import Endpoint
 
@@ -154,8 +154,7 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
         ),
     }
     client = {
-        "base_url": args.base_url,
-        "sandbox": args.sandbox,
+        **client_options(args),
         "concurrency": args.concurrency,
         "rate": "account" if args.rate is None else args.rate,
         "account_limits": args.account_limits,

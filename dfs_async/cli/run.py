@@ -57,7 +57,11 @@ async def execute(job: Job) -> int:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return usage_error(job.prog, str(exc))
-        account = await _account_line(dfs, job)
+        try:
+            account = await _account_line(dfs, job)
+        except RunStopped as exc:  # the shared limits' Redis lost before the first request
+            display.message(f"stopped: {exc}")
+            return EXIT_STOPPED
         if account is not None:
             display.notice(account)
         try:
