@@ -34,9 +34,13 @@ all of these at once, or tells the caller how long to wait:
   a minute's quota at once, with a small burst after a lull.
 
 Its end is recorded (it then counts for `window` more, its slot is free) by the next call
-of the process: the acquire of the task that asks again at once, else a release made by a
-background task within a pass of the event loop. So a request costs one round trip when a
-process's tasks ask back to back, two otherwise (`benchmarks/shared_limits.py`).
+of the process: the acquire of the next request if one comes within `CARRY` seconds (a
+worker that got its answer asks again at once; a paced process asks at each departure),
+else a release made by a background task, for all the ends of those seconds; a task of the
+process waiting for a slot or its turn asks again at once, carrying the end. So a request
+costs about one round trip (each costs some 0.2-0.4 ms of CPU in coredis), while a slot or
+a place in the window is held at most `CARRY` longer than its request
+(`benchmarks/shared_limits.py`).
 
 **Leases.** Each process is a *holder* with a lease (a deadline in Redis's time) renewed by
 one task per process every `lease / 3`, not per request. Any script that finds a lease
@@ -84,7 +88,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
-import anyio.lowlevel
 import msgspec
 
 from dfs_async import pacing
@@ -123,6 +126,9 @@ LEASE: Final = 30.0
 PATIENCE: Final = 30.0
 #: The longest a waiter sleeps before asking again (a lost wake-up message costs this).
 POLL: Final = 1.0
+#: Seconds the end of a request waits for the next acquire of its process to carry it
+#: (one round trip a request instead of two) before a release records it by itself.
+CARRY: Final = 0.05
 #: Seconds the account read from user_data is shared; a failure to read it, `_FAILED_TTL`.
 ACCOUNT_TTL: Final = 600.0
 _FAILED_TTL: Final = 60.0
@@ -133,6 +139,8 @@ _US: Final = 1_000_000  # Redis's time is read in microseconds
 
 # Codes of the acquire script's reply.
 _WAIT, _GO, _DAILY = 0, 1, 2
+# Why a WAIT waits, when an end of the process's own requests may end the wait.
+_FREED_BY_AN_END: Final = (b"slots", b"turn")
 
 _NAMES: Final = (
     "holders", "inflight", "ended", "queue", "waits", "spacing", "feedback", "daily",
@@ -658,6 +666,9 @@ class SharedLimits:
         self._turn = anyio.Lock(fast_acquire=True)  # one waiter at a time asks Redis
         self._failed: tuple[float, SharedLimitsUnavailable] | None = None  # when, and why
         self._woken: anyio.Event | None = None
+        # The waiter's wake-up while it waits for what an end frees (a slot, a turn): it
+        # asks again at once, carrying the end (and takes the slot if it is its turn).
+        self._carrier: anyio.Event | None = None
         self._not_before = -math.inf  # as the last departure's script said
         self._tasks: TaskGroup | None = None
 
@@ -764,7 +775,6 @@ class SharedLimits:
                     # (each waiter would else wait out a patience of its own, in turn).
                     raise SharedLimitsUnavailable(str(failed[1]))
                 if self._not_before > anyio.current_time():
-                    await self._release()  # what it carries goes now, not after the sleep
                     await anyio.sleep_until(self._not_before)  # it would only be told to wait
                 while True:
                     self._woken = woken = anyio.Event()
@@ -783,8 +793,11 @@ class SharedLimits:
                         return request, reply[1] / _US
                     if reply[0] == _DAILY:
                         raise DailyLimitReached(function, int(reply[1]), int(reply[2]))
+                    if reply[2] in _FREED_BY_AN_END:
+                        self._carrier = woken  # an end of ours: carried by asking again
                     with anyio.move_on_after(reply[1] / _US):
                         await woken.wait()
+                    self._carrier = None
             except BaseException:
                 if self._turn.statistics().tasks_waiting == 0:  # nobody here takes the turn
                     await self._release()
@@ -795,21 +808,23 @@ class SharedLimits:
                             )
                 raise
             finally:
-                self._woken = None
+                self._woken = self._carrier = None
 
     def _end(self, request: str) -> None:
-        """A request ended: the next call records it, an acquire if one comes at once (the
-        task that ended often asks for the next slot), else `_carry`'s release."""
+        """A request ended: the next call records it, an acquire if one comes within
+        `CARRY`, else `_carry`'s release."""
         self._live.discard(request)  # first: a renewal from now on ends it if all fails
         self._ended.append(request)
         self._ending.set()
+        if self._carrier is not None:
+            self._carrier.set()
 
     async def _carry(self) -> None:
         """The one task that records the ends no acquire carried (see `_end`)."""
         while True:
             await self._ending.wait()
             self._ending = anyio.Event()
-            await anyio.lowlevel.checkpoint()  # a request about to ask carries them
+            await anyio.sleep(CARRY)  # an acquire meanwhile carries them
             await self._release()
 
     async def _release(self) -> None:

@@ -29,9 +29,7 @@ CMD = "domain-pages-summary"
 RUNNER = [sys.executable, "-m", "tests.cli.short_timings"]
 
 
-def start(
-    *args: str | Path, emu: EmulatorHandle, cwd: Path, **env: str
-) -> subprocess.Popen[str]:
+def start(*args: str | Path, emu: EmulatorHandle, cwd: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*RUNNER, *map(str, args)],
         env=cli_env(emu, PYTHONPATH=str(REPO), **env),
@@ -76,7 +74,7 @@ def test_three_processes_on_one_login_are_never_refused(
     for process in processes:
         code, err = finish(process)
         assert code == 0, err
-    for (targets, out), p in zip(runs, range(3), strict=True):
+    for targets, out in runs:
         assert jsonl_records(out) == expected_records(config, targets.read_text().split())
     counters = emu.app.counters
     assert not {40202, 40209} & set(counters.by_status)
@@ -92,8 +90,9 @@ def test_a_process_killed_gives_its_slots_back_within_its_lease(
     latency = FaultConfig(seed=4, latency_min=0.2, latency_max=0.3)
     config = EmulatorConfig(seed=9, max_pages=0, rate_limit=100_000, faults=latency)
     emu = dfs_emulator_factory(config)
-    killed, other = job(tmp_path, "killed", [f"k{i}.com" for i in range(300)]), job(
-        tmp_path, "other", [f"o{i}.com" for i in range(30)]
+    killed, other = (
+        job(tmp_path, "killed", [f"k{i}.com" for i in range(300)]),
+        job(tmp_path, "other", [f"o{i}.com" for i in range(30)]),
     )
     args = ["--shared-limits", redis_url, "--base-url", emu.base_url, "--quiet"]
     first = start(CMD, killed[0], "-o", killed[1], *args, emu=emu, cwd=tmp_path)
