@@ -2,7 +2,8 @@
 
 At the start of a run (the first request of a client, once; concurrent first requests wait
 for it: `Engine.ready`) the client reads user_data, unless told a rate (`rate=` / `--rate`
-wins: no call) or told not to (`account_limits=False` / `--no-account-limits`). From it:
+wins: no call) or told not to (`account_limits=False` / `--no-account-limits`); clients
+sharing their limits (`shared_limits`) read it once for all of them. From it:
 
 - **the pace**: `rates.limits.minute.total` requests a minute, less `ACCOUNT_SHARE` (2%):
   the account's per-minute limit counts every request of the account, and other requests
