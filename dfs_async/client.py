@@ -589,8 +589,10 @@ async def _open_shared_limits(
         link = await stack.enter_async_context(RedisLink(client.shared_limits))
     except ConfigurationError as exc:
         raise ConfigurationError(f"shared limits: {exc}") from None
+    # The account at this server: the sandbox's limits (and user_data) are not production's.
+    account = f"{client.login}@{urlsplit(client.base_url).netloc}"
     limits = SharedLimits(
-        link, client.login, rate=rate, concurrency=client.concurrency, recovery=client.recovery
+        link, account, rate=rate, concurrency=client.concurrency, recovery=client.recovery
     )
     return await stack.enter_async_context(limits)
 

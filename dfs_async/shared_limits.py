@@ -608,6 +608,7 @@ def _ms(seconds: float) -> int:
 class SharedLimits:
     """The account's limits kept together with every other process of `login` sharing
     `link`'s Redis; create and enter it (`async with`) inside the running event loop.
+    `login` names the account in Redis (the client's: its login at its API's host).
 
     `rate` is the account's requests a minute (None: no rate limit), the same for every
     process of the login; `concurrency` this process's own cap on simultaneous requests;

@@ -224,3 +224,15 @@ async def test_a_client_leaving_gives_its_slots_back_at_once(redis_url: str) -> 
 async def take(limits: SharedLimits) -> None:
     async with limits.slot("summary"):
         pass
+
+
+async def test_one_login_at_two_servers_is_two_accounts(redis_url: str) -> None:
+    """The sandbox's limits are not production's: the same login at two servers shares
+    nothing (each reads its own user_data, its own limits)."""
+    async with emulator(max_pages=0, rate_limit=600) as one, emulator(max_pages=0) as two:
+        async with client(one, redis_url) as a, client(two, redis_url) as b:
+            await fetch_all(a, ["a.com"])
+            await fetch_all(b, ["b.com"])
+            assert a.account is not None and b.account is not None
+            assert (a.account.rate, b.account.rate) == (588, 1960)
+        assert one.app.counters.user_data == two.app.counters.user_data == 1
