@@ -33,7 +33,13 @@ import dfs_async.models as models
 from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
 from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
-from dfs_async.errors import ConfigurationError, RunStopped, ValidationError, check_int
+from dfs_async.errors import (
+    ConfigurationError,
+    RunStopped,
+    SharedLimitsUnavailable,
+    ValidationError,
+    check_int,
+)
 from dfs_async.estimate import Estimate, estimate
 from dfs_async.pacing import LocalPacer, Pacer
 from dfs_async.plan import Bulk
@@ -594,7 +600,10 @@ async def _open_shared_limits(
     limits = SharedLimits(
         link, account, rate=rate, concurrency=client.concurrency, recovery=client.recovery
     )
-    return await stack.enter_async_context(limits)
+    try:
+        return await stack.enter_async_context(limits)
+    except SharedLimitsUnavailable as exc:  # gone right after it answered: still the start
+        raise ConfigurationError(str(exc)) from None
 
 
 def _is_number(value: object) -> bool:

@@ -8,7 +8,6 @@ the account as several processes would; the command line's tests run real proces
 
 from __future__ import annotations
 
-import collections
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,13 +48,16 @@ def client(emu: EmulatorHandle, url: str | None, **options: Any) -> DataForSEO:
     )  # fmt: skip
 
 
-async def fetch_all(dfs: DataForSEO, targets: list[str]) -> set[str]:
-    """The targets done; raises what stopped the stream."""
+async def fetch_all(
+    dfs: DataForSEO, targets: list[str], each: Callable[[str], object] = id
+) -> set[str]:
+    """The targets done (`each` told of each); raises what stopped the stream."""
     done: set[str] = set()
     async with dfs.backlinks.domain_pages_summary.stream(targets, limit=100) as records:
         async for event in records.events():
             if type(event) is TargetDone:
                 done.add(event.target)
+                each(event.target)
     return done
 
 
@@ -131,21 +133,16 @@ async def test_a_daily_limit_is_kept_by_all_its_clients(redis_url: str) -> None:
     config = {"daily_limits": {"domain_pages_summary": 10}, "used_today": {
         "domain_pages_summary": 4}}  # fmt: skip
     async with emulator(max_pages=0, **config) as emu:
-        delivered = collections.Counter[str]()
+        delivered: list[str] = []
 
         async def run(c: int) -> None:
             async with client(emu, redis_url, concurrency=2) as dfs:
                 with pytest.raises(DailyLimitReached, match="10 domain_pages_summary"):
-                    async with dfs.backlinks.domain_pages_summary.stream(
-                        [f"d{c}-{i}.com" for i in range(10)]
-                    ) as records:
-                        async for event in records.events():
-                            if type(event) is TargetDone:
-                                delivered[event.target] += 1
+                    await fetch_all(dfs, [f"d{c}-{i}.com" for i in range(10)], delivered.append)
 
         await together(lambda: run(0), lambda: run(1))
         assert emu.app.counters.requests == 6 and 40205 not in emu.app.counters.by_status
-        assert sum(delivered.values()) == 6
+        assert len(set(delivered)) == len(delivered) == 6
 
 
 async def test_redis_lost_mid_run_stops_it_and_sends_nothing_without_a_slot(
@@ -161,20 +158,35 @@ async def test_redis_lost_mid_run_stops_it_and_sends_nothing_without_a_slot(
         client(emu, f"{server.url}/0", rate=None, concurrency=4) as dfs,
     ):
         done: list[str] = []
+
+        def each(target: str) -> None:
+            done.append(target)
+            if len(done) == 20:
+                server.kill()
+
         started = anyio.current_time()
         with pytest.raises(SharedLimitsUnavailable, match="failed for 1 s"):
-            async with dfs.backlinks.domain_pages_summary.stream(
-                [f"k{i}.com" for i in range(400)]
-            ) as records:
-                async for event in records.events():
-                    if type(event) is TargetDone:
-                        done.append(event.target)
-                        if len(done) == 20:
-                            server.kill()
+            await fetch_all(dfs, [f"k{i}.com" for i in range(400)], each)
         assert anyio.current_time() - started < 10  # one patience, not one per waiter
         sent = emu.app.counters.requests
         assert 20 <= sent <= 20 + 4  # those in flight when it went, and no more
         assert len(done) == dfs.stats.targets_done >= 20
+
+
+async def test_redis_lost_before_the_first_request_stops_the_run(
+    redis_factory: Callable[..., RedisServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis gone once the client is open: reading the account (shared) fails after the
+    bounded wait, and so does a stream, before any request."""
+    monkeypatch.setattr(shared_limits, "PATIENCE", 0.5)
+    server = redis_factory()
+    async with emulator(max_pages=0) as emu, client(emu, f"{server.url}/0") as dfs:
+        server.kill()
+        with pytest.raises(SharedLimitsUnavailable):
+            await dfs.ready()
+        with pytest.raises(SharedLimitsUnavailable):
+            await fetch_all(dfs, ["a.com"])
+        assert emu.app.counters.requests == emu.app.counters.user_data == 0
 
 
 async def test_settings_are_checked_before_any_request(
