@@ -72,13 +72,15 @@ exit codes:
   0    every target done
   1    some targets failed (all listed in the errors file)
   2    usage or configuration error, found before any request
-  3    stopped by an account error, the budget, a server never reached (or an
-       output that cannot be written); what was written is kept, --resume continues
+  3    stopped by an account error, the budget, a daily limit, a server never reached,
+       the shared limits' Redis lost (or an output that cannot be written); what was
+       written is kept, --resume continues
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
 environment:
   DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
   DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
+  DATAFORSEO_SHARED_LIMITS                --shared-limits when it is not given
 """
 
 
