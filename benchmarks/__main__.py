@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    audit,
     cache,
     decode,
+    emulator_throughput,
     family,
     hot_path,
     import_time,
@@ -45,9 +47,12 @@ BENCHMARKS: dict[str, Callable[[Size], Section]] = {
     "memory": memory.run,
     "scale": scale.run,
     "family": family.run,
+    "emulator": emulator_throughput.run,
+    "emulator-endpoints": emulator_throughput.run_endpoints,
     "shared": shared_limits.run,
     "profile": hot_path.run,
     "cache": cache.run,
+    "audit": audit.run,
 }
 
 
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline",
         metavar="REV",
         help="also measure the client as it was at git revision REV (overhead, small, paced, "
-        "imports, family), side by side",
+        "imports, family, audit), side by side",
     )
     args = parser.parse_args(argv)
     if args.baseline:

@@ -5,10 +5,10 @@
 closes, it prints the emulator's counters as one JSON line, with `arrivals`: the requests,
 their time in flight and the time, over the whole run and over its steady part (`Arrivals`).
 `warm_hosts: N` in the config builds the corpus of the first N targets the benchmark clients
-name before serving: built mid-run, a host's pages (milliseconds of the server's CPU) stall
-the server's loop. A separate process keeps the server's work off the measured client's core
-and GIL; the counters are the server's own word on what it saw (requests, answers by status
-code, most simultaneous requests).
+name before serving (a host's links and its pages' summaries), so the run's first answers
+are not slower than the others. A separate process keeps the server's work off the measured
+client's core and GIL; the counters are the server's own word on what it saw (requests,
+answers by status code, most simultaneous requests).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def main() -> None:
     config = config_from(spec)
     with serving_emulator(config) as emu:
         for host in target_names(warm):
-            emu.app.corpus.host(host)
+            emu.app.corpus.answer_task("domain_pages_summary", {"target": host, "limit": 1})
         warmed = time.process_time()
         arrivals = Arrivals(emu.app)
         arrivals.start()

@@ -63,19 +63,26 @@ def render_markdown(
             lines.append(f"| {s.title} | {g.text} | {g.measured} | **{g.verdict}** | {limit} |")
     for s in sections:
         lines += ["", f"## {s.title}", ""]
-        if s.what:
-            lines += [s.what, ""]
-        if s.rows:
-            if s.baseline:
-                lines += [f"Baseline: **{s.baseline}**. ↑ higher is better, ↓ lower is better.", ""]
-            lines += [markdown_table(table(s)), ""]
-        lines += [f"- {n}" for n in s.notes]
-        if s.goals:
-            lines += [""] if s.notes else []
-            lines += [
-                f"- **{g.verdict}**: {g.text}: {g.measured}"
-                + (f" (limited by: {g.limit})" if g.limit and g.met is not True else "")
-                for g in s.goals
-            ]
-        lines.append(f"\n_{s.seconds:.0f} s_")
+        lines += section_markdown(s)
     return "\n".join(lines) + "\n"
+
+
+def section_markdown(s: Section) -> list[str]:
+    """A section's body: what it measures, its table, notes and goals, its time."""
+    lines: list[str] = []
+    if s.what:
+        lines += [s.what, ""]
+    if s.rows:
+        if s.baseline:
+            lines += [f"Baseline: **{s.baseline}**. ↑ higher is better, ↓ lower is better.", ""]
+        lines += [markdown_table(table(s)), ""]
+    lines += [f"- {n}" for n in s.notes]
+    if s.goals:
+        lines += [""] if s.notes else []
+        lines += [
+            f"- **{g.verdict}**: {g.text}: {g.measured}"
+            + (f" (limited by: {g.limit})" if g.limit and g.met is not True else "")
+            for g in s.goals
+        ]
+    lines.append(f"\n_{s.seconds:.0f} s_")
+    return lines

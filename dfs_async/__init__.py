@@ -1,6 +1,7 @@
 """dfs-async: an async, high-throughput batch client for the DataForSEO Backlinks API."""
 
 from dfs_async.account import Account, AccountInfo, AccountUnavailable, DailyLimitReached
+from dfs_async.audit import AuditEstimate, AuditPlan, AuditRow, PartAnswer
 from dfs_async.client import DataForSEO
 from dfs_async.endpoints import Price
 from dfs_async.errors import (
@@ -8,6 +9,7 @@ from dfs_async.errors import (
     BudgetExhausted,
     ConfigurationError,
     DataForSEOError,
+    Interrupted,
     InvalidTarget,
     RunStopped,
     SharedLimitsUnavailable,
@@ -28,6 +30,9 @@ __all__ = [
     "AccountError",
     "AccountInfo",
     "AccountUnavailable",
+    "AuditEstimate",
+    "AuditPlan",
+    "AuditRow",
     "BudgetExhausted",
     "ConfigurationError",
     "DailyLimitReached",
@@ -37,11 +42,13 @@ __all__ = [
     "Estimate",
     "Failure",
     "Field",
+    "Interrupted",
     "InvalidTarget",
     "NetworkFailure",
     "Page",
     "PageDone",
     "PageProgress",
+    "PartAnswer",
     "Price",
     "Record",
     "RetryPolicy",

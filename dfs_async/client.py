@@ -31,6 +31,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 import dfs_async.models as models
 from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
+from dfs_async.audit import AuditCall
 from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
 from dfs_async.errors import (
@@ -101,6 +102,9 @@ class DataForSEO:
       once for all (see `shared_limits`; needs the `redis` extra). Opening the client
       checks that Redis answers (ConfigurationError); a Redis lost for long during a run
       stops it (SharedLimitsUnavailable), since no request leaves without its slot.
+
+    `dfs.backlinks.<name>` is each endpoint; `dfs.audit(domains, ...)` the audit, a job of
+    several of them at once on this client (`audit.py`).
     """
 
     def __init__(
@@ -180,6 +184,7 @@ class DataForSEO:
         self._engine: Engine | None = None
         self._account: Account | None = None  # as the last engine read it
         self.backlinks = Backlinks(self)
+        self.audit = AuditCall(self)
 
     def __repr__(self) -> str:
         return f"DataForSEO(login={self.login!r}, base_url={self.base_url!r})"
@@ -255,6 +260,12 @@ class DataForSEO:
         """The account as user_data tells it now: balance, limits, today's use, prices.
         AccountUnavailable when it cannot be read."""
         return await self.engine.user_data()
+
+    def stop(self) -> None:
+        """Send nothing more: the requests in flight land and are delivered, then each
+        stream ends with `Interrupted` (a graceful Ctrl-C: nothing paid for is lost) and
+        each call raises it."""
+        self.engine.stopping = True
 
     @property
     def account(self) -> Account | None:

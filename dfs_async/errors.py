@@ -10,6 +10,7 @@
     │   ├── BudgetExhausted             `max_cost` would be exceeded by the next request
     │   ├── DailyLimitReached           the account's daily limit of a function is used up
     │   │                                 (in `dfs_async.account`)
+    │   ├── Interrupted                 the caller stopped the client (`DataForSEO.stop()`)
     │   ├── Unreachable                 the server was never reached (refused, DNS, no route)
     │   └── SharedLimitsUnavailable     the Redis holding the account's shared limits failed
     │                                     for too long: no request may leave without its slot
@@ -113,6 +114,14 @@ class BudgetExhausted(RunStopped):
         super().__init__(f"budget reached: spent {money(spent)} of {money(max_cost)}")
         self.spent = spent
         self.max_cost = max_cost
+
+
+class Interrupted(RunStopped):
+    """The caller stopped the client (`DataForSEO.stop()`, a Ctrl-C): nothing more is sent,
+    and what was in flight was delivered first, so nothing paid for is lost."""
+
+    def __init__(self) -> None:
+        super().__init__("interrupted: nothing more is sent")
 
 
 class SharedLimitsUnavailable(RunStopped):

@@ -113,7 +113,9 @@ class Stats:
     status when there was no usable envelope (e.g. 500), or the kind of network failure when
     there was no usable answer at all (`"timeout"`, `"connect"`, `"read"`, `"protocol"`,
     `"decode"`: see `transport.NetworkFailure`).
-    `cost` is the sum of every task cost the server returned (failed tasks included).
+    `cost` is the sum of every task cost the server returned (failed tasks included), and
+    `costs` the same by endpoint (`{"bulk_ranks": 0.05, ...}`: a job of several endpoints'
+    shares).
     """
 
     requests: int = 0
@@ -122,6 +124,7 @@ class Stats:
     pages: int = 0
     items: int = 0
     cost: float = 0.0
+    costs: dict[str, float] = field(default_factory=dict)
     targets_done: int = 0
     targets_failed: int = 0
     started: float = field(default_factory=time.monotonic, repr=False)
@@ -143,3 +146,9 @@ class Stats:
 
     def count_retry(self, cause: int | str) -> None:
         self.retries[cause] = self.retries.get(cause, 0) + 1
+
+    def charge(self, endpoint: str, charged: float) -> None:
+        """A task of `endpoint` cost `charged`. Sums are rounded below any price's precision:
+        sums of floats drift (0.1 + 0.2 = 0.30000000000000004); money is shown to 5 decimals."""
+        self.cost = round(self.cost + charged, 9)
+        self.costs[endpoint] = round(self.costs.get(endpoint, 0.0) + charged, 9)

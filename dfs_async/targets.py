@@ -187,6 +187,8 @@ def _host(raw: str, text: str, *, keep_www: bool = False) -> str:
         raise InvalidTarget(raw, "not a valid domain name") from None
     if not keep_www and host.startswith("www.") and host.count(".") > 1:
         host = host[4:]  # `www.com` itself is a domain: two labels are left at least
+        if _IPV4.match(host):  # `www.1.2.3.4` is no host name either
+            raise InvalidTarget(raw, "an IP address is not a target")
     labels = host.split(".")
     if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise InvalidTarget(raw, "not a valid domain name (like example.com)")

@@ -180,6 +180,21 @@ def test_scale() -> None:
 
 
 @needs_engine
+def test_emulator_runs_through_the_command_line() -> None:
+    from benchmarks import emulator_throughput
+
+    for run in (emulator_throughput.run, emulator_throughput.run_endpoints):
+        section = run(Size.TINY)
+        assert_complete(section)
+        assert all(row.values["records"] > 0 for row in section.rows)
+        assert section.goals and all(g.met is not None for g in section.goals)
+    assert emulator_throughput.read_retries("done: ...; retries: 3 (no status: 2, 50000: 1)") == (
+        3,
+        2,
+    )
+
+
+@needs_engine
 def test_profile() -> None:
     section = hot_path.run(Size.TINY)
     assert_complete(section)
@@ -250,4 +265,16 @@ def test_shared_limits() -> None:
     shared = section.row("primitive: SharedLimits, 1 at a time")
     assert shared is not None
     assert 1 <= shared.values["trips"] <= 3  # counted by Redis: an acquire, maybe a release
+    assert all(g.met is not None for g in section.goals)
+
+
+def test_audit() -> None:
+    from benchmarks import audit
+
+    section = audit.run(Size.TINY)
+    assert_complete(section)
+    assert {r.name for r in section.rows} == {
+        f"{what} {who}" for what in ("bulk", "with summary") for who in (audit.FLOOR, audit.OURS)
+    }
+    assert section.row(f"bulk {audit.FLOOR}").values["requests"] == 6  # type: ignore[union-attr]
     assert all(g.met is not None for g in section.goals)

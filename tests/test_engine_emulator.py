@@ -232,7 +232,12 @@ async def test_bad_credentials_stop_the_run(caplog: pytest.LogCaptureFixture) ->
 
 
 async def test_running_out_of_funds_stops_after_delivering_what_came() -> None:
-    async with emulator(seed=3, balance=0.5, max_pages=40) as emu, client(emu) as dfs:
+    # Five at a time: the 25 requests the balance pays for answer before the first refusal
+    # (with all 30 in flight at once, a refusal could overtake every paid answer).
+    async with (
+        emulator(seed=3, balance=0.5, max_pages=40) as emu,
+        client(emu, concurrency=5) as dfs,
+    ):
         got = 0
         with pytest.raises(AccountError) as stopped:
             async with dfs.backlinks.domain_pages_summary.stream(
@@ -362,7 +367,7 @@ async def test_a_slow_consumer_leaves_the_answers_undecoded_but_a_few(
 
 
 async def test_max_items_caps_each_target() -> None:
-    async with emulator(seed=12, min_pages=30, max_pages=80) as emu, client(emu) as dfs:
+    async with emulator(seed=12, min_pages=40, max_pages=80) as emu, client(emu) as dfs:
         targets = ["m1.com", "m2.com", "m3.com"]
         order = ["rank,desc", "url,asc"]
         stream = dfs.backlinks.domain_pages_summary.stream(

@@ -61,6 +61,7 @@ def test_the_spelling_is_fixed_and_the_meaning_kept(raw: str, expected: str) -> 
         ("https://forbes.com:8080/x", "port"),
         ("https://user:pw@forbes.com/x", "user"),
         ("127.0.0.1", "IP address"),
+        ("www.1.2.3.4", "IP address"),  # not a host name once its `www.` is dropped
         ("http://[::1]/", "IP address"),
         ("https:///x", "domain name"),
         ("localhost", "domain name"),

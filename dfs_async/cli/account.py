@@ -21,7 +21,7 @@ from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, UsageError, usage_error
 from dfs_async.cli.server import (
     add_server_options,
     check_server,
-    client_options,
+    server_options,
     start_emulator,
 )
 from dfs_async.errors import ConfigurationError
@@ -53,7 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
 async def _account(args: argparse.Namespace) -> int:
     from dfs_async import DataForSEO
 
-    options = client_options(args)
+    options = server_options(args)
     async with AsyncExitStack() as stack:
         if args.emulator:
             await start_emulator(stack, options)

@@ -24,11 +24,11 @@ def budget_left(job: Job, request_cost: float) -> tuple[float | None, str | None
     )
 
 
-def budget_reached(job: Job, spent: float) -> str:
-    """The run stopped at the budget, having spent `spent` in all."""
-    assert job.budget is not None
+def budget_reached(budget: float, spent: float) -> str:
+    """A job stopped at its `budget`, having spent `spent` in all."""
+    left = max(0.0, budget - spent)
     return (
-        f"budget reached: spent {money(spent)} of {money(job.budget)} (this job, across"
-        " resumed runs); the next request could have passed it: resume with a higher"
-        " --budget to go on"
+        f"budget reached: spent {money(spent)} of {money(budget)} (this job, across resumed"
+        f" runs), {money(left)} left; the next request could have passed it: resume with a"
+        " higher --budget to go on"
     )

@@ -19,6 +19,11 @@ The file is JSON lines: a header, then one line per event::
     {"out": 18231, "cost": 0.42, "ok": ["a.com"], "failed": []}
     {"out": 18231, "cost": 0.43, "ok": [], "failed": [{"target": ..., ...}]}
 
+and once the run is complete::
+
+    {"dfs_async_checkpoint": 1, "command": ..., "targets": <sha256>, "params": <sha256>}
+    {"complete": {"out": 20114, "cost": 0.51, "ok": 12, "failed": 0, "at": "2026-12-05T..."}}
+
 The header is written atomically (a temporary file renamed over it). A line cut short by a
 crash is not JSON; it and anything after it is ignored and cut off on resume. So is a line
 whose `out` is beyond the output's actual size (a power loss can keep a checkpoint line
@@ -26,6 +31,11 @@ whose records were not yet on disk: fsync is batched, see writer.py). `targets` 
 are fingerprints of the run's targets and of the parameters that shape its output (request
 fields, max_items: hence the same paging grid); a resume whose fingerprints differ is
 refused, never mixed into the same output.
+
+When the run completes, the checkpoint is replaced (atomically) by its header and one line
+saying so, `{"complete": {"out": <the output's size>, "cost": ..., ...}}` (`write_complete`):
+a `--resume` of a finished job finds it (`finished`), says the job is complete and sends
+nothing, so a scheduler that always passes `--resume` never pays twice.
 
 Failed targets are recorded too (with their failure), so the errors file can be rebuilt
 from the checkpoint alone. On resume, a failure whose code is transient (a server error or
@@ -59,6 +69,41 @@ class CheckpointMismatch(Exception):
 def fingerprint(value: Any) -> str:
     """A stable hash of a JSON-able value (keys sorted)."""
     return hashlib.sha256(_encoder.encode(value)).hexdigest()
+
+
+def same_job(head: Mapping[str, Any], header: Mapping[str, Any]) -> str | None:
+    """None when a checkpoint's `head` is of the job `header` describes, else what differs
+    ("command", "targets" or "parameters")."""
+    names = {"command": "command", "targets": "targets", "params": "parameters"}
+    return next((names[k] for k in names if head.get(k) != header.get(k)), None)
+
+
+def finished(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The header and the facts of a complete checkpoint (`write_complete`), None for any
+    other (an unfinished run's is read by `Checkpoint.load`: it can be large, this reads
+    two lines)."""
+    try:
+        with path.open("rb") as f:
+            head, last, rest = f.readline(), f.readline(), f.read(1)
+        header, facts = msgspec.json.decode(head), msgspec.json.decode(last)
+    except (OSError, msgspec.DecodeError):
+        return None
+    if rest or not isinstance(header, dict) or not isinstance(facts, dict):
+        return None
+    complete = facts.get("complete")
+    return (header, complete) if isinstance(complete, dict) else None
+
+
+def write_complete(path: Path, header: Mapping[str, Any], facts: Mapping[str, Any]) -> None:
+    """Replace the checkpoint by its header and the facts of the finished run."""
+    tmp = path.with_name(path.name + ".tmp")
+    head = _encoder.encode({"dfs_async_checkpoint": VERSION, **header})
+    with tmp.open("wb") as f:
+        f.write(head + b"\n" + _encoder.encode({"complete": facts}) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def is_final(failure: Mapping[str, Any]) -> bool:
@@ -144,13 +189,12 @@ class Checkpoint:
             assert isinstance(head, dict) and head.get("dfs_async_checkpoint") == VERSION
         except (msgspec.DecodeError, AssertionError):
             raise CheckpointMismatch(f"{path} is not a dfs-async checkpoint") from None
-        for key in ("command", "targets", "params"):
-            if head.get(key) != header.get(key):
-                what = {"command": "command", "targets": "targets", "params": "parameters"}[key]
-                raise CheckpointMismatch(
-                    f"{path} belongs to a run with other {what}: resume with the same targets"
-                    " and options, or start over without --resume"
-                )
+        what = same_job(head, header)
+        if what is not None:
+            raise CheckpointMismatch(
+                f"{path} belongs to a run with other {what}: resume with the same targets"
+                " and options, or start over without --resume"
+            )
         progress = Progress(output_size=int(head["out"]))
         sound = len(lines[0]) + 1
         for line in lines[1:-1]:  # the last piece has no newline: empty or cut short

@@ -8,11 +8,14 @@ documented one.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
+from dfs_async.cli.files import broken_pipe
 from dfs_async.cli.job import Job
 from dfs_async.cli.progress import Display
 from dfs_async.errors import ConfigurationError, RunStopped
@@ -21,7 +24,7 @@ from dfs_async.money import money
 if TYPE_CHECKING:
     from dfs_async import DataForSEO, Estimate, Price
 
-__all__ = ["dry_run", "price_text", "report"]
+__all__ = ["dry_run", "estimating", "price_text", "print_dry_run", "report"]
 
 SHOWN: Final = 5  # first requests a dry run prints in full
 
@@ -30,45 +33,72 @@ def price_text(price: Price) -> str:
     return f"{money(price.per_request)} a request + {money(price.per_item)} an item"
 
 
-async def dry_run(job: Job, display: Display) -> int:
+@asynccontextmanager
+async def estimating(
+    options: dict[str, Any], emulator: bool
+) -> AsyncIterator[tuple[DataForSEO, str | None]]:
+    """A client to estimate with, sending no task, and where its prices come from: the
+    account's when there are credentials to read them with (user_data is free), else the
+    documented ones. ConfigurationError/ValueError for bad options (or the shared limits'
+    Redis unreachable), RunStopped if that Redis is lost while the account is read."""
     from dfs_async import DataForSEO
 
-    try:  # built to check its options and to estimate: never opened, nothing is sent
-        planner = DataForSEO(login="dry-run", password="dry-run", **job.client)
-    except (ConfigurationError, ValueError) as exc:
-        return usage_error(job.prog, str(exc))
-    options = job.client
-    where = None
-    if job.emulator or not options["account_limits"] or options["rate"] != "account":
-        estimate = await _estimate(planner, job)
+    # Built to check its options and to estimate: never opened, nothing is sent.
+    planner = DataForSEO(login="dry-run", password="dry-run", **options)
+    if emulator or not options["account_limits"] or options["rate"] != "account":
+        yield planner, None
     elif not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
-        estimate = await _estimate(planner, job)
-        where = "price: documented (no credentials to read the account's)"
+        yield planner, "price: documented (no credentials to read the account's)"
     else:
-        try:
-            async with DataForSEO(**options) as dfs:
-                account = await dfs.ready()
-                estimate = await _estimate(dfs, job)
-        except ConfigurationError as exc:  # the shared limits' Redis unreachable
-            return usage_error(job.prog, str(exc))
-        except RunStopped as exc:  # ... or lost while it was asked for the account
-            display.message(f"stopped: {exc}")
-            return EXIT_STOPPED
-        where = "price: the account's (user_data)"
-        if account is None or account.info is None:
-            where = account.notice if account is not None else None
-    print(report(job, estimate))
+        async with DataForSEO(**options) as dfs:
+            account = await dfs.ready()
+            where: str | None = "price: the account's (user_data)"
+            if account is None or account.info is None:
+                where = account.notice if account is not None else None
+            yield dfs, where
+
+
+def show(text: str) -> int | None:
+    """Print a dry run's report on stdout; the exit code if the reader went away."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `| head`
+        return broken_pipe()
+    return None
+
+
+async def dry_run(job: Job, display: Display) -> int:
+    async def lines(dfs: DataForSEO) -> str:
+        call = getattr(dfs.backlinks, job.endpoint.name)
+        estimate = await call.estimate(job.todo, max_items=job.max_items, show=SHOWN, **job.fields)
+        return report(job, estimate)
+
+    return await print_dry_run(job.prog, job.client, job.emulator, display, lines)
+
+
+async def print_dry_run(
+    prog: str,
+    options: dict[str, Any],
+    emulator: bool,
+    display: Display,
+    lines: Callable[[DataForSEO], Awaitable[str]],
+) -> int:
+    """A dry run: the `lines` a client made to estimate with gives (`estimating`) on
+    stdout, where its prices come from on stderr; the exit code."""
+    try:
+        async with estimating(options, emulator) as (dfs, where):
+            text = await lines(dfs)
+    except (ConfigurationError, ValueError) as exc:  # the shared limits' Redis unreachable too
+        return usage_error(prog, str(exc))
+    except RunStopped as exc:  # ... or lost while the account was read
+        display.message(f"stopped: {exc}")
+        return EXIT_STOPPED
+    gone = show(text)
+    if gone is not None:
+        return gone
     if where:
         display.notice(where)
     return EXIT_OK
-
-
-async def _estimate(dfs: DataForSEO, job: Job) -> Estimate:
-    call = getattr(dfs.backlinks, job.endpoint.name)
-    estimate: Estimate = await call.estimate(
-        job.todo, max_items=job.max_items, show=SHOWN, **job.fields
-    )
-    return estimate
 
 
 def report(job: Job, estimate: Estimate) -> str:

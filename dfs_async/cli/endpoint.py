@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import sys
 from typing import Any, Final
 
@@ -25,9 +24,9 @@ import anyio
 from dfs_async.cli.exits import UsageError, usage_error
 from dfs_async.cli.fields import add_request_options
 from dfs_async.cli.job import command_name, prepare
+from dfs_async.cli.options import ENVIRONMENT, add_job_options, positive_int
 from dfs_async.cli.outputs import FORMATS
 from dfs_async.cli.run import execute
-from dfs_async.cli.server import add_server_options
 from dfs_async.endpoints import Endpoint
 
 __all__ = ["register"]
@@ -46,7 +45,8 @@ target (code 40501, no request) in the errors file while the others run, and the
 is 1.
 """
 
-EPILOG: Final = """\
+EPILOG: Final = (
+    """\
 outputs:
   jsonl    one JSON object a line; maps and nested objects stay objects
   csv      a header row; nulls are empty cells; each map, list or object is one cell of
@@ -61,12 +61,14 @@ resume:
   done. After a crash, kill -9 or Ctrl-C, the same command with --resume cuts FILE back to
   its last checkpointed size, skips the done targets and continues the others from the
   pages they lack: every record ends up exactly once, and a kill costs only the pages in
-  flight. Without a checkpoint --resume simply starts, so a scheduler can always pass it; a
-  checkpoint of other targets or parameters is refused. Failed targets whose failure was
-  transient (server errors, timeouts, network errors past their retries) are continued on
-  resume; request errors are final. --budget counts what the resumed runs spent. Parquet
-  runs write FILE.partial.jsonl and convert it to FILE when complete. The checkpoint is
-  deleted when the run completes.
+  flight; Ctrl-C or SIGTERM sends nothing more and writes the pages in flight first (a
+  second one stops at once). Without a checkpoint --resume simply starts; once the run is
+  complete the checkpoint says so (one line) and --resume sends nothing, so a scheduler can
+  always pass it. A checkpoint of other targets or parameters is refused. Failed targets
+  whose failure was transient (server errors, timeouts, network errors past their retries)
+  are continued on resume; request errors are final. --budget counts what the resumed runs
+  spent. Parquet runs write FILE.partial.jsonl and convert it to FILE when complete. A run
+  that paid nothing leaves nothing behind.
 
 exit codes:
   0    every target done
@@ -77,31 +79,9 @@ exit codes:
        written is kept, --resume continues
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
-environment:
-  DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
-  DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
-  DATAFORSEO_SHARED_LIMITS                --shared-limits when it is not given
 """
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
+    + ENVIRONMENT
+)
 
 
 def register(subparsers: Any, endpoint: Endpoint) -> None:
@@ -137,70 +117,12 @@ def register(subparsers: Any, endpoint: Endpoint) -> None:
     if largest is not None:
         requests.add_argument(
             "--max-items",
-            type=_positive_int,
+            type=positive_int,
             metavar="N",
             help="at most N items per target (default: all of them)",
         )
 
-    add_server_options(p)
-
-    run = p.add_argument_group("run")
-    run.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        default=30,
-        metavar="N",
-        help="simultaneous requests (default: %(default)s, the API's cap)",
-    )
-    run.add_argument(
-        "--rate",
-        type=_positive_float,
-        default=None,
-        metavar="PER_MINUTE",
-        help="requests per minute, paced steadily (default: the account's limit, read from"
-        " /v3/appendix/user_data at the start; 2000 when it cannot be read)",
-    )
-    run.add_argument(
-        "--no-account-limits",
-        dest="account_limits",
-        action="store_false",
-        help="do not read the account (user_data): pace at --rate or 2000 a minute, the"
-        " documented prices, no daily limits (default: read it once at the start for the"
-        " per-minute limit, the prices and the daily limits)",
-    )
-    run.add_argument(
-        "--max-attempts",
-        type=_positive_int,
-        default=5,
-        metavar="N",
-        help="tries per request on transient errors (default: %(default)s)",
-    )
-    run.add_argument(
-        "--budget",
-        type=_positive_float,
-        metavar="USD",
-        help="stop (exit 3) before the cost could pass this (default: no limit)",
-    )
-    run.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="check every input, print the first-page requests and a cost bound, send nothing",
-    )
-    again = run.add_mutually_exclusive_group()
-    again.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the unfinished run the checkpoint beside the output records",
-    )
-    again.add_argument(
-        "--restart",
-        action="store_true",
-        help="start over, discarding the unfinished run of the checkpoint beside the output"
-        " (default: an unfinished run is refused without --resume or --restart)",
-    )
-    run.add_argument(
-        "--quiet", "-q", action="store_true", help="no progress, notices or summary on stderr"
-    )
+    add_job_options(p)
 
     out = p.add_argument_group("output")
     out.add_argument(

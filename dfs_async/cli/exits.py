@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -43,8 +43,13 @@ def usage_error(prog: str, message: str) -> int:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage block) naming the option, for every parser:
-    `add_subparsers` makes the subcommands' parsers of this class too."""
+    """argparse with one-line errors (no usage block) naming the option, and no abbreviated
+    options (`--max-item` is not `--max-items`: a typo never runs as another option), for
+    every parser: `add_subparsers` makes the subcommands' parsers of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.exit(usage_error(self.prog, message.removeprefix("argument ")))

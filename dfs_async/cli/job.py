@@ -12,19 +12,25 @@ import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from dfs_async.cli.checkpoint import Checkpoint, CheckpointMismatch, Progress, fingerprint
+from dfs_async.cli.checkpoint import (
+    Checkpoint,
+    CheckpointMismatch,
+    Progress,
+    fingerprint,
+    finished,
+    same_job,
+)
 from dfs_async.cli.exits import UsageError
 from dfs_async.cli.fields import request_fields
+from dfs_async.cli.options import client_options, concurrency_warning
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
-from dfs_async.cli.server import check_server, client_options
+from dfs_async.cli.server import check_server
 from dfs_async.cli.targets_file import Targets, read_targets
 from dfs_async.endpoints import Endpoint
 
-__all__ = ["Files", "Job", "command_name", "prepare"]
-
-API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
+__all__ = ["Files", "Job", "check_writable", "command_name", "complete_job", "prepare"]
 
 
 def command_name(endpoint: Endpoint) -> str:
@@ -69,6 +75,7 @@ class Job:
     header: dict[str, Any]  # the checkpoint's: what the run is
     resumed: Progress | None = None
     resumed_sound: int = 0  # the checkpoint's lines that are sound
+    complete: dict[str, Any] | None = None  # --resume of a finished job: its facts
     spent: float = 0.0  # what the whole job cost (resumed runs included), once it ran
     notices: list[str] = field(default_factory=list)  # not shown with --quiet
     warnings: list[str] = field(default_factory=list)  # always shown
@@ -92,7 +99,8 @@ class Job:
         return f"dfs-async {command_name(self.endpoint)}"
 
 
-def _check_writable(path: Path, what: str) -> None:
+def check_writable(path: Path, what: str) -> None:
+    """UsageError unless `path` can be written (its directory exists, no directory there)."""
     if path.is_dir():
         raise UsageError(f"{what} {path} is a directory")
     parent = path.parent
@@ -125,7 +133,7 @@ def _files(args: argparse.Namespace) -> Files:
     output = errors = checkpoint = staging = None
     if not stdout:
         output = Path(args.output)
-        _check_writable(output, "output")
+        check_writable(output, "output")
         checkpoint = output.with_name(output.name + ".checkpoint")
         if fmt == "parquet":
             staging = output.with_name(output.name + ".partial.jsonl")
@@ -134,7 +142,7 @@ def _files(args: argparse.Namespace) -> Files:
     elif args.errors is None and output is not None:
         errors = output.with_name(output.name + ".errors.jsonl")
     if errors is not None:
-        _check_writable(errors, "errors file")
+        check_writable(errors, "errors file")
         if output is not None and errors.resolve() == output.resolve():
             raise UsageError("the errors file must not be the output file")
     return Files(fmt, output, errors, checkpoint, staging)
@@ -153,13 +161,7 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
             {"fields": fields, "max_items": args.max_items, "format": files.fmt, "server": where}
         ),
     }
-    client = {
-        **client_options(args),
-        "concurrency": args.concurrency,
-        "rate": "account" if args.rate is None else args.rate,
-        "account_limits": args.account_limits,
-        "max_attempts": args.max_attempts,
-    }
+    client = client_options(args)
     job = Job(
         endpoint=endpoint,
         targets=targets,
@@ -182,26 +184,53 @@ def prepare(endpoint: Endpoint, args: argparse.Namespace, argv: list[str]) -> Jo
             f"{len(targets.invalid)} invalid target(s), reported as failed: "
             + ", ".join(repr(raw) for raw, _ in targets.invalid[:5])
         )
-    if args.concurrency > API_CONCURRENCY:
-        job.warnings.append(
-            f"warning: the API allows {API_CONCURRENCY} simultaneous requests per account:"
-            f" --concurrency {args.concurrency} will meet 40209 (too many requests at once)"
-        )
+    if warning := concurrency_warning(args):
+        job.warnings.append(warning)
     checkpoint = files.checkpoint
-    if checkpoint is not None and checkpoint.exists():
+    if checkpoint is None or not checkpoint.exists():
         if args.resume:
-            _load_checkpoint(job, checkpoint)
-        elif args.restart:
-            job.notices.append(f"starting over: the unfinished run of {checkpoint} is discarded")
-        else:
-            # A paid partial run is never thrown away by forgetting a flag.
-            raise UsageError(
-                f"{files.records} holds an unfinished run ({checkpoint}): add --resume to"
-                " continue it, or --restart to discard it and start over"
-            )
+            job.notices.append("no checkpoint to resume: starting the run")
+        return job
+    record = finished(checkpoint)
+    if record is not None:  # a finished run blocks nothing; with --resume, is it this one?
+        if args.resume:
+            job.complete = complete_job(checkpoint, record, header, files.output)
+            if job.complete is None:
+                job.notices.append(f"{checkpoint} is of another, finished job: starting this one")
     elif args.resume:
-        job.notices.append("no checkpoint to resume: starting the run")
+        _load_checkpoint(job, checkpoint)
+    elif args.restart:
+        job.notices.append(f"starting over: the unfinished run of {checkpoint} is discarded")
+    else:
+        # A paid partial run is never thrown away by forgetting a flag.
+        raise UsageError(
+            f"{files.records} holds an unfinished run ({checkpoint}): add --resume to"
+            " continue it, or --restart to discard it and start over"
+        )
     return job
+
+
+def complete_job(
+    checkpoint: Path,
+    record: tuple[dict[str, Any], dict[str, Any]],
+    header: dict[str, Any],
+    output: Path | None,
+) -> dict[str, Any] | None:
+    """The facts of a finished checkpoint's `record` if it is this very job's (nothing is
+    left to send), else None: another job's, which does not block a new one. UsageError
+    when the job's output is gone or changed since: its money was spent, so running it
+    again is asked for explicitly."""
+    head, facts = record
+    if same_job(head, header) is not None:
+        return None
+    size = output.stat().st_size if output is not None and output.exists() else None
+    if size != facts.get("out"):
+        what = "is missing" if size is None else "was changed since"
+        raise UsageError(
+            f"this job was completed ({checkpoint}) but {output} {what}: run it without"
+            " --resume to run it again"
+        )
+    return facts
 
 
 def _load_checkpoint(job: Job, path: Path) -> None:

@@ -16,7 +16,8 @@ hand, so a field added to the model appears in every format.
   and is one `json.loads` (or DuckDB's `->>`) away from any key.
 - **parquet**: a typed schema (integers int64, strings string, maps map<string, int64>,
   the API's datetimes timestamp[us, UTC] (the fields `models.fields` knows as datetimes; JSONL
-  and CSV keep the API's text), lists and nested objects as JSON text),
+  and CSV keep the API's text), dates date32 (ISO `2026-01-31` in JSONL and CSV), lists
+  and nested objects as JSON text),
   written in row groups of ROWS_PER_GROUP rows, so memory stays bounded whatever the size.
   Parquet cannot be appended to or truncated, so a run writes its records to a JSONL staging
   file (the format resume knows how to truncate) and converts it at the end; see endpoint.py.
@@ -27,9 +28,11 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -174,6 +177,7 @@ def parquet_schema(item: type[msgspec.Struct]) -> pa.Schema:
         "bool": pa.bool_(),
         "str": pa.string(),
         "time": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
         "map": pa.map_(pa.string(), pa.int64()),
         "list": pa.string(),
         "object": pa.string(),
@@ -183,23 +187,19 @@ def parquet_schema(item: type[msgspec.Struct]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _row_groups(source: Path, rows: int) -> Iterator[list[dict[str, Any]]]:
+def _records(source: Path) -> Iterator[dict[str, Any]]:
     decoder = msgspec.json.Decoder(dict[str, Any])
-    group: list[dict[str, Any]] = []
     with source.open("rb") as f:
         for line in f:
-            group.append(decoder.decode(line))
-            if len(group) >= rows:
-                yield group
-                group = []
-    if group:
-        yield group
+            yield decoder.decode(line)
 
 
 def _column(group: list[dict[str, Any]], name: str, kind: str) -> list[Any]:
     values = [r.get(name) for r in group]
     if kind == "time":
         return [parse_api_datetime(v) for v in values]
+    if kind == "date":  # a date, or its ISO text (read back from JSONL)
+        return [date.fromisoformat(v) if isinstance(v, str) else v for v in values]
     if kind in ("list", "object"):
         return [None if v is None else _json.encode(v).decode() for v in values]
     return values
@@ -208,7 +208,18 @@ def _column(group: list[dict[str, Any]], name: str, kind: str) -> list[Any]:
 def jsonl_to_parquet(
     source: Path, dest: Path, item: type[msgspec.Struct], rows_per_group: int = ROWS_PER_GROUP
 ) -> int:
-    """Convert a JSONL records file to parquet, a row group at a time; the number of rows.
+    """Convert a JSONL records file to parquet (`write_parquet`); the number of rows."""
+    return write_parquet(_records(source), dest, item, rows_per_group)
+
+
+def write_parquet(
+    records: Iterable[dict[str, Any]],
+    dest: Path,
+    item: type[msgspec.Struct],
+    rows_per_group: int = ROWS_PER_GROUP,
+) -> int:
+    """Write records (`{"target": ..., <item fields>}`) as parquet, a row group at a time;
+    the number of rows.
 
     The parquet file is written beside `dest` and renamed over it when complete, so `dest`
     is either the previous file or the whole new one, never half of one.
@@ -220,12 +231,34 @@ def jsonl_to_parquet(
     kinds: dict[str, str] = {"target": "str", **columns(item).kinds}
     tmp = dest.with_name(dest.name + ".tmp")
     count = 0
+    records = iter(records)
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for group in _row_groups(source, rows_per_group):
+        while group := list(itertools.islice(records, rows_per_group)):
             arrays = [pa.array(_column(group, f.name, kinds[f.name]), type=f.type) for f in schema]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             count += len(group)
         if count == 0:
             writer.write_table(schema.empty_table())
+    os.replace(tmp, dest)
+    return count
+
+
+def write_table(
+    dest: Path, fmt: str, item: type[msgspec.Struct], rows: Iterable[tuple[str, Any]]
+) -> int:
+    """Write whole `(target, item)` rows to `dest` in `fmt`, beside it first and renamed
+    over it when complete (never half a table); the number of rows."""
+    if fmt == "parquet":
+        fields = columns(item).kinds
+        records = ({"target": t, **{f: getattr(r, f) for f in fields}} for t, r in rows)
+        return write_parquet(records, dest, item)
+    encoder = encoder_for(fmt, item)
+    tmp = dest.with_name(dest.name + ".tmp")
+    count = 0
+    with tmp.open("wb") as out:
+        out.write(encoder.header())
+        for target, row in rows:
+            out.write(encoder.encode(target, row))
+            count += 1
     os.replace(tmp, dest)
     return count

@@ -54,6 +54,9 @@ class Snapshot:
     elapsed: float
     empty: int = 0  # targets done with no item
     empty_names: tuple[str, ...] = ()  # the first few of them
+    partial: float = 0.0  # the share of the unfinished targets done, in targets
+    items_left: int | None = None  # the items still to come, when every total is known
+    unit: str = "target"  # what `total` counts
 
     @property
     def retries(self) -> int:
@@ -64,15 +67,27 @@ class Snapshot:
         return self.done_before + self.ok + self.failed
 
     @property
+    def progress(self) -> float:
+        """Targets done, an unfinished one counting the share of its items written."""
+        return self.done + self.partial
+
+    @property
     def rate(self) -> float:
         return self.requests / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def eta(self) -> float | None:
-        this_run = self.ok + self.failed
-        if this_run == 0 or self.elapsed <= 0:
+        this_run = self.progress - self.done_before
+        if this_run <= 0 or self.elapsed <= 0:
             return None
-        return (self.total - self.done) * self.elapsed / this_run
+        return (self.total - self.progress) * self.elapsed / this_run
+
+    @property
+    def items_text(self) -> str:
+        """`12,000 items`, or `12,000 of 45,000 items` when the rest is known."""
+        if self.items_left is None:
+            return plural(self.items, "item")
+        return f"{self.items:,} of {plural(self.items + self.items_left, 'item')}"
 
 
 def duration(seconds: float | None) -> str:
@@ -87,7 +102,7 @@ def duration(seconds: float | None) -> str:
 def plain_line(s: Snapshot) -> str:
     failed = f" ({s.failed} failed)" if s.failed else ""
     return (
-        f"progress: {s.done}/{s.total} targets{failed}, {s.items:,} items,"
+        f"progress: {s.done:,}/{s.total:,} {s.unit}s{failed}, {s.items_text},"
         f" {s.requests:,} requests ({s.rate:.1f}/s), {s.retries:,} retries,"
         f" {money(s.cost)}, eta {duration(s.eta)}"
     )
@@ -99,7 +114,7 @@ def summary_lines(s: Snapshot, cost_before: float, label: str = "done") -> list[
     before = f" (+{s.done_before:,} done before resuming)" if s.done_before else ""
     whole = f", {money(s.cost + cost_before)} for the whole job" if cost_before else ""
     lines = [
-        f"{label}: {plural(s.ok, 'target')} ok, {s.failed:,} failed{before};"
+        f"{label}: {plural(s.ok, s.unit)} ok, {s.failed:,} failed{before};"
         f" {plural(s.items, 'item')}; {s.answered:,} of {plural(s.requests, 'request')}"
         f" answered; {retries_text(s.retry_codes)}; {money(s.cost)}{whole};"
         f" {duration(s.elapsed)}"
@@ -132,6 +147,13 @@ class Display:
             return
         self.message(message)
 
+    def preamble(self, warnings: list[str], notices: list[str]) -> None:
+        """What a job says before it starts: its warnings, then its notices."""
+        for warning in warnings:
+            self.message(warning)
+        for notice in notices:
+            self.notice(notice)
+
     def message(self, message: str) -> None:
         """A line always shown (errors, how to resume), without breaking the bar."""
         if self._progress is not None:
@@ -156,11 +178,12 @@ class Display:
             TimeRemainingColumn,
         )
 
+        first = snapshot()
         progress = Progress(
-            TextColumn("targets"),
+            TextColumn(first.unit + "s"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[items]:,} items"),
+            TextColumn("{task.fields[items]}"),
             TextColumn("{task.fields[rate]:.1f} req/s"),
             TextColumn("{task.fields[retries]:,} retries"),
             TextColumn("{task.fields[cost]}"),
@@ -168,12 +191,11 @@ class Display:
             console=Console(file=self._stream),
             transient=True,
         )
-        first = snapshot()
         task = progress.add_task(
-            "audit",
+            "run",
             total=first.total,
             completed=first.done,
-            items=0,
+            items=first.items_text,
             rate=0.0,
             retries=0,
             cost=money(0),
@@ -185,8 +207,8 @@ class Display:
                     s = snapshot()
                     progress.update(
                         task,
-                        completed=s.done,
-                        items=s.items,
+                        completed=s.progress,
+                        items=s.items_text,
                         rate=s.rate,
                         retries=s.retries,
                         cost=money(s.cost),

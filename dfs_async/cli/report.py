@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from dfs_async.audit import PERIOD
 from dfs_async.cli import UsageError
 from dfs_async.models.requests import RankScale
 
@@ -170,10 +171,13 @@ def _by_rank(row: Mapping[str, Any]) -> float:
 
 def _columns(rows: list[Mapping[str, Any]]) -> list[str]:
     """`target` and every scalar column (maps are in the charts), in the rows' order; a
-    `summary_X` that repeats column X in every row is shown once."""
+    `summary_X` that repeats column X in every row is shown once, and the new/lost period
+    not at all (the facts above say it)."""
     seen: dict[str, None] = {"target": None}
     for row in rows:
         seen.update(dict.fromkeys(row))
+    for column in PERIOD:
+        seen.pop(column, None)
     scalar = [c for c in seen if all(_is_scalar(r.get(c)) for r in rows)]
     return [c for c in scalar if not _repeats(rows, c, scalar)]
 

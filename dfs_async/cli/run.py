@@ -14,8 +14,8 @@ import anyio
 
 from dfs_async.cli.budget import budget_left
 from dfs_async.cli.dry_run import dry_run, price_text
-from dfs_async.cli.exits import EXIT_STOPPED, usage_error
-from dfs_async.cli.files import Ending, broken_pipe, finish, open_outputs
+from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
+from dfs_async.cli.files import Ending, already_complete, broken_pipe, finish, open_outputs
 from dfs_async.cli.job import Job
 from dfs_async.cli.progress import Display, Snapshot
 from dfs_async.cli.server import start_emulator
@@ -23,9 +23,9 @@ from dfs_async.cli.writer import AuditWriter, failure_row
 from dfs_async.errors import ConfigurationError, RunStopped
 
 if TYPE_CHECKING:
-    from dfs_async import DataForSEO
+    from dfs_async import Account, DataForSEO
 
-__all__ = ["execute"]
+__all__ = ["execute", "show_account", "watch_signals"]
 
 
 async def execute(job: Job) -> int:
@@ -34,10 +34,10 @@ async def execute(job: Job) -> int:
     # display, once: not also by logging's last-resort handler.
     logging.getLogger("dfs_async").addHandler(logging.NullHandler())
     display = Display(Display.choose(job.quiet))
-    for warning in job.warnings:
-        display.message(warning)
-    for notice in job.notices:
-        display.notice(notice)
+    if job.complete is not None:
+        display.message(already_complete(job.prog, job.files.output, job.complete))
+        return EXIT_OK
+    display.preamble(job.warnings, job.notices)
     if job.dry_run:
         return await dry_run(job, display)
     from dfs_async import DataForSEO
@@ -57,13 +57,9 @@ async def execute(job: Job) -> int:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return usage_error(job.prog, str(exc))
-        try:
-            account = await _account_line(dfs, job)
-        except RunStopped as exc:  # the shared limits' Redis lost before the first request
-            display.message(f"stopped: {exc}")
-            return EXIT_STOPPED
-        if account is not None:
-            display.notice(account)
+        stopped = await show_account(dfs, [job.endpoint.name], display)
+        if stopped is not None:
+            return stopped
         try:
             writer = open_outputs(job, stack)
         except OSError as exc:
@@ -76,33 +72,62 @@ def _call(dfs: DataForSEO, job: Job) -> Any:
     return getattr(dfs.backlinks, job.endpoint.name)
 
 
-async def _account_line(dfs: DataForSEO, job: Job) -> str | None:
-    """Read the account before the run (what the first request would do): the fallback
-    notice, or one line of what the run goes by."""
-    account = await dfs.ready()
+async def show_account(dfs: DataForSEO, names: list[str], display: Display) -> int | None:
+    """Read the account before the run (what the first request would do) and show what the
+    run goes by (`_account_line`); the exit code if it cannot start (the shared limits'
+    Redis lost), else None."""
+    try:
+        account = await dfs.ready()
+    except RunStopped as exc:
+        display.message(f"stopped: {exc}")
+        return EXIT_STOPPED
+    line = _account_line(dfs, account, names)
+    if line is not None:
+        display.notice(line)
+    return None
+
+
+def _account_line(dfs: DataForSEO, account: Account | None, names: list[str]) -> str | None:
+    """The fallback notice, or one line of what the run goes by: the pace; the price and
+    the requests left today of each endpoint `names`."""
     if account is None:
         return None
     info = account.info
     if info is None:
         return account.notice
-    name = job.endpoint.name
     line = f"account: pacing at {account.rate:,.0f} requests a minute"
     if info.per_minute is not None:
         line += f" (its limit: {info.per_minute:,.0f})"
-    line += f"; {name}: {price_text(_call(dfs, job).price())}"
-    limit = info.daily_limits.get(name)
-    if limit is not None:
-        left = max(0, limit - info.used_today.get(name, 0))
-        line += f"; {left:,} of {limit:,} requests a day left today"
+    prices = {name: price_text(getattr(dfs.backlinks, name).price()) for name in names}
+    if len(names) > 1 and len(set(prices.values())) == 1:
+        line += f"; {prices[names[0]]} for each endpoint"
+        prices = {}
+    for name in names:
+        price = prices.get(name)
+        limit = info.daily_limits.get(name)
+        if price is None and limit is None:
+            continue
+        line += f"; {name}:" + (f" {price}" if price else "")
+        if limit is not None:
+            left = max(0, limit - info.used_today.get(name, 0))
+            line += f"{',' if price else ''} {left:,} of {limit:,} requests a day left today"
     return line
 
 
-async def _watch_signals(work: anyio.CancelScope, ending: Ending) -> None:
+async def watch_signals(
+    work: anyio.CancelScope, ending: Ending, dfs: DataForSEO, display: Display
+) -> None:
+    """SIGINT or SIGTERM stops the client (`stop`): nothing more is sent, and the requests
+    in flight land and are written, so nothing paid for is lost; a second one stops at once
+    (the requests in flight are then lost, and asked again on resume)."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
+            if ending.interrupted:
+                work.cancel()
+                return
             ending.interrupted = True
-            work.cancel()
-            return
+            dfs.stop()
+            display.message("stopping: the requests in flight land first (again: stop now)")
 
 
 async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display) -> int:
@@ -114,6 +139,8 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
 
     def snapshot() -> Snapshot:
         stats = dfs.stats
+        share, left, told = writer.unfinished()
+        remaining = len(job.targets) - done_before - writer.ok - writer.failed
         return Snapshot(
             total=len(job.targets),
             done_before=done_before,
@@ -127,13 +154,15 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
             elapsed=float(stats.elapsed),
             empty=writer.empty_count,
             empty_names=tuple(writer.empty),
+            partial=share,
+            items_left=left if 0 < remaining <= told else None,
         )
 
     ending = Ending()
     work = anyio.CancelScope()
     todo = job.todo
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_watch_signals, work, ending)
+        tg.start_soon(watch_signals, work, ending, dfs, display)
         tg.start_soon(display.run, snapshot)
         with work:
             try:
@@ -151,13 +180,13 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
                         try:
                             await _consume(records, writer, cost)
                         except RunStopped as exc:
-                            ending.stopped = exc
+                            ending.stop(exc)
                         except BrokenPipeError:
                             ending.broken_pipe = True
                         except OSError as exc:
-                            ending.stopped = f"cannot write the output: {exc}"
+                            ending.stop(f"cannot write the output: {exc}")
             except RunStopped as exc:  # raised by the block's exit
-                ending.stopped = exc
+                ending.stop(exc)
         tg.cancel_scope.cancel()
     try:
         writer.sync()

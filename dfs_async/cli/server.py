@@ -1,6 +1,6 @@
 """The options every command that sends takes, in one place: where its requests go
 (`--base-url`, `--sandbox` or `--emulator`) and whether its account's limits are shared with
-other processes (`--shared-limits`). `client_options` turns them into the client's."""
+other processes (`--shared-limits`). `server_options` turns them into the client's."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def client_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The client's options from these: `DataForSEO(**client_options(args), ...)`."""
+def server_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's options from these: `DataForSEO(**server_options(args), ...)`."""
     return {
         "base_url": args.base_url,
         "sandbox": args.sandbox,

@@ -39,12 +39,7 @@ def read_targets(source: str | None, extra: list[str], unit: Unit = one_target) 
     """The targets of `source` (a path, `-` for stdin, or None) followed by `extra`; each
     line is one unit of work of the endpoint (`unit`: a target, or an intersection's
     targets separated by commas), keyed as the stream keys it."""
-    lines: list[str] = []
-    if source is not None:
-        lines = _lines(source)
-        if not lines:
-            name = "stdin" if source == "-" else source
-            raise UsageError(f"no targets in {name} (only blank lines and comments)")
+    lines = read_lines(source) if source is not None else []
     lines.extend(t.strip() for t in extra)
     if not lines:
         raise UsageError("no targets: give a TARGETS_FILE, '-' for stdin, or --target")
@@ -68,13 +63,17 @@ def read_targets(source: str | None, extra: list[str], unit: Unit = one_target) 
     return targets
 
 
-def _lines(source: str) -> list[str]:
-    """The targets of a targets file as written (the library's reader, `parse_targets`)."""
-    data = _read_bytes(source)
+def read_lines(source: str) -> list[str]:
+    """The targets of a targets file (`-`: stdin) as written (the library's reader,
+    `parse_targets`); UsageError for a file that cannot be read or holds none."""
+    name = "stdin" if source == "-" else source
     try:
-        return parse_targets(data)
+        lines = parse_targets(_read_bytes(source))
     except ValueError as exc:
-        raise UsageError(f"{'stdin' if source == '-' else source} {exc}") from None
+        raise UsageError(f"{name} {exc}") from None
+    if not lines:
+        raise UsageError(f"no targets in {name} (only blank lines and comments)")
+    return lines
 
 
 def _read_bytes(source: str) -> bytes:

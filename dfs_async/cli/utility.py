@@ -28,7 +28,7 @@ from dfs_async.cli.fields import add_request_options, request_fields
 from dfs_async.cli.server import (
     add_server_options,
     check_server,
-    client_options,
+    server_options,
     start_emulator,
 )
 from dfs_async.endpoints import Endpoint
@@ -64,7 +64,7 @@ async def _call(
     from dfs_async import DataForSEO
 
     async with AsyncExitStack() as stack:
-        options = client_options(args)
+        options = server_options(args)
         if args.emulator:
             await start_emulator(stack, options)
         try:

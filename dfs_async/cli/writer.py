@@ -87,6 +87,9 @@ class AuditWriter:
         output: BinaryIO,
         errors: Sink,
         checkpoint: Checkpoint | None,
+        *,
+        cap: int | None = None,
+        before: dict[str, int] | None = None,
     ) -> None:
         self._encoder = encoder
         self._output = output
@@ -99,6 +102,11 @@ class AuditWriter:
         self.pages = 0  # pages written this run
         self.empty: list[str] = []  # targets done this run without an item (the first few)
         self.empty_count = 0
+        # Unfinished targets that told their total: [items written, their total (at most
+        # `cap`, the run's max_items)]; `before`: items written of them by resumed runs.
+        self._open: dict[str, list[int]] = {}
+        self._cap = cap
+        self._before = before or {}
 
     def record(self, target: str, item: Any) -> None:
         self._output.write(self._encoder.encode(target, item))
@@ -116,6 +124,12 @@ class AuditWriter:
         self._output.flush()
         self.items += items
         self.pages += 1
+        if total_count is not None:
+            got = self._open.get(target)
+            if got is None:
+                got = self._open[target] = [self._before.get(target, 0), 0]
+            got[0] += items
+            got[1] = total_count if self._cap is None else min(total_count, self._cap)
         if offset == 0 and total_count == 0:
             self.empty_count += 1
             if len(self.empty) < EMPTY_SHOWN:
@@ -128,6 +142,7 @@ class AuditWriter:
     def done(self, target: str, cost: float) -> None:
         """Every page of `target` is written."""
         self.ok += 1
+        self._open.pop(target, None)
         if self._checkpoint is not None:
             self._checkpoint.commit([target], [], self._output.tell(), cost)
             self._maybe_sync()
@@ -135,11 +150,22 @@ class AuditWriter:
     def failed_target(self, row: dict[str, Any], cost: float) -> None:
         """`row["target"]` failed (the records of its pages so far stay): an errors line."""
         self.failed += 1
+        self._open.pop(row["target"], None)
         if self._checkpoint is not None:
             self._output.flush()
             self._checkpoint.commit([], [row], self._output.tell(), cost)
         self._errors.write(_json.encode(row) + b"\n")
         self._errors.flush()
+
+    def unfinished(self) -> tuple[float, int, int]:
+        """Of the unfinished targets that told their total: the share of them written (in
+        targets: 0.5 is half a target), the items they still lack, and how many they are."""
+        share, missing = 0.0, 0
+        for got, total in self._open.values():
+            if total > 0:
+                share += min(got / total, 1.0)
+                missing += max(total - got, 0)
+        return share, missing, len(self._open)
 
     def _maybe_sync(self) -> None:
         if time.monotonic() - self._last_sync >= SYNC_SECONDS:

@@ -46,6 +46,7 @@ from dfs_async.emulator.config import EmulatorConfig
 from dfs_async.emulator.corpus import Corpus
 from dfs_async.emulator.faults import HTML_500, Draw, FaultPlan
 from dfs_async.emulator.tasks import ANSWERED, TaskLog
+from dfs_async.emulator.workers import Workers
 from dfs_async.endpoints import ENDPOINTS, UTILITIES, Endpoint
 from dfs_async.errors import UnknownField, ValidationError
 
@@ -122,6 +123,7 @@ class Emulator:
         self.accounts = {login: Account(login, self.config) for login in self.config.accounts}
         self.faults = FaultPlan(self.config.faults)
         self.counters = Counters()
+        self.workers: Workers | None = None  # while served (the ASGI lifespan)
         self.tasks = TaskLog(self.config.task_log_size)
         self._encoder = msgspec.json.Encoder()
         self._routes: dict[tuple[str, str], Route] = {
@@ -139,7 +141,7 @@ class Emulator:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -198,7 +200,7 @@ class Emulator:
             await self._answer(send, env.envelope(refused))
             return
         draw = self.faults.draw(body)
-        reply = self._live_reply(endpoint, account, body, draw, started, url)
+        reply = await self._live_reply(endpoint, account, body, draw, started, url)
         # The drawn latency counts from the request's arrival, the work above included: a
         # wave of requests then leaves at the drawn times instead of queueing its CPU work
         # behind the sleep in one event loop.
@@ -207,7 +209,7 @@ class Emulator:
             await anyio.sleep(rest)
         await self._send(send, reply.status, reply.body, reply.content_type, reply.draw)
 
-    def _live_reply(
+    async def _live_reply(
         self,
         endpoint: Endpoint,
         account: Account,
@@ -216,7 +218,8 @@ class Emulator:
         started: float,
         url: str,
     ) -> _Reply:
-        """The answer as it will go out, computed before the latency is slept."""
+        """The answer as it will go out, computed before the latency is slept (the corpus's
+        part by the workers: `_answer_task`)."""
         path = _task_path(endpoint)
         if draw.kind is not None:
             self.counters.faults[draw.kind] = self.counters.faults.get(draw.kind, 0) + 1
@@ -234,7 +237,7 @@ class Emulator:
             return self._reply(env.envelope(40503))
         if not posted:
             return self._reply(env.envelope(40502))
-        first, items = self._task(endpoint, account, posted[0], draw, started)
+        first, items = await self._task(endpoint, account, posted[0], draw, started)
         tasks = [first] + [env.task(40000, path, _echo(endpoint, extra)) for extra in posted[1:]]
         if first.status_code == 20000:
             refused = account.refuse_cost(first.cost)
@@ -267,7 +270,7 @@ class Emulator:
         self._count_envelope(answer)
         return _Reply(200, self._encoder.encode(answer), b"application/json")
 
-    def _task(
+    async def _task(
         self, endpoint: Endpoint, account: Account, posted: Any, draw: Draw, started: float
     ) -> tuple[env.TaskOut, int]:
         """The first task's outcome, and how many items it carries."""
@@ -282,7 +285,7 @@ class Emulator:
             if endpoint.name in ANSWERED:  # errors, id_list: the account's own tasks
                 result, items = self.tasks.answer(endpoint.name, account.login, task), 0
             else:
-                result, items = self.corpus.answer(endpoint, task)
+                result, items = await self._answer_task(endpoint, task)
         except UnknownField as exc:
             return env.task(40506, path, data, message=f"Unknown Field: '{exc.field}'."), 0
         except ValidationError as exc:
@@ -297,6 +300,13 @@ class Emulator:
             elapsed=elapsed,
         )
         return done, items
+
+    async def _answer_task(self, endpoint: Endpoint, task: Any) -> tuple[Any, int]:
+        """The corpus's answer, computed by the `workers` while served (see `workers`), else
+        (the app called without a server's lifespan) in the caller's loop."""
+        if self.workers is None:
+            return self.corpus.answer(endpoint, task)
+        return await self.workers.run(self.corpus.answer, endpoint, task)
 
     async def _user_data(
         self, account: Account, body: bytes, send: Send, started: float, url: str
@@ -366,6 +376,20 @@ class Emulator:
         data = {"api": "backlinks", "function": endpoint.name}
         task = env.task(20000, _task_path(endpoint), data, result=[result])
         await self._answer(send, env.envelope(20000, [task]))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """The server starts: the workers start (`workers`); it stops: they stop."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.workers = Workers()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.workers is not None:
+                    self.workers.stop()
+                    self.workers = None
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _answer(
         self, send: Send, answer: env.EnvelopeOut, *, status: int = 200, draw: Draw | None = None
@@ -440,13 +464,3 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

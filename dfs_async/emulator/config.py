@@ -100,6 +100,10 @@ class EmulatorConfig:
     The corpus: a target's number of pages is `min_pages + (max_pages - min_pages) * u**skew`
     for a uniform u drawn from (seed, host), so most targets are small and a few are large;
     `target_sizes` pins the size of given hosts (tests and benchmarks use it).
+    `corpus_cache_size` scales what the corpus keeps between answers (about 3 MB a target:
+    links, page summaries, the orders of filtered lists; the default keeps the page
+    summaries of a 30,000-page host): everything is rebuilt the same when dropped, so it
+    trades memory for time only.
 
     Big hosts: a host listed in `big_hosts`, or whose first label starts with "big"
     (`big.com`, `bigshop.org`, `big-news.net`, `blog.bigsite.com` is not: first label

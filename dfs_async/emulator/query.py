@@ -144,14 +144,22 @@ def _words(value: Any) -> set[str]:
 
 def sort_items(items: list[Item], order_by: Sequence[str]) -> list[Item]:
     """A stable sort by up to three `field,dir` rules; nulls count as the smallest."""
-    result = list(items)
-    for rule in reversed(order_by):
-        fname, _, direction = rule.partition(",")
-        get = getter(fname)
+    rows = [(item, tuple(getter(rule.partition(",")[0])(item) for rule in order_by))
+            for item in items]  # fmt: skip
+    sort_rows(rows, order_by)
+    return [item for item, _ in rows]
 
-        def key(item: Item, get: Getter = get) -> tuple[bool, Any]:
-            value = get(item)
+
+Row = tuple[Any, tuple[Any, ...]]  # (anything, the item's values of the order_by fields)
+
+
+def sort_rows(rows: list[Row], order_by: Sequence[str]) -> None:
+    """Sort rows in place by their values of the `order_by` fields, as `sort_items` sorts
+    the items they were read from (rows keep only what a long list needs to be ordered)."""
+    for j, rule in reversed(list(enumerate(order_by))):
+
+        def key(row: Row, j: int = j) -> tuple[bool, Any]:
+            value = row[1][j]
             return (value is not None, value)
 
-        result.sort(key=key, reverse=direction == "desc")
-    return result
+        rows.sort(key=key, reverse=rule.endswith(",desc"))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import anyio
 
@@ -83,6 +83,12 @@ def has_uvicorn() -> bool:
     return importlib.util.find_spec("uvicorn") is not None
 
 
+KEEP_ALIVE: Final = 75
+"""Seconds an idle connection stays open (nginx's default): longer than clients keep an
+idle connection for reuse (aiohttp 15 s, httpx and httpcore 5 s), so a client never sends a
+request on a connection the server is closing (which the client sees as a reset)."""
+
+
 def uvicorn_config(
     app: Emulator, log_level: str = "warning", access_log: bool = False
 ) -> uvicorn.Config:
@@ -99,9 +105,10 @@ def uvicorn_config(
     return uvicorn.Config(
         app,
         log_config=log_config,
-        lifespan="off",
+        lifespan="on",  # starts and stops the app's workers
         log_level=log_level,
         access_log=access_log,
+        timeout_keep_alive=KEEP_ALIVE,
         timeout_graceful_shutdown=2,
     )
 

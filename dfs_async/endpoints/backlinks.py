@@ -15,12 +15,16 @@ import msgspec
 from dfs_async.endpoints.checks import (
     Numbered,
     Rule,
+    TaskRule,
     a_year_ago,
     bulk_target,
     day,
     domain,
     each_target,
     filters,
+    id_list_reach,
+    in_order,
+    moment,
     no_unit,
     one_domain,
     order_by,
@@ -231,6 +235,7 @@ HISTORY: Final = Endpoint(
     result=HistoryResult,
     unit=one_domain,
     checks={"target": domain, "date_from": day(HISTORY_FROM), "date_to": day(HISTORY_FROM)},
+    task_checks=(in_order("date_from", "date_to"),),
 )
 TIMESERIES_SUMMARY: Final = Endpoint(
     name="timeseries_summary",
@@ -241,6 +246,7 @@ TIMESERIES_SUMMARY: Final = Endpoint(
     result=TimeseriesResult[TimeseriesSummary],
     unit=one_domain,
     checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
+    task_checks=(in_order("date_from", "date_to"),),
 )
 TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
     name="timeseries_new_lost_summary",
@@ -251,6 +257,7 @@ TIMESERIES_NEW_LOST_SUMMARY: Final = Endpoint(
     result=TimeseriesResult[TimeseriesNewLostSummary],
     unit=one_domain,
     checks={"target": domain, "date_from": day(SERIES_FROM), "date_to": day(SERIES_FROM)},
+    task_checks=(in_order("date_from", "date_to"),),
 )
 
 # -- bulk: up to 1,000 targets a task, one record per target ----------------------------
@@ -308,9 +315,14 @@ BULK_PAGES_SUMMARY: Final = _bulk(
 
 
 def _utility(
-    name: str, item: type[msgspec.Struct], request: type[msgspec.Struct] = NoFields
+    name: str,
+    item: type[msgspec.Struct],
+    request: type[msgspec.Struct] = NoFields,
+    *task_checks: TaskRule,
 ) -> Endpoint:
-    """A free endpoint that takes no target: GET when it takes no task either."""
+    """A free endpoint that takes no target: GET when it takes no task either. Its times are
+    checked as the API writes them, and in order."""
+    times = {"datetime_from": moment, "datetime_to": moment}
     return Endpoint(
         name=name,
         path=f"/v3/backlinks/{name}",
@@ -320,10 +332,14 @@ def _utility(
         paging=Listing(),
         unit=no_unit,
         price=Price(per_request=0.0, per_item=0.0),
+        checks={k: v for k, v in times.items() if k in request.__struct_fields__},
+        task_checks=(in_order("datetime_from", "datetime_to"), *task_checks)
+        if "datetime_from" in request.__struct_fields__
+        else (),
     )
 
 
 AVAILABLE_FILTERS: Final = _utility("available_filters", AvailableFilters)
 INDEX: Final = _utility("index", Index)
 ERRORS: Final = _utility("errors", ErroredTask, ErrorsRequest)
-ID_LIST: Final = _utility("id_list", ListedTask, IdListRequest)
+ID_LIST: Final = _utility("id_list", ListedTask, IdListRequest, id_list_reach)

@@ -194,3 +194,60 @@ def day(
 
 def a_year_ago() -> date:
     return today() - timedelta(days=365)
+
+
+# -- times of the utilities ---------------------------------------------------------------
+
+ID_LIST_DAYS: Final = 183  # how far back `id_list` reaches: six months
+ID_LIST_METADATA_DAYS: Final = 31  # ... a month, with include_metadata
+
+
+def moment(name: str, value: Any) -> None:
+    """A time as the API writes it, `yyyy-mm-dd hh:mm:ss +00:00`."""
+    if not isinstance(value, str) or _moment(value) is None:
+        raise ValidationError(name, f"a time as yyyy-mm-dd hh:mm:ss +00:00 (got {value!r})")
+
+
+def _moment(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+# -- rules across the fields of a task ------------------------------------------------------
+
+TaskRule = Callable[[Mapping[str, Any]], None]
+"""A rule across fields of one task (its fields checked one by one already): raises
+ValidationError naming the field at fault."""
+
+
+def in_order(first: str, then: str) -> TaskRule:
+    """A range: `first` not after `then` when both are given (dates, or times as the API
+    writes them). The API refuses a reversed range, after taking the request's money."""
+
+    def rule(task: Mapping[str, Any]) -> None:
+        low, high = task.get(first), task.get(then)
+        if low is None or high is None:
+            return
+        if " " in low:  # a time: compared as instants, whatever their offsets
+            reversed_ = _moment(low) > _moment(high)  # type: ignore[operator]
+        else:
+            reversed_ = date.fromisoformat(low) > date.fromisoformat(high)
+        if reversed_:
+            raise ValidationError(first, f"{low} is after {then} {high}: the range is reversed")
+
+    return rule
+
+
+def id_list_reach(task: Mapping[str, Any]) -> None:
+    """`id_list` reaches six months back, a month with `include_metadata`."""
+    start = task.get("datetime_from")
+    if start is None:
+        return
+    metadata = bool(task.get("include_metadata"))
+    days = ID_LIST_METADATA_DAYS if metadata else ID_LIST_DAYS
+    earliest = datetime.now(UTC) - timedelta(days=days)
+    if _moment(start) < earliest:  # type: ignore[operator]
+        reach = "a month back (with include_metadata)" if metadata else "six months back"
+        raise ValidationError("datetime_from", f"{start} is more than {reach}")

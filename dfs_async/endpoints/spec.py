@@ -4,7 +4,8 @@ An `Endpoint` is data: its path, its request type (a msgspec Struct: every field
 bounds and choices), its item type, its paging kind and its price. The per-field rules are
 derived from the request type (`Meta(ge=, le=, max_length=)`, `Literal[...]`, `bool`); the
 rules a type cannot say (target syntax, filter expressions, sort rules) are the small named
-functions below, attached to a spec by field name in `checks`. The client checks every task
+functions of `checks`, attached to a spec by field name in `checks`, and the rules across
+fields (a date range in order) in `task_checks`. The client checks every task
 with `check_task` before sending (a bad field never costs money); the emulator answers with
 the API's codes from the same checks.
 """
@@ -19,7 +20,7 @@ from typing import Any, Final
 
 import msgspec
 
-from dfs_async.endpoints.checks import Rule, Unit, one_target
+from dfs_async.endpoints.checks import Rule, TaskRule, Unit, one_target
 from dfs_async.errors import InvalidTarget, UnknownField, ValidationError
 from dfs_async.filters import ARRAY, BOOL, NUM, STR, TIME, Expr
 from dfs_async.models import Envelope
@@ -107,7 +108,8 @@ def _both(first: Rule, then: Rule | None) -> Rule:
 # -- the spec -----------------------------------------------------------------------------
 
 _FILTER_KINDS: Final = {
-    "int": NUM, "float": NUM, "bool": BOOL, "time": TIME, "map": "map", "list": ARRAY, "str": STR,
+    "int": NUM, "float": NUM, "bool": BOOL, "time": TIME, "date": TIME, "map": "map", "list": ARRAY,
+    "str": STR,
 }  # fmt: skip
 
 
@@ -176,6 +178,7 @@ class Endpoint:
     price: Price = Price()
     method: str = "POST"
     checks: Mapping[str, Rule] = field(default_factory=dict)
+    task_checks: tuple[TaskRule, ...] = ()  # rules across fields (a date range's order)
     unit: Unit = one_target
     # The keys of many units of work at once (each `unit(raw)[0]`, or the InvalidTarget it
     # raises), where a stream needs nothing more: a bulk endpoint's jobs keep no task fields
@@ -281,4 +284,6 @@ class Endpoint:
                 raise ValidationError(name, "required")
         for name, value in clean.items():
             rules[name](name, value)
+        for rule in self.task_checks:
+            rule(clean)
         return clean

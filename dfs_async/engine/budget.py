@@ -32,13 +32,11 @@ class Budget:
                 raise BudgetExhausted(spent, self.max_cost)
         self.reserved += worst
 
-    def settle(self, worst: float, charged: float) -> None:
-        """A request reserved at `worst` ended; the server charged `charged`."""
+    def settle(self, worst: float, charged: float, endpoint: str) -> None:
+        """A request of `endpoint` reserved at `worst` ended; the server charged `charged`."""
         self.reserved = max(0.0, self.reserved - worst)
         if charged:
-            # Rounded below any price's precision: sums of floats drift
-            # (0.1 + 0.2 = 0.30000000000000004); money is shown to 5 decimals.
-            self._stats.cost = round(self._stats.cost + charged, 9)
+            self._stats.charge(endpoint, charged)
 
 
 class DailyLimits:

@@ -37,7 +37,7 @@ from dfs_async.codes import Action
 from dfs_async.endpoints import Endpoint, Price
 from dfs_async.engine.budget import Budget, DailyLimits
 from dfs_async.engine.retries import Tries, after
-from dfs_async.errors import BudgetExhausted, RunStopped
+from dfs_async.errors import BudgetExhausted, Interrupted, RunStopped
 from dfs_async.pacing import Pacer
 from dfs_async.records import Stats
 from dfs_async.retry import RetryPolicy
@@ -79,6 +79,7 @@ class Engine:
         self._reading = anyio.Lock()
         self._daily = DailyLimits(None)
         self._refused: tuple[int | None, str] | None = None
+        self.stopping = False  # the caller stopped the client: admit nothing more
 
     # -- the account ---------------------------------------------------------------------
 
@@ -129,7 +130,10 @@ class Engine:
     def admit(self, endpoint: Endpoint, worst: float) -> None:
         """Admit one request of `endpoint` that can cost `worst`: DailyLimitReached when the
         account's daily limit of it is used up, BudgetExhausted when it could pass the
-        budget. Then it must be sent (`exchange`), which settles it."""
+        budget, Interrupted once the client was stopped. Then it must be sent (`exchange`),
+        which settles it."""
+        if self.stopping:
+            raise Interrupted()
         daily = self._daily
         daily.take(endpoint)
         try:
@@ -175,7 +179,7 @@ class Engine:
         finally:
             if outcome is None and type(answer) is Answer:  # cancelled before reading it
                 outcome = read(answer, decoder)
-            self.budget.settle(worst, outcome.cost if outcome is not None else 0.0)
+            self.budget.settle(worst, outcome.cost if outcome is not None else 0.0, endpoint.name)
         assert outcome is not None
         action = outcome.action
         if action is Action.SLOW_DOWN:

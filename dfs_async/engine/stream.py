@@ -54,7 +54,7 @@ from dfs_async.codes import INVALID_FIELD
 from dfs_async.endpoints import Endpoint
 from dfs_async.engine.exchange import Engine
 from dfs_async.engine.retries import Tries
-from dfs_async.errors import BudgetExhausted, InvalidTarget, RunStopped
+from dfs_async.errors import BudgetExhausted, Interrupted, InvalidTarget, RunStopped
 from dfs_async.plan import JobPlan, PageRequest
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, TargetDone
 from dfs_async.wire import Outcome
@@ -250,8 +250,8 @@ class Run(Generic[W]):
         self._scope.cancel()
 
     def _drain(self, error: RunStopped) -> None:
-        """The budget, a daily limit, a shared pacing's Redis lost: send nothing more, let
-        what is in flight land and be delivered."""
+        """The budget, a daily limit, a shared pacing's Redis lost, the caller's stop: send
+        nothing more, let what is in flight land and be delivered."""
         if self.error is None:
             self.error = error
         self._draining = True
@@ -275,7 +275,7 @@ class Run(Generic[W]):
                 worst = self._worst(work)
                 try:
                     engine.admit(endpoint, worst)
-                except (BudgetExhausted, DailyLimitReached) as exc:
+                except (BudgetExhausted, DailyLimitReached, Interrupted) as exc:
                     self._work.release()
                     self._drain(exc)
                     return

@@ -13,9 +13,11 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-Kind = Literal["int", "float", "bool", "str", "time", "map", "list", "object"]
+Kind = Literal["int", "float", "bool", "str", "time", "date", "map", "list", "object"]
 
-# Strings the API fills with its datetime format (`2019-11-15 12:57:46 +00:00`).
+# Strings the API fills with its datetime format (`2019-11-15 12:57:46 +00:00`); a field of
+# another name says it holds one with `Meta(extra={"kind": "time"})` (the audit's
+# `summary_first_seen`).
 DATETIME_NAMES: Final = frozenset(
     {"first_seen", "lost_date", "prev_seen", "last_seen", "date", "datetime", "date_from",
      "date_to", "time_update", "backlinks_subscription_expiry_date"}
@@ -66,9 +68,10 @@ def _field(f: msgspec.inspect.Field, annotation: Any) -> FieldInfo:
     extra = None
     if isinstance(t, msgspec.inspect.Metadata):
         meta, extra, t = t.extra_json_schema or {}, t.extra, t.type
+    kind = extra.get("kind") if isinstance(extra, dict) else None
     return FieldInfo(
         name=f.encode_name,
-        kind=_kind(f.encode_name, t),
+        kind=kind or _kind(f.encode_name, t),
         required=f.required,
         nullable=nullable,
         ge=getattr(t, "ge", None),
@@ -94,6 +97,8 @@ def _kind(name: str, t: msgspec.inspect.Type) -> Kind:
         return "float"
     if isinstance(t, msgspec.inspect.StrType):
         return "time" if name in DATETIME_NAMES else "str"
+    if isinstance(t, msgspec.inspect.DateType):
+        return "date"
     if isinstance(t, msgspec.inspect.DictType):
         return "map"
     if isinstance(t, msgspec.inspect.ListType | msgspec.inspect.SetType):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from dfs_async.cli.checkpoint import finished
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig
 from dfs_async.emulator.pytest_plugin import EmulatorFactory
 
@@ -105,9 +106,16 @@ def test_killed_runs_resume_to_exactly_the_records(
     errors_file = tmp_path / f"pages.{fmt}.errors.jsonl"
     errors = [json.loads(line) for line in errors_file.read_text().splitlines()]
     assert [e["target"] for e in errors] == ["not a target"]
-    assert not checkpoint.exists()
     assert not (tmp_path / "pages.parquet.partial.jsonl").exists()
     assert tail > 0  # there was a tail to cut, and the records above are exact
+    # The checkpoint now says the job is complete: the same command (with its --resume, as
+    # a scheduler passes it) sends nothing more and pays nothing more.
+    assert finished(checkpoint) is not None
+    kept, sent = out.read_bytes(), emu.app.counters.requests
+    again = run_cli(*args, env=cli_env(emu), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "is complete (40 ok, 1 failed;" in again.stderr and "nothing sent" in again.stderr
+    assert out.read_bytes() == kept and emu.app.counters.requests == sent
 
 
 def test_a_checkpoint_of_another_run_is_refused(

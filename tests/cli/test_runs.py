@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dfs_async.cli.checkpoint import finished
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig
 from dfs_async.emulator.pytest_plugin import EmulatorFactory
 from dfs_async.targets import normalize_target
@@ -56,7 +57,7 @@ def test_quickstart_as_written(tmp_path: Path) -> None:
     assert len(expected) > 1000
     assert jsonl_records(tmp_path / "pages.jsonl") == expected
     assert "done: 12 targets ok, 0 failed" in result.stderr
-    assert not (tmp_path / "pages.jsonl.checkpoint").exists()
+    assert finished(tmp_path / "pages.jsonl.checkpoint") is not None  # the job is complete
     assert not (tmp_path / "pages.jsonl.errors.jsonl").exists()  # no failure, no file
 
 
@@ -179,11 +180,16 @@ def test_exit_130_on_sigint_then_resume(
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    assert "stopping: the requests in flight land first" in err
     resumed = run_cli(*args, "--resume", env=cli_env(emu))
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming:" in resumed.stderr
     assert jsonl_records(out) == expected_records(config, many)
     assert all(normalize_target(t) == t for t in many)
+    # The pages in flight at the signal landed and were written: nothing was asked twice.
+    pages = page_records(config, many, 100)
+    empty = len(many) - len({target for target, _ in pages})  # one request each
+    assert emu.app.counters.requests == len(pages) + empty
 
 
 def _wait_for(ready: object, timeout: float = 30.0) -> None:

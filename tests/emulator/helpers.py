@@ -9,7 +9,7 @@ import httpx
 import msgspec
 
 from dfs_async.emulator import EmulatorHandle
-from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
+from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY, ENDPOINTS
 
 SUMMARY_PATH = DOMAIN_PAGES_SUMMARY.path
 
@@ -45,6 +45,25 @@ class Api:
     def items(self, **fields: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.result(**fields)["items"]
         return items
+
+    def call(self, endpoint: str, **fields: Any) -> Any:
+        """The result of one task of any endpoint (by name), which must succeed."""
+        path = next(e.path for e in ENDPOINTS if e.name == endpoint)
+        response = self.http.post(path, content=msgspec.json.encode([fields]))
+        assert response.status_code == 200, response.text
+        task = response.json()["tasks"][0]
+        assert task["status_code"] == 20000, task
+        return task["result"][0]
+
+    def every(self, endpoint: str, **fields: Any) -> list[dict[str, Any]]:
+        """Every item of a paged endpoint's task, page by page."""
+        items: list[dict[str, Any]] = []
+        while True:
+            result = self.call(endpoint, **fields, limit=1000, offset=len(items))
+            items += result["items"]
+            if len(items) >= result["total_count"] or not result["items"]:
+                assert len(items) == result["total_count"]
+                return items
 
 
 ApiFactory = Callable[..., Api]

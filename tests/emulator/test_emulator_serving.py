@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from dfs_async.emulator import EmulatorConfig, FaultConfig, running_emulator, serving_emulator
-from dfs_async.emulator.app import USER_DATA_PATH
+from dfs_async.emulator.app import USER_DATA_PATH, Emulator
+from dfs_async.emulator.serve import uvicorn_config
 from dfs_async.endpoints import DOMAIN_PAGES_SUMMARY
 
 from .helpers import Api
@@ -205,3 +206,28 @@ def test_the_pytest_plugin_offers_fixtures(pytester: Any) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error::ResourceWarning")
     result.assert_outcomes(passed=2)
+
+
+def test_answers_are_computed_off_the_event_loop() -> None:
+    """A big target's first answer takes a while: computed in a worker thread, it leaves
+    the server's loop free to read, answer and keep the other connections alive."""
+    with serving_emulator() as emu:
+        threads = []
+        answer = emu.app.corpus.answer
+
+        def spy(*args: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return answer(*args)
+
+        emu.app.corpus.answer = spy  # type: ignore[method-assign]
+        response = httpx.post(emu.base_url + SUMMARY_PATH, json=SEED, auth=emu.auth)
+        assert response.json()["tasks"][0]["status_code"] == 20000
+    assert threads and all(name.startswith("dfs-emulator-worker-") for name in threads)
+    assert not [t for t in threading.enumerate() if t.name.startswith("dfs-emulator")]
+
+
+def test_idle_connections_outlive_the_clients_own_keep_alive() -> None:
+    """A server closing an idle connection while its client may still reuse it races the
+    client's next request on it (seen as a reset): aiohttp keeps idle connections 15 s."""
+    config = uvicorn_config(Emulator())
+    assert config.timeout_keep_alive > 15

@@ -125,7 +125,8 @@ def test_wrong_credentials_exit_3_at_the_first_401(
 
 def test_an_unreachable_base_url_stops_the_run(tmp_path: Path) -> None:
     """Nothing listens: one page's attempts, then exit 3 with one message naming the URL;
-    no target is failed (a resume, once the server is up, does them all)."""
+    no target is failed, and nothing paid leaves nothing (the next run, once the server is
+    up, starts afresh and does them all)."""
     targets = write_targets(tmp_path / "t.txt", [f"s{i}.com" for i in range(20)])
     env = cli_env(DATAFORSEO_LOGIN="me", DATAFORSEO_PASSWORD="secret")
     url = closed_port()
@@ -138,9 +139,9 @@ def test_an_unreachable_base_url_stops_the_run(tmp_path: Path) -> None:
     # attempts that never reached the server are not counted as answered requests
     assert re.search(r"; 0 of \d+ requests answered;", result.stderr), result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
-    assert "--resume" in result.stderr
-    assert not (tmp_path / "o.jsonl.errors.jsonl").exists()
-    assert (tmp_path / "o.jsonl.checkpoint").exists()
+    assert "nothing was paid or written: the output and checkpoint are removed" in result.stderr
+    assert "--resume" not in result.stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("o.jsonl")]
 
 
 @pytest.mark.parametrize(("status", "message"), [(200, "undecodable"), (500, "HTTP 500")])

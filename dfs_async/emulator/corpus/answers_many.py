@@ -11,15 +11,15 @@ refused with ValidationError on its field, 40501):
   2019-01-30) up to `date_to`; counts on the same growth curve. 1 item per period.
 
 Bulk (one item per target, in the order given, `target` as given; charged a row per target):
-a page target has its own profile (`links`), so no site's pages are built;
-a target that is server-invalid (`links.is_server_invalid`: a reserved TLD `.invalid`,
-`.test`, `.example`, `.localhost`, or listed in `EmulatorConfig.invalid_targets`) refuses the
-whole task (ValidationError on `targets`, no cost). `bulk_backlinks` = summary's live
-backlinks, `bulk_referring_domains` = summary's referring domain counts, `bulk_ranks` and
+a page target counts the links pointing at its page (see `answers_links`); a target that is
+server-invalid (`links.is_server_invalid`: a reserved TLD `.invalid`, `.test`, `.example`,
+`.localhost`, or listed in `EmulatorConfig.invalid_targets`) refuses the whole task
+(ValidationError on `targets`, no cost). `bulk_backlinks` = summary's live backlinks,
+`bulk_referring_domains` = summary's referring domain counts, `bulk_ranks` and
 `bulk_spam_score` = summary's rank and spam score. `bulk_new_lost_*` count since `date_from`
 (default 30 days ago, at least today minus 365 days): the share of the live (lost) backlinks
 and domains first seen (lost) since then on the growth curve. `bulk_pages_summary` refuses
-more than 100 distinct root domains (the last two labels of a target's host).
+more than 100 distinct root domains (`plan.bulk.root_domain`, the rule the client packs by).
 
 Intersections: `targets` {"1": t1, ...} and `exclude_targets`; `domain_intersection` lists
 the referring domains linking to every target and to no excluded one (in the first target's
@@ -31,26 +31,32 @@ order), each with its links to each target; `page_intersection` the same for ref
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Final
 
 import msgspec
 
-from dfs_async.emulator.corpus.answers_links import grouped, page, summary
-from dfs_async.emulator.corpus.core import Corpus, register, site_of
-from dfs_async.emulator.corpus.figures import (
-    domain_counts,
-    option,
-    scale_value,
+from dfs_async.emulator.corpus.answers_links import (
+    page,
+    shared,
+    summary,
     target_rank,
     target_spam_score,
 )
-from dfs_async.emulator.corpus.links import Profile, page_of, url_from
-from dfs_async.emulator.corpus.pages import MAP_VOCABULARY, stable_seed
-from dfs_async.emulator.query import compile_filter, sort_items
-from dfs_async.endpoints.backlinks import DOMAIN_INTERSECTION_FIELDS, PAGE_INTERSECTION_FIELDS
+from dfs_async.emulator.corpus.core import Corpus, Source, register
+from dfs_async.emulator.corpus.draws import stable_seed
+from dfs_async.emulator.corpus.figures import domain_counts, option, scale_value
+from dfs_async.emulator.corpus.links import Profile, source_url
+from dfs_async.emulator.corpus.pages import MAP_VOCABULARY
+from dfs_async.emulator.corpus.tally import domain_figures
+from dfs_async.endpoints.backlinks import (
+    DOMAIN_INTERSECTION_FIELDS,
+    HISTORY_FROM,
+    PAGE_INTERSECTION_FIELDS,
+    SERIES_FROM,
+)
 from dfs_async.errors import ValidationError
 from dfs_async.models import (
     BulkBacklinks,
@@ -81,9 +87,8 @@ from dfs_async.models import (
     TimeseriesSummaryRequest,
     format_api_datetime,
 )
+from dfs_async.plan.bulk import root_domain
 
-HISTORY_FROM: Final = date(2019, 1, 1)
-SERIES_FROM: Final = date(2019, 1, 30)
 MAX_ROOT_DOMAINS: Final = 100
 
 
@@ -238,8 +243,8 @@ def timeseries_new_lost(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, i
                 lost_backlinks=int(p.lost * g0 * 0.01),
                 new_referring_domains=new_d,
                 lost_referring_domains=int(domains * g0 * 0.005),
-                new_referring_main_domains=int(new_d * p.main_share),
-                lost_referring_main_domains=int(domains * g0 * 0.005 * p.main_share),
+                new_referring_main_domains=new_d,
+                lost_referring_main_domains=int(domains * g0 * 0.005),
             )
         )
     return _series_result(task, days, group, items), len(items)
@@ -274,16 +279,12 @@ def _bulk(items: list[Any]) -> tuple[Any, int]:
     return BulkResult(items_count=len(items), items=items), len(items)
 
 
-def profile_of(corpus: Corpus, target: str) -> Profile:
-    return corpus.profile(target)
-
-
 @register("bulk_ranks")
 def bulk_ranks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
     one_hundred = task.get("rank_scale") == "one_hundred"
     return _bulk(
         [
-            BulkRank(target=t, rank=scale_value(target_rank(profile_of(corpus, t), t), one_hundred))
+            BulkRank(target=t, rank=scale_value(target_rank(corpus, t), one_hundred))
             for t in checked_targets(corpus, task)
         ]
     )
@@ -303,11 +304,7 @@ def bulk_backlinks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
 def bulk_spam_score(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
     return _bulk(
         [
-            BulkSpamScore(
-                type="bulk_spam_score",
-                target=t,
-                spam_score=target_spam_score(profile_of(corpus, t), t),
-            )
+            BulkSpamScore(type="bulk_spam_score", target=t, spam_score=target_spam_score(corpus, t))
             for t in checked_targets(corpus, task)
         ]
     )
@@ -318,11 +315,14 @@ def bulk_referring_domains(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any
     items = []
     for t in checked_targets(corpus, task):
         source = corpus.source(t)
-        counts = domain_counts(source.profile, source.domains("live"))
+        domains, nofollow = source.domains("live"), source.nofollow("live")
         items.append(
             BulkReferringDomains(
                 target=t,
-                **{k: v for k, v in counts.items() if k in BulkReferringDomains.__struct_fields__},
+                referring_domains=domains,
+                referring_domains_nofollow=nofollow,
+                referring_main_domains=domains,
+                referring_main_domains_nofollow=nofollow,
             )
         )
     return _bulk(items)
@@ -370,8 +370,7 @@ def bulk_new_lost_referring_domains(corpus: Corpus, task: Mapping[str, Any]) -> 
     items = []
     for t in checked_targets(corpus, task):
         source = corpus.source(t)
-        p = source.profile
-        new, lost = new_lost_share(p, start)
+        new, lost = new_lost_share(source.profile, start)
         new_d = int(source.domains("live") * new)
         lost_d = int(source.domains("lost") * lost)
         items.append(
@@ -379,15 +378,11 @@ def bulk_new_lost_referring_domains(corpus: Corpus, task: Mapping[str, Any]) -> 
                 target=t,
                 new_referring_domains=new_d,
                 lost_referring_domains=lost_d,
-                new_referring_main_domains=int(new_d * p.main_share),
-                lost_referring_main_domains=int(lost_d * p.main_share),
+                new_referring_main_domains=new_d,
+                lost_referring_main_domains=lost_d,
             )
         )
     return _bulk(items)
-
-
-def root_domain(target: str) -> str:
-    return ".".join(site_of(target).split(".")[-2:])
 
 
 @register("bulk_pages_summary")
@@ -427,97 +422,98 @@ def _numbered(task: Mapping[str, Any]) -> list[tuple[str, str]]:
     return sorted(task["targets"].items(), key=lambda kv: (len(kv[0]), kv[0]))
 
 
-def _filter_numbered(
-    items: list[Any], views: list[Any], task: Mapping[str, Any], fields: Mapping[str, str]
-) -> list[Any]:
-    """`filters` and `order_by` over `"<n>.<field>"` names (a view per item)."""
-    pairs = list(zip(views, items, strict=True))
-    if task.get("filters") is not None:
-        keep = compile_filter(task["filters"], fields)
-        pairs = [(v, it) for v, it in pairs if keep(v)]
-    if task.get("order_by"):
-        order = sort_items([v for v, _ in pairs], task["order_by"])
-        by_id = {id(v): it for v, it in pairs}
-        return [by_id[id(v)] for v in order]
-    return [it for _, it in pairs]
-
-
 def _view(parts: Mapping[str, Any]) -> Any:
+    """An item as `filters` and `order_by` see it: `"<n>.<field>"` reads target n's part."""
     view = SimpleNamespace()
     for n, part in parts.items():
         setattr(view, n, msgspec.structs.asdict(part) if part is not None else {})
     return view
 
 
+def _intersection(
+    corpus: Corpus,
+    kind: str,
+    task: Mapping[str, Any],
+    request: type[Any],
+    fields: Mapping[str, str],
+    count: int,
+    parts: Any,
+    item: Any,
+) -> tuple[Any, int]:
+    """The asked page of an intersection of `count` entries: `parts(n)` is entry n's part
+    per target number, `item(parts)` the item; `filters` and `order_by` read the parts
+    (`fields`: what they name)."""
+
+    def views(which: Sequence[int]) -> list[Any]:
+        return [_view(parts(n)) for n in which]
+
+    order = corpus.ordered(kind, task, count, views, fields)
+    items = [item(parts(n)) for n in page(order, task, request)]
+    result = IntersectionResult(
+        targets=dict(task["targets"]), total_count=len(order), items_count=len(items), items=items
+    )
+    return result, len(items)
+
+
+def _sources(corpus: Corpus, task: Mapping[str, Any], request: type[Any]) -> list[Source]:
+    subs = option(task, request, "include_subdomains")
+    return [corpus.source(t, subs) for _, t in _numbered(task)]
+
+
 @register("domain_intersection")
 def domain_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
-    status = option(task, DomainIntersectionRequest, "backlinks_status_type")
-    subs = option(task, DomainIntersectionRequest, "include_subdomains")
-    one_hundred = option(task, DomainIntersectionRequest, "rank_scale") == "one_hundred"
+    request = DomainIntersectionRequest
+    status = option(task, request, "backlinks_status_type")
+    one_hundred = option(task, request, "rank_scale") == "one_hundred"
+    limit = option(task, request, "internal_list_limit")
+    numbered = [n for n, _ in _numbered(task)]
+    sources = _sources(corpus, task, request)
+    groupings = [corpus.grouping(s, status) for s in sources]
 
-    def derive() -> list[DomainIntersection]:
-        numbered = _numbered(task)
-        per: dict[str, Any] = {}
-        for n, t in numbered:
-            source = corpus.source(t, subs)
-            per[n] = (source, grouped(corpus, source, list(source.positions(status)), _gid))
-        common = [g for g in per[numbered[0][0]][1] if all(g in per[n][1] for n, _ in numbered)]
+    def common() -> list[list[int]]:
+        """Per referring domain linking to every target (and no excluded one): its pool
+        index in each target's list, in the first target's order."""
+        pools = [{g.links.profile.global_id(x): x for x in g.order} for g in groupings[1:]]
         excluded: set[int] = set()
         for t in task.get("exclude_targets", ()):
-            source = corpus.source(t, subs)
-            p = source.profile
-            excluded.update(
-                p.global_id(p.domain_index(lost, k)) for lost, k in source.positions(status)
+            g = corpus.grouping(
+                corpus.source(t, option(task, request, "include_subdomains")), status
             )
-        items, views = [], []
-        for gid in common:
-            if gid in excluded:
+            excluded.update(g.links.profile.global_id(x) for x in g.order)
+        first = groupings[0]
+        out = []
+        for x in first.order:
+            gid = first.links.profile.global_id(x)
+            if gid in excluded or not all(gid in pool for pool in pools):
                 continue
-            rec = corpus.records.get(gid)
-            parts: dict[str, IntersectionDomain | None] = {}
-            for n, _ in numbered:
-                source, groups = per[n]
-                grp = groups[gid]
-                parts[n] = IntersectionDomain(
-                    type="backlinks_domain_intersection",
-                    target=rec.name,
-                    rank=scale_value(rec.rank, one_hundred),
-                    backlinks=grp.live + grp.lost,
-                    first_seen=format_api_datetime(datetime.fromtimestamp(grp.first or 0.0, UTC)),
-                    lost_date=None,
-                    backlinks_spam_score=rec.spam_score,
-                    referring_domains=1,
-                    referring_main_domains=1,
-                    referring_ips=1,
-                    referring_subnets=1,
-                    referring_pages=len(grp.pages),
-                    referring_links_tld={rec.tld: grp.live + grp.lost},
-                    referring_links_countries={rec.country: 1},
-                )
-            items.append(
-                DomainIntersection(
-                    domain_intersection=parts,
-                    summary=IntersectionSummary(intersections_count=len(numbered)),
-                )
+            out.append([x, *(pool[gid] for pool in pools)])
+        return out
+
+    shape = {
+        k: v
+        for k, v in task.items()
+        if k in ("targets", "exclude_targets", "include_subdomains", "backlinks_status_type")
+    }
+    entries: list[list[int]] = corpus.cached({"domain_intersection": 1, **shape}, common)
+
+    def parts(n: int) -> dict[str, IntersectionDomain | None]:
+        out: dict[str, IntersectionDomain | None] = {}
+        for number, g, x in zip(numbered, groupings, entries[n], strict=True):
+            d = g.domain(x)
+            fields = shared(domain_figures(g.links, d), limit, one_hundred, copy=False)
+            out[number] = IntersectionDomain(
+                type="backlinks_domain_intersection", target=d.ref.rec.name, **fields
             )
-            views.append(_view(parts))
-        return _filter_numbered(items, views, task, DOMAIN_INTERSECTION_FIELDS)
+        return out
 
-    selected: list[Any] = corpus.cached("DomainIntersection", task, derive)
-    items = page(selected, task, DomainIntersectionRequest)
-    return _intersection(task, selected, items), len(items)
+    def item(p: dict[str, IntersectionDomain | None]) -> DomainIntersection:
+        return DomainIntersection(
+            domain_intersection=p, summary=IntersectionSummary(intersections_count=len(p))
+        )
 
-
-def _gid(lost: bool, k: int, rec: Any) -> int:
-    return int(rec.gid)
-
-
-def _intersection(task: Mapping[str, Any], selected: list[Any], items: list[Any]) -> Any:
-    return IntersectionResult(
-        targets=dict(task["targets"]),
-        total_count=len(selected),
-        items_count=len(items),
-        items=items,
+    fields = DOMAIN_INTERSECTION_FIELDS
+    return _intersection(
+        corpus, "DomainIntersection", task, request, fields, len(entries), parts, item
     )
 
 
@@ -526,50 +522,63 @@ _BACKLINK_FIELDS: Final = IntersectionBacklink.__struct_fields__
 
 @register("page_intersection")
 def page_intersection(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
-    status = option(task, PageIntersectionRequest, "backlinks_status_type")
-    subs = option(task, PageIntersectionRequest, "include_subdomains")
+    request = PageIntersectionRequest
+    status = option(task, request, "backlinks_status_type")
+    sources = _sources(corpus, task, request)
+    numbered = [n for n, _ in _numbered(task)]
 
-    def pages_of(target: str) -> tuple[Any, dict[str, tuple[bool, int]]]:
-        source = corpus.source(target, subs)
-        p = source.profile
-        found: dict[str, tuple[bool, int]] = {}
+    def pages_of(source: Source) -> dict[str, int]:
+        """The first position (`code`) of a link from each referring page, by url_from."""
+        links = source.links
+        refs: dict[int, Any] = {}
+        found: dict[str, int] = {}
         for lost, k in source.positions(status):
-            rec = corpus.records.get(p.global_id(p.domain_index(lost, k)))
-            found.setdefault(url_from(rec, page_of(p, lost, k, rec)), (lost, k))
-        return source, found
+            x, m = links.locate(lost, k)
+            ref = refs.get(x)
+            if ref is None:
+                ref = refs[x] = links.ref(x)
+            url = source_url(ref.rec, links.page_index(ref, lost, m))
+            if url not in found:
+                found[url] = k << 1 | lost
+        return found
 
-    def derive() -> list[PageIntersection]:
-        numbered = _numbered(task)
-        per = {n: pages_of(t) for n, t in numbered}
+    def common() -> list[list[int]]:
+        """Per referring page linking to every target (and no excluded one): the first
+        link from it in each target's list, in the first target's order."""
+        per = [pages_of(s) for s in sources]
         excluded: set[str] = set()
         for t in task.get("exclude_targets", ()):
-            excluded.update(pages_of(t)[1])
-        first = per[numbered[0][0]][1]
-        items, views = [], []
-        for url in first:
-            if url in excluded or not all(url in per[n][1] for n, _ in numbered):
-                continue
-            parts: dict[str, list[IntersectionBacklink | None] | None] = {}
-            heads: dict[str, Any] = {}
-            for n, _ in numbered:
-                source, found = per[n]
-                lost, k = found[url]
-                b = corpus.backlink_at(source.host, lost, k)
-                ib = IntersectionBacklink(**{f: getattr(b, f) for f in _BACKLINK_FIELDS})
-                parts[n] = [ib]
-                heads[n] = ib
-            items.append(
-                PageIntersection(
-                    page_intersection=parts,
-                    summary=IntersectionSummary(intersections_count=len(numbered)),
-                )
-            )
-            views.append(_view(heads))
-        return _filter_numbered(items, views, task, PAGE_INTERSECTION_FIELDS)
+            excluded.update(pages_of(corpus.source(t, option(task, request, "include_subdomains"))))
+        return [
+            [first, *(p[url] for p in per[1:])]
+            for url, first in per[0].items()
+            if url not in excluded and all(url in p for p in per[1:])
+        ]
 
-    selected: list[Any] = corpus.cached("PageIntersection", task, derive)
-    items = page(selected, task, PageIntersectionRequest)
-    return _intersection(task, selected, items), len(items)
+    shape = {
+        k: v
+        for k, v in task.items()
+        if k in ("targets", "exclude_targets", "include_subdomains", "backlinks_status_type")
+    }
+    entries: list[list[int]] = corpus.cached({"page_intersection": 1, **shape}, common)
+
+    def parts(n: int) -> dict[str, IntersectionBacklink]:
+        out = {}
+        for number, source, c in zip(numbered, sources, entries[n], strict=True):
+            (b,) = corpus.backlinks_at(source, [c])
+            out[number] = IntersectionBacklink(**{f: getattr(b, f) for f in _BACKLINK_FIELDS})
+        return out
+
+    def item(p: dict[str, IntersectionBacklink]) -> PageIntersection:
+        return PageIntersection(
+            page_intersection={n: [b] for n, b in p.items()},
+            summary=IntersectionSummary(intersections_count=len(p)),
+        )
+
+    fields = PAGE_INTERSECTION_FIELDS
+    return _intersection(
+        corpus, "PageIntersection", task, request, fields, len(entries), parts, item
+    )
 
 
 # -- the utilities that take no task ---------------------------------------------------

@@ -1,12 +1,9 @@
-"""The shared figures of a target (one function each, used by every endpoint that shows it),
-the API's defaults read from the request Structs, rank scaling and the backlinks token.
+"""The API's defaults read from the request Structs, rank scaling, the series' domain counts
+and the backlinks token.
 
-- `target_rank`: a target's rank is its profile's (a page URL has its own profile).
-  `summary.rank` and `bulk_ranks` both read it.
-- `target_spam_score`: the site's spam score (`summary.backlinks_spam_score`,
-  `info.target_spam_score`, `bulk_spam_score.spam_score`).
-- `domain_counts`: referring main domains, nofollow, ips and subnets from the referring
-  domain count (`summary` and `bulk_referring_domains`).
+- `domain_counts`: the referring domain counts of a point of a series (`history`, the
+  timeseries), estimated from the referring domains on the growth curve with the target's
+  shares (the series have no list of links to count).
 - The `search_after_token` of `backlinks`: `base64url("t1:<next position>:<fingerprint>:<mac>")`
   where the fingerprint is a keyed hash (key: the seed) of every other field of the request
   (tag, limit and offset included) and the mac a keyed hash of the rest: it survives a restart
@@ -41,29 +38,17 @@ def option(task: Mapping[str, Any], request: type[msgspec.Struct], name: str) ->
     raise KeyError(name)
 
 
-def target_rank(profile: Profile, target: str) -> int:
-    return profile.rank
-
-
-def target_spam_score(profile: Profile, target: str) -> int:
-    return profile.spam_score
-
-
 def domain_counts(profile: Profile, domains: int) -> dict[str, Any]:
-    main = min(domains, max(1, int(domains * profile.main_share))) if domains else 0
     ips = min(domains, max(1, int(domains * profile.ip_share))) if domains else 0
+    nofollow = int(domains * profile.nofollow)
     return {
         "referring_domains": domains,
-        "referring_domains_nofollow": int(domains * profile.nofollow),
-        "referring_main_domains": main,
-        "referring_main_domains_nofollow": int(main * profile.nofollow),
+        "referring_domains_nofollow": nofollow,
+        "referring_main_domains": domains,
+        "referring_main_domains_nofollow": nofollow,
         "referring_ips": ips,
         "referring_subnets": min(ips, max(1, int(ips * 0.8))) if ips else 0,
     }
-
-
-def hash_text(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 def scale(item: Any, one_hundred: bool) -> Any:

@@ -1,35 +1,31 @@
-"""A host's backlinks and referring domains: the one source of every figure but the pages.
+"""A host's backlinks: who links, from which page, to which of the host's pages.
 
-The authoritative figures of a host are its **link profile** (`Profile`), cheap to compute
-from (seed, host) alone, without building the host's pages: the number of live and of lost
-backlinks, of the referring domains of each, the host's rank and spam score. `summary`, the
-`bulk_*` endpoints, `backlinks` (its `total_count` in `as_is` mode) and `referring_domains`
-all read it, so they agree by construction:
+**The profile** (`Profile`) holds a host's authoritative figures, cheap to compute from
+(seed, host) alone: its live and lost backlinks, the referring domains of each, rank, spam
+score. `summary`, the `bulk_*` endpoints and the totals of the lists read it.
 
-- `summary.backlinks` == `backlinks` total_count (as_is) == `bulk_backlinks` (live, the
-  default `backlinks_status_type`, subdomains included);
-- `summary.referring_domains` == `referring_domains` total_count == `bulk_referring_domains`;
-- `summary.rank` == `bulk_ranks` (`host_rank`), `summary.backlinks_spam_score` ==
-  `bulk_spam_score` (`host_spam_score`).
+**Two status lists** (live, lost): positions 0..n-1 of a host's backlinks of that status.
+A position is a link `(x, m)`: the m-th link of pool domain x (`Spread`). The first D
+positions (D: the list's referring domains) are m = 0 of domains 0..D-1 of the list, one per
+domain; the other n - D positions are the domains' further links, each domain's count drawn
+(heavy-tailed) and the positions shuffled by a fixed permutation. So a domain's links to the
+host are known without walking the list (`Spread.cum`), the referring domains of a prefix
+of the list are exact arithmetic (`Profile.prefix_domains`), and any position is made on its
+own. Live domains are pool indices [0, D_live), lost ones [D_live - overlap, ...): `overlap`
+domains have both. Pool index x is a global domain (`Profile.global_id`): the first 200 of
+every pool come from 1,009 popular domains, which is what competitors and intersections share.
 
-The backlinks themselves: each status (live, lost) has a list of positions 0..n-1. The
-positions are spread over the host's pages (live backlinks over its live pages, lost ones
-over its lost pages, by the pages' `backlinks` as weights), the pages under the host itself
-first, then those of its subdomains, so `include_subdomains=false` keeps a prefix of each
-list. A position's referring domain is an index into the host's pool: live position k < D
-(the live referring domains) links from pool domain k, later positions from a skewed draw in
-[0, D); lost positions use the pool range [D - overlap, D - overlap + D_lost) the same way.
-So the number of referring domains of a prefix is exact arithmetic, and the first D live
-backlinks are one per referring domain. Pool domains are global (`domain_record(g)`): the
-first 200 of every pool come from 1,009 popular domains, which is what competitors and
-intersections share. The other fields of a backlink come from a generator seeded per block
-of 256 positions, so any page of the list is made on its own (`Corpus.backlink_slice`) and a
-50,000-backlink host is generated in about a second when a query needs all of it.
+**Which page a link points at** (`Runs`): a status list is cut into runs, one per page of that
+status (live links to live pages, lost links to lost pages), main-host pages first, so
+`include_subdomains=false` keeps a prefix of each list and a page target is one run.
 
-A page target (an URL) has a profile of its own (one page: the URL), so a bulk task of pages
-never builds their sites' pages: its backlinks are not drawn from its site's lists (the
-site's `backlinks` and the page's are two reproducible sets, each consistent on its own).
-Big hosts (see `EmulatorConfig`) have at least `big_backlinks` live backlinks.
+**One story per link**: a backlink's fields come from what it belongs to. The referring
+domain (`DomainRecord`: name, rank, country, ip, ...) is the same wherever it links from; its
+source page (`SourcePage`: `url_from`, title, size, language, ...) is the same for every link
+on it, whatever the target; a link's own fields (anchor, dates, type) are drawn from
+(host, x, m), and what a domain's links to a host share (first seen, nofollow, the page they
+start from) from (host, domain): `Ref`. The sums over these records (`tally`) are then the
+figures of every grouping endpoint, so they agree with the backlinks themselves.
 """
 
 from __future__ import annotations
@@ -37,48 +33,45 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from array import array
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from dfs_async.emulator.config import EmulatorConfig
+from dfs_async.emulator.corpus.draws import (
+    DAY,
+    GOLDEN,
+    MASK,
+    NOW,
+    api_time,
+    frac,
+    mix,
+    spread,
+    stable_seed,
+)
 from dfs_async.emulator.corpus.pages import (
     COUNTRIES,
     PLATFORM_TYPES,
     SECTIONS,
-    SEMANTIC_LOCATIONS,
     TLDS,
     WORDS,
-    HostCorpus,
-    api_time,
+    Layout,
     host_size,
-    stable_seed,
+    make_layout,
 )
 from dfs_async.models import Backlink, RankedKeywordsInfo
 
-BLOCK: Final = 256
 POPULAR: Final = 1009  # a prime: the popular domains every pool starts from
 POPULAR_TAKE: Final = 200
 UNIVERSE: Final = 2_000_003  # a prime: the other referring domains
 RESERVED_TLDS: Final = ("invalid", "test", "example", "localhost")
-_MASK: Final = (1 << 64) - 1
-_NOW: Final = 1_751_241_600  # 2025-06-30: the corpus's data has no clock (see pages)
-_DAY: Final = 86_400
 LANGUAGES: Final = ("en", "de", "fr", "es", "ru", "it", "nl", "pl", "pt", "ja")
-ITEM_TYPES: Final = ("anchor", "anchor", "anchor", "anchor", "image", "link", "canonical")
+# A domain's links to a host cycle through these from a point of their own (so how many of
+# its links are of each kind is arithmetic): mostly anchors, and mostly in the article.
+ITEM_TYPES: Final = ("anchor", "anchor", "image", "anchor", "link", "anchor", "canonical")
+LOCATIONS: Final = ("article", "article", "main", "article", "footer", "section", "aside")
 ANCHOR_WORDS: Final = ("click here", "here", "website", "read more", "source", "this article")
-
-
-def mix(x: int) -> int:
-    """splitmix64: a well-spread 64-bit number from any integer."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
-
-
-def unit(x: int) -> float:
-    """A float in [0, 1) from an integer, through `mix`."""
-    return (mix(x) >> 11) / float(1 << 53)
+_LOST_KEY: Final = 0x5EED_0F_105E
 
 
 def is_big(config: EmulatorConfig, host: str) -> bool:
@@ -96,7 +89,7 @@ class Profile:
     """The authoritative figures of a host (see the module docstring)."""
 
     host: str
-    pages: int
+    layout: Layout
     live: int  # live backlinks, subdomains included
     lost: int
     domains_live: int  # referring domains of the live backlinks
@@ -105,23 +98,18 @@ class Profile:
     rank: int  # 0..1000
     spam_score: int  # 0..100
     first_seen: float
-    nofollow: float  # share of nofollow links and domains
-    main_share: float  # referring main domains / referring domains
+    nofollow: float  # share of nofollow referring domains
     ip_share: float  # referring ips / referring domains
-    salt: int  # the host's draws of positions
+    salt: int  # the host's draws
 
     @property
-    def pool_size(self) -> int:
-        return self.domains_live + self.domains_lost - self.overlap
+    def pages(self) -> int:
+        return self.layout.size
 
-    def domain_index(self, lost: bool, k: int) -> int:
-        """The pool index of the referring domain of position k of a status list."""
-        if not lost:
-            d = self.domains_live
-            return k if k < d else int(d * unit(self.salt ^ k) ** 3)
-        d = self.domains_lost
-        base = self.domains_live - self.overlap
-        return base + (k if k < d else int(d * unit(self.salt ^ (k << 1) ^ 1) ** 3))
+    @property
+    def lost_base(self) -> int:
+        """The pool index of the lost list's first domain."""
+        return self.domains_live - self.overlap
 
     def prefix_domains(self, live: int, lost: int) -> int:
         """The referring domains of the first `live` live and `lost` lost positions."""
@@ -129,9 +117,27 @@ class Profile:
         b = min(lost, self.domains_lost)
         if not a or not b:
             return a + b
-        lo = self.domains_live - self.overlap
+        lo = self.lost_base
         shared = max(0, min(a, lo + b) - lo)
         return a + b - shared
+
+    def is_nofollow(self, x: int) -> bool:
+        """Whether pool domain x's links to the host are nofollow (a `nofollow` share of the
+        pool, evenly spread, so a range of the pool counts them by arithmetic)."""
+        return math.floor((x + 1) * self.nofollow) > math.floor(x * self.nofollow)
+
+    def nofollow_in(self, lo: int, hi: int) -> int:
+        """How many of pool domains [lo, hi) are nofollow."""
+        return math.floor(hi * self.nofollow) - math.floor(lo * self.nofollow) if hi > lo else 0
+
+    def prefix_nofollow(self, live: int, lost: int) -> int:
+        """The nofollow referring domains of the first `live` live and `lost` lost positions
+        (the domains of `prefix_domains`: two ranges of the pool)."""
+        a = min(live, self.domains_live)
+        lo = self.lost_base
+        hi = lo + min(lost, self.domains_lost)
+        both = self.nofollow_in(lo, min(a, hi)) if hi > lo else 0
+        return self.nofollow_in(0, a) + (self.nofollow_in(lo, hi) if hi > lo else 0) - both
 
     def global_id(self, index: int) -> int:
         """The global domain id of pool index `index` (injective per host)."""
@@ -144,39 +150,36 @@ class Profile:
 
 
 def make_profile(config: EmulatorConfig, host: str) -> Profile:
-    """The link profile of `host` (or of a page URL), from (seed, host) only: cheap, no pages
-    built. A page URL's profile is its own: one page, the URL itself."""
+    """The link profile of a host (a domain or subdomain), from (seed, host) only."""
     rnd = random.Random(stable_seed(config.seed, "links", host))
+    pinned = config.target_sizes.get(host)
+    size = (
+        pinned
+        if pinned is not None
+        else host_size(config.seed, host, config.min_pages, config.max_pages, config.size_skew)
+    )
+    big = is_big(config, host)
+    if big:
+        size = max(size, 1)
+    layout = make_layout(config.seed, host, size)
     live = lost = 0
-    if "://" in host:
-        size = 1
-        total = int(min(rnd.paretovariate(1.1), 2000.0) * 10) if rnd.random() >= 0.25 else 0
+    if size:
+        home = 200 + int(min(rnd.paretovariate(1.2), 1000.0) * 100)
+        total = home + int(size * rnd.uniform(1.0, 8.0))
         lost = int(total * rnd.uniform(0.05, 0.25))
         live = total - lost
-    else:
-        pinned = config.target_sizes.get(host)
-        size = (
-            pinned
-            if pinned is not None
-            else host_size(config.seed, host, config.min_pages, config.max_pages, config.size_skew)
-        )
-        big = is_big(config, host)
         if big:
-            size = max(size, 1)
-        if size:
-            home = 200 + int(min(rnd.paretovariate(1.2), 1000.0) * 100)
-            total = home + int(size * rnd.uniform(1.0, 8.0))
-            lost = int(total * rnd.uniform(0.05, 0.25))
-            live = total - lost
-            if big:
-                live = max(live, config.big_backlinks + rnd.randrange(5000))
+            live = max(live, config.big_backlinks + rnd.randrange(5000))
+        lost_pages = layout.lost_pages()  # every page has a backlink of its status
+        lost = max(lost, lost_pages) if lost_pages else 0
+        live = max(live, size - lost_pages)
     d_live = min(live, max(1, int(live * rnd.uniform(0.04, 0.3)))) if live else 0
     d_lost = min(lost, max(1, int(lost * rnd.uniform(0.1, 0.6)))) if lost else 0
     overlap = int(min(d_live, d_lost) * rnd.uniform(0.1, 0.5))
     rank = min(1000, int(110 * math.log10(live + 1) + rnd.uniform(0, 120)))
     return Profile(
         host=host,
-        pages=size,
+        layout=layout,
         live=live,
         lost=lost,
         domains_live=d_live,
@@ -186,14 +189,15 @@ def make_profile(config: EmulatorConfig, host: str) -> Profile:
         spam_score=int(70 * rnd.random() ** 2.5),
         first_seen=rnd.uniform(1_420_070_400, 1_704_067_200),
         nofollow=rnd.uniform(0.05, 0.45),
-        main_share=rnd.uniform(0.7, 1.0),
         ip_share=rnd.uniform(0.6, 0.95),
         salt=stable_seed(config.seed, "salt", host),
     )
 
 
-@dataclass(frozen=True)
-class DomainRecord:
+# -- referring domains and their pages -----------------------------------------------------
+
+
+class DomainRecord(NamedTuple):
     """A referring domain, the same wherever it links from (keyed by its global id)."""
 
     gid: int
@@ -202,227 +206,402 @@ class DomainRecord:
     rank: int
     spam_score: int
     country: str
-    ip: str
+    address: int  # its IPv4 address (`ip`)
     platform: tuple[str, ...]
     first_seen: float
-    pages: int  # how many of its pages link out (url_from varies over them)
+    pages: int  # how many of its pages link out (`url_from` varies over them)
     https: bool
+    key: int  # its pages' draws (through `mix`)
+
+    @property
+    def ip(self) -> str:
+        a = self.address
+        return f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}"
 
     @property
     def subnet(self) -> str:
-        return self.ip.rsplit(".", 1)[0] + ".0"
+        a = self.address
+        return f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.0"
 
 
-def domain_record(seed: int, gid: int) -> DomainRecord:
-    rnd = random.Random(stable_seed(seed, "domain", gid))
-    tld = TLDS[min(len(TLDS) - 1, int(len(TLDS) * rnd.random() ** 2))]
+_N_TLDS, _N_WORDS, _N_COUNTRIES = len(TLDS), len(WORDS), len(COUNTRIES)
+PLATFORMS: Final = tuple(
+    (PLATFORM_TYPES[a],) if a == b else (PLATFORM_TYPES[a], PLATFORM_TYPES[b])
+    for a in range(7)
+    for b in range(7)
+)  # a domain's one or two platforms, in the vocabulary's order (as the maps rank ties)
+
+
+def domain_record(seed_key: int, gid: int) -> DomainRecord:
+    h = mix(seed_key + gid)
+    h2 = mix(h)
+    h3 = mix(h2)
+    tld = TLDS[int(_N_TLDS * (((h & 0xFFFF) / 65_536.0) ** 2))]
+    w1, w2 = WORDS[(h >> 16) % _N_WORDS], WORDS[(h >> 24) % _N_WORDS]
     if gid < POPULAR:
-        name = f"{rnd.choice(WORDS)}{rnd.choice(WORDS)}{gid}.{tld}"
-        rank = 500 + rnd.randrange(500)
+        name = f"{w1}{w2}{gid}.{tld}"
+        rank = 500 + (h >> 32) % 500
     else:
-        name = f"{rnd.choice(WORDS)}-{rnd.choice(WORDS)}-{gid:x}.{tld}"
-        rank = int(600 * rnd.random() ** 2)
+        name = f"{w1}-{w2}-{gid:x}.{tld}"
+        rank = int(600 * (((h >> 32) & 0xFFFF) / 65_536.0) ** 2)
+    a, b = ((h2 >> 48) & 15) % 7, ((h2 >> 52) & 15) % 7
+    if (h3 >> 24) & 1:
+        b = a
     return DomainRecord(
-        gid=gid,
-        name=name,
-        tld=tld,
-        rank=rank,
-        spam_score=int(80 * rnd.random() ** 3),
-        country=COUNTRIES[min(len(COUNTRIES) - 1, int(len(COUNTRIES) * rnd.random() ** 2))],
-        ip=f"{rnd.randint(1, 223)}.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randint(1, 254)}",
-        platform=tuple(rnd.sample(PLATFORM_TYPES, rnd.randint(1, 2))),
-        first_seen=rnd.uniform(1_262_304_000, 1_700_000_000),
-        pages=1 + rnd.randrange(6),
-        https=rnd.random() < 0.85,
+        gid,
+        name,
+        tld,
+        rank,
+        int(80 * ((h >> 48) / 65_536.0) ** 3),
+        COUNTRIES[int(_N_COUNTRIES * ((h2 & 0xFFFF) / 65_536.0) ** 2)],
+        (1 + (h2 >> 16) % 223) << 24 | ((h2 >> 24) & 0xFFFF) << 8 | 1 + (h2 >> 40) % 254,
+        PLATFORMS[7 * min(a, b) + max(a, b)],
+        1_262_304_000 + ((h3 & 0xFFFF) / 65_536.0) * 437_696_000,
+        1 + ((h3 >> 16) & 255) % 6,
+        ((h2 >> 57) % 20) < 17,
+        h3,
     )
 
 
-def url_from(record: DomainRecord, j: int) -> str:
-    """Page j of a referring domain: the same url for every host it links to."""
-    h = mix(record.gid * 131 + j)
+class SourcePage(NamedTuple):
+    """A referring domain's page that links out: the same for every link on it."""
+
+    url: str
+    title: str
+    size: int
+    language: str
+    external_links: int
+    internal_links: int
+    rank: int
+    top_3: int
+    top_10: int
+    top_100: int
+
+
+def source_url(rec: DomainRecord, j: int) -> str:
+    """The url of page j of a referring domain."""
+    h = mix(rec.key + j)
     section = SECTIONS[h % len(SECTIONS)]
     w1, w2 = WORDS[(h >> 8) % len(WORDS)], WORDS[(h >> 16) % len(WORDS)]
-    scheme = "https" if record.https else "http"
-    return f"{scheme}://{record.name}/{section}/{w1}-{w2}-{j}/"
+    return f"{'https' if rec.https else 'http'}://{rec.name}/{section}/{w1}-{w2}-{j}/"
 
 
-def page_of(profile: Profile, lost: bool, k: int, record: DomainRecord) -> int:
-    """Which of its pages a referring domain's backlink at position k links from."""
-    return mix(profile.salt ^ (k * 2 + lost) ^ 0x55) % record.pages
+def source_page(rec: DomainRecord, j: int) -> SourcePage:
+    h = mix(rec.key + j)
+    w1, w2 = WORDS[(h >> 8) % len(WORDS)], WORDS[(h >> 16) % len(WORDS)]
+    h2 = mix(h)
+    return SourcePage(
+        url=source_url(rec, j),
+        title=f"{w2.title()} {w1} - {rec.name}",
+        size=2000 + int(200_000 * frac(h, 24)),
+        language=LANGUAGES[int(len(LANGUAGES) * frac(h, 40) ** 2)],
+        external_links=1 + int(200 * frac(h2, 0) ** 3),
+        internal_links=int(300 * frac(h2, 16)),
+        rank=int(rec.rank * (0.3 + 0.6 * frac(h2, 32))),
+        top_3=int(5 * frac(h2, 48) ** 3),
+        top_10=int(20 * frac(h2, 40) ** 3),
+        top_100=int(200 * frac(h2, 24) ** 3),
+    )
+
+
+class RecordCache:
+    """Domain records by global id, and what a domain's links to a host share (`Ref`, by
+    host and pool index): a bounded number of each, rebuilt the same when dropped. No lock:
+    a dict's get and set are atomic, and two threads building one record build the same."""
+
+    def __init__(self, seed: int, size: int = 50_000) -> None:
+        self.key = stable_seed(seed, "domain")
+        self._size = size
+        self._records: dict[int, DomainRecord] = {}
+        self.refs: dict[int, Ref] = {}
+
+    def get(self, gid: int) -> DomainRecord:
+        rec = self._records.get(gid)
+        if rec is None:
+            rec = domain_record(self.key, gid)
+            if len(self._records) >= self._size:
+                self._records = {}
+            self._records[gid] = rec
+        return rec
+
+    def keep_ref(self, key: int, ref: Ref) -> None:
+        if len(self.refs) >= self._size:
+            self.refs = {}
+        self.refs[key] = ref
+
+
+# -- the status lists ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A status list's positions over its referring domains (see the module docstring):
+    position k < d is link 0 of list domain k; the others are the domains' further links,
+    domain i holding extra slots [cum[i], cum[i+1]); position k >= d is slot
+    (a * (k - d) + b) % extra, a fixed permutation."""
+
+    d: int
+    extra: int
+    base: int  # the pool index of list domain 0
+    cum: array[int]
+    a: int
+    b: int
+
+    def locate(self, k: int) -> tuple[int, int]:
+        """(list domain, m) of position k."""
+        d = self.d
+        if k < d:
+            return k, 0
+        s = (self.a * (k - d) + self.b) % self.extra
+        i = bisect.bisect_right(self.cum, s) - 1
+        return i, s - self.cum[i] + 1
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * len(self.cum) + 100
+
+
+def make_spread(profile: Profile, lost: bool) -> Spread:
+    d = profile.domains_lost if lost else profile.domains_live
+    total = profile.lost if lost else profile.live
+    extra = total - d
+    base = profile.lost_base if lost else 0
+    key = profile.salt ^ (_LOST_KEY if lost else 0)
+    cum = array("q", [0])
+    if extra:
+        # heavy-tailed shares, the popular domains (pool < 200) three times as likely
+        weights = [
+            (1.0 - frac(mix(key + i), 0)) ** -0.5 * (3.0 if base + i < POPULAR_TAKE else 1.0)
+            for i in range(d)
+        ]
+        whole = math.fsum(weights)
+        acc = 0.0
+        for w in weights[:-1]:
+            acc += w
+            cum.append(min(extra, int(extra * acc / whole)))
+        cum.append(extra)
+    else:
+        cum.extend([0] * d)
+    a, b = spread(extra, mix(key))
+    return Spread(d, extra, base, cum, a, b)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """A status list cut into runs, one per page of that status: run p is positions
+    [starts[p], starts[p+1]) of page `order[p]`; the main host's pages come first
+    (`main_count` positions)."""
+
+    order: array[int]
+    starts: array[int]
+    main_pages: int
+    where: array[int]  # page index -> its run (-1: a page of the other status)
+
+    @property
+    def main_count(self) -> int:
+        return self.starts[self.main_pages]
+
+    def page_at(self, k: int) -> int:
+        return self.order[bisect.bisect_right(self.starts, k) - 1]
+
+    def run_of(self, page: int) -> tuple[int, int]:
+        p = self.where[page]
+        return self.starts[p], self.starts[p + 1] - self.starts[p]
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * (len(self.order) + len(self.starts) + len(self.where)) + 100
+
+
+def make_runs(profile: Profile, lost: bool) -> Runs:
+    """The status list's positions over its pages, by the pages' weights, each at least one."""
+    layout = profile.layout
+    total = profile.lost if lost else profile.live
+    main: list[int] = []
+    sub: list[int] = []
+    for i in range(layout.size):
+        if layout.is_lost(i) == lost:
+            (main if layout.on_main(i) else sub).append(i)
+    order = array("q", main + sub)
+    weights = [layout.weight(i) for i in order]
+    whole = sum(weights)
+    extra = total - len(order)
+    starts = array("q")
+    acc = 0
+    for p, w in enumerate(weights):
+        starts.append(p + extra * acc // whole)
+        acc += w
+    starts.append(total)
+    where = array("q", [-1]) * layout.size
+    for p, i in enumerate(order):
+        where[i] = p
+    return Runs(order, starts, len(main), where)
+
+
+# -- one host's links ----------------------------------------------------------------------
+
+
+class Ref(NamedTuple):
+    """What a pool domain's links to one host share."""
+
+    x: int  # pool index
+    rec: DomainRecord
+    first_seen: float  # of its first link to the host
+    nofollow: bool
+    start: int  # its first link's source page; its links take the next pages in turn
+    cycle: int  # where its links start in ITEM_TYPES and LOCATIONS
+    live: int  # its live links to the host (lost links take source pages after these)
+    lost: int  # its lost links to the host
+
+
+class Links:
+    """A host's two status lists and what a link of them is (the host's part of the corpus
+    that a `backlinks` answer, a grouping and a page's figures are made from)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        spreads: tuple[Spread, Spread],
+        records: RecordCache,
+        anchors: list[str],
+    ) -> None:
+        self.profile = profile
+        self.spreads = spreads  # (live, lost)
+        self.records = records
+        self.anchors = anchors
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.spreads) + 60 * len(self.anchors) + 500
+
+    def locate(self, lost: bool, k: int) -> tuple[int, int]:
+        """(pool domain x, m) of position k of a status list."""
+        s = self.spreads[lost]
+        i, m = s.locate(k)
+        return s.base + i, m
+
+    def ref(self, x: int) -> Ref:
+        """What pool domain x's links to the host share (kept a while: a domain's links
+        are spread over many pages)."""
+        key = self.profile.salt << 24 | x
+        found = self.records.refs.get(key)
+        if found is not None:
+            return found
+        ref = self._ref(x)
+        self.records.keep_ref(key, ref)
+        return ref
+
+    def _ref(self, x: int) -> Ref:
+        p = self.profile
+        rec = self.records.get(p.global_id(x))
+        h = mix(p.salt ^ (rec.gid * GOLDEN & MASK))
+        first = min(NOW - DAY, max(rec.first_seen, p.first_seen) + frac(h, 0) * 900 * DAY)
+        live_spread, lost_spread = self.spreads
+        cum = live_spread.cum
+        live = 1 + cum[x + 1] - cum[x] if x < live_spread.d else 0
+        i = x - lost_spread.base
+        cum = lost_spread.cum
+        lost = 1 + cum[i + 1] - cum[i] if 0 <= i < lost_spread.d else 0
+        start = (h >> 16) % rec.pages
+        return Ref(x, rec, first, p.is_nofollow(x), start, (h >> 32) % 7, live, lost)
+
+    def link_hash(self, lost: bool, x: int, m: int) -> int:
+        return mix((self.profile.salt ^ (x * 0xD1B54A32D192ED03 & MASK)) + 2 * m + lost)
+
+    def first_seen(self, ref: Ref, h: int, m: int) -> float:
+        return (
+            ref.first_seen
+            if m == 0
+            else ref.first_seen + frac(h, 16) * (NOW - DAY - ref.first_seen)
+        )
+
+    def lost_seen(self, first: float, h: int) -> float:
+        """When a lost link was last seen (its lost date)."""
+        return first + frac(h, 32) * (NOW - first)
+
+    def page_index(self, ref: Ref, lost: bool, m: int) -> int:
+        """Which of its domain's pages a link is on."""
+        return (ref.start + m + (ref.live if lost else 0)) % ref.rec.pages
+
+    def anchor(self, h: int) -> str:
+        texts = self.anchors
+        return texts[int(len(texts) * frac(h, 0) ** 2.5)]
+
+    def backlink(self, lost: bool, x: int, m: int, url_to: str, ref: Ref) -> Backlink:
+        """Link m of pool domain x to `url_to` (a page of the host) as `backlinks` serves it."""
+        p = self.profile
+        rec = ref.rec
+        h = self.link_hash(lost, x, m)
+        h2 = mix(h)
+        first = self.first_seen(ref, h, m)
+        last = self.lost_seen(first, h) if lost else max(first, NOW - frac(h, 32) * 20 * DAY)
+        kind = ITEM_TYPES[(ref.cycle + m) % 7]
+        image = kind == "image"
+        page = source_page(rec, self.page_index(ref, lost, m))
+        words = WORDS[(h2 >> 48) % len(WORDS)], WORDS[(h2 >> 53) % len(WORDS)]
+        to_host = url_to.split("/", 3)[2]
+        return Backlink(
+            type="backlink",
+            domain_from=rec.name,
+            url_from=page.url,
+            url_from_https=rec.https,
+            domain_to=to_host,
+            url_to=url_to,
+            url_to_https=url_to.startswith("https"),
+            tld_from=rec.tld,
+            is_new=first > NOW - 30 * DAY,
+            is_lost=lost,
+            backlink_spam_score=int(rec.spam_score * frac(h2, 0)),
+            rank=int(page.rank * (0.4 + 0.6 * frac(h2, 16))),
+            page_from_rank=page.rank,
+            domain_from_rank=rec.rank,
+            domain_from_platform_type=list(rec.platform),
+            domain_from_is_ip=False,
+            domain_from_ip=rec.ip,
+            domain_from_country=rec.country,
+            page_from_external_links=page.external_links,
+            page_from_internal_links=page.internal_links,
+            page_from_size=page.size,
+            page_from_encoding="utf-8",
+            page_from_language=page.language,
+            page_from_title=page.title,
+            page_from_status_code=200,
+            first_seen=api_time(first),
+            prev_seen=api_time(first + (last - first) * frac(h, 48)),
+            last_seen=api_time(last),
+            item_type=kind,
+            attributes=["nofollow"] if ref.nofollow else [],
+            dofollow=not ref.nofollow,
+            original=frac(h2, 32) < 0.7,
+            alt=f"{words[0]} {words[1]}" if image else None,
+            image_url=f"https://{rec.name}/img/{words[0]}-{x:x}-{m:x}.jpg" if image else None,
+            anchor=self.anchor(h),
+            text_pre=f"{words[0]} {words[1]}",
+            text_post=WORDS[(h2 >> 40) % len(WORDS)],
+            semantic_location=LOCATIONS[(ref.cycle + m) % 7],
+            links_count=1,
+            group_count=1,
+            is_broken=False,
+            url_to_status_code=200,
+            url_to_spam_score=p.spam_score,
+            url_to_redirect_target=None,
+            ranked_keywords_info=RankedKeywordsInfo(
+                page_from_keywords_count_top_3=page.top_3,
+                page_from_keywords_count_top_10=page.top_10,
+                page_from_keywords_count_top_100=page.top_100,
+            ),
+            is_indirect_link=False,
+            indirect_link_path=None,
+        )
 
 
 def anchors_of(profile: Profile) -> list[str]:
     """The host's anchor texts, most used first."""
     rnd = random.Random(profile.salt ^ 0xA1)
-    host = profile.host.split("/")[2] if "://" in profile.host else profile.host
-    host = host.removeprefix("www.")
+    host = profile.host.removeprefix("www.")
     brand = host.split(".")[0]
     anchors = [brand, host, f"https://{host}/", *ANCHOR_WORDS]
     extra = 5 + int(math.sqrt(profile.live + profile.lost))
     anchors += [f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {brand}" for _ in range(extra // 2)]
     anchors += [f"{rnd.choice(WORDS)} {rnd.choice(WORDS)}" for _ in range(extra - extra // 2)]
     return list(dict.fromkeys(anchors))
-
-
-def anchor_index(profile: Profile, lost: bool, k: int, count: int) -> int:
-    return int(count * unit(profile.salt ^ (k * 2 + lost) ^ 0xA2) ** 2.5)
-
-
-@dataclass
-class Runs:
-    """A status list's positions spread over pages: run i is positions [start, start+count)
-    of `urls[i]`; the runs under the host itself come first (`main_count` positions)."""
-
-    starts: list[int]
-    counts: list[int]
-    urls: list[str]
-    main_count: int
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts)
-
-    def url_at(self, k: int) -> str:
-        i = bisect.bisect_right(self.starts, k) - 1
-        return self.urls[max(i, 0)]
-
-    def run_of(self, url: str) -> tuple[int, int] | None:
-        for start, count, u in zip(self.starts, self.counts, self.urls, strict=True):
-            if u == url:
-                return start, count
-        return None
-
-
-def make_runs(pages: HostCorpus, total: int, lost: bool) -> Runs:
-    """`total` positions over the pages of a status (weights: their `backlinks`)."""
-    chosen = [i for i, it in enumerate(pages.items) if (it.lost_date is not None) == lost] or list(
-        range(len(pages.items))
-    )
-    order = [i for i in chosen if pages.on_main_host[i]] + [
-        i for i in chosen if not pages.on_main_host[i]
-    ]
-    weights = [max(1, pages.items[i].backlinks or 0) for i in order]
-    whole = sum(weights)
-    starts: list[int] = []
-    counts: list[int] = []
-    urls: list[str] = []
-    acc = 0
-    main_count = 0
-    for i, w in zip(order, weights, strict=True):
-        start = total * acc // whole if whole else 0
-        acc += w
-        end = total * acc // whole if whole else 0
-        starts.append(start)
-        counts.append(end - start)
-        urls.append(pages.items[i].url or "")
-        if pages.on_main_host[i]:
-            main_count = end
-    return Runs(starts, counts, urls, main_count)
-
-
-def backlink_block(
-    seed: int, profile: Profile, runs: Runs, lost: bool, block: int, records: RecordCache
-) -> list[Backlink]:
-    """The backlinks of positions [block*BLOCK, (block+1)*BLOCK) of a status list."""
-    rnd = random.Random(stable_seed(seed, "backlinks", profile.host, lost, block))
-    r = rnd.random
-    start = block * BLOCK
-    stop = min(start + BLOCK, runs.total)
-    anchors = anchors_of_cached(profile, records)
-    out: list[Backlink] = []
-    for k in range(start, stop):
-        rec = records.get(profile.global_id(profile.domain_index(lost, k)))
-        page_url = runs.url_at(k)
-        to_host = page_url.split("/", 3)[2] if "://" in page_url else profile.host
-        kind = ITEM_TYPES[int(r() * len(ITEM_TYPES))]
-        first = max(rec.first_seen, profile.first_seen) + r() * _DAY * 900
-        first = min(first, _NOW - _DAY)
-        last = _NOW - r() * _DAY * 20 if not lost else first + r() * (_NOW - first)
-        prev = first + (last - first) * r()
-        dofollow = r() >= profile.nofollow
-        image = kind == "image"
-        anchor = anchors[anchor_index(profile, lost, k, len(anchors))]  # `anchors` groups it
-        words = WORDS[int(r() * len(WORDS))], WORDS[int(r() * len(WORDS))]
-        out.append(
-            Backlink(
-                type="backlink",
-                domain_from=rec.name,
-                url_from=url_from(rec, page_of(profile, lost, k, rec)),
-                url_from_https=rec.https,
-                domain_to=to_host,
-                url_to=page_url,
-                url_to_https=page_url.startswith("https"),
-                tld_from=rec.tld,
-                is_new=first > _NOW - 30 * _DAY,
-                is_lost=lost,
-                backlink_spam_score=int(rec.spam_score * r()),
-                rank=int(rec.rank * (0.2 + 0.5 * r())),
-                page_from_rank=int(rec.rank * (0.3 + 0.6 * r())),
-                domain_from_rank=rec.rank,
-                domain_from_platform_type=list(rec.platform),
-                domain_from_is_ip=False,
-                domain_from_ip=rec.ip,
-                domain_from_country=rec.country,
-                page_from_external_links=1 + int(200 * r() ** 3),
-                page_from_internal_links=int(300 * r()),
-                page_from_size=2000 + int(200_000 * r()),
-                page_from_encoding="utf-8",
-                page_from_language=LANGUAGES[int(len(LANGUAGES) * r() ** 2)],
-                page_from_title=f"{words[0].title()} {words[1]} - {rec.name}",
-                page_from_status_code=200,
-                first_seen=api_time(first),
-                prev_seen=api_time(prev),
-                last_seen=api_time(last),
-                item_type=kind,
-                attributes=[] if dofollow else ["nofollow"],
-                dofollow=dofollow,
-                original=r() < 0.7,
-                alt=f"{words[0]} {words[1]}" if image else None,
-                image_url=f"https://{rec.name}/img/{words[0]}-{k:x}.jpg" if image else None,
-                anchor=anchor,
-                text_pre=f"{words[0]} {words[1]}",
-                text_post=WORDS[int(r() * len(WORDS))],
-                semantic_location=SEMANTIC_LOCATIONS[int(len(SEMANTIC_LOCATIONS) * r() ** 2)],
-                links_count=1,
-                group_count=1,
-                is_broken=False,
-                url_to_status_code=200,
-                url_to_spam_score=profile.spam_score,
-                url_to_redirect_target=None,
-                ranked_keywords_info=RankedKeywordsInfo(
-                    page_from_keywords_count_top_3=int(5 * r() ** 3),
-                    page_from_keywords_count_top_10=int(20 * r() ** 3),
-                    page_from_keywords_count_top_100=int(200 * r() ** 3),
-                ),
-                is_indirect_link=False,
-                indirect_link_path=None,
-            )
-        )
-    return out
-
-
-class RecordCache:
-    """Domain records and anchor lists by key, dropped whole when they grow too many."""
-
-    def __init__(self, seed: int, size: int = 300_000) -> None:
-        self.seed = seed
-        self._size = size
-        self._records: dict[int, DomainRecord] = {}
-        self._anchors: dict[str, list[str]] = {}
-
-    def get(self, gid: int) -> DomainRecord:
-        rec = self._records.get(gid)
-        if rec is None:
-            if len(self._records) >= self._size:
-                self._records.clear()
-            rec = self._records[gid] = domain_record(self.seed, gid)
-        return rec
-
-
-def anchors_of_cached(profile: Profile, records: RecordCache) -> list[str]:
-    found = records._anchors.get(profile.host)
-    if found is None:
-        if len(records._anchors) > 1000:
-            records._anchors.clear()
-        found = records._anchors[profile.host] = anchors_of(profile)
-    return found
