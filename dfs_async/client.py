@@ -46,6 +46,7 @@ from dfs_async.pacing import LocalPacer, Pacer
 from dfs_async.plan import Bulk
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
+from dfs_async.tls import verifies
 from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open_transport
 
 if TYPE_CHECKING:
@@ -626,7 +627,7 @@ def _check_verify(verify: object) -> None:
     if verify is False:
         raise ConfigurationError("verify=False is not supported: pass a CA bundle path")
     if isinstance(verify, ssl.SSLContext):
-        if verify.verify_mode is not ssl.CERT_REQUIRED or not verify.check_hostname:
+        if not verifies(verify):
             raise ConfigurationError(
                 "verify: this SSLContext does not check certificates and host names"
                 " (TLS checks are never switched off)"

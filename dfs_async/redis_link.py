@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 import anyio
 
 from dfs_async.errors import ConfigurationError
+from dfs_async.tls import verifies
 
 try:
     import coredis
@@ -167,9 +168,7 @@ class RedisLink:
             raise ConfigurationError(f"Redis timeout must be a positive number, got {timeout!r}")
         if ssl_context is None and self.url.tls:
             ssl_context = ssl.create_default_context()
-        if ssl_context is not None and not (
-            ssl_context.verify_mode is ssl.CERT_REQUIRED and ssl_context.check_hostname
-        ):
+        if ssl_context is not None and not verifies(ssl_context):
             raise ConfigurationError("Redis TLS: the context must check certificates and hosts")
         self.prefix = prefix
         self.timeout = timeout

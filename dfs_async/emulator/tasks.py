@@ -11,7 +11,8 @@ any task (401, 40202, 40209, 40205, 40210, 40203, a body that is no task), and t
 
 Bounded: each account keeps its last `EmulatorConfig.task_log_size` tasks (a ring), each
 with its posted task as compact JSON for `include_metadata` (a bulk task of 1,000 targets
-holds ~15 KB; any other task a few hundred bytes).
+holds ~15 KB; any other task a few hundred bytes), and at most `POSTED_BYTES` of those (the
+oldest go first), so that a log of bulk tasks stays tens of MB, not 150.
 
 - `errors`: the failed tasks of the last 7 days, newest first, optionally within
   `datetime_from`/`datetime_to` and of one `filtered_function`; `http_code` is the HTTP
@@ -52,6 +53,8 @@ from dfs_async.models import (
 )
 
 ERRORS_DAYS: Final = 7
+POSTED_BYTES: Final = 32 * 1024 * 1024
+"""The posted tasks' bytes an account's log keeps at most."""
 READERS: Final = frozenset({"backlinks/errors", "backlinks/id_list"})
 
 
@@ -78,6 +81,7 @@ class TaskLog:
     def __init__(self, size: int) -> None:
         self.size = size
         self._tasks: dict[str, deque[Logged]] = {}
+        self._bytes: dict[str, int] = {}  # each ring's posted tasks
         # The answers may be worked out off the event loop's thread; a lock keeps a listing
         # from iterating a ring while a task is added.
         self._lock = threading.Lock()
@@ -114,10 +118,12 @@ class TaskLog:
         if not logged:
             return
         with self._lock:
-            ring = self._tasks.get(login)
-            if ring is None:
-                ring = self._tasks[login] = deque(maxlen=self.size)
+            ring = self._tasks.setdefault(login, deque())
             ring.extend(logged)
+            held = self._bytes.get(login, 0) + sum(len(entry.metadata) for entry in logged)
+            while len(ring) > self.size or held > POSTED_BYTES:
+                held -= len(ring.popleft().metadata)
+            self._bytes[login] = held
 
     def tasks(self, login: str) -> list[Logged]:
         """The account's logged tasks, oldest first."""

@@ -12,6 +12,7 @@ import pytest
 
 from dfs_async import DataForSEO, Record
 from dfs_async.emulator import EmulatorConfig, FaultConfig, running_emulator
+from dfs_async.emulator import tasks as emulator_tasks
 from dfs_async.endpoints import BY_NAME
 from dfs_async.models import format_api_datetime
 
@@ -130,6 +131,21 @@ def test_the_log_is_a_ring_of_the_last_tasks(api_factory: ApiFactory) -> None:
     assert len(api.app.tasks.tasks("emulator")) == 5
     listed(api, ERRORS)  # reading the log does not add to it
     assert [t.id for t in api.app.tasks.tasks("emulator")] == ids[-5:]
+
+
+def test_the_log_keeps_a_bounded_size_of_posted_tasks(
+    api_factory: ApiFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk tasks hold their 1,000 targets: past `POSTED_BYTES`, the oldest go first."""
+    monkeypatch.setattr(emulator_tasks, "POSTED_BYTES", 40_000)
+    api = api_factory()
+    targets = [[f"site{i}-{n}.com" for n in range(1000)] for i in range(4)]
+    ids = [post(api, "bulk_ranks", {"targets": t})["tasks"][0]["id"] for t in targets]
+    kept = api.app.tasks.tasks("emulator")
+    assert [t.id for t in kept] == ids[-len(kept) :] and 1 <= len(kept) < len(ids)
+    assert (
+        sum(len(t.metadata) for t in kept) <= 40_000 < sum(len(t.metadata) for t in kept) + 20_000
+    )  # no more went than had to
 
 
 def test_the_log_size_is_checked() -> None:
