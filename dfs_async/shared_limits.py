@@ -47,7 +47,9 @@ one task per process every `lease / 3`, not per request. Any script that finds a
 expired (a process killed with -9, frozen, cut off) ends that holder's requests as of then:
 their slots come back, and they count in the window for `window` more, as any ended request
 does. Each request moves from in flight to ended once, whoever moves it (its release, a
-lease's end, a renewal reconciling a release that was lost), so none is counted twice.
+lease's end, a renewal reconciling a release that was lost), so none is counted twice. A
+renewal counts as in flight the slot a waiter is asking for: granted, it may not have been
+heard of yet, and its request is about to leave.
 
 **Turns.** A process that cannot go now joins a queue of holders served in order of
 arrival (one place per process: its requests wait their turn locally, FIFO): a newcomer
@@ -661,6 +663,9 @@ class SharedLimits:
         self._set_rate(rate)
         self._ids = itertools.count()
         self._live: set[str] = set()  # this process's requests in flight
+        # The request a waiter asks a slot for: granted in Redis, perhaps, and not yet
+        # heard of (a renewal meanwhile must not end it: it is about to leave).
+        self._asking: str | None = None
         self._ended: list[str] = []  # ended, for the next call to carry (see `_end`)
         self._ending = anyio.Event()
         self._local = anyio.Semaphore(concurrency, fast_acquire=True)
@@ -769,6 +774,7 @@ class SharedLimits:
         (Redis's time, seconds)."""
         request = f"{self._holder}:{next(self._ids)}"
         async with self._turn:
+            self._asking = request
             try:
                 failed = self._failed
                 if failed is not None and failed[0] >= asked:
@@ -810,6 +816,7 @@ class SharedLimits:
                 raise
             finally:
                 self._woken = self._carrier = None
+                self._asking = None
 
     def _end(self, request: str) -> None:
         """A request ended: the next call records it, an acquire if one comes within
@@ -842,9 +849,10 @@ class SharedLimits:
                 )  # fmt: skip
 
     async def _renew(self) -> None:
+        asking = () if self._asking is None else (self._asking,)
         missing = await self._redis(
             _RENEW, self._holder, self._window, _us(self._lease), self._redis.channel,
-            *self._live,
+            *self._live, *asking,
         )  # fmt: skip
         if missing:
             log.warning(

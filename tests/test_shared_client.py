@@ -19,6 +19,7 @@ from dfs_async import (
     ConfigurationError,
     DailyLimitReached,
     DataForSEO,
+    PartAnswer,
     RetryPolicy,
     SharedLimitsUnavailable,
     TargetDone,
@@ -248,3 +249,38 @@ async def test_one_login_at_two_servers_is_two_accounts(redis_url: str) -> None:
             assert a.account is not None and b.account is not None
             assert (a.account.rate, b.account.rate) == (588, 1960)
         assert one.app.counters.user_data == two.app.counters.user_data == 1
+
+
+async def test_redis_lost_mid_audit_stops_every_part_keeping_what_was_paid(
+    redis_factory: Callable[..., RedisServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis killed while the audit's parts all have requests in flight (answers slower
+    than the patience): the audit stops with SharedLimitsUnavailable, and every answer the
+    server sent, of every part, was delivered first (paid for: not to be asked again)."""
+    monkeypatch.setattr(shared_limits, "PATIENCE", 0.2)
+    server = redis_factory()
+    slow = FaultConfig(seed=2, latency_min=0.3, latency_max=1.5)
+    domains = [f"a{i}.com" for i in range(3000)]  # three requests a part
+    async with (
+        emulator(rate_limit=100_000, faults=slow) as emu,
+        client(emu, f"{server.url}/0", rate=None, concurrency=8) as dfs,
+    ):
+        answers: list[PartAnswer] = []
+
+        async def kill_when_all_in_flight() -> None:
+            with anyio.fail_after(30):
+                while emu.app.counters.simultaneous < 8:  # noqa: ASYNC110 (a counter)
+                    await anyio.sleep(0.005)
+            server.kill()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(kill_when_all_in_flight)
+            with pytest.raises(SharedLimitsUnavailable):
+                async with dfs.audit(domains) as audit:
+                    async for event in audit.events():
+                        if type(event) is PartAnswer:
+                            answers.append(event)
+        sent = emu.app.counters.requests
+        assert 8 <= sent < 18  # the audit's 18 requests: stopped before the last ones
+        assert len({a.part for a in answers}) > 1  # several parts were in flight
+        assert len(answers) == 1000 * sent

@@ -20,10 +20,12 @@ import pytest
 
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, FaultConfig
 from dfs_async.emulator.pytest_plugin import EmulatorFactory
+from dfs_async.endpoints import BY_NAME
 from tests.redis_server import RedisServer
 
 from .helpers import REPO, cli_env, expected_records, jsonl_records, run_cli, write_targets
 from .short_timings import LEASE
+from .test_audit import expected_rows, read_csv
 
 CMD = "domain-pages-summary"
 RUNNER = [sys.executable, "-m", "tests.cli.short_timings"]
@@ -148,6 +150,71 @@ def test_redis_lost_mid_run_stops_it_and_the_run_resumes_exactly(
     assert jsonl_records(out) == expected_records(config, targets.read_text().split())
 
 
+def test_an_audit_and_a_run_of_one_login_keep_its_limits_together(
+    tmp_path: Path, dfs_emulator_factory: EmulatorFactory, redis_url: str
+) -> None:
+    """An audit (its six endpoints at once on its one client: 18 requests of 1,000 domains)
+    beside an endpoint run (30 at once) on an account of 30 at once: not one 40209, the
+    table and the records exact, user_data read once for both."""
+    latency = FaultConfig(seed=5, latency_min=0.1, latency_max=0.2)
+    config = EmulatorConfig(seed=13, max_pages=250, rate_limit=100_000, faults=latency)
+    emu = dfs_emulator_factory(config)
+    domains = [f"shop{i}.example.net" for i in range(3_000)]
+    audit_in, table = write_targets(tmp_path / "domains.txt", domains), tmp_path / "audit.csv"
+    targets, out = job(tmp_path, "run", [f"site-{i}.com" for i in range(40)])
+    shared = ["--shared-limits", redis_url, "--base-url", emu.base_url, "--quiet"]
+    processes = [
+        start("audit", audit_in, "-o", table, *shared, emu=emu, cwd=tmp_path),
+        start(CMD, targets, "-o", out, "--limit", "100", *shared, emu=emu, cwd=tmp_path),
+    ]
+    for process in processes:
+        code, err = finish(process)
+        assert code == 0, err
+    assert read_csv(table) == expected_rows(emu, domains)
+    assert jsonl_records(out) == expected_records(config, targets.read_text().split())
+    counters = emu.app.counters
+    assert 40209 not in counters.by_status and counters.max_simultaneous <= 30
+    assert counters.user_data == 1
+
+
+def test_redis_lost_mid_audit_stops_it_and_the_resume_pays_nothing_twice(
+    tmp_path: Path,
+    dfs_emulator_factory: EmulatorFactory,
+    redis_factory: Callable[..., RedisServer],
+) -> None:
+    """Redis killed mid-audit: the audit stops (exit 3) after its patience, the answers in
+    flight landed in its one checkpoint; with Redis back, --resume writes the table an
+    audit never stopped writes, and the two runs together cost what it costs."""
+    server = redis_factory()
+    latency = FaultConfig(seed=7, latency_min=0.02, latency_max=0.05)
+    emu = dfs_emulator_factory(EmulatorConfig(seed=11, rate_limit=100_000, faults=latency))
+    targets = write_targets(tmp_path / "domains.txt", [f"lost{i}.com" for i in range(300)])
+    args = ["audit", targets, "--with", "summary", "--concurrency", "4",
+            "--base-url", emu.base_url]  # fmt: skip
+    whole = run_cli(*args, "-o", tmp_path / "whole.jsonl", env=cli_env(emu), timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    uninterrupted = emu.app.counters.cost
+    emu.app.reset_counters()
+    out = tmp_path / "out.jsonl"
+    shared = [*args, "-o", out, "--shared-limits", f"{server.url}/0"]
+    process = start(*shared, emu=emu, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while emu.app.counters.by_path.get(BY_NAME["summary"].path, 0) < 50:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr
+        time.sleep(0.005)
+    server.kill()
+    code, err = finish(process)
+    assert code == 3, err
+    assert f"stopped: shared limits: Redis at {server.url}/0 failed for 1 s" in err
+    assert "--resume" in err and "Traceback" not in err
+    assert out.with_name(out.name + ".checkpoint").exists() and not out.exists()
+    server.restart()
+    code, err = finish(start(*shared, "--resume", emu=emu, cwd=tmp_path))
+    assert code == 0, err
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert emu.app.counters.cost == pytest.approx(uninterrupted, abs=1e-9)
+
+
 def test_redis_unreachable_or_a_wrong_url_is_one_line_before_any_request(
     tmp_path: Path, dfs_emulator: EmulatorHandle, redis_url: str
 ) -> None:
@@ -164,6 +231,10 @@ def test_redis_unreachable_or_a_wrong_url_is_one_line_before_any_request(
          "the database must be a number"),
         (["account"], {"DATAFORSEO_SHARED_LIMITS": "redis://:pw@127.0.0.1:1"},
          "cannot use Redis at redis://:***@127.0.0.1:1/0"),
+        (["audit", targets, "-o", tmp_path / "a.csv", "--shared-limits", "redis://127.0.0.1:1"],
+         {}, "shared limits: cannot use Redis at redis://127.0.0.1:1/0: "),
+        (["audit", targets, "-o", tmp_path / "a.csv", "--dry-run"],  # reads the account
+         {"DATAFORSEO_SHARED_LIMITS": "redis://127.0.0.1:1"}, "cannot use Redis at"),
     ]  # fmt: skip
     for args, env, message in cases:
         result = run_cli(*args, *where, env=cli_env(emu, **env), cwd=tmp_path)
@@ -172,7 +243,7 @@ def test_redis_unreachable_or_a_wrong_url_is_one_line_before_any_request(
         assert message in first and rest == [f"see: dfs-async {args[0]} --help"], result.stderr
         assert "pw" not in result.stderr
     assert emu.app.counters.requests == emu.app.counters.user_data == 0
-    assert not (tmp_path / "t.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]
     # every command takes it: the utility endpoints, the account
     for args in (["index"], ["account"]):
         result = run_cli(*args, *where, "--shared-limits", redis_url, env=cli_env(emu))
