@@ -52,6 +52,22 @@ def job(tmp_path: Path, name: str, targets: Sequence[str]) -> tuple[Path, Path]:
     return write_targets(tmp_path / f"{name}.txt", targets), tmp_path / f"{name}.jsonl"
 
 
+def stopped_by_redis_lost(
+    process: subprocess.Popen[str], server: RedisServer, when: Callable[[], bool]
+) -> None:
+    """Kill `server` once `when` holds: the run stops (exit 3) after its patience, in one
+    line naming Redis, and tells how to resume."""
+    deadline = time.monotonic() + 60
+    while not when():
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr
+        time.sleep(0.005)
+    server.kill()
+    code, err = finish(process)
+    assert code == 3, err
+    assert f"stopped: shared limits: Redis at {server.url}/0 failed for 1 s" in err
+    assert "--resume" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("bound", ["slots", "rate"])
 def test_three_processes_on_one_login_are_never_refused(
     tmp_path: Path, dfs_emulator_factory: EmulatorFactory, redis_url: str, bound: str
@@ -135,15 +151,9 @@ def test_redis_lost_mid_run_stops_it_and_the_run_resumes_exactly(
     args = [CMD, targets, "-o", out, "--limit", "20", "--concurrency", "4",
             "--shared-limits", f"{server.url}/0", "--base-url", emu.base_url]  # fmt: skip
     process = start(*args, emu=emu, cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while not checkpoint.exists() or checkpoint.read_bytes().count(b"\n") < 10:
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr
-        time.sleep(0.005)
-    server.kill()
-    code, err = finish(process)
-    assert code == 3, err
-    assert f"stopped: shared limits: Redis at {server.url}/0 failed for 1 s" in err
-    assert "--resume" in err
+    stopped_by_redis_lost(
+        process, server, lambda: checkpoint.exists() and checkpoint.read_bytes().count(b"\n") >= 10
+    )
     server.restart()
     code, err = finish(start(*args, "--resume", emu=emu, cwd=tmp_path))
     assert code == 0, err
@@ -198,15 +208,8 @@ def test_redis_lost_mid_audit_stops_it_and_the_resume_pays_nothing_twice(
     out = tmp_path / "out.jsonl"
     shared = [*args, "-o", out, "--shared-limits", f"{server.url}/0"]
     process = start(*shared, emu=emu, cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while emu.app.counters.by_path.get(BY_NAME["summary"].path, 0) < 50:
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr
-        time.sleep(0.005)
-    server.kill()
-    code, err = finish(process)
-    assert code == 3, err
-    assert f"stopped: shared limits: Redis at {server.url}/0 failed for 1 s" in err
-    assert "--resume" in err and "Traceback" not in err
+    summary = BY_NAME["summary"].path
+    stopped_by_redis_lost(process, server, lambda: emu.app.counters.by_path.get(summary, 0) >= 50)
     assert out.with_name(out.name + ".checkpoint").exists() and not out.exists()
     server.restart()
     code, err = finish(start(*shared, "--resume", emu=emu, cwd=tmp_path))
