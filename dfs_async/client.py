@@ -20,6 +20,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
 from urllib.parse import urlsplit
@@ -33,9 +34,15 @@ from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
 from dfs_async.audit import AuditCall
 from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
-from dfs_async.errors import ConfigurationError, RunStopped, ValidationError, check_int
+from dfs_async.errors import (
+    ConfigurationError,
+    RunStopped,
+    SharedLimitsUnavailable,
+    ValidationError,
+    check_int,
+)
 from dfs_async.estimate import Estimate, estimate
-from dfs_async.pacing import LocalPacer
+from dfs_async.pacing import LocalPacer, Pacer
 from dfs_async.plan import Bulk
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
@@ -44,6 +51,8 @@ from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open
 
 if TYPE_CHECKING:
     import httpx
+
+    from dfs_async.redis_link import RedisURL
 
 __all__ = [
     "PRODUCTION_URL",
@@ -87,6 +96,13 @@ class DataForSEO:
       to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
       ssl.SSLContext); TLS checks are never switched off.
     - `recovery`: seconds after a 40202/40209 before the rate/concurrency doubles back.
+    - `shared_limits`: a Redis URL (`redis://HOST:PORT/DB`, `rediss://` for TLS; default
+      $DATAFORSEO_SHARED_LIMITS) shared by every client of this login, in any process on
+      any host: together they keep the account's rate, its 30 simultaneous requests (each
+      client's `concurrency` still its own cap) and its daily limits, and read user_data
+      once for all (see `shared_limits`; needs the `redis` extra). Opening the client
+      checks that Redis answers (ConfigurationError); a Redis lost for long during a run
+      stops it (SharedLimitsUnavailable), since no request leaves without its slot.
 
     `dfs.backlinks.<name>` is each endpoint; `dfs.audit(domains, ...)` the audit, a job of
     several of them at once on this client (`audit.py`).
@@ -111,6 +127,7 @@ class DataForSEO:
         retry_policy: RetryPolicy | None = None,
         recovery: float = 10.0,
         http: HttpStack = "auto",
+        shared_limits: str | None = None,
     ) -> None:
         login = login if login is not None else os.environ.get("DATAFORSEO_LOGIN")
         password = password if password is not None else os.environ.get("DATAFORSEO_PASSWORD")
@@ -155,10 +172,16 @@ class DataForSEO:
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
         self.recovery = recovery
+        source = "shared_limits"
+        if shared_limits is None:
+            shared_limits = os.environ.get("DATAFORSEO_SHARED_LIMITS") or None
+            source = "DATAFORSEO_SHARED_LIMITS"
+        self.shared_limits = None if shared_limits is None else _redis_url(shared_limits, source)
         self._http_client = http_client
         self._transport = transport
         self._verify = verify
         self.stats = Stats()
+        self._shared: AsyncExitStack | None = None  # the shared limits, while open
         self._engine: Engine | None = None
         self._account: Account | None = None  # as the last engine read it
         self.backlinks = Backlinks(self)
@@ -170,6 +193,17 @@ class DataForSEO:
     async def __aenter__(self) -> Self:
         if self._engine is not None:
             raise RuntimeError("this DataForSEO client is already open")
+        rate = DEFAULT_RATE if self.rate == "account" else self.rate
+        pacer: Pacer
+        if self.shared_limits is None:
+            pacer = LocalPacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery)
+        else:
+            self._shared = AsyncExitStack()
+            try:
+                pacer = await _open_shared_limits(self, self._shared, rate)
+            except BaseException:
+                await self._close_shared()
+                raise
         try:
             transport = open_transport(
                 base_url=self.base_url,
@@ -182,13 +216,13 @@ class DataForSEO:
                 transport=self._transport,
             )
         except RuntimeError as exc:
+            await self._close_shared()
             raise ConfigurationError(f"http: {exc}") from None
         self.stats = Stats()
         self._account = None
-        rate = DEFAULT_RATE if self.rate == "account" else self.rate
         self._engine = Engine(
             transport=transport,
-            pacer=LocalPacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
+            pacer=pacer,
             policy=self.retry_policy,
             stats=self.stats,
             budget=Budget(self.max_cost, self.stats),
@@ -209,6 +243,13 @@ class DataForSEO:
             self.stats.stopped = time.monotonic()
             with anyio.CancelScope(shield=True):
                 await engine.transport.aclose()
+        await self._close_shared()
+
+    async def _close_shared(self) -> None:
+        """Leave the shared limits (this client's slots back at once) and their Redis."""
+        shared, self._shared = self._shared, None
+        if shared is not None:  # its task groups are left as they were entered: unshielded
+            await shared.aclose()
 
     async def ready(self) -> Account | None:
         """Read the account now, as the first request would (once: user_data is free but
@@ -539,6 +580,42 @@ def _base_url(base_url: str | None, sandbox: bool) -> str:
     if parsed.username is not None or parsed.password is not None:
         raise ConfigurationError("base_url must not carry credentials: use login/password")
     return url.rstrip("/")
+
+
+def _redis_url(url: object, source: str) -> RedisURL:
+    """The shared limits' URL, checked: one line naming `source` and what is wrong."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{source}: a redis:// URL (got {type(url).__name__})")
+    try:
+        from dfs_async.redis_link import parse_redis_url  # the `redis` extra: only when asked
+
+        return parse_redis_url(url)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from None
+
+
+async def _open_shared_limits(
+    client: DataForSEO, stack: AsyncExitStack, rate: float | None
+) -> Pacer:
+    """The client's pacing through the shared limits, entered on `stack`: its Redis
+    checked first (ConfigurationError, before any request)."""
+    from dfs_async.redis_link import RedisLink
+    from dfs_async.shared_limits import SharedLimits
+
+    assert client.shared_limits is not None
+    try:
+        link = await stack.enter_async_context(RedisLink(client.shared_limits))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"shared limits: {exc}") from None
+    # The account at this server: the sandbox's limits (and user_data) are not production's.
+    account = f"{client.login}@{urlsplit(client.base_url).netloc}"
+    limits = SharedLimits(
+        link, account, rate=rate, concurrency=client.concurrency, recovery=client.recovery
+    )
+    try:
+        return await stack.enter_async_context(limits)
+    except SharedLimitsUnavailable as exc:  # gone right after it answered: still the start
+        raise ConfigurationError(str(exc)) from None
 
 
 def _is_number(value: object) -> bool:

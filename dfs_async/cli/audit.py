@@ -32,7 +32,12 @@ from dfs_async.cli.exits import (
 from dfs_async.cli.fields import option
 from dfs_async.cli.job import check_writable, complete_job
 from dfs_async.cli.journal import Journal, Resumed
-from dfs_async.cli.options import add_job_options, client_options, concurrency_warning
+from dfs_async.cli.options import (
+    ENVIRONMENT,
+    add_job_options,
+    client_options,
+    concurrency_warning,
+)
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
 from dfs_async.cli.server import check_server
 from dfs_async.cli.targets_file import read_lines
@@ -61,7 +66,8 @@ says which); two lines of one domain make one row; a line that is no domain gets
 empty figures and its failure in the errors file.
 """
 
-EPILOG: Final = """\
+EPILOG: Final = (
+    """\
 the table:
   One row per domain: target, then each endpoint's figures, then new_lost_from and
   new_lost_to, the period the new/lost columns count (to: the day the API answered).
@@ -82,10 +88,13 @@ exit codes:
   0    every row complete
   1    an endpoint failed for some domain (listed in the errors file)
   2    usage or configuration error, found before any request; nothing is written
-  3    stopped by an account error, the budget or a server never reached; --resume
-       continues
+  3    stopped by an account error, the budget, a daily limit, a server never reached
+       or the shared limits' Redis lost; --resume continues
   130  interrupted (Ctrl-C, SIGTERM); --resume continues
+
 """
+    + ENVIRONMENT
+)
 
 
 def register(subparsers: Any) -> None:

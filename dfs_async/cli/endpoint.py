@@ -24,7 +24,7 @@ import anyio
 from dfs_async.cli.exits import UsageError, usage_error
 from dfs_async.cli.fields import add_request_options
 from dfs_async.cli.job import command_name, prepare
-from dfs_async.cli.options import add_job_options, positive_int
+from dfs_async.cli.options import ENVIRONMENT, add_job_options, positive_int
 from dfs_async.cli.outputs import FORMATS
 from dfs_async.cli.run import execute
 from dfs_async.endpoints import Endpoint
@@ -45,7 +45,8 @@ target (code 40501, no request) in the errors file while the others run, and the
 is 1.
 """
 
-EPILOG: Final = """\
+EPILOG: Final = (
+    """\
 outputs:
   jsonl    one JSON object a line; maps and nested objects stay objects
   csv      a header row; nulls are empty cells; each map, list or object is one cell of
@@ -73,14 +74,14 @@ exit codes:
   0    every target done
   1    some targets failed (all listed in the errors file)
   2    usage or configuration error, found before any request
-  3    stopped by an account error, the budget, a server never reached (or an
-       output that cannot be written); what was written is kept, --resume continues
+  3    stopped by an account error, the budget, a daily limit, a server never reached,
+       the shared limits' Redis lost (or an output that cannot be written); what was
+       written is kept, --resume continues
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
-environment:
-  DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
-  DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
 """
+    + ENVIRONMENT
+)
 
 
 def register(subparsers: Any, endpoint: Endpoint) -> None:

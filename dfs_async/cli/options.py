@@ -10,10 +10,11 @@ import argparse
 import math
 from typing import Any, Final
 
-from dfs_async.cli.server import add_server_options
+from dfs_async.cli.server import add_server_options, server_options
 
 __all__ = [
     "API_CONCURRENCY",
+    "ENVIRONMENT",
     "add_job_options",
     "client_options",
     "concurrency_warning",
@@ -22,6 +23,14 @@ __all__ = [
 ]
 
 API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
+
+ENVIRONMENT: Final = """\
+environment:
+  DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
+  DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
+  DATAFORSEO_SHARED_LIMITS                --shared-limits when it is not given
+"""
+"""The end of every job's --help: the environment its options fall back to."""
 
 
 def positive_int(text: str) -> int:
@@ -113,8 +122,7 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
     """DataForSEO's options from a job's arguments (no credentials: the environment's, or
     the emulator's)."""
     return {
-        "base_url": args.base_url,
-        "sandbox": args.sandbox,
+        **server_options(args),
         "concurrency": args.concurrency,
         "rate": "account" if args.rate is None else args.rate,
         "account_limits": args.account_limits,
