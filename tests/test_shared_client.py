@@ -88,6 +88,7 @@ async def three_clients(emu: EmulatorHandle, url: str | None) -> list[set[str]]:
     return await together(*(lambda c=c: run(c) for c in range(3)))
 
 
+@pytest.mark.flaky(reruns=2)  # measures use of the slots: CPU-starved workers lag
 async def test_clients_of_one_login_keep_to_its_simultaneous_requests(redis_url: str) -> None:
     """30 at once for the account: three clients of 30 each are never refused (40209), and
     the server sees at most 30 at once; without the shared limits the same run is refused."""
@@ -103,6 +104,7 @@ async def test_clients_of_one_login_keep_to_its_simultaneous_requests(redis_url:
         assert emu.app.counters.user_data == 3
 
 
+@pytest.mark.flaky(reruns=2)  # measures a pace on the wall clock
 async def test_clients_of_one_login_keep_to_its_rate(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
