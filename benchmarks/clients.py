@@ -25,10 +25,13 @@ Kinds:
   transport, pool sized), `raw-httpx2` (pool sized). All but `nogate` are gated by a
   semaphore of `concurrency`.
 - `ours`: `DataForSEO(...).backlinks.domain_pages_summary.stream(...)`, with `--http` choosing
-  the HTTP stack handed to it (`default`: whatever the client picks by itself) and `--rate R`
-  its `rate=` (default 10,000,000 a minute: in effect unpaced); `--cache PATH` its response
-  cache (`--cache-empty`: emptied first, so that nothing hits), its client closed
-  (what is kept, written) before the clocks stop.
+  the HTTP stack handed to it (`default`: whatever the client picks by itself), `--rate R`
+  its `rate=` (default 10,000,000 a minute: in effect unpaced; `--account-rate`: the
+  account's, read from user_data), `--shared-limits URL` its `shared_limits=` and
+  `--cache PATH` its response cache (`--cache-empty`: emptied first, so that nothing hits),
+  its client closed (what is kept, written) before the clocks stop.
+
+`--start N` names the targets from the N-th on (several processes, each its own targets).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -60,8 +63,8 @@ Post = Callable[[bytes], Awaitable[bytes]]
 Decode = Callable[[bytes], tuple[int, int]]  # body -> (items on this page, total_count)
 
 
-def target_names(n: int) -> Iterator[str]:
-    return (f"site{i}.com" for i in range(n))
+def target_names(n: int, start: int = 0) -> Iterator[str]:
+    return (f"site{i}.com" for i in range(start, start + n))
 
 
 def count_dicts(data: Any) -> tuple[int, int]:
@@ -302,10 +305,12 @@ async def ours(
     limit: int,
     concurrency: int,
     stack: str = "default",
-    rate: float = 10_000_000,
+    rate: float | Literal["account"] = 10_000_000,
     slow: bool = False,
     marks: tuple[int, ...] = (),
     cache: str | None = None,
+    shared_limits: str | None = None,
+    start: int = 0,
 ) -> tuple[int, int]:
     """Our client; `slow` consumes at most ~50,000 items/s (a pause of 2 ms per 100 items);
     `marks` are item counts at which to record the process's RSS (in EXTRA["rss_mb"])."""
@@ -334,13 +339,14 @@ async def ours(
                 concurrency=concurrency,
                 rate=rate,
                 cache=cache or False,
+                shared_limits=shared_limits,
                 **kwargs,
             )
         )
         items = 0
         pending = list(marks)
         async with dfs.backlinks.domain_pages_summary.stream(
-            target_names(targets), limit=limit
+            target_names(targets, start), limit=limit
         ) as records:
             async for _ in records:
                 items += 1
@@ -372,7 +378,14 @@ IMPORTS: dict[str, tuple[str, ...]] = {
     "floor": ("aiohttp", "aiolimiter"),
     "floor-trio": ("httpcore", "trio"),
     "raw-httpx2": ("httpx2",),
-    "ours": ("anyio", "psutil", "dfs_async", "aiohttp", "dfs_async.transport.aiohttp"),
+    "ours": (
+        "anyio",
+        "psutil",
+        "dfs_async",
+        "aiohttp",
+        "dfs_async.transport.aiohttp",
+        "aiolimiter",
+    ),
 }
 # `ours` on httpcore or httpx (under trio, or over a given httpx client) imports these besides.
 OURS_HTTPX_IMPORTS = ("dfs_async.transport.httpcore", "dfs_async.transport.httpx", "httpx_aiohttp")
@@ -406,6 +419,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     names = [*IMPORTS.get(args.kind, RAW_IMPORTS), args.backend]
     if args.kind == "ours" and (args.http != "default" or args.backend == "trio"):
         names += OURS_HTTPX_IMPORTS
+    if args.kind == "ours" and args.shared_limits:
+        names.append("dfs_async.shared_limits")
     if args.kind == "ours":  # anyio imports its backend's module at its first call
         names.append(f"anyio._backends._{args.backend}")
     for name in names:
@@ -425,15 +440,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             coro = floor_trio(*common)
         elif args.kind == "ours":
             marks = tuple(int(m) for m in args.rss_at.split(",")) if args.rss_at else ()
-            rate = args.rate or 10_000_000
+            rate = "account" if args.account_rate else args.rate or 10_000_000
             coro = ours(
-                *common,
-                stack=args.http,
-                rate=rate,
-                slow=args.slow_consumer,
-                marks=marks,
-                cache=args.cache,
-            )
+                *common, stack=args.http, rate=rate, slow=args.slow_consumer, marks=marks,
+                cache=args.cache, shared_limits=args.shared_limits, start=args.start,
+            )  # fmt: skip
         else:
             coro = raw(args.kind.removeprefix("raw-"), *common)
         if args.backend == "trio" or args.kind == "floor-trio":
@@ -470,6 +481,11 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=None, help="`ours` and `floor`: requests/min (paced)"
     )
+    parser.add_argument(
+        "--account-rate", action="store_true", help="`ours`: the account's rate (user_data)"
+    )
+    parser.add_argument("--shared-limits", metavar="URL", help="`ours`: shared_limits=")
+    parser.add_argument("--start", type=int, default=0, help="`ours`: the first target's number")
     parser.add_argument("--slow-consumer", action="store_true", help="`ours`: ~50k items/s")
     parser.add_argument("--rss-at", default="", help="`ours`: item counts, comma-separated")
     parser.add_argument("--cache", default=None, help="`ours`: its response cache's file")

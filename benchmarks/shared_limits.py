@@ -4,8 +4,8 @@ Worker processes (`benchmarks.shared_worker`) send fake requests (a sleep) throu
 `SharedLimits` against a real redis-server started for the run (`tests.redis_server`, the
 tests' own), and report their CPU time and their first and last departures in Redis's
 time; Redis's own `INFO` counts the script calls (round trips) and its CPU. No HTTP: this
-is the primitive alone (the whole client against the emulator is measured where the
-engine uses it).
+is the primitive alone; the whole client, in several processes against the emulator, is
+`benchmarks.shared_client`'s part of this section (its rows named `client, ...`).
 
 - **The primitive**: one process, one request at a time, no latency: client CPU and
   Redis round trips per request (an acquire and a release), against `pacing.LocalPacer` doing
@@ -28,7 +28,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks import shared_client
 from benchmarks.harness import ROOT, Goal, Metric, Row, Section, Size
+from benchmarks.shared_client import redis_info as _info
 
 SLOTS = 30
 CONC_LATENCY = (0.3, 0.5)
@@ -47,7 +49,10 @@ def run(size: Size) -> Section:
         what=(
             "Fake requests through `SharedLimits` in worker processes, a real redis-server; "
             "requests a second between the first and last departure (Redis's time), client "
-            "CPU per request (all workers), Redis round trips and CPU per request (its INFO)."
+            "CPU per request (all workers), Redis round trips and CPU per request (its INFO). "
+            "Then the client (`client, ...` rows): `DataForSEO(shared_limits=...)` in 1 or 3 "
+            "processes against the emulator in its own process (30 at once, a per-minute "
+            "limit over 60 s), req/s and slots busy at the emulator over the steady part."
         ),
         baseline="bound",
         metrics=[
@@ -55,6 +60,8 @@ def run(size: Size) -> Section:
             Metric("cpu_us", "client CPU per request", "µs", False),
             Metric("trips", "Redis round trips per request", "calls", False),
             Metric("redis_us", "Redis CPU per request", "µs", False),
+            Metric("busy", "slots busy at the server (client rows)", "of 30", True),
+            Metric("refused", "40202 + 40209 (client rows)", "answers", False),
         ],
     )
     primitive = size.pick(50, 500, 2000)
@@ -84,13 +91,14 @@ def run(size: Size) -> Section:
             paced_three = measure(
                 "rate: 3 processes, shared", [[*rate_args, "--requests", rated]] * 3
             )
+            client_rows, client_goals, client_notes = shared_client.measure(size, server)
         finally:
             server.stop()
     section.rows = [
         Row("bound", {"per_s": bound_conc}, f"30 / {sum(CONC_LATENCY) / 2:g} s"),
         local, shared, alone_local, alone, three,
         Row("bound, rate", {"per_s": RATE / 60}, f"{RATE:,.0f}/min"),
-        paced, paced_shared, paced_three,
+        paced, paced_shared, paced_three, *client_rows,
     ]  # fmt: skip
     cost = shared.values["cpu_us"] - local.values["cpu_us"]
     section.notes += [
@@ -126,7 +134,9 @@ def run(size: Size) -> Section:
             alone_ratio >= 0.95,
             "" if alone_ratio >= 0.95 else "round trips to Redis per request",
         ),
+        *client_goals,
     ]
+    section.notes += client_notes
     return section
 
 
@@ -182,9 +192,3 @@ class _Measure:
             "trips": calls / requests,
             "redis_us": redis_cpu / requests * 1e6,
         }
-
-
-def _info(server: Any, part: str) -> dict[str, str]:
-    reply: bytes = server.command("INFO", part)
-    body = reply.split(b"\r\n", 1)[1].decode()
-    return dict(line.split(":", 1) for line in body.splitlines() if ":" in line)

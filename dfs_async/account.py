@@ -2,7 +2,8 @@
 
 At the start of a run (the first request of a client, once; concurrent first requests wait
 for it: `Engine.ready`) the client reads user_data, unless told a rate (`rate=` / `--rate`
-wins: no call) or told not to (`account_limits=False` / `--no-account-limits`). From it:
+wins: no call) or told not to (`account_limits=False` / `--no-account-limits`); clients
+sharing their limits (`shared_limits`) read it once for all of them. From it:
 
 - **the pace**: `rates.limits.minute.total` requests a minute, less `ACCOUNT_SHARE` (2%):
   the account's per-minute limit counts every request of the account, and other requests
@@ -51,7 +52,7 @@ __all__ = [
     "AccountInfo",
     "AccountUnavailable",
     "DailyLimitReached",
-    "account_from",
+    "account_of",
     "parse_user_data",
     "user_data_from",
 ]
@@ -261,17 +262,15 @@ class Account(msgspec.Struct, frozen=True):
         return f"Account({', '.join(shown)})"
 
 
-def account_from(answer: Answer | NetworkFailure) -> Account:
-    """The account a client goes by, from its user_data answer; never raises."""
-    try:
-        info = user_data_from(answer)
-    except AccountUnavailable as exc:
-        if exc.stop:
-            return Account(None, DEFAULT_RATE, refused=(exc.status_code, exc.message))
-        return unread(exc.reason)
-    if info.per_minute is None:
-        return unread("it lists no per-minute limit (rates.limits.minute)", info)
-    return Account(info, info.per_minute * (1.0 - ACCOUNT_SHARE))
+def account_of(read: AccountInfo | AccountUnavailable) -> Account:
+    """The account a client goes by, from what its read of user_data gave; never raises."""
+    if isinstance(read, AccountUnavailable):
+        if read.stop:
+            return Account(None, DEFAULT_RATE, refused=(read.status_code, read.message))
+        return unread(read.reason)
+    if read.per_minute is None:
+        return unread("it lists no per-minute limit (rates.limits.minute)", read)
+    return Account(read, read.per_minute * (1.0 - ACCOUNT_SHARE))
 
 
 def unread(reason: str, info: AccountInfo | None = None) -> Account:

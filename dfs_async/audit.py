@@ -24,9 +24,10 @@ Events (`audit.events()`), for callers that checkpoint: each `PartAnswer` (a par
 domain, or its failure) as it lands, and each `AuditRow` as soon as its last part has. An
 earlier audit's answers (`known=`) are not asked again: a resumed audit asks only what is
 missing, and the rows they complete come first. A failure is final unless the caller leaves
-it out of `known` (a transient one is worth asking again). An account error, the budget or
-a server never reached ends the iteration with the RunStopped, after everything answered
-before was delivered; rows still missing a part are not emitted.
+it out of `known` (a transient one is worth asking again). An account error, the budget, a
+server never reached or the shared limits' Redis lost (`shared_limits`: every part shares
+the client's) ends the iteration with the RunStopped, after everything answered before was
+delivered; rows still missing a part are not emitted.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from dfs_async.errors import (
     Interrupted,
     InvalidTarget,
     RunStopped,
+    SharedLimitsUnavailable,
     ValidationError,
 )
 from dfs_async.estimate import Estimate
@@ -408,6 +410,8 @@ def _todo(plan: AuditPlan, known: Mapping[str, Mapping[str, PartAnswer]]) -> dic
 
 
 AuditEvent = PartAnswer | AuditRow
+# The stops that let every part's requests in flight land (see `AuditStream._stop`).
+_DRAINED: Final = (BudgetExhausted, DailyLimitReached, Interrupted, SharedLimitsUnavailable)
 
 
 class AuditStream:
@@ -515,11 +519,12 @@ class AuditStream:
                 self._stop(exc)
 
     def _stop(self, error: RunStopped) -> None:
-        """A part stopped: the budget, a daily limit and the caller's stop stop the others
-        as they come to them (what is in flight lands); anything else stops every part now."""
+        """A part stopped: the budget, a daily limit, the shared limits' Redis lost and the
+        caller's stop stop the others as they come to them (what is in flight lands: it is
+        paid for); anything else stops every part now."""
         if self.error is None:
             self.error = error
-        if not isinstance(error, BudgetExhausted | DailyLimitReached | Interrupted):
+        if not isinstance(error, _DRAINED):
             self._parts.cancel()
 
     @property

@@ -20,6 +20,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
 from urllib.parse import urlsplit
@@ -34,9 +35,15 @@ from dfs_async.audit import AuditCall
 from dfs_async.duration import DAY
 from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
-from dfs_async.errors import ConfigurationError, RunStopped, ValidationError, check_int
+from dfs_async.errors import (
+    ConfigurationError,
+    RunStopped,
+    SharedLimitsUnavailable,
+    ValidationError,
+    check_int,
+)
 from dfs_async.estimate import Estimate, estimate
-from dfs_async.pacing import LocalPacer
+from dfs_async.pacing import LocalPacer, Pacer
 from dfs_async.plan import Bulk
 from dfs_async.records import Event, Failure, PageDone, PageProgress, Record, Stats, TargetDone
 from dfs_async.retry import RetryPolicy
@@ -48,6 +55,7 @@ if TYPE_CHECKING:
 
     from dfs_async.cache import Cache, CacheSpec
     from dfs_async.engine.recall import Recall
+    from dfs_async.redis_link import RedisURL
 
 __all__ = [
     "PRODUCTION_URL",
@@ -102,6 +110,14 @@ class DataForSEO:
       client opens; one that fails later is one warning, and the client goes on without it.
       `cache_origin`: the server answers are cached as coming from (default: `base_url`;
       two addresses of one API, or emulators of one config, may share their answers).
+    - `shared_limits`: a Redis URL (`redis://HOST:PORT/DB`, `rediss://` for TLS; default
+      $DATAFORSEO_SHARED_LIMITS) shared by every client of this login, in any process on
+      any host: together they keep the account's rate, its 30 simultaneous requests (each
+      client's `concurrency` still its own cap) and its daily limits, and read user_data
+      once for all (see `shared_limits`; needs the `redis` extra). Opening the client
+      checks that Redis answers (ConfigurationError); a Redis lost for long during a run
+      stops it (SharedLimitsUnavailable), since no request leaves without its slot.
+      `False`: this client alone, whatever the environment says.
 
     `dfs.backlinks.<name>` is each endpoint; `dfs.audit(domains, ...)` the audit, a job of
     several of them at once on this client (`audit.py`).
@@ -129,6 +145,7 @@ class DataForSEO:
         cache: CacheSpec | Literal[False] | None = None,
         cache_ttl: float = DAY,
         cache_origin: str | None = None,
+        shared_limits: str | Literal[False] | None = None,
     ) -> None:
         login = login if login is not None else os.environ.get("DATAFORSEO_LOGIN")
         password = password if password is not None else os.environ.get("DATAFORSEO_PASSWORD")
@@ -178,10 +195,20 @@ class DataForSEO:
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
         self.recovery = recovery
+        source = "shared_limits"
+        if shared_limits is None:
+            shared_limits = os.environ.get("DATAFORSEO_SHARED_LIMITS") or None
+            source = "DATAFORSEO_SHARED_LIMITS"
+        self.shared_limits = (
+            None
+            if shared_limits is None or shared_limits is False
+            else _redis_url(shared_limits, source)
+        )
         self._http_client = http_client
         self._transport = transport
         self._verify = verify
         self.stats = Stats()
+        self._shared: AsyncExitStack | None = None  # the shared limits, while open
         self._engine: Engine | None = None
         self._account: Account | None = None  # as the last engine read it
         self.backlinks = Backlinks(self)
@@ -193,6 +220,17 @@ class DataForSEO:
     async def __aenter__(self) -> Self:
         if self._engine is not None:
             raise RuntimeError("this DataForSEO client is already open")
+        rate = DEFAULT_RATE if self.rate == "account" else self.rate
+        pacer: Pacer
+        if self.shared_limits is None:
+            pacer = LocalPacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery)
+        else:
+            self._shared = AsyncExitStack()
+            try:
+                pacer = await _open_shared_limits(self, self._shared, rate)
+            except BaseException:
+                await self._close_shared()
+                raise
         try:
             transport = open_transport(
                 base_url=self.base_url,
@@ -205,6 +243,7 @@ class DataForSEO:
                 transport=self._transport,
             )
         except RuntimeError as exc:
+            await self._close_shared()
             raise ConfigurationError(f"http: {exc}") from None
         self.stats = Stats()
         self._account = None
@@ -215,11 +254,11 @@ class DataForSEO:
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await transport.aclose()
+                await self._close_shared()
                 raise
-        rate = DEFAULT_RATE if self.rate == "account" else self.rate
         self._engine = Engine(
             transport=transport,
-            pacer=LocalPacer(rate=rate, concurrency=self.concurrency, recovery=self.recovery),
+            pacer=pacer,
             policy=self.retry_policy,
             stats=self.stats,
             budget=Budget(self.max_cost, self.stats),
@@ -251,6 +290,13 @@ class DataForSEO:
             if engine.recall is not None:
                 # Not in a cancel scope of ours: a Redis store leaves its own task group here.
                 await engine.recall.close()
+        await self._close_shared()
+
+    async def _close_shared(self) -> None:
+        """Leave the shared limits (this client's slots back at once) and their Redis."""
+        shared, self._shared = self._shared, None
+        if shared is not None:  # its task groups are left as they were entered: unshielded
+            await shared.aclose()
 
     async def ready(self) -> Account | None:
         """Read the account now, as the first request would (once: user_data is free but
@@ -609,6 +655,42 @@ def _cache_spec(cache: object) -> CacheSpec | None:
     raise ConfigurationError(
         f"cache: a file path, a redis:// URL, a store object or False (got {cache!r})"
     )
+
+
+def _redis_url(url: object, source: str) -> RedisURL:
+    """The shared limits' URL, checked: one line naming `source` and what is wrong."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{source}: a redis:// URL (got {type(url).__name__})")
+    try:
+        from dfs_async.redis_link import parse_redis_url  # the `redis` extra: only when asked
+
+        return parse_redis_url(url)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from None
+
+
+async def _open_shared_limits(
+    client: DataForSEO, stack: AsyncExitStack, rate: float | None
+) -> Pacer:
+    """The client's pacing through the shared limits, entered on `stack`: its Redis
+    checked first (ConfigurationError, before any request)."""
+    from dfs_async.redis_link import RedisLink
+    from dfs_async.shared_limits import SharedLimits
+
+    assert client.shared_limits is not None
+    try:
+        link = await stack.enter_async_context(RedisLink(client.shared_limits))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"shared limits: {exc}") from None
+    # The account at this server: the sandbox's limits (and user_data) are not production's.
+    account = f"{client.login}@{urlsplit(client.base_url).netloc}"
+    limits = SharedLimits(
+        link, account, rate=rate, concurrency=client.concurrency, recovery=client.recovery
+    )
+    try:
+        return await stack.enter_async_context(limits)
+    except SharedLimitsUnavailable as exc:  # gone right after it answered: still the start
+        raise ConfigurationError(str(exc)) from None
 
 
 def _is_number(value: object) -> bool:

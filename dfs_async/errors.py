@@ -11,7 +11,9 @@
     │   ├── DailyLimitReached           the account's daily limit of a function is used up
     │   │                                 (in `dfs_async.account`)
     │   ├── Interrupted                 the caller stopped the client (`DataForSEO.stop()`)
-    │   └── Unreachable                 the server was never reached (refused, DNS, no route)
+    │   ├── Unreachable                 the server was never reached (refused, DNS, no route)
+    │   └── SharedLimitsUnavailable     the Redis holding the account's shared limits failed
+    │                                     for too long: no request may leave without its slot
     ├── ConfigurationError            credentials or settings missing or contradictory
     └── CacheError                    the response cache's store failed (corrupt, locked,
                                         full, lost); a run goes on without its cache
@@ -120,6 +122,12 @@ class Interrupted(RunStopped):
 
     def __init__(self) -> None:
         super().__init__("interrupted: nothing more is sent")
+
+
+class SharedLimitsUnavailable(RunStopped):
+    """Redis, which holds the account's limits shared by several processes (`shared_limits`),
+    failed for too long or refused a script: no request may leave without its slot, so the
+    run stops (a resumed run continues it once Redis is back)."""
 
 
 class Unreachable(RunStopped, TaskFailed):

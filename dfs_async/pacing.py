@@ -1,8 +1,9 @@
 """Pacing: a steady request rate and a cap on simultaneous requests, both adaptive.
 
-`Pacer` is what the engine asks of any pacing: a slot and a place in the rate window for each
-request, and the server's throttling answers back. `LocalPacer` paces one client's requests
-by itself (below); a pacing shared by several processes keeps the same contract elsewhere.
+`Pacer` is what the engine asks of any pacing: the account read before the first request, a
+slot and a place in the rate window for each request, and the server's throttling answers
+back. `LocalPacer` paces one client's requests by itself (below); `shared_limits.SharedLimits`
+keeps the same rules for all the processes of a login together, through Redis.
 
 DataForSEO asks for a steady flow, not bursts, and answers 40202 past its per-minute rate
 and 40209 past its simultaneous-request cap. So:
@@ -54,6 +55,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -64,6 +66,8 @@ from dfs_async.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
+
+    from dfs_async.account import AccountInfo
 
 __all__ = ["LocalPacer", "Pacer"]
 
@@ -261,21 +265,31 @@ def _burst(rate: float) -> int:
 class Pacer(Protocol):
     """What the engine asks of its pacing; see the module docstring."""
 
-    def slot(self) -> AbstractAsyncContextManager[float]:
-        """`async with pacer.slot() as sent_at`: wait for a simultaneous slot and a place in
-        the rate window, held until the block is left (however: an answer, an error, a
-        cancel); `sent_at`, the departure, goes back with the feedback."""
+    #: Whether `slot` keeps the account's daily limits itself (raising DailyLimitReached);
+    #: else the engine keeps them.
+    keeps_daily_limits: bool
+
+    def slot(self, function: str) -> AbstractAsyncContextManager[float]:
+        """`async with pacer.slot(function) as sent_at`: wait for a simultaneous slot and a
+        place in the rate window for a request of `function` (an endpoint's name), held until
+        the block is left (however: an answer, an error, a cancel); `sent_at`, the departure
+        (in the pacing's own clock), goes back with the feedback."""
         ...
 
-    def slow_down(self, sent_at: float) -> None:
+    async def slow_down(self, sent_at: float) -> None:
         """A 40202 (too many requests a minute) answered the request sent at `sent_at`."""
 
-    def fewer_at_once(self, sent_at: float) -> None:
+    async def fewer_at_once(self, sent_at: float) -> None:
         """A 40209 (too many requests at once) answered the request sent at `sent_at`."""
 
     def with_rate(self, rate: float) -> Pacer:
         """A pacer like this one at another rate: the account's, read before the first
         request."""
+        ...
+
+    async def read_account(self, read: Callable[[], Awaitable[AccountInfo]]) -> AccountInfo:
+        """The account as `read` (one user_data request) gives it; a pacing shared by several
+        processes reads it once for all of them (user_data allows a few reads a minute)."""
         ...
 
 
@@ -286,6 +300,8 @@ class LocalPacer:
     simultaneous requests. `window` (default `WINDOW`) is the server's sliding window, in
     seconds (tests shorten it).
     """
+
+    keeps_daily_limits = False  # the engine keeps them
 
     def __init__(
         self,
@@ -334,9 +350,13 @@ class LocalPacer:
     def in_flight(self) -> int:
         return self._slots.borrowed
 
-    def slot(self) -> _Slot:
+    async def read_account(self, read: Callable[[], Awaitable[AccountInfo]]) -> AccountInfo:
+        """The account, as `read` gives it: this client's own read."""
+        return await read()
+
+    def slot(self, function: str = "") -> _Slot:
         """`async with pacer.slot() as sent_at`: hold one of the simultaneous slots and wait
-        for the next rate token.
+        for the next rate token (for a request of any `function`: the same limits).
 
         Gives the time the request leaves (pass it back to `slow_down`/`fewer_at_once`);
         the request ends when the block is left, however (an answer, an error, a cancel): the
@@ -344,7 +364,7 @@ class LocalPacer:
         """
         return _Slot(self)
 
-    def slow_down(self, sent_at: float) -> None:
+    async def slow_down(self, sent_at: float) -> None:
         """A 40202 answered a request sent at `sent_at`: slow down (once per signal).
 
         At the configured rate it steps down by `GENTLE_STEP` (a lone 40202 at the edge of
@@ -357,7 +377,7 @@ class LocalPacer:
         step = GENTLE_STEP if self.rate == self.target_rate else 0.5
         self._set_rate(max(self._min_rate, self.rate * step))
 
-    def fewer_at_once(self, sent_at: float) -> None:
+    async def fewer_at_once(self, sent_at: float) -> None:
         """A 40209 answered a request sent at `sent_at`: halve the concurrency (at least 1)."""
         if sent_at < self._concurrency_changed:
             return

@@ -1,15 +1,16 @@
 """The account's limits shared through Redis by every process of one login, on any host.
 
 The API's limits belong to the account: its requests a minute, its 30 simultaneous requests,
-its daily requests per function. `pacing.Pacer` keeps them exactly for one process; this
-module keeps them for all the processes of a login together, with the same rules, decided
-in Redis by small Lua scripts: each decision is atomic and reads Redis's clock (`TIME`),
-never a host's, so hosts whose clocks disagree still share one exact window.
+its daily requests per function. `pacing.LocalPacer` keeps them exactly for one process;
+`SharedLimits`, the other `pacing.Pacer`, keeps them for all the processes of a login
+together, with the same rules, decided in Redis by small Lua scripts: each decision is
+atomic and reads Redis's clock (`TIME`), never a host's, so hosts whose clocks disagree
+still share one exact window. A client given `shared_limits=URL` paces with it; by hand:
 
     async with RedisLink(url) as link:
-        info = await shared_account(link, login, lambda: fetch_account(transport))
-        rate = info.per_minute * (1 - ACCOUNT_SHARE)  # or the user's own --rate
-        async with SharedLimits(link, login, rate=rate, concurrency=30) as limits:
+        async with SharedLimits(link, login, rate=None, concurrency=30) as limits:
+            info = await limits.read_account(fetch)  # `shared_account`: one read for all
+            limits.with_rate(info.per_minute * (1 - ACCOUNT_SHARE))  # or the user's --rate
             async with limits.slot(endpoint.name) as sent_at:
                 ...send the request...
             if refused_40202:
@@ -33,16 +34,22 @@ all of these at once, or tells the caller how long to wait:
   a minute's quota at once, with a small burst after a lull.
 
 Its end is recorded (it then counts for `window` more, its slot is free) by the next call
-of the process: the acquire of the task that asks again at once, else a release made by a
-background task within a pass of the event loop. So a request costs one round trip when a
-process's tasks ask back to back, two otherwise (`benchmarks/shared_limits.py`).
+of the process: the acquire of the next request if one comes within `CARRY` seconds (a
+worker that got its answer asks again at once; a paced process asks at each departure),
+else a release made by a background task, for all the ends of those seconds; a task of the
+process waiting for a slot or its turn asks again at once, carrying the end. So a request
+costs about one round trip (each costs some 0.2-0.4 ms of CPU in coredis), while a slot or
+a place in the window is held at most `CARRY` longer than its request
+(`benchmarks/shared_limits.py`).
 
 **Leases.** Each process is a *holder* with a lease (a deadline in Redis's time) renewed by
 one task per process every `lease / 3`, not per request. Any script that finds a lease
 expired (a process killed with -9, frozen, cut off) ends that holder's requests as of then:
 their slots come back, and they count in the window for `window` more, as any ended request
 does. Each request moves from in flight to ended once, whoever moves it (its release, a
-lease's end, a renewal reconciling a release that was lost), so none is counted twice.
+lease's end, a renewal reconciling a release that was lost), so none is counted twice. A
+renewal counts as in flight the slot a waiter is asking for: granted, it may not have been
+heard of yet, and its request is about to leave.
 
 **Turns.** A process that cannot go now joins a queue of holders served in order of
 arrival (one place per process: its requests wait their turn locally, FIFO): a newcomer
@@ -57,7 +64,8 @@ queue its holder stopped claiming for two polls is dropped.
 
 **Faults.** Redis lost during a run: nothing leaves without its slot; each call is retried
 (backing off) for `patience` seconds, then `SharedLimitsUnavailable` (a RunStopped) stops
-the run. A release that fails is not retried: the next renewal ends the request as of then
+the run; the requests of the process that were waiting meanwhile stop with it at once. A
+release that fails is not retried: the next renewal ends the request as of then
 (later than it ended: the window is kept, never overrun). Redis unreachable at start is
 `RedisLink`'s one-line ConfigurationError.
 
@@ -82,12 +90,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
-import anyio.lowlevel
 import msgspec
 
+from dfs_async import pacing
 from dfs_async.account import AccountInfo, AccountUnavailable, DailyLimitReached
-from dfs_async.errors import ConfigurationError, RunStopped
-from dfs_async.pacing import GENTLE_STEP, LATE, MARGIN, MAX_BURST, WINDOW
+from dfs_async.errors import ConfigurationError, SharedLimitsUnavailable
+from dfs_async.pacing import GENTLE_STEP, LATE, MARGIN, MAX_BURST
 from dfs_async.redis_link import FAILURES, RedisLink
 
 # isort: split
@@ -120,6 +128,9 @@ LEASE: Final = 30.0
 PATIENCE: Final = 30.0
 #: The longest a waiter sleeps before asking again (a lost wake-up message costs this).
 POLL: Final = 1.0
+#: Seconds the end of a request waits for the next acquire of its process to carry it
+#: (one round trip a request instead of two) before a release records it by itself.
+CARRY: Final = 0.05
 #: Seconds the account read from user_data is shared; a failure to read it, `_FAILED_TTL`.
 ACCOUNT_TTL: Final = 600.0
 _FAILED_TTL: Final = 60.0
@@ -130,6 +141,8 @@ _US: Final = 1_000_000  # Redis's time is read in microseconds
 
 # Codes of the acquire script's reply.
 _WAIT, _GO, _DAILY = 0, 1, 2
+# Why a WAIT waits, when an end of the process's own requests may end the wait.
+_FREED_BY_AN_END: Final = (b"slots", b"turn")
 
 _NAMES: Final = (
     "holders", "inflight", "ended", "queue", "waits", "spacing", "feedback", "daily",
@@ -473,11 +486,6 @@ return 1
 )
 
 
-class SharedLimitsUnavailable(RunStopped):
-    """Redis, which holds the account's shared limits, failed for too long (or refused a
-    script): no request may leave without its slot, so the run stops."""
-
-
 class _Unavailable(msgspec.Struct):
     reason: str
     status_code: int | None = None
@@ -498,7 +506,8 @@ _DECODER: Final = msgspec.json.Decoder(_Record)
 class _Redis:
     """The scripts of one login, each call retried while Redis fails, for `patience`."""
 
-    def __init__(self, link: RedisLink, login: str, patience: float) -> None:
+    def __init__(self, link: RedisLink, login: str, patience: float | None) -> None:
+        patience = PATIENCE if patience is None else patience
         if not login:
             raise ConfigurationError("shared limits: the account's login is needed")
         if not (math.isfinite(patience) and patience > 0):
@@ -556,12 +565,12 @@ async def shared_account(
     fetch: Callable[[], Awaitable[AccountInfo]],
     *,
     ttl: float = ACCOUNT_TTL,
-    patience: float = PATIENCE,
+    patience: float | None = None,
 ) -> AccountInfo:
     """The account as one process of `login` read it (`fetch`: `account.fetch_account`),
     shared through Redis for `ttl` seconds; the first to come reads it while the others
     wait. Raises AccountUnavailable as the read did (shared for a minute), and
-    SharedLimitsUnavailable when Redis fails for `patience` seconds.
+    SharedLimitsUnavailable when Redis fails for `patience` seconds (default `PATIENCE`).
     """
     redis = _Redis(link, login, patience)
     token = secrets.token_hex(8)
@@ -601,6 +610,7 @@ def _ms(seconds: float) -> int:
 class SharedLimits:
     """The account's limits kept together with every other process of `login` sharing
     `link`'s Redis; create and enter it (`async with`) inside the running event loop.
+    `login` names the account in Redis (the client's: its login at its API's host).
 
     `rate` is the account's requests a minute (None: no rate limit), the same for every
     process of the login; `concurrency` this process's own cap on simultaneous requests;
@@ -608,6 +618,8 @@ class SharedLimits:
     are `pacing.Pacer`'s. `lease`, `patience` and `poll`: see the module's docstring (tests
     shorten them).
     """
+
+    keeps_daily_limits = True  # counted in Redis by `slot(function)`
 
     def __init__(
         self,
@@ -620,11 +632,15 @@ class SharedLimits:
         recovery: float = 10.0,
         hold: float | None = None,
         min_rate: float | None = None,
-        window: float = WINDOW,
-        lease: float = LEASE,
-        patience: float = PATIENCE,
-        poll: float = POLL,
+        window: float | None = None,
+        lease: float | None = None,
+        patience: float | None = None,
+        poll: float | None = None,
     ) -> None:
+        # Read now, not when defined: tests shorten them.
+        window = pacing.WINDOW if window is None else window
+        lease = LEASE if lease is None else lease
+        poll = POLL if poll is None else poll
         if rate is not None and not rate > 0:
             raise ConfigurationError("rate: must be positive")
         if concurrency < 1 or slots < 1:
@@ -633,32 +649,60 @@ class SharedLimits:
             if not (math.isfinite(value) and value > 0):
                 raise ConfigurationError(f"shared limits: {name} must be positive")
         self._redis = redis = _Redis(link, login, patience)
-        self.rate = rate
+        self._login = login
         self.concurrency = concurrency
         self._slots = slots
         self._window = repr(float(window))
         self._lease = lease
+        self._recovery = recovery
         self._hold = _us(recovery / 2 if hold is None else hold)
-        if rate is None:
-            self._min_scale = 1.0
-        else:
-            self._min_scale = (rate / 16 if min_rate is None else min(min_rate, rate)) / rate
+        self._min_rate = min_rate
+        self._poll = poll
         self._holder = secrets.token_hex(8)
         self._channel = redis.channel + self._holder
-        self._acquire_args = (
-            rate or 0, slots, self._window, _us(lease), _us(recovery), _us(poll), MARGIN,
-            MAX_BURST, _us(LATE), redis.channel,
-        )  # fmt: skip
-        self._poll = poll
+        self._set_rate(rate)
         self._ids = itertools.count()
         self._live: set[str] = set()  # this process's requests in flight
+        # The request a waiter asks a slot for: granted in Redis, perhaps, and not yet
+        # heard of (a renewal meanwhile must not end it: it is about to leave).
+        self._asking: str | None = None
         self._ended: list[str] = []  # ended, for the next call to carry (see `_end`)
         self._ending = anyio.Event()
         self._local = anyio.Semaphore(concurrency, fast_acquire=True)
         self._turn = anyio.Lock(fast_acquire=True)  # one waiter at a time asks Redis
+        self._failed: tuple[float, SharedLimitsUnavailable] | None = None  # when, and why
         self._woken: anyio.Event | None = None
+        # The waiter's wake-up while it waits for what an end frees (a slot, a turn): it
+        # asks again at once, carrying the end (and takes the slot if it is its turn).
+        self._carrier: anyio.Event | None = None
         self._not_before = -math.inf  # as the last departure's script said
         self._tasks: TaskGroup | None = None
+
+    def _set_rate(self, rate: float | None) -> None:
+        self.rate = rate
+        if rate is None:
+            self._min_scale = 1.0
+        else:
+            min_rate = self._min_rate
+            self._min_scale = (rate / 16 if min_rate is None else min(min_rate, rate)) / rate
+        self._acquire_args = (
+            rate or 0, self._slots, self._window, _us(self._lease), _us(self._recovery),
+            _us(self._poll), MARGIN, MAX_BURST, _us(LATE), self._redis.channel,
+        )  # fmt: skip
+
+    def with_rate(self, rate: float) -> Self:
+        """These limits, from now on at `rate` (the account's, read before the first
+        request): the same limits, since they are entered for the client's life."""
+        if not rate > 0:
+            raise ConfigurationError("rate: must be positive")
+        self._set_rate(rate)
+        return self
+
+    async def read_account(self, read: Callable[[], Awaitable[AccountInfo]]) -> AccountInfo:
+        """The account as one process of the login read it (`shared_account`)."""
+        return await shared_account(
+            self._redis.link, self._login, read, patience=self._redis.patience
+        )
 
     @property
     def in_flight(self) -> int:
@@ -725,28 +769,42 @@ class SharedLimits:
         self._tasks.cancel_scope.cancel()
         await self._tasks.__aexit__(None, None, None)
 
-    async def _acquire(self, function: str) -> tuple[str, float]:
-        """One more request may leave: its id and its departure (Redis's time, seconds)."""
+    async def _acquire(self, function: str, asked: float) -> tuple[str, float]:
+        """One more request, asked for at `asked`, may leave: its id and its departure
+        (Redis's time, seconds)."""
         request = f"{self._holder}:{next(self._ids)}"
         async with self._turn:
+            self._asking = request
             try:
+                failed = self._failed
+                if failed is not None and failed[0] >= asked:
+                    # Redis failed for `patience` while this one waited: it fails too, now
+                    # (each waiter would else wait out a patience of its own, in turn).
+                    raise SharedLimitsUnavailable(str(failed[1]))
                 if self._not_before > anyio.current_time():
-                    await self._release()  # what it carries goes now, not after the sleep
                     await anyio.sleep_until(self._not_before)  # it would only be told to wait
                 while True:
                     self._woken = woken = anyio.Event()
                     ended, self._ended = self._ended, []
-                    reply = await self._redis(
-                        _ACQUIRE, self._holder, request, function, *self._acquire_args, *ended
-                    )
+                    try:
+                        reply = await self._redis(
+                            _ACQUIRE, self._holder, request, function, *self._acquire_args,
+                            *ended,
+                        )  # fmt: skip
+                    except SharedLimitsUnavailable as exc:
+                        self._failed = (anyio.current_time(), exc)
+                        raise
                     if reply[0] == _GO:
                         self._live.add(request)
                         self._not_before = anyio.current_time() + reply[2] / _US
                         return request, reply[1] / _US
                     if reply[0] == _DAILY:
                         raise DailyLimitReached(function, int(reply[1]), int(reply[2]))
+                    if reply[2] in _FREED_BY_AN_END:
+                        self._carrier = woken  # an end of ours: carried by asking again
                     with anyio.move_on_after(reply[1] / _US):
                         await woken.wait()
+                    self._carrier = None
             except BaseException:
                 if self._turn.statistics().tasks_waiting == 0:  # nobody here takes the turn
                     await self._release()
@@ -757,21 +815,24 @@ class SharedLimits:
                             )
                 raise
             finally:
-                self._woken = None
+                self._woken = self._carrier = None
+                self._asking = None
 
     def _end(self, request: str) -> None:
-        """A request ended: the next call records it, an acquire if one comes at once (the
-        task that ended often asks for the next slot), else `_carry`'s release."""
+        """A request ended: the next call records it, an acquire if one comes within
+        `CARRY`, else `_carry`'s release."""
         self._live.discard(request)  # first: a renewal from now on ends it if all fails
         self._ended.append(request)
         self._ending.set()
+        if self._carrier is not None:
+            self._carrier.set()
 
     async def _carry(self) -> None:
         """The one task that records the ends no acquire carried (see `_end`)."""
         while True:
             await self._ending.wait()
             self._ending = anyio.Event()
-            await anyio.lowlevel.checkpoint()  # a request about to ask carries them
+            await anyio.sleep(CARRY)  # an acquire meanwhile carries them
             await self._release()
 
     async def _release(self) -> None:
@@ -788,9 +849,10 @@ class SharedLimits:
                 )  # fmt: skip
 
     async def _renew(self) -> None:
+        asking = () if self._asking is None else (self._asking,)
         missing = await self._redis(
             _RENEW, self._holder, self._window, _us(self._lease), self._redis.channel,
-            *self._live,
+            *self._live, *asking,
         )  # fmt: skip
         if missing:
             log.warning(
@@ -850,9 +912,10 @@ class _Lease:
 
     async def __aenter__(self) -> float:
         limits = self._limits
+        asked = anyio.current_time()
         await limits._local.acquire()
         try:
-            self._request, sent_at = await limits._acquire(self._function)
+            self._request, sent_at = await limits._acquire(self._function, asked)
         except BaseException:
             limits._local.release()
             raise

@@ -88,10 +88,11 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
 
-    def start(self) -> RedisServer:
+    def start(self, port: int | None = None) -> RedisServer:
+        """Start on `port`, else on a free one."""
         binary = _binary()
         for _ in range(5):  # another process may take the free port before the server does
-            self.port = _free_port()
+            self.port = port or _free_port()
             self.process = subprocess.Popen(
                 [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--dir", str(self.directory),
@@ -140,6 +141,11 @@ class RedisServer:
         self.process.send_signal(signal.SIGCONT)
         self.process.kill()
         self.process.wait(10)
+
+    def restart(self) -> RedisServer:
+        """Back on the same port after a kill, empty (as a Redis without persistence)."""
+        self.stop()
+        return self.start(self.port)
 
     def stop(self) -> None:
         if self.process is None:

@@ -82,7 +82,7 @@ async def test_a_change_of_rate_brings_no_burst() -> None:
     pacer = LocalPacer(rate=600, concurrency=10, recovery=3600, hold=0)
     await departures(pacer, 1)
     await anyio.sleep(0.5)  # the bucket has room for a burst
-    pacer.slow_down(anyio.current_time())
+    await pacer.slow_down(anyio.current_time())
     assert pacer.rate == 540
     assert min_gap(await departures(pacer, 4)) >= _interval(540) * 0.9
 
@@ -97,7 +97,7 @@ async def test_no_window_holds_more_than_the_rate_even_across_rate_changes() -> 
             async with pacer.slot() as sent_at:
                 times.append(sent_at)
                 if len(times) == 10:
-                    pacer.slow_down(sent_at)  # a step down, then back up after `recovery`
+                    await pacer.slow_down(sent_at)  # a step down, then back up after `recovery`
                 await anyio.sleep(0.01)
 
     async with anyio.create_task_group() as tg:
@@ -134,29 +134,29 @@ async def test_concurrency_is_capped() -> None:
 async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None:
     pacer = LocalPacer(rate=1200, concurrency=5, recovery=3600, hold=0)
     sent_before = await send(pacer)
-    pacer.slow_down(sent_before)
+    await pacer.slow_down(sent_before)
     assert pacer.rate == 1080  # a lone 40202 at the configured rate: a gentle step
-    pacer.slow_down(sent_before)  # an answer to a request sent at the old pace
+    await pacer.slow_down(sent_before)  # an answer to a request sent at the old pace
     assert pacer.rate == 1080
     sent_after = await send(pacer)
-    pacer.slow_down(sent_after)
+    await pacer.slow_down(sent_after)
     assert pacer.rate == 540  # still refused below the configured rate: halved
 
     holding = LocalPacer(rate=1200, concurrency=5, recovery=3600, hold=3600)
     first = await send(holding)
-    holding.slow_down(first)
+    await holding.slow_down(first)
     second = await send(holding)
-    holding.slow_down(second)  # within the hold: the server's minute is still full
+    await holding.slow_down(second)  # within the hold: the server's minute is still full
     assert holding.rate == 1080
 
     floor = LocalPacer(rate=1600, concurrency=5, recovery=3600, hold=0)
     for _ in range(10):
-        floor.slow_down(anyio.current_time())  # each answers a request sent after the change
+        await floor.slow_down(anyio.current_time())  # each answers a request sent after the change
     assert floor.rate == 100  # a sixteenth of the configured rate at least
 
     recovering = LocalPacer(rate=1200, concurrency=5, recovery=0)
     sent = await send(recovering)
-    recovering.slow_down(sent)
+    await recovering.slow_down(sent)
     assert recovering.rate == 1080
     await send(recovering)
     assert recovering.rate == 1200  # doubled back, never above the configured rate
@@ -167,15 +167,15 @@ async def test_40202_steps_the_rate_down_once_per_signal_then_recovers() -> None
 async def test_40209_halves_the_concurrency_then_recovers() -> None:
     pacer = LocalPacer(rate=None, concurrency=8, recovery=3600)
     sent = await send(pacer)
-    pacer.fewer_at_once(sent)
+    await pacer.fewer_at_once(sent)
     assert pacer.concurrency == 4
-    pacer.fewer_at_once(sent)
+    await pacer.fewer_at_once(sent)
     assert pacer.concurrency == 4
     assert await peak_at_once(pacer) == 4
 
     quick = LocalPacer(rate=None, concurrency=8, recovery=0)
     sent = await send(quick)
-    quick.fewer_at_once(sent)
+    await quick.fewer_at_once(sent)
     assert quick.concurrency == 4
     await send(quick)
     assert quick.concurrency == 8
@@ -184,7 +184,7 @@ async def test_40209_halves_the_concurrency_then_recovers() -> None:
 async def test_never_below_one_request_at_once() -> None:
     pacer = LocalPacer(rate=None, concurrency=1, recovery=3600)
     sent = await send(pacer)
-    pacer.fewer_at_once(sent)
+    await pacer.fewer_at_once(sent)
     assert pacer.concurrency == 1
 
 

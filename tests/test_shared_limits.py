@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -30,7 +31,12 @@ from dfs_async.account import AccountInfo, AccountUnavailable, DailyLimitReached
 from dfs_async.errors import ConfigurationError
 from dfs_async.pacing import LATE, _quota
 from dfs_async.redis_link import RedisLink
-from dfs_async.shared_limits import SharedLimits, SharedLimitsUnavailable, shared_account
+from dfs_async.shared_limits import (
+    _ACQUIRE,
+    SharedLimits,
+    SharedLimitsUnavailable,
+    shared_account,
+)
 from tests.redis_server import COREDIS_LEAKS, RedisServer
 
 pytestmark = [pytest.mark.anyio, *COREDIS_LEAKS]
@@ -557,6 +563,36 @@ async def test_a_release_lost_is_ended_by_the_next_renewal(redis_url: str) -> No
         assert await link.client.zcard(key(link, "inflight")) == 1
         # nothing records its end but the renewal, a third of the lease later
         assert await count(link, "inflight", 0) == 0
+
+
+class RenewedOnGrant:
+    """A holder's scripts, with its lease renewed right after each slot is granted, before
+    the holder hears of it (as its renewal task can, any time)."""
+
+    def __init__(self, holder: SharedLimits) -> None:
+        self.holder, self.redis = holder, holder._redis
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.redis, name)
+
+    async def __call__(self, lua: str, *args: str | int | float) -> Any:
+        reply = await self.redis(lua, *args)
+        if lua is _ACQUIRE:
+            await self.holder._renew()
+        return reply
+
+
+async def test_a_renewal_as_a_slot_is_granted_keeps_it(redis_url: str) -> None:
+    """The slot a renewal finds granted but not yet heard of is the holder's: its request
+    is about to leave, so no other holder gets it."""
+    async with RedisLink(redis_url) as link, limits(link, slots=1) as a, limits(link, slots=1) as b:
+        a._redis = RenewedOnGrant(a)  # type: ignore[assignment]
+        async with a.slot():
+            assert await link.client.zcard(key(link, "inflight")) == 1
+            with anyio.move_on_after(0.3) as waited:
+                async with b.slot():
+                    pass
+            assert waited.cancelled_caught  # the account's one slot is a's
 
 
 # --- Redis lost ---------------------------------------------------------------------------

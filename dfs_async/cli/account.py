@@ -18,7 +18,12 @@ import msgspec
 
 from dfs_async import AccountInfo, AccountUnavailable
 from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, UsageError, usage_error
-from dfs_async.cli.server import add_server_options, check_server, start_emulator
+from dfs_async.cli.server import (
+    add_server_options,
+    check_server,
+    server_options,
+    start_emulator,
+)
 from dfs_async.errors import ConfigurationError
 from dfs_async.money import money
 
@@ -48,20 +53,20 @@ def run_command(args: argparse.Namespace) -> int:
 async def _account(args: argparse.Namespace) -> int:
     from dfs_async import DataForSEO
 
-    options: dict[str, Any] = {"base_url": args.base_url, "sandbox": args.sandbox}
+    options = server_options(args)
     async with AsyncExitStack() as stack:
         if args.emulator:
             await start_emulator(stack, options)
         try:
             dfs = DataForSEO(**options, account_limits=False, max_attempts=1)
+            await stack.enter_async_context(dfs)
         except (ConfigurationError, ValueError) as exc:
             return usage_error(PROG, str(exc))
-        async with dfs:
-            try:
-                info = await dfs.fetch_account()
-            except AccountUnavailable as exc:
-                print(f"{PROG}: {exc}", file=sys.stderr)
-                return EXIT_STOPPED
+        try:
+            info = await dfs.fetch_account()
+        except AccountUnavailable as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return EXIT_STOPPED
     if args.json:
         print(msgspec.json.encode(info.to_dict()).decode())
     else:

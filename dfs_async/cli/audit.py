@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from dfs_async.audit import OPTIONAL_PARTS, PARTS, AuditPlan
-from dfs_async.cli.cache import CACHE_EPILOG
 from dfs_async.cli.checkpoint import CheckpointMismatch, fingerprint, finished, is_final
 from dfs_async.cli.exits import (
     UsageError,
@@ -33,7 +32,12 @@ from dfs_async.cli.exits import (
 from dfs_async.cli.fields import option
 from dfs_async.cli.job import check_writable, complete_job
 from dfs_async.cli.journal import Journal, Resumed
-from dfs_async.cli.options import add_job_options, client_options, concurrency_warning
+from dfs_async.cli.options import (
+    HELP_END,
+    add_job_options,
+    client_options,
+    concurrency_warning,
+)
 from dfs_async.cli.outputs import FORMATS, check_parquet, format_for
 from dfs_async.cli.server import check_server
 from dfs_async.cli.targets_file import read_lines
@@ -84,12 +88,12 @@ exit codes:
   0    every row complete
   1    an endpoint failed for some domain (listed in the errors file)
   2    usage or configuration error, found before any request; nothing is written
-  3    stopped by an account error, the budget or a server never reached; --resume
-       continues
+  3    stopped by an account error, the budget, a daily limit, a server never reached
+       or the shared limits' Redis lost; --resume continues
   130  interrupted (Ctrl-C, SIGTERM); --resume continues
 
 """
-    + CACHE_EPILOG
+    + HELP_END
 )
 
 

@@ -32,7 +32,7 @@ from dfs_async.cli.files import Ending, already_complete, complete_facts, resume
 from dfs_async.cli.journal import Journal
 from dfs_async.cli.outputs import write_table
 from dfs_async.cli.progress import Display, Snapshot, plural, summary_lines
-from dfs_async.cli.run import account_line, watch_signals
+from dfs_async.cli.run import show_account, watch_signals
 from dfs_async.cli.server import start_emulator
 from dfs_async.errors import ConfigurationError, RunStopped
 from dfs_async.money import money
@@ -71,9 +71,9 @@ async def _execute(job: AuditJob, display: Display) -> int:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return usage_error(PROG, str(exc))
-        account = await account_line(dfs, list(job.plan.parts))
-        if account is not None:
-            display.notice(account)
+        stopped = await show_account(dfs, list(job.plan.parts), display)
+        if stopped is not None:
+            return stopped
         try:
             if job.resumed is None:
                 journal = Journal.create(job.journal, job.header)

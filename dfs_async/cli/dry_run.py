@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from dfs_async.cli.exits import EXIT_OK, usage_error
+from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
 from dfs_async.cli.files import broken_pipe
 from dfs_async.cli.job import Job
 from dfs_async.cli.progress import Display, plural
-from dfs_async.errors import ConfigurationError
+from dfs_async.errors import ConfigurationError, RunStopped
 from dfs_async.money import money
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ async def estimating(
 ) -> AsyncIterator[tuple[DataForSEO, str | None]]:
     """A client to estimate with, sending no task, and where its prices come from: the
     account's when there are credentials to read them with (user_data is free), else the
-    documented ones. ConfigurationError/ValueError for bad options."""
+    documented ones. ConfigurationError/ValueError for bad options (or the shared limits'
+    Redis unreachable), RunStopped if that Redis is lost while the account is read."""
     from dfs_async import DataForSEO
 
     # Built to check its options and to estimate: nothing is sent.
@@ -68,9 +69,11 @@ async def estimating(
         return
     if planner.cache_spec is None:
         yield planner, where  # never opened
-    else:
-        async with planner:  # opened only to reach its cache
-            yield planner, where
+        return
+    # Opened only to reach its cache: not as one more process of the shared limits.
+    alone = {**options, "shared_limits": False}
+    async with DataForSEO(login="dry-run", password="dry-run", **alone) as dfs:
+        yield dfs, where
 
 
 def show(text: str) -> int | None:
@@ -103,8 +106,11 @@ async def print_dry_run(
     try:
         async with estimating(options, emulator) as (dfs, where):
             text = await lines(dfs)
-    except (ConfigurationError, ValueError) as exc:
+    except (ConfigurationError, ValueError) as exc:  # the shared limits' Redis unreachable too
         return usage_error(prog, str(exc))
+    except RunStopped as exc:  # ... or lost while the account was read
+        display.message(f"stopped: {exc}")
+        return EXIT_STOPPED
     gone = show(text)
     if gone is not None:
         return gone

@@ -21,11 +21,10 @@ from typing import Any, Final
 
 import anyio
 
-from dfs_async.cli.cache import CACHE_EPILOG
 from dfs_async.cli.exits import UsageError, usage_error
 from dfs_async.cli.fields import add_request_options
 from dfs_async.cli.job import command_name, prepare
-from dfs_async.cli.options import add_job_options, positive_int
+from dfs_async.cli.options import HELP_END, add_job_options, positive_int
 from dfs_async.cli.outputs import FORMATS
 from dfs_async.cli.run import execute
 from dfs_async.endpoints import Endpoint
@@ -75,18 +74,13 @@ exit codes:
   0    every target done
   1    some targets failed (all listed in the errors file)
   2    usage or configuration error, found before any request
-  3    stopped by an account error, the budget, a server never reached (or an
-       output that cannot be written); what was written is kept, --resume continues
+  3    stopped by an account error, the budget, a daily limit, a server never reached,
+       the shared limits' Redis lost (or an output that cannot be written); what was
+       written is kept, --resume continues
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
 """
-    + CACHE_EPILOG
-    + """
-environment:
-  DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
-  DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
-  DATAFORSEO_CACHE                        the cache when --cache is not given
-"""
+    + HELP_END
 )
 
 

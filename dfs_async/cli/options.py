@@ -10,11 +10,12 @@ import argparse
 import math
 from typing import Any, Final
 
-from dfs_async.cli.cache import add_cache_options, cache_options
-from dfs_async.cli.server import EMULATOR_ORIGIN, add_server_options
+from dfs_async.cli.cache import CACHE_EPILOG, add_cache_options, cache_options
+from dfs_async.cli.server import EMULATOR_ORIGIN, add_server_options, server_options
 
 __all__ = [
     "API_CONCURRENCY",
+    "HELP_END",
     "add_job_options",
     "client_options",
     "concurrency_warning",
@@ -23,6 +24,18 @@ __all__ = [
 ]
 
 API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
+
+HELP_END: Final = (
+    CACHE_EPILOG
+    + """
+environment:
+  DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
+  DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
+  DATAFORSEO_SHARED_LIMITS                --shared-limits when it is not given
+  DATAFORSEO_CACHE                        --cache when it is not given
+"""
+)
+"""The end of every job's --help: the cache, and the environment its options fall back to."""
 
 
 def positive_int(text: str) -> int:
@@ -116,8 +129,7 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
     """DataForSEO's options from a job's arguments (no credentials: the environment's, or
     the emulator's)."""
     return {
-        "base_url": args.base_url,
-        "sandbox": args.sandbox,
+        **server_options(args),
         "concurrency": args.concurrency,
         "rate": "account" if args.rate is None else args.rate,
         "account_limits": args.account_limits,

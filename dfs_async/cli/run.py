@@ -24,9 +24,9 @@ from dfs_async.cli.writer import AuditWriter, failure_row
 from dfs_async.errors import ConfigurationError, RunStopped
 
 if TYPE_CHECKING:
-    from dfs_async import DataForSEO
+    from dfs_async import Account, DataForSEO
 
-__all__ = ["account_line", "execute", "watch_signals"]
+__all__ = ["execute", "show_account", "watch_signals"]
 
 
 async def execute(job: Job) -> int:
@@ -63,9 +63,9 @@ async def _execute(job: Job, display: Display) -> int:
             dfs = await stack.enter_async_context(DataForSEO(**options, max_cost=budget))
         except (ConfigurationError, ValueError) as exc:
             return usage_error(job.prog, str(exc))
-        account = await account_line(dfs, [job.endpoint.name])
-        if account is not None:
-            display.notice(account)
+        stopped = await show_account(dfs, [job.endpoint.name], display)
+        if stopped is not None:
+            return stopped
         try:
             writer = open_outputs(job, stack)
         except OSError as exc:
@@ -78,11 +78,24 @@ def _call(dfs: DataForSEO, job: Job) -> Any:
     return getattr(dfs.backlinks, job.endpoint.name)
 
 
-async def account_line(dfs: DataForSEO, names: list[str]) -> str | None:
-    """Read the account before the run (what the first request would do): the fallback
-    notice, or one line of what the run goes by (the pace; the price and the requests
-    left today of each endpoint `names`)."""
-    account = await dfs.ready()
+async def show_account(dfs: DataForSEO, names: list[str], display: Display) -> int | None:
+    """Read the account before the run (what the first request would do) and show what the
+    run goes by (`_account_line`); the exit code if it cannot start (the shared limits'
+    Redis lost), else None."""
+    try:
+        account = await dfs.ready()
+    except RunStopped as exc:
+        display.message(f"stopped: {exc}")
+        return EXIT_STOPPED
+    line = _account_line(dfs, account, names)
+    if line is not None:
+        display.notice(line)
+    return None
+
+
+def _account_line(dfs: DataForSEO, account: Account | None, names: list[str]) -> str | None:
+    """The fallback notice, or one line of what the run goes by: the pace; the price and
+    the requests left today of each endpoint `names`."""
     if account is None:
         return None
     info = account.info

@@ -1,4 +1,6 @@
-"""Where a command's requests go: `--base-url`, `--sandbox` or `--emulator`, in one place.
+"""The options every command that sends takes, in one place: where its requests go
+(`--base-url`, `--sandbox` or `--emulator`) and whether its account's limits are shared with
+other processes (`--shared-limits`). `server_options` turns them into the client's.
 
 The built-in emulator listens on a new port each run, but answers alike (it always has the
 default config): a job's client caches its answers as coming from `EMULATOR_ORIGIN`
@@ -30,6 +32,36 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start the built-in emulator on 127.0.0.1 for this run; no credentials needed",
     )
+    shared = parser.add_argument_group("shared limits (default: DATAFORSEO_SHARED_LIMITS)")
+    shared.add_argument(
+        "--shared-limits",
+        type=_redis_url,
+        metavar="URL",
+        help="a Redis server (redis://HOST:PORT/DB) shared by every dfs-async process of this"
+        " login, on any machine: together they keep the account's requests a minute, its 30"
+        " simultaneous requests and its daily limits (default: this process alone)",
+    )
+
+
+def server_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's options from these: `DataForSEO(**server_options(args), ...)`."""
+    return {
+        "base_url": args.base_url,
+        "sandbox": args.sandbox,
+        "shared_limits": args.shared_limits,
+    }
+
+
+def _redis_url(text: str) -> str:
+    from dfs_async.errors import ConfigurationError
+
+    try:
+        from dfs_async.redis_link import parse_redis_url  # the `redis` extra: only when asked
+
+        parse_redis_url(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def check_server(args: argparse.Namespace, *, sending: bool = True) -> None:

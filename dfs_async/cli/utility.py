@@ -25,7 +25,12 @@ from dfs_async.cli.exits import (
     usage_error,
 )
 from dfs_async.cli.fields import add_request_options, request_fields
-from dfs_async.cli.server import add_server_options, check_server, start_emulator
+from dfs_async.cli.server import (
+    add_server_options,
+    check_server,
+    server_options,
+    start_emulator,
+)
 from dfs_async.endpoints import Endpoint
 from dfs_async.errors import ConfigurationError, RunStopped, TaskFailed
 
@@ -59,7 +64,7 @@ async def _call(
     from dfs_async import DataForSEO
 
     async with AsyncExitStack() as stack:
-        options: dict[str, Any] = {"base_url": args.base_url, "sandbox": args.sandbox}
+        options = server_options(args)
         if args.emulator:
             await start_emulator(stack, options)
         try:

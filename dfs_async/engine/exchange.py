@@ -9,6 +9,10 @@ account as read and the stats. A request goes:
     to sending) -> a pacing slot and a place in the rate window -> send -> read (one task's
     `Outcome`) -> settle (what the server charged) -> feedback to the pacing (40202, 40209)
 
+A shared pacing (`shared_limits`) keeps the daily limits itself: its slot raises
+DailyLimitReached, or SharedLimitsUnavailable when its Redis is lost; nothing is sent then
+and the request is settled at no cost.
+
 The response cache (`recall`, a `Recall` when the client has one; `recalling`) is asked
 before `admit`: a hit takes no slot, no place in the window and costs nothing; `exchange`
 hands a delivered answer's body to the caller's `keep` for the next time.
@@ -26,8 +30,8 @@ from dfs_async.account import (
     USER_DATA_PATH,
     Account,
     AccountInfo,
-    account_from,
-    unread,
+    AccountUnavailable,
+    account_of,
     user_data_from,
 )
 from dfs_async.codes import Action
@@ -88,7 +92,8 @@ class Engine:
 
     async def ready(self) -> Account | None:
         """Read the account once, before the first request (concurrent callers wait for
-        the first one); from then on the pace, the prices and the daily limits are its."""
+        the first one); from then on the pace, the prices and the daily limits are its.
+        Raises a RunStopped only when a shared pacing cannot read it (its Redis lost)."""
         if not self._unread:
             return self.account
         async with self._reading:
@@ -96,25 +101,31 @@ class Engine:
                 account = await self._read_account()
                 if account.notice is not None:
                     log.warning("%s", account.notice)
-                self.pacer = self.pacer.with_rate(account.rate)
-                self._daily = DailyLimits(account.info)
+                self.pacer = pacer = self.pacer.with_rate(account.rate)
+                self._daily = DailyLimits(None if pacer.keeps_daily_limits else account.info)
                 self._refused = account.refused
                 self.account = account
                 self._unread = False
         return self.account
 
     async def _read_account(self) -> Account:
+        """The account as the pacing reads it (a shared pacing: one read for all its
+        processes)."""
         try:
-            answer = await self.transport.send("GET", USER_DATA_PATH, None)
-        except Exception as exc:  # a caller's own transport raising: never an error here
-            return unread(f"{type(exc).__name__}: {exc}")
-        if type(answer) is Answer:
-            self.reached = True
-        return account_from(answer)
+            info = await self.pacer.read_account(self.user_data)
+        except AccountUnavailable as exc:
+            return account_of(exc)
+        return account_of(info)
 
     async def user_data(self) -> AccountInfo:
         """The account as user_data tells it now; AccountUnavailable if it cannot be read."""
-        return user_data_from(await self.transport.send("GET", USER_DATA_PATH, None))
+        try:
+            answer = await self.transport.send("GET", USER_DATA_PATH, None)
+        except Exception as exc:  # a caller's own transport raising: never an error here
+            raise AccountUnavailable(f"{type(exc).__name__}: {exc}") from None
+        if type(answer) is Answer:
+            self.reached = True
+        return user_data_from(answer)
 
     def price(self, endpoint: Endpoint) -> Price:
         """The account's price of `endpoint` where it lists one, else the documented one."""
@@ -171,7 +182,7 @@ class Engine:
         outcome: Outcome | None = None
         answer: Answer | NetworkFailure | None = None
         try:
-            async with self.pacer.slot() as sent_at:
+            async with self.pacer.slot(endpoint.name) as sent_at:
                 self.stats.requests += 1
                 answer = await self.transport.send(endpoint.method, endpoint.path, body)
             if type(answer) is Answer:
@@ -189,9 +200,9 @@ class Engine:
         if keep is not None and action is Action.DELIVER and type(answer) is Answer:
             keep(outcome, answer.body)
         elif action is Action.SLOW_DOWN:
-            self.pacer.slow_down(sent_at)
+            await self.pacer.slow_down(sent_at)
         elif action is Action.FEWER_AT_ONCE:
-            self.pacer.fewer_at_once(sent_at)
+            await self.pacer.fewer_at_once(sent_at)
         return outcome
 
     def after(self, outcome: Outcome, tries: Tries, key: str) -> float | RunStopped | None:

@@ -217,7 +217,11 @@ class Run(Generic[W]):
                 async with anyio.create_task_group() as outer:
                     self._scope = outer.cancel_scope
                     outer.start_soon(self._timer)
-                    await self.engine.ready()
+                    try:
+                        await self.engine.ready()
+                    except RunStopped as exc:  # a shared pacing's Redis lost
+                        self._stop(exc)
+                        return
                     async with anyio.create_task_group() as requests:
                         for _ in range(self.concurrency):
                             requests.start_soon(self._worker)
@@ -255,8 +259,8 @@ class Run(Generic[W]):
         self._scope.cancel()
 
     def _drain(self, error: RunStopped) -> None:
-        """The budget, a daily limit, the caller's stop: send nothing more, let what is in
-        flight land and be delivered."""
+        """The budget, a daily limit, a shared pacing's Redis lost, the caller's stop: send
+        nothing more, let what is in flight land and be delivered."""
         if self.error is None:
             self.error = error
         self._draining = True
@@ -277,7 +281,11 @@ class Run(Generic[W]):
             if work is None:
                 self._work.release()
                 return
-            await self._send(work)
+            try:
+                await self._send(work)
+            except RunStopped as exc:  # the pacing's: a daily limit, its Redis lost
+                self._drain(exc)
+                return
             if recall is not None and recall.due:
                 await recall.flush()
 
