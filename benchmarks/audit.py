@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,6 +32,7 @@ from benchmarks.harness import (
     baseline_checkout,
     emit,
     server_process,
+    timed,
 )
 
 FLOOR: Final = "floor: the library's streams"
@@ -44,23 +41,6 @@ OURS: Final = "ours"
 
 def domains(n: int) -> list[str]:
     return [f"shop{i}.example.net" for i in range(n)]
-
-
-def _cpu_of_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """Run `python argv` to its end: its wall and CPU seconds, and its stdout."""
-    before, started = _cpu_of_children(), time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
-    )
-    wall, cpu = time.perf_counter() - started, _cpu_of_children() - before
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[:3])} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    return wall, cpu, proc.stdout
 
 
 def run(size: Size) -> Section:
@@ -101,12 +81,12 @@ def run(size: Size) -> Section:
                         out = work / f"audit-{round_}-{len(results)}.csv"
                         argv = ["-m", "dfs_async", "audit", str(work / "domains.txt"), "-o",
                                 str(out), "--base-url", server.url, "--quiet", *extra]  # fmt: skip
-                        wall, cpu, _ = _timed(argv, checkout, env)
+                        wall, cpu, _ = timed(argv, checkout, env)
                         rows = out.read_bytes().count(b"\n") - 1  # the header
                         assert rows == n, f"{who}: {rows} rows of {n}"
                         results.setdefault(f"{what} {who}", []).append({"wall": wall, "cpu": cpu})
                     floor = ["-m", "benchmarks.audit", "--url", server.url, "--n", str(n), *extra]
-                    wall, cpu, out_text = _timed(floor, ROOT, env)
+                    wall, cpu, out_text = timed(floor, ROOT, env)
                     requests = json.loads(out_text.strip().splitlines()[-1])["requests"]
                     results.setdefault(f"{what} {FLOOR}", []).append(
                         {"wall": wall, "cpu": cpu, "requests": requests}

@@ -1,37 +1,150 @@
-"""Cache: the client's CPU for one hit (a 1,000-item page's bytes got from the local store
-or from Redis) and one put, beside decoding that page, which every answer costs anyway.
+"""Cache: what a page costs the client from the cache against from the server, what a run with
+no hits pays for its cache, and the second run of a 10,000-domain audit.
 
-Each row is one store through `dfs_async.cache.Cache` (what a run calls) on one event
-loop: `calls` gets (or puts) of one key, timed with `time.process_time()` (all threads of
-this process: SQLite's worker threads count, the Redis server, another process, does not).
-Rows are interleaved over rounds, each round in the opposite order; the best counts. The
-side by side with a page fetched from the canned server comes with the wiring of the cache
-into the client.
+- **Pages** (the baseline: our client fetching one-page targets of 1,000 items from the
+  canned server, no cache): the same run with a cache that holds nothing (every answer
+  fetched, then kept: the cost of the cache to a run with no hits), and with a cache that
+  holds every page (nothing sent: the cost of a hit), in a local SQLite file and in Redis.
+  Each run alone in its own process (`benchmarks.clients ours --cache`), its client closed
+  (what is kept, written) before the clocks stop, interleaved over rounds, the best counts.
+- **Stores**: one get (a hit) and one put of a 1,000-item page's bytes through
+  `dfs_async.cache.Cache` (what a run calls), in SQLite and Redis, under asyncio and trio;
+  `calls` a row, timed with `time.process_time()` (all threads of this process: SQLite's
+  worker threads count, the Redis server does not).
+- **Bulk**: `bulk_ranks` of 10,000 targets (1,000 a request) from the emulator in its own
+  process (`benchmarks.family_client bulk-ours --cache`): no cache, a cache holding none,
+  and a cache holding every target (nothing sent); client CPU per 1,000 targets.
+- **Audit**: `dfs-async audit` of 10,000 domains (one job: six bulk endpoints at once, 10
+  requests each) against the emulator (in this process; the command in its own): without a
+  cache, a first run with one, and the second run, which the cache answers whole. Its wall
+  time, its CPU and the requests the emulator saw.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import msgspec
 
-from benchmarks.harness import ROOT, Metric, Row, Section, Size
+from benchmarks.audit import domains as audit_domains
+from benchmarks.harness import (
+    ROOT,
+    Goal,
+    Metric,
+    Row,
+    Section,
+    Size,
+    Variant,
+    best_of,
+    canned_server,
+    fmt,
+    interleaved,
+    run_json,
+    server_process,
+    timed,
+)
 from benchmarks.pages import page_bytes
 from dfs_async.cache import Cache, Entry, open_cache
 from dfs_async.models import DomainPagesSummaryResponse
 
-BASELINE = "decode the page (our Structs)"
-KEY = "page"
+FETCHED = "pages fetched, no cache"
+EMPTY = "pages fetched, {store} cache holding none"
+HELD = "pages from the {store} cache, nothing sent"
 STORES = ("SQLite", "Redis")
 LOOPS = ("asyncio", "trio")
+DECODE = "stores: decode the page (our Structs)"
+BULK = "bulk_ranks of {n:,} targets, {how}"
+BULK_RUNS = ("no cache", "SQLite cache holding none", "from the SQLite cache, nothing sent")
+AUDIT = "audit of 10,000 domains, {run}"
+AUDIT_RUNS = ("no cache", "first run, cache holding none", "second run, from the cache")
+NO_HIT_GOAL = 1.05  # a run with no hits, per page, against no cache
+LIMIT = 1000
+KEY = "page"
 
 
-def decode_row(body: bytes, calls: int) -> tuple[float, float]:
+def run(size: Size) -> Section:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.redis_server import RedisServer  # the tests' real server, on a free port
+
+    targets, repeats = size.pick(5, 60, 300), size.pick(1, 2, 3)
+    rounds, calls = size.pick(1, 3, 5), size.pick(3, 50, 300)
+    domains = size.pick(200, 10_000, 10_000)
+    section = Section(
+        key="cache",
+        title="Cache",
+        what=(
+            f"Pages: {targets} one-page targets of {LIMIT:,} items from the canned server, "
+            f"concurrency 30, best of {repeats} interleaved rounds. Stores: {calls} calls a "
+            f"row, best of {rounds}. Audit: {domains:,} domains against the emulator, one run "
+            "each. CPU per page: the run's CPU over its pages (for the stores, one call)."
+        ),
+        baseline=FETCHED,
+        metrics=[
+            Metric("cpu_ms", "CPU per page (stores: per call)", "ms", False),
+            Metric("wall_ms", "wall per page (stores: per call)", "ms", False),
+            Metric("cpu_per_1k", "CPU per 1,000 bulk targets", "ms", False),
+            Metric("run_s", "wall, whole run", "s", False),
+            Metric("run_cpu_s", "CPU, whole run", "s", False),
+            Metric("requests", "requests sent", "", False),
+        ],
+    )
+    with tempfile.TemporaryDirectory(prefix="dfs-bench-cache-") as tmp:
+        server = RedisServer(Path(tmp)).start()
+        try:
+            url = f"{server.url}/0"
+            _pages(section, Path(tmp), url, targets, repeats)
+            _stores(section, Path(tmp), url, rounds, calls)
+            _bulk(section, Path(tmp), domains, repeats)
+            _audit(section, Path(tmp), domains)
+        finally:
+            server.stop()
+    section.goals = _goals(section)
+    return section
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def _pages(section: Section, tmp: Path, redis: str, targets: int, repeats: int) -> None:
+    variants = {FETCHED: Variant(("ours",))}
+    specs = {"SQLite": str(tmp / "held.db"), "Redis": redis}
+    for store in STORES:
+        empty = str(tmp / "empty.db") if store == "SQLite" else redis.replace("/0", "/1")
+        variants[EMPTY.format(store=store)] = Variant(("ours", "--cache", empty, "--cache-empty"))
+        variants[HELD.format(store=store)] = Variant(("ours", "--cache", specs[store]))
+    common = ["--targets", str(targets), "--limit", str(LIMIT), "--concurrency", "30"]
+    common += ["--expect-items", str(targets * LIMIT)]
+    with canned_server(LIMIT) as canned:
+        for store in STORES:  # fill the caches the hits are read from
+            interleaved(canned.url, {store: variants[HELD.format(store=store)]}, common, 1)
+        runs = interleaved(canned.url, variants, common, repeats)
+    for name in variants:
+        best = best_of(runs[name])
+        pages = best["items"] / LIMIT
+        section.rows.append(
+            Row(
+                name,
+                {
+                    "cpu_ms": best["cpu"] / pages * 1e3,
+                    "wall_ms": best["wall"] / pages * 1e3,
+                    "requests": best["requests"],
+                },
+            )
+        )
+
+
+# -- stores --------------------------------------------------------------------------------
+
+
+def _decode_row(body: bytes, calls: int) -> tuple[float, float]:
     decoder = msgspec.json.Decoder(DomainPagesSummaryResponse)
     started, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
@@ -39,7 +152,7 @@ def decode_row(body: bytes, calls: int) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - started
 
 
-def store_row(
+def _store_row(
     spec: str, backend: str, work: Callable[[Cache], Awaitable[None]], calls: int
 ) -> tuple[float, float]:
     """CPU and wall seconds of `calls` times `work` on a cache opened on `spec`."""
@@ -61,28 +174,8 @@ def store_row(
     return anyio.run(main, backend=backend)
 
 
-def run(size: Size) -> Section:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tests.redis_server import RedisServer  # the tests' real server, on a free port
-
-    rounds, calls = size.pick(1, 3, 5), size.pick(3, 50, 300)
-    body = page_bytes(1000)
-    section = Section(
-        key="cache",
-        title="Cache",
-        what=(
-            f"One hit: a 1,000-item page's bytes ({len(body):,}) got through `Cache.get_many` "
-            "from a local SQLite file and from a Redis server on loopback, and one put of "
-            f"it, under asyncio and trio, beside decoding the page; {calls} calls a row, "
-            f"best of {rounds} interleaved rounds."
-        ),
-        baseline=BASELINE,
-        metrics=[
-            Metric("cpu_ms", "CPU per call", "ms", False),
-            Metric("wall_ms", "wall per call", "ms", False),
-        ],
-    )
+def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) -> None:
+    body = page_bytes(LIMIT)
     entry = Entry(body, 0.05)
 
     async def get(cache: Cache) -> None:
@@ -93,39 +186,129 @@ def run(size: Size) -> Section:
     async def put(cache: Cache) -> None:
         await cache.put_many({KEY: entry})
 
-    with tempfile.TemporaryDirectory(prefix="dfs-bench-cache-") as tmp:
-        server = RedisServer(Path(tmp)).start()
-        try:
-            specs = {"SQLite": str(Path(tmp) / "cache.db"), "Redis": f"{server.url}/0"}
-            rows: dict[str, Callable[[], tuple[float, float]]] = {
-                BASELINE: lambda: decode_row(body, calls)
-            }
-            for store in STORES:
-                for verb, work in (("get (a hit)", get), ("put", put)):
-                    for loop in LOOPS:
-                        rows[f"{store} {verb}, {loop}"] = (
-                            lambda spec=specs[store], loop=loop, work=work: store_row(
-                                spec, loop, work, calls
-                            )
-                        )
-            for spec in specs.values():
-                store_row(spec, "asyncio", put, 1)  # every get finds the page
-            best: dict[str, tuple[float, float]] = {}
-            order = list(rows)
-            for n in range(rounds):
-                for name in order if n % 2 == 0 else reversed(order):
-                    cpu, wall = rows[name]()
-                    if name not in best or cpu < best[name][0]:
-                        best[name] = (cpu, wall)
-        finally:
-            server.stop()
+    specs = {"SQLite": str(tmp / "stores.db"), "Redis": redis.replace("/0", "/2")}
+    rows: dict[str, Callable[[], tuple[float, float]]] = {DECODE: lambda: _decode_row(body, calls)}
+    for store in STORES:
+        for verb, work in (("get (a hit)", get), ("put", put)):
+            for loop in LOOPS:
+                rows[f"stores: {store} {verb}, {loop}"] = (
+                    lambda spec=specs[store], loop=loop, work=work: _store_row(
+                        spec, loop, work, calls
+                    )
+                )
+    for spec in specs.values():
+        _store_row(spec, "asyncio", put, 1)  # every get finds the page
+    best: dict[str, tuple[float, float]] = {}
+    order = list(rows)
+    for n in range(rounds):
+        for name in order if n % 2 == 0 else reversed(order):
+            cpu, wall = rows[name]()
+            if name not in best or cpu < best[name][0]:
+                best[name] = (cpu, wall)
     for name, (cpu, wall) in best.items():
         section.rows.append(Row(name, {"cpu_ms": cpu / calls * 1e3, "wall_ms": wall / calls * 1e3}))
-    hits = [section.ratio(f"{s} get (a hit), {loop}", "cpu_ms") for s in STORES for loop in LOOPS]
-    section.notes.append(
-        "A hit costs "
-        + ", ".join(f"{r:.2f}x" for r in hits if r is not None)
-        + " the CPU of decoding its page (SQLite then Redis, asyncio then trio): the decode "
-        "follows a hit as it follows a fetch."
-    )
-    return section
+
+
+# -- bulk ----------------------------------------------------------------------------------
+
+
+def _bulk(section: Section, tmp: Path, n: int, repeats: int) -> None:
+    held, empty = str(tmp / "bulk-held.db"), str(tmp / "bulk-empty.db")
+    options = {
+        BULK_RUNS[0]: [],
+        BULK_RUNS[1]: ["--cache", empty, "--cache-empty"],
+        BULK_RUNS[2]: ["--cache", held],
+    }
+    server = server_process(["-m", "benchmarks.emulator_process", '{"rate_limit": 10000000}'])
+    with server as emulator:
+        common = ["bulk-ours", "--url", emulator.url, "--n", str(n)]
+        run_json("benchmarks.family_client", [*common, *options[BULK_RUNS[2]]])  # fills it
+        runs: dict[str, list[dict[str, Any]]] = {how: [] for how in options}
+        for round_ in range(repeats):
+            order = list(options) if round_ % 2 == 0 else list(reversed(options))
+            for how in order:
+                runs[how].append(run_json("benchmarks.family_client", [*common, *options[how]]))
+    for how, results in runs.items():
+        best = best_of(results)
+        values = {"cpu_per_1k": best["cpu"] / best["records"] * 1e6, "requests": best["requests"]}
+        section.rows.append(Row(BULK.format(n=n, how=how), values))
+
+
+# -- the audit -----------------------------------------------------------------------------
+
+
+def _audit(section: Section, tmp: Path, domains: int) -> None:
+    from dfs_async.emulator import EmulatorConfig, serving_emulator
+
+    path = tmp / "domains.txt"
+    path.write_text("".join(f"{domain}\n" for domain in audit_domains(domains)))
+    cache = tmp / "audit.db"
+    with serving_emulator(EmulatorConfig(rate_limit=10**6)) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
+        env.update(DATAFORSEO_LOGIN=emu.login, DATAFORSEO_PASSWORD=emu.password)
+        for n, name in enumerate(AUDIT_RUNS):
+            emu.app.reset_counters()
+            options = ["--no-cache"] if n == 0 else ["--cache", str(cache)]
+            out = tmp / f"audit{n}.csv"
+            argv = ["audit", str(path), "--base-url", emu.base_url, "-o", str(out), "-q"]
+            wall, cpu, _ = timed(["-m", "dfs_async", *argv, *options], ROOT, env)
+            rows = out.read_text().count("\n") - 1
+            if rows != domains:
+                raise RuntimeError(f"{name}: {rows} rows for {domains} domains")
+            values = {"run_s": wall, "run_cpu_s": cpu, "requests": emu.app.counters.requests}
+            section.rows.append(Row(AUDIT.format(run=name), values))
+
+
+# -- goals ---------------------------------------------------------------------------------
+
+
+def _goals(section: Section) -> list[Goal]:
+    goals = []
+    for store in STORES:
+        held = section.ratio(HELD.format(store=store), "cpu_ms")
+        empty = section.ratio(EMPTY.format(store=store), "cpu_ms")
+        if held is not None:
+            goals.append(
+                Goal(
+                    f"a page from the {store} cache costs the client less CPU than fetching it",
+                    f"{held:.2f}x",
+                    held < 1.0,
+                )
+            )
+        if empty is not None:
+            goals.append(
+                Goal(
+                    f"a run with no hits ({store}): CPU per page ≤ {NO_HIT_GOAL}x no cache",
+                    f"{empty:.2f}x",
+                    empty <= NO_HIT_GOAL,
+                    "" if empty <= NO_HIT_GOAL else "the store's own write of each page's bytes",
+                )
+            )
+    n = next((row.name for row in section.rows if row.name.startswith("bulk_ranks")), "")
+    bulk = {how: section.row(f"{n.rsplit(', ', 1)[0]}, {how}") for how in BULK_RUNS}
+    none, empty, held = (bulk[how] for how in BULK_RUNS)
+    if none is not None and empty is not None and held is not None:
+        cost = empty.values["cpu_per_1k"] / none.values["cpu_per_1k"]
+        hit = held.values["cpu_per_1k"] / none.values["cpu_per_1k"]
+        goals.append(
+            Goal(
+                f"bulk, a run with no hits (SQLite): CPU per 1,000 targets ≤ {NO_HIT_GOAL}x"
+                " no cache",
+                f"{cost:.2f}x ({fmt(empty.values['cpu_per_1k'])} ms against"
+                f" {fmt(none.values['cpu_per_1k'])}; from the cache: {hit:.2f}x)",
+                cost <= NO_HIT_GOAL,
+                "" if cost <= NO_HIT_GOAL else "a key, a lookup and a row a target",
+            )
+        )
+    second = section.row(AUDIT.format(run=AUDIT_RUNS[2]))
+    first = section.row(AUDIT.format(run=AUDIT_RUNS[1]))
+    if second is not None and first is not None:
+        goals.append(
+            Goal(
+                "the second run of the audit sends no request",
+                f"{second.values['requests']:.0f} requests, {fmt(second.values['run_s'])} s"
+                f" (the first: {first.values['requests']:.0f}, {fmt(first.values['run_s'])} s)",
+                second.values["requests"] == 0,
+            )
+        )
+    return goals

@@ -27,7 +27,9 @@ Kinds:
 - `ours`: `DataForSEO(...).backlinks.domain_pages_summary.stream(...)`, with `--http` choosing
   the HTTP stack handed to it (`default`: whatever the client picks by itself), `--rate R`
   its `rate=` (default 10,000,000 a minute: in effect unpaced; `--account-rate`: the
-  account's, read from user_data) and `--shared-limits URL` its `shared_limits=`.
+  account's, read from user_data), `--shared-limits URL` its `shared_limits=` and
+  `--cache PATH` its response cache (`--cache-empty`: emptied first, so that nothing hits),
+  its client closed (what is kept, written) before the clocks stop.
 
 `--start N` names the targets from the N-th on (several processes, each its own targets).
 """
@@ -306,6 +308,7 @@ async def ours(
     rate: float | Literal["account"] = 10_000_000,
     slow: bool = False,
     marks: tuple[int, ...] = (),
+    cache: str | None = None,
     shared_limits: str | None = None,
     start: int = 0,
 ) -> tuple[int, int]:
@@ -335,6 +338,7 @@ async def ours(
                 base_url=url,
                 concurrency=concurrency,
                 rate=rate,
+                cache=cache or False,
                 shared_limits=shared_limits,
                 **kwargs,
             )
@@ -388,6 +392,28 @@ OURS_HTTPX_IMPORTS = ("dfs_async.transport.httpcore", "dfs_async.transport.httpx
 RAW_IMPORTS = ("httpx", "httpx_aiohttp")  # the other `raw-*` kinds
 
 
+def prepare_cache(spec: str, empty: bool) -> None:
+    """Before the clocks start: what a client with the cache `spec` imports (the store's
+    client too), what its keys are made with (read once per process), and with `empty`, the
+    cache emptied."""
+    from dfs_async.cache import keys, open_store
+
+    importlib.import_module("dfs_async.engine.recall")
+    if spec.startswith("redis://"):
+        importlib.import_module("dfs_async.cache.redis_store")
+    keys.layout()
+
+    async def clear() -> None:
+        store = await open_store(spec)
+        try:
+            await store.clear()
+        finally:
+            await store.close()
+
+    if empty:
+        asyncio.run(clear())
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     common = (args.url, args.targets, args.limit, args.concurrency)
     names = [*IMPORTS.get(args.kind, RAW_IMPORTS), args.backend]
@@ -399,6 +425,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         names.append(f"anyio._backends._{args.backend}")
     for name in names:
         importlib.import_module(name)
+    if args.cache:
+        prepare_cache(args.cache, args.cache_empty)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.kind == "official":
         items, requests = official(*common)
@@ -415,7 +443,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             rate = "account" if args.account_rate else args.rate or 10_000_000
             coro = ours(
                 *common, stack=args.http, rate=rate, slow=args.slow_consumer, marks=marks,
-                shared_limits=args.shared_limits, start=args.start,
+                cache=args.cache, shared_limits=args.shared_limits, start=args.start,
             )  # fmt: skip
         else:
             coro = raw(args.kind.removeprefix("raw-"), *common)
@@ -460,6 +488,8 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=0, help="`ours`: the first target's number")
     parser.add_argument("--slow-consumer", action="store_true", help="`ours`: ~50k items/s")
     parser.add_argument("--rss-at", default="", help="`ours`: item counts, comma-separated")
+    parser.add_argument("--cache", default=None, help="`ours`: its response cache's file")
+    parser.add_argument("--cache-empty", action="store_true", help="`ours`: remove it first")
     parser.add_argument("--expect-items", type=int, default=None)
     args = parser.parse_args()
     result = measure(args)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import importlib
 import time
 from typing import Any
@@ -65,10 +66,10 @@ async def floor(kind: str, url: str, n: int) -> tuple[int, int]:
         return records, requests
 
 
-async def ours(kind: str, url: str, n: int) -> tuple[int, int]:
+async def ours(kind: str, url: str, n: int, cache: str | None = None) -> tuple[int, int]:
     from dfs_async import DataForSEO
 
-    async with DataForSEO(LOGIN, PASSWORD, base_url=url, rate=None) as dfs:
+    async with DataForSEO(LOGIN, PASSWORD, base_url=url, rate=None, cache=cache or False) as dfs:
         call = dfs.backlinks.bulk_ranks if kind == "bulk" else dfs.backlinks.backlinks
         records = 0
         async with call.stream(targets(n) if kind == "bulk" else [TARGET]) as stream:
@@ -84,6 +85,8 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    parser.add_argument("--cache", default=None, help="ours: its response cache")
+    parser.add_argument("--cache-empty", action="store_true", help="ours: emptied first")
     args = parser.parse_args()
     what, who = args.kind.split("-")
     # Imports are not measured (as in benchmarks.clients): anyio's backend module included,
@@ -92,8 +95,14 @@ def main() -> None:
     names = ("aiohttp", "anyio", "dfs_async", f"dfs_async.transport.{stack}", args.backend)
     for name in (*names, f"anyio._backends._{args.backend}"):
         importlib.import_module(name)
+    cache: dict[str, Any] = {}
+    if args.cache:
+        from benchmarks.clients import prepare_cache
+
+        prepare_cache(args.cache, args.cache_empty)
+        cache["cache"] = args.cache
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    run = floor if who == "floor" else ours
+    run = functools.partial(floor if who == "floor" else ours, **cache)
     if args.backend == "trio":
         import anyio
 

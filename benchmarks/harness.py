@@ -11,6 +11,7 @@ import enum
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,24 @@ def run_json(
         raise RuntimeError(f"{' '.join(cmd[2:])} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def timed(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run `python argv` to its end (it must succeed): its wall and CPU seconds (its own
+    process and its children), and its stdout."""
+    before, started = _cpu_of_children(), time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
+    )
+    wall, cpu = time.perf_counter() - started, _cpu_of_children() - before
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return wall, cpu, proc.stdout
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def baseline_checkout() -> tuple[str, Path] | None:

@@ -8,8 +8,9 @@ A row joins what the *parts* say of its domain: the `bulk_*` endpoints of `PARTS
 backlinks, referring domains and main domains, spam score, new and lost backlinks and
 referring domains; 1,000 domains a request) and, if asked, `summary` (one request a domain,
 its fields prefixed `summary_`). Every part runs at once on the one client, so they share
-its pace, its concurrency and its budget (`max_cost`: one budget for the job), and
-`dfs.stats.costs` tells each part's share.
+its pace, its concurrency, its budget (`max_cost`: one budget for the job) and its response
+cache (`cache=`: a part's answer for a domain the cache holds is not asked again, and costs
+nothing), and `dfs.stats.costs` tells each part's share.
 
 Planned together (`AuditPlan`, no I/O): every part's fields are checked before anything is
 sent (`date_from`, `rank_scale`: ValidationError); the input is read as domains: a page URL
@@ -310,7 +311,8 @@ def _row_type(parts: tuple[str, ...]) -> type[msgspec.Struct]:
 
 class AuditEstimate(msgspec.Struct, frozen=True):
     """What an audit would send first and could cost: each part's `Estimate` (of the
-    domains it still lacks) and their `cost` together."""
+    domains it still lacks, less those the client's cache holds) and their `cost`
+    together; `cached`, the answers the cache holds, and `saved`, what they cost."""
 
     plan: AuditPlan
     parts: dict[str, Estimate]
@@ -322,6 +324,14 @@ class AuditEstimate(msgspec.Struct, frozen=True):
     @property
     def requests(self) -> int:
         return sum(e.requests for e in self.parts.values())
+
+    @property
+    def cached(self) -> int:
+        return sum(e.cached for e in self.parts.values())
+
+    @property
+    def saved(self) -> float:
+        return round(sum(e.saved for e in self.parts.values()), 9)
 
 
 class AuditCall:
@@ -360,7 +370,8 @@ class AuditCall:
         show: int = 1,
     ) -> AuditEstimate:
         """What the audit would send first and the most it could cost, part by part (the
-        domains each part lacks of `known`), at the client's prices; nothing is sent."""
+        domains each part lacks of `known`), at the client's prices; nothing is sent. In an
+        open client with a cache, what it holds is counted apart and left out of the bound."""
         plan = _plan(domains, parts, date_from, rank_scale)
         todo = _todo(plan, _by_domain(plan, known))
         estimates = {}

@@ -32,6 +32,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 import dfs_async.models as models
 from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
 from dfs_async.audit import AuditCall
+from dfs_async.duration import DAY
 from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
 from dfs_async.errors import (
@@ -52,6 +53,8 @@ from dfs_async.transport import HTTP_STACKS, HttpStack, basic_auth_headers, open
 if TYPE_CHECKING:
     import httpx
 
+    from dfs_async.cache import Cache, CacheSpec
+    from dfs_async.engine.recall import Recall
     from dfs_async.redis_link import RedisURL
 
 __all__ = [
@@ -96,6 +99,17 @@ class DataForSEO:
       to `concurrency`) or httpx transport. `verify`: True or a CA bundle path (or an
       ssl.SSLContext); TLS checks are never switched off.
     - `recovery`: seconds after a 40202/40209 before the rate/concurrency doubles back.
+    - `cache`: keep the answers paid for and reuse them (a response cache): a file path (a
+      local SQLite store; several processes may share it), a `redis://HOST:PORT/DB` URL (a
+      store shared by processes and machines; the redis extra) or an object with the
+      store's interface (`dfs_async.cache.CacheStore`; yours: not closed by us); by default
+      $DATAFORSEO_CACHE, else none; `False`: none, whatever the environment says.
+      `cache_ttl`: seconds an answer is reused (default: a day). A hit sends nothing and
+      costs nothing (`stats.cache_hits`, `stats.cache_saved`); what is cached and why:
+      `engine/recall.py`. A store that cannot be used is a ConfigurationError when the
+      client opens; one that fails later is one warning, and the client goes on without it.
+      `cache_origin`: the server answers are cached as coming from (default: `base_url`;
+      two addresses of one API, or emulators of one config, may share their answers).
     - `shared_limits`: a Redis URL (`redis://HOST:PORT/DB`, `rediss://` for TLS; default
       $DATAFORSEO_SHARED_LIMITS) shared by every client of this login, in any process on
       any host: together they keep the account's rate, its 30 simultaneous requests (each
@@ -103,6 +117,7 @@ class DataForSEO:
       once for all (see `shared_limits`; needs the `redis` extra). Opening the client
       checks that Redis answers (ConfigurationError); a Redis lost for long during a run
       stops it (SharedLimitsUnavailable), since no request leaves without its slot.
+      `False`: this client alone, whatever the environment says.
 
     `dfs.backlinks.<name>` is each endpoint; `dfs.audit(domains, ...)` the audit, a job of
     several of them at once on this client (`audit.py`).
@@ -127,7 +142,10 @@ class DataForSEO:
         retry_policy: RetryPolicy | None = None,
         recovery: float = 10.0,
         http: HttpStack = "auto",
-        shared_limits: str | None = None,
+        cache: CacheSpec | Literal[False] | None = None,
+        cache_ttl: float = DAY,
+        cache_origin: str | None = None,
+        shared_limits: str | Literal[False] | None = None,
     ) -> None:
         login = login if login is not None else os.environ.get("DATAFORSEO_LOGIN")
         password = password if password is not None else os.environ.get("DATAFORSEO_PASSWORD")
@@ -164,6 +182,11 @@ class DataForSEO:
         if http != "auto" and (http_client is not None or transport is not None):
             raise ConfigurationError("pass http or your own http_client/transport, not both")
         self.http: HttpStack = http
+        if not (_is_number(cache_ttl) and 0 < cache_ttl < math.inf):
+            raise ConfigurationError(f"cache_ttl: seconds, a positive number (got {cache_ttl!r})")
+        self.cache_spec = _cache_spec(cache)
+        self.cache_ttl = float(cache_ttl)
+        self.cache_origin = cache_origin or self.base_url
         _check_verify(verify)
         self.concurrency = concurrency
         self.rate = rate
@@ -176,7 +199,11 @@ class DataForSEO:
         if shared_limits is None:
             shared_limits = os.environ.get("DATAFORSEO_SHARED_LIMITS") or None
             source = "DATAFORSEO_SHARED_LIMITS"
-        self.shared_limits = None if shared_limits is None else _redis_url(shared_limits, source)
+        self.shared_limits = (
+            None
+            if shared_limits is None or shared_limits is False
+            else _redis_url(shared_limits, source)
+        )
         self._http_client = http_client
         self._transport = transport
         self._verify = verify
@@ -220,6 +247,15 @@ class DataForSEO:
             raise ConfigurationError(f"http: {exc}") from None
         self.stats = Stats()
         self._account = None
+        recall = None
+        if self.cache_spec is not None:
+            try:
+                recall = await self._open_recall(self.cache_spec)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await transport.aclose()
+                await self._close_shared()
+                raise
         self._engine = Engine(
             transport=transport,
             pacer=pacer,
@@ -228,8 +264,16 @@ class DataForSEO:
             budget=Budget(self.max_cost, self.stats),
             base_url=self.base_url,
             reads_account=self.rate == "account" and self.account_limits,
+            recall=recall,
         )
         return self
+
+    async def _open_recall(self, spec: CacheSpec) -> Recall:
+        """The response cache of `spec`, as the engine uses it."""
+        from dfs_async.cache import open_cache
+        from dfs_async.engine.recall import Recall
+
+        return Recall(await open_cache(spec, ttl=self.cache_ttl), self.cache_origin, self.stats)
 
     async def __aexit__(
         self,
@@ -243,6 +287,9 @@ class DataForSEO:
             self.stats.stopped = time.monotonic()
             with anyio.CancelScope(shield=True):
                 await engine.transport.aclose()
+            if engine.recall is not None:
+                # Not in a cancel scope of ours: a Redis store leaves its own task group here.
+                await engine.recall.close()
         await self._close_shared()
 
     async def _close_shared(self) -> None:
@@ -265,7 +312,7 @@ class DataForSEO:
     def stop(self) -> None:
         """Send nothing more: the requests in flight land and are delivered, then each
         stream ends with `Interrupted` (a graceful Ctrl-C: nothing paid for is lost) and
-        each call raises it."""
+        each call raises it, whether the response cache holds its answer or not."""
         self.engine.stopping = True
 
     @property
@@ -273,6 +320,13 @@ class DataForSEO:
         """The account as this client read it (user_data, before its first request); None
         before, or when the client does not read it (`rate` given, `account_limits=False`)."""
         return self._engine.account if self._engine is not None else self._account
+
+    @property
+    def cache(self) -> Cache | None:
+        """The open client's response cache (`on`, or the `failure` that turned it off;
+        this client's `hits` and `saved`); None without one, or when the client is closed."""
+        engine = self._engine
+        return engine.recall.cache if engine is not None and engine.recall is not None else None
 
     @property
     def engine(self) -> Engine:
@@ -333,11 +387,14 @@ class EndpointCall:
     ) -> Estimate:
         """What `stream(targets, max_items=..., **fields)` would send first and the most it
         could cost (`Estimate`), at `price()`; nothing is sent. The first `show` tasks are
-        kept as they would be sent. Raises ValidationError as `stream` would."""
+        kept as they would be sent. In an open client with a cache, what the cache holds
+        of the first requests is counted apart (`Estimate.cached`) and left out of the
+        bound. Raises ValidationError as `stream` would."""
         checked, limit, offset = self._checked(targets, fields, max_items)
         if not isinstance(targets, Iterable):
             raise ValidationError("targets", "an iterable of targets, read now (not async)")
-        return estimate(
+        engine = self._client._engine
+        return await estimate(
             self.endpoint,
             targets,
             checked,
@@ -346,6 +403,7 @@ class EndpointCall:
             max_items=max_items,
             price=self.price(),
             show=show,
+            recall=engine.recall if engine is not None and self.endpoint.takes_units else None,
         )
 
     def _checked(
@@ -580,6 +638,23 @@ def _base_url(base_url: str | None, sandbox: bool) -> str:
     if parsed.username is not None or parsed.password is not None:
         raise ConfigurationError("base_url must not carry credentials: use login/password")
     return url.rstrip("/")
+
+
+def _cache_spec(cache: object) -> CacheSpec | None:
+    """What `cache=` names (see DataForSEO), checked: None for no cache."""
+    if cache is None:
+        cache = os.environ.get("DATAFORSEO_CACHE") or None
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, str | os.PathLike):
+        return cache
+    from dfs_async.cache import CacheStore
+
+    if isinstance(cache, CacheStore):
+        return cache
+    raise ConfigurationError(
+        f"cache: a file path, a redis:// URL, a store object or False (got {cache!r})"
+    )
 
 
 def _redis_url(url: object, source: str) -> RedisURL:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["parse_duration"]
+__all__ = ["DAY", "parse_duration"]
 
-_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DAY: Final = 86400.0  # seconds
+_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY}
 _DURATION: Final = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", re.IGNORECASE)
 
 

@@ -115,7 +115,9 @@ class Stats:
     `"decode"`: see `transport.NetworkFailure`).
     `cost` is the sum of every task cost the server returned (failed tasks included), and
     `costs` the same by endpoint (`{"bulk_ranks": 0.05, ...}`: a job of several endpoints'
-    shares).
+    shares). `cache_hits` counts the answers the response cache gave instead (a page, an
+    unpaged result, a bulk target's item: one each; their items are in `items`, not in
+    `pages`), `cache_saved` what fetching them had cost.
     """
 
     requests: int = 0
@@ -127,6 +129,8 @@ class Stats:
     costs: dict[str, float] = field(default_factory=dict)
     targets_done: int = 0
     targets_failed: int = 0
+    cache_hits: int = 0
+    cache_saved: float = 0.0
     started: float = field(default_factory=time.monotonic, repr=False)
     stopped: float | None = field(default=None, repr=False)
 
@@ -141,7 +145,8 @@ class Stats:
             f"Stats(requests={self.requests:,}, answered={self.answered:,},"
             f" retries={self.retries}, pages={self.pages:,}, items={self.items:,},"
             f" cost={money(self.cost)}, targets_done={self.targets_done:,},"
-            f" targets_failed={self.targets_failed:,}, elapsed={self.elapsed:.1f}s)"
+            f" targets_failed={self.targets_failed:,}, cache_hits={self.cache_hits:,},"
+            f" cache_saved={money(self.cache_saved)}, elapsed={self.elapsed:.1f}s)"
         )
 
     def count_retry(self, cause: int | str) -> None:
@@ -152,3 +157,9 @@ class Stats:
         sums of floats drift (0.1 + 0.2 = 0.30000000000000004); money is shown to 5 decimals."""
         self.cost = round(self.cost + charged, 9)
         self.costs[endpoint] = round(self.costs.get(endpoint, 0.0) + charged, 9)
+
+    def count_hits(self, hits: int, items: int, saved: float) -> None:
+        """`hits` answers (with `items` items) came from the cache, saving `saved` USD."""
+        self.cache_hits += hits
+        self.items += items
+        self.cache_saved = round(self.cache_saved + saved, 9)

@@ -252,9 +252,13 @@ def test_cache(redis_server: object) -> None:  # the fixture: skip where Redis i
 
     section = cache.run(Size.TINY)
     assert_complete(section)
-    assert section.row(cache.BASELINE) is not None
-    assert len(section.rows) == 1 + len(cache.STORES) * 2 * len(cache.LOOPS)
-    assert section.notes and "x the CPU of decoding its page" in section.notes[0]
+    stores = len(cache.STORES)
+    pages, micro = 1 + 2 * stores, 1 + stores * 2 * len(cache.LOOPS)
+    assert len(section.rows) == pages + micro + len(cache.BULK_RUNS) + len(cache.AUDIT_RUNS)
+    held = [r for r in section.rows if "nothing sent" in r.name or "from the cache" in r.name]
+    assert len(held) == stores + 2 and all(r.values["requests"] == 0 for r in held)
+    assert len(section.goals) == 2 * stores + 2 and all(g.met is not None for g in section.goals)
+    assert section.goals[-1].met  # the second run of the audit sends no request
 
 
 def test_shared_limits() -> None:

@@ -60,7 +60,7 @@ def readonly_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "dfs_async"]
+    return [r.getMessage() for r in caplog.records if r.name == "dfs_async.cache"]
 
 
 def one_warning(caplog: pytest.LogCaptureFixture, *parts: str) -> str:

@@ -3,6 +3,7 @@ asyncio and trio."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from dfs_async.cache import Cache, CacheStats, CacheStore, Entry, open_cache, open_store
 from dfs_async.cache.redis_store import RedisStore
-from dfs_async.cache.sqlite_store import SqliteStore
+from dfs_async.cache.sqlite_store import EXTERNAL, ORPHAN_AGE, SqliteStore
 from tests.redis_server import COREDIS_LEAKS
 
 pytestmark = [pytest.mark.anyio, *COREDIS_LEAKS]
@@ -144,6 +145,7 @@ async def test_the_cache_counts_hits_and_keeps_them(spec: str) -> None:
     await cache.put_many({"a": Entry(b"A", 0.02), "b": Entry(b"B", 0.03)})
     got = await cache.get_many(["a", "b", "c", "a"])
     assert [e and e.value for e in got] == [b"A", b"B", None, b"A"]
+    cache.served(3, sum(e.cost for e in got if e is not None))
     assert (cache.hits, cache.saved) == (3, pytest.approx(0.07))
     await cache.close()
     await cache.close()  # twice is fine
@@ -193,3 +195,47 @@ async def test_a_cache_needs_a_positive_ttl(spec: str) -> None:
             await open_cache(spec, ttl=ttl)
     with pytest.raises(ConfigurationError):
         Cache(None, ttl=0)
+
+
+async def test_a_large_value_is_a_file_of_its_own(tmp_path: Path) -> None:
+    path, now = tmp_path / "cache.db", time.time()
+    blobs = tmp_path / "cache.db-blobs"
+    store = await SqliteStore.open(path)
+    big, small = os.urandom(EXTERNAL), b"s" * 100
+    entries = {
+        "ab12": Entry(big, 0.05, now),
+        "small": Entry(small),
+        "cd34": Entry(big, 0, now - 90),
+    }
+    await store.put_many(entries, ttl=60)
+    assert sorted(p.relative_to(blobs).as_posix() for p in blobs.glob("*/*")) == [
+        "ab/ab12",
+        "cd/cd34",
+    ]
+    got = await store.get_many(["ab12", "small", "cd34"], max_age=60)
+    assert [e and e.value for e in got] == [big, small, None]  # "cd34" expired
+    stats = await store.stats()
+    assert (stats.entries, stats.bytes, stats.expired) == (2, len(big) + len(small), 1)
+    # a file of another writer, stopped before its row: swept by prune once it is old
+    (blobs / "ef" / "ef56").parent.mkdir()
+    for name, age in (("ef56", 2 * ORPHAN_AGE), ("ef78", 0)):
+        (blobs / "ef" / name).write_bytes(b"orphan")
+        os.utime(blobs / "ef" / name, (now - age, now - age))
+    assert await store.prune() == 1
+    assert sorted(p.name for p in blobs.glob("*/*")) == ["ab12", "ef78"]
+    (blobs / "ab" / "ab12").unlink()  # dropped by another process meanwhile: a miss
+    assert await store.get_many(["ab12"], max_age=60) == [None]
+    assert await store.clear() == 2 and not blobs.exists()
+    await store.close()
+
+
+async def test_keys_of_one_hash_never_read_each_other(tmp_path: Path) -> None:
+    """The local store finds entries by 8 bytes of their key: two keys sharing them keep the
+    last one written, and neither is ever read as the other."""
+    store = await SqliteStore.open(tmp_path / "cache.db")
+    first, second = "0123456789abcdef" + "a" * 24, "0123456789abcdef" + "b" * 24
+    await store.put_many({first: Entry(b"first")}, ttl=60)
+    await store.put_many({second: Entry(b"second")}, ttl=60)
+    got = await store.get_many([first, second, "short", "0123"], max_age=60)
+    assert [e and e.value for e in got] == [None, b"second", None, None]
+    await store.close()

@@ -206,6 +206,7 @@ async def test_settings_are_checked_before_any_request(
         with pytest.raises(ConfigurationError, match="DATAFORSEO_SHARED_LIMITS") as caught:
             client(emu, None)
         assert "secret" not in str(caught.value)
+        assert client(emu, False).shared_limits is None  # none, whatever the environment says
         monkeypatch.setenv("DATAFORSEO_SHARED_LIMITS", "")
         assert client(emu, None).shared_limits is None
         # Unreachable, or no such database: one line when the client opens

@@ -52,10 +52,11 @@ async def open_cache(
 ) -> Cache:
     """The cache a run uses (see `safe.Cache`). A spec that cannot be a store raises
     ConfigurationError (before any request); a store found broken is one warning and a
-    cache that is off: the run goes on without it."""
+    cache that is off: the run goes on without it. A store object given as `spec` stays
+    the caller's: closing the cache leaves it open."""
     check_ttl(ttl)
     try:
         store = await open_store(spec, prefix=prefix)
     except CacheError as exc:
         return Cache(None, ttl=ttl, failure=str(exc))
-    return Cache(store, ttl=ttl)
+    return Cache(store, ttl=ttl, owned=store is not spec)

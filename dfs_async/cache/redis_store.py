@@ -44,6 +44,15 @@ end
 return {reply[1], n, size, oldest and string.format('%.6f', oldest) or '',
         newest and string.format('%.6f', newest) or ''}
 """
+# Every entry of a batch in one call (a pipeline of a SET each costs the client a command's
+# Python work per entry: ten times as much for a bulk request's thousand targets).
+_PUT: Final = """
+local n = #KEYS
+for i = 1, n do
+    redis.call('SET', KEYS[i], ARGV[i], 'PXAT', ARGV[n + i])
+end
+return n
+"""
 # One SCAN step that drops what it finds.
 _CLEAR: Final = """
 local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', 1000)
@@ -60,6 +69,7 @@ class RedisStore:
         self._exits = exits
         self._stats_key = link.key("cache", "stats")
         self._pattern = link.pattern("cache", "e", "")
+        self._put = link.script(_PUT)
         self._stats_step = link.script(_STATS)
         self._clear_step = link.script(_CLEAR)
 
@@ -96,12 +106,13 @@ class RedisStore:
     async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
         if not entries:
             return
+        keys = [self._key(key) for key in entries]
+        values: list[bytes | int] = [
+            _HEAD.pack(entry.stored_at, entry.cost) + entry.value for entry in entries.values()
+        ]
+        values += [math.ceil((entry.stored_at + ttl) * 1000) for entry in entries.values()]
         with self._failing():
-            async with self.link.client.pipeline(transaction=False) as pipe:
-                for key, entry in entries.items():
-                    value = _HEAD.pack(entry.stored_at, entry.cost) + entry.value
-                    expires = math.ceil((entry.stored_at + ttl) * 1000)
-                    pipe.set(self._key(key), value, pxat=expires)
+            await self._put(keys=keys, args=values)
 
     async def add_hits(self, hits: int, saved: float) -> None:
         if not hits:

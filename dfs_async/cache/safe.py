@@ -1,34 +1,49 @@
-"""The cache as a run uses it: a store with its TTL, hits counted, and failures contained.
+"""The cache as a run uses it: a store with its TTL, writes batched, hits counted, and
+failures contained.
+
+Writes are batched off the hot path: `put` only adds an entry to a buffer (a get finds it
+there at once); the buffer is written to the store in one `put_many` when it is `due`
+(`FLUSH_BYTES` or `FLUSH_ENTRIES` waiting, or its oldest entry `FLUSH_SECONDS` old), by
+whoever calls `flush`, and on `close`.
 
 A paid run never fails because of its cache: the first time the store fails (corrupt,
 locked, full, lost, or silent past `timeout`), `Cache` logs one warning on the
-`dfs_async` logger and turns itself off; from then on every get is a miss and every put
-is dropped. Only cancellation goes through.
+`dfs_async.cache` logger and turns itself off; from then on every get is a miss and every
+put is dropped. Only cancellation goes through.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import anyio
 
 from dfs_async.cache.store import CacheStore, Entry
+from dfs_async.duration import DAY
 from dfs_async.errors import ConfigurationError
 
 __all__ = ["DEFAULT_TTL", "Cache", "check_ttl"]
 
-log: Final = logging.getLogger("dfs_async")
+log: Final = logging.getLogger("dfs_async.cache")
 
-DEFAULT_TTL: Final = 86400.0  # a day: the API's index is updated daily at most
+DEFAULT_TTL: Final = DAY  # the API's index is updated daily at most
+
+# When the buffered entries are written (see the module docstring): a few large pages, a
+# couple of bulk requests' targets, or a second.
+FLUSH_BYTES: Final = 4 * 2**20
+FLUSH_ENTRIES: Final = 2000
+FLUSH_SECONDS: Final = 1.0
 
 
 class Cache:
     """`store` used with one `ttl` (seconds: entries are kept that long, and a get finds
     only entries stored less than `ttl` ago). `hits` and `saved` count this run's hits and
-    the money they saved; they are added to the store's own counters on `close`.
+    the money they saved (`served`); they are added to the store's own counters on `close`,
+    which closes the store too unless it is not `owned` (a caller's own store object).
 
     `store=None` with a `failure`: a cache that was off from the start (its store could
     not be opened), for the run to go on without it.
@@ -41,13 +56,19 @@ class Cache:
         ttl: float = DEFAULT_TTL,
         timeout: float = 30.0,
         failure: str | None = None,
+        owned: bool = True,
     ) -> None:
         self.ttl = check_ttl(ttl)
         self.timeout = timeout
+        self.owned = owned
         self.hits = 0
         self.saved = 0.0
         self.failure: str | None = None
         self._store = store
+        self._pending: dict[str, Entry] = {}
+        self._pending_bytes = 0
+        self._since = 0.0  # time.monotonic() of the oldest pending entry
+        self._writing: list[Mapping[str, Entry]] = []  # batches being written
         if store is None or failure is not None:
             self._turn_off(failure or "no store")
 
@@ -60,40 +81,99 @@ class Cache:
         return self.failure is None
 
     async def get_many(self, keys: Sequence[str]) -> list[Entry | None]:
-        """The fresh entries of `keys`, in order (None: a miss). Never raises."""
-        if self._store is not None and self.on and keys:
-            try:
-                with anyio.fail_after(self.timeout):
-                    entries = await self._store.get_many(keys, max_age=self.ttl)
-                if len(entries) != len(keys):
-                    raise ValueError(f"{len(entries)} entries for {len(keys)} keys")
-            except Exception as exc:
-                self._turn_off(_reason(self._store, exc))
-            else:
-                for entry in entries:
-                    if entry is not None:
-                        self.hits += 1
-                        self.saved += entry.cost
-                return entries
-        return [None] * len(keys)
+        """The fresh entries of `keys`, in order (None: a miss); those still buffered too.
+        Never raises."""
+        if not (self._store is not None and self.on and keys):
+            return [None] * len(keys)
+        found: list[Entry | None] = [None] * len(keys)
+        asked: Sequence[str] = keys
+        if self._pending or self._writing:
+            found = list(map(self._buffered, keys))
+            asked = [key for key, entry in zip(keys, found, strict=True) if entry is None]
+            if not asked:
+                return found
+        try:
+            with anyio.fail_after(self.timeout):
+                entries = await self._store.get_many(asked, max_age=self.ttl)
+            if len(entries) != len(asked):
+                raise ValueError(f"{len(entries)} entries for {len(asked)} keys")
+        except Exception as exc:
+            self._turn_off(_reason(self._store, exc))
+            return found
+        if asked is keys:
+            return entries
+        stored = iter(entries)
+        return [entry if entry is not None else next(stored) for entry in found]
+
+    def _buffered(self, key: str) -> Entry | None:
+        entry = self._pending.get(key)
+        if entry is None:
+            for batch in self._writing:
+                entry = batch.get(key)
+                if entry is not None:
+                    break
+        return entry
+
+    def served(self, hits: int, saved: float) -> None:
+        """`hits` answers came from the cache, saving `saved` USD."""
+        self.hits += hits
+        self.saved = round(self.saved + saved, 9)
+
+    def put(self, key: str, entry: Entry) -> None:
+        """Keep `entry` for `ttl` seconds: buffered until the next `flush`."""
+        self.put_all(((key, entry),))
+
+    def put_all(self, entries: Iterable[tuple[str, Entry]]) -> None:
+        """`put` each of `entries`."""
+        if self.on:
+            if not self._pending:
+                self._since = time.monotonic()
+            pending = self._pending
+            for key, entry in entries:
+                pending[key] = entry
+                self._pending_bytes += len(entry.value)
+
+    @property
+    def due(self) -> bool:
+        """Enough is buffered to be written now (see the module docstring)."""
+        return bool(self._pending) and (
+            self._pending_bytes >= FLUSH_BYTES
+            or len(self._pending) >= FLUSH_ENTRIES
+            or time.monotonic() - self._since >= FLUSH_SECONDS
+        )
+
+    async def flush(self) -> None:
+        """Write what is buffered, in one batch. Never raises; a write begun is finished
+        even if the caller is cancelled meanwhile (within `timeout`)."""
+        if not self._pending:
+            return
+        batch, self._pending, self._pending_bytes = self._pending, {}, 0
+        if self._store is None or not self.on:
+            return
+        self._writing.append(batch)
+        try:
+            with anyio.CancelScope(shield=True), anyio.fail_after(self.timeout):
+                await self._store.put_many(batch, ttl=self.ttl)
+        except Exception as exc:
+            self._turn_off(_reason(self._store, exc))
+        finally:
+            self._writing.remove(batch)
 
     async def put_many(self, entries: Mapping[str, Entry]) -> None:
-        """Store `entries` for `ttl` seconds. Never raises."""
-        if self._store is not None and self.on and entries:
-            try:
-                with anyio.fail_after(self.timeout):
-                    await self._store.put_many(entries, ttl=self.ttl)
-            except Exception as exc:
-                self._turn_off(_reason(self._store, exc))
+        """Store `entries` now (with whatever is buffered). Never raises."""
+        self.put_all(entries.items())
+        await self.flush()
 
     async def close(self) -> None:
-        """Add this run's hits to the store's counters, then close it. Never raises.
+        """Write what is buffered, add this run's hits to the store's counters, then close
+        the store (if `owned`). Never raises.
 
         Call it in the task that opened the store, outside any cancel scope or task group
         entered since (a Redis store leaves its connections' task group here).
         """
         if self._store is None:
             return
+        await self.flush()
         store, self._store = self._store, None
         if self.on:
             try:
@@ -101,21 +181,24 @@ class Cache:
                     await store.add_hits(self.hits, self.saved)
             except Exception as exc:
                 self._turn_off(_reason(store, exc))
-        try:
-            await store.close()
-        except Exception as exc:
-            self._turn_off(_reason(store, exc))
+        if self.owned:
+            try:
+                await store.close()
+            except Exception as exc:
+                self._turn_off(_reason(store, exc))
 
     def _turn_off(self, reason: str) -> None:
         if self.failure is None:
             self.failure = reason
+            self._pending, self._pending_bytes = {}, 0
             log.warning("cache off for the rest of this run: %s", reason)
 
 
 def check_ttl(ttl: float) -> float:
-    if not (math.isfinite(ttl) and ttl > 0):
+    number = isinstance(ttl, int | float) and not isinstance(ttl, bool)
+    if not (number and math.isfinite(ttl) and ttl > 0):
         raise ConfigurationError(f"cache TTL must be a positive number of seconds, got {ttl!r}")
-    return ttl
+    return float(ttl)
 
 
 def _reason(store: CacheStore, exc: Exception) -> str:

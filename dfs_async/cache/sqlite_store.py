@@ -1,19 +1,30 @@
 """The local store: one SQLite file (the standard library's sqlite3), safe for several
-processes at once.
+processes at once, and a directory beside it for the large values.
 
 SQLite's write-ahead log lets readers go on while one process writes; writers wait for each
 other up to `busy_timeout`, each batch of entries one short transaction. Every call runs
 in a worker thread (anyio's, at most `threads` at once, each with its own connection
 from a small pool), never on the event loop.
 
-An entry is one row; the value (a page can be a few hundred KB) is the last column, so
-counting and pruning never read it. The file reclaims the space of dropped entries
-(incremental vacuum) after `prune` and `clear`.
+An entry is one row, appended (its `id`), found by an index of its key's hash (8 bytes;
+the key itself is checked): random keys in a B-tree touch a page each, and small ones touch
+fewer (a bulk request keeps a thousand entries at once). A small value (a bulk target's
+item, a summary) is its last column, so counting and pruning never read it. A large one
+(`EXTERNAL` bytes or more: a page of a thousand items is 700 KB) is a file of its own in
+`PATH-blobs/` (named by its key, written whole to a temporary name, then renamed), and its
+row holds no value: the log would write it twice (the log, then the file), a few KB at a
+time with a checksum each, for several times the CPU of one plain write. A row is
+committed after its file is in place, so a reader never finds a row without its file,
+unless `clear` or `prune` took the file meanwhile: then it is a miss. Files without a row
+(a writer stopped between the two) are swept by `prune`. The file reclaims the space of
+dropped entries (incremental vacuum) after `prune` and `clear`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -31,15 +42,20 @@ __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+EXTERNAL: Final = 32 * 1024  # a value this large or larger is a file of its own
+ORPHAN_AGE: Final = 600.0  # seconds before `prune` takes a file without a row as an orphan
 _CHUNK: Final = 500  # keys per SELECT ... IN (...), under SQLite's parameter limit
 _SCHEMA: Final = """
 CREATE TABLE entries (
-    key TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    hash INTEGER NOT NULL UNIQUE,  -- `_hash(key)`: two keys of one hash keep the last
+    key TEXT NOT NULL,
     stored_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     cost REAL NOT NULL,
-    value BLOB NOT NULL
+    size INTEGER NOT NULL,
+    value BLOB  -- NULL: in its own file (`_blob`)
 );
 CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
@@ -52,6 +68,7 @@ class SqliteStore:
 
     def __init__(self, path: Path, *, busy_timeout: float, threads: int) -> None:
         self.path = path
+        self.blobs = path.with_name(path.name + "-blobs")
         self.busy_timeout = busy_timeout
         self._limiter = anyio.CapacityLimiter(threads)
         self._idle: list[sqlite3.Connection] = []
@@ -81,6 +98,7 @@ class SqliteStore:
 
     def _create(self) -> None:
         self.path = self.path.expanduser()
+        self.blobs = self.path.with_name(self.path.name + "-blobs")
         where = f"cache {self.path}"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,32 +174,71 @@ class SqliteStore:
         except OSError as exc:
             raise CacheError(f"cache {self.path}: {exc}") from exc
 
+    def _blob(self, key: str) -> Path:
+        """Where the value of `key` is when it is a file of its own."""
+        return self.blobs / key[:2] / key
+
     async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
         def work(db: sqlite3.Connection) -> list[Entry | None]:
             now = time.time()
+            wanted = set(keys)
             found: dict[str, Entry] = {}
             for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
+                chunk = list(map(_hash, keys[start : start + _CHUNK]))
                 rows = db.execute(
-                    "SELECT key, value, cost, stored_at FROM entries WHERE key IN "
+                    "SELECT key, value, cost, stored_at FROM entries WHERE hash IN "
                     f"({','.join('?' * len(chunk))}) AND expires_at > ? AND stored_at > ?",
                     (*chunk, now, now - max_age),
                 )
                 for key, value, cost, stored_at in rows:
+                    if key not in wanted:  # another key of the same hash
+                        continue
+                    if value is None:
+                        try:
+                            value = self._blob(key).read_bytes()
+                        except FileNotFoundError:  # dropped meanwhile: a miss
+                            continue
                     found[key] = Entry(value, cost, stored_at)
             return [found.get(key) for key in keys]
 
         return await self._run(work) if keys else []
 
     async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
-        rows = [(k, e.stored_at, e.stored_at + ttl, e.cost, e.value) for k, e in entries.items()]
-
         def work(db: sqlite3.Connection) -> None:
+            rows = []
+            for key, e in entries.items():
+                value: bytes | None = e.value
+                if len(e.value) >= EXTERNAL:
+                    self._write_blob(key, e.value)
+                    value = None
+                stored, size = e.stored_at, len(e.value)
+                rows.append((_hash(key), key, stored, stored + ttl, e.cost, size, value))
             with _transaction(db):
-                db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", rows)
+                db.executemany(
+                    "INSERT OR REPLACE INTO entries (hash, key, stored_at, expires_at, cost,"
+                    " size, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
 
-        if rows:
+        if entries:
             await self._run(work)
+
+    def _write_blob(self, key: str, value: bytes) -> None:
+        """`value` as the file of `key`: whole, or not at all (a temporary name renamed)."""
+        path = self._blob(key)
+        temporary = path.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(value)
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     async def add_hits(self, hits: int, saved: float) -> None:
         def work(db: sqlite3.Connection) -> None:
@@ -199,7 +256,7 @@ class SqliteStore:
         def work(db: sqlite3.Connection) -> CacheStats:
             now = time.time()
             entries, size, oldest, newest = db.execute(
-                "SELECT count(*), coalesce(sum(length(value)), 0), min(stored_at), "
+                "SELECT count(*), coalesce(sum(size), 0), min(stored_at), "
                 "max(stored_at) FROM entries WHERE expires_at > ?",
                 (now,),
             ).fetchone()
@@ -220,12 +277,30 @@ class SqliteStore:
         return await self._run(work)
 
     async def prune(self) -> int:
-        return await self._run(lambda db: _delete(db, "WHERE expires_at <= ?", time.time()))
+        """Drop the expired entries (and their files), and the files no row names that are
+        older than `ORPHAN_AGE` (a writer stopped between its file and its row)."""
+
+        def work(db: sqlite3.Connection) -> int:
+            now = time.time()
+            files = "SELECT key FROM entries WHERE value IS NULL"
+            expired = [key for (key,) in db.execute(f"{files} AND expires_at <= ?", (now,))]
+            dropped = _delete(db, "WHERE expires_at <= ?", now)
+            for key in expired:
+                self._blob(key).unlink(missing_ok=True)
+            kept = {key for (key,) in db.execute(files)}
+            for path in self.blobs.glob("*/*"):
+                if path.name not in kept and path.stat().st_mtime < now - ORPHAN_AGE:
+                    path.unlink(missing_ok=True)
+            return dropped
+
+        return await self._run(work)
 
     async def clear(self) -> int:
         def work(db: sqlite3.Connection) -> int:
             db.execute("DELETE FROM counters")
-            return _delete(db, "")
+            dropped = _delete(db, "")
+            shutil.rmtree(self.blobs, ignore_errors=True)
+            return dropped
 
         return await self._run(work)
 
@@ -235,6 +310,18 @@ class SqliteStore:
             idle, self._idle = self._idle, []
         for db in idle:
             await anyio.to_thread.run_sync(db.close)
+
+
+def _hash(key: str) -> int:
+    """The first 8 bytes of a key made by `keys` (40 hex digits: a hash already), else of
+    its hash, as a signed 64-bit integer."""
+    head = key[:16]
+    if len(head) == 16 and head.isalnum():  # no sign, space or "_" that int() would take
+        try:
+            return int(head, 16) - (1 << 63)
+        except ValueError:
+            pass
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), signed=True)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 
 def build_parser() -> Parser:
-    from dfs_async.cli import account, audit, emulator, endpoint, utility
+    from dfs_async.cli import account, audit, cache, emulator, endpoint, utility
     from dfs_async.endpoints import ENDPOINTS, UTILITIES
 
     parser = Parser(
@@ -33,6 +33,7 @@ def build_parser() -> Parser:
         utility.register(sub, spec)
     audit.register(sub)
     account.register(sub)
+    cache.register(sub)
     emulator.register(sub)
     return parser
 

@@ -33,7 +33,7 @@ from dfs_async.cli.fields import option
 from dfs_async.cli.job import check_writable, complete_job
 from dfs_async.cli.journal import Journal, Resumed
 from dfs_async.cli.options import (
-    ENVIRONMENT,
+    HELP_END,
     add_job_options,
     client_options,
     concurrency_warning,
@@ -93,7 +93,7 @@ exit codes:
   130  interrupted (Ctrl-C, SIGTERM); --resume continues
 
 """
-    + ENVIRONMENT
+    + HELP_END
 )
 
 

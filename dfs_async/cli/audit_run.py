@@ -18,8 +18,9 @@ import anyio
 import msgspec
 
 from dfs_async.cli.audit import PROG, AuditJob
+from dfs_async.cli.cache import watch_warnings
 from dfs_async.cli.checkpoint import write_complete
-from dfs_async.cli.dry_run import SHOWN, price_text, print_dry_run
+from dfs_async.cli.dry_run import SHOWN, cached_line, price_text, print_dry_run
 from dfs_async.cli.exits import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -51,8 +52,13 @@ async def execute(job: AuditJob) -> int:
         display.message(already_complete(PROG, job.output, job.complete))
         return EXIT_OK
     display.preamble(job.warnings, job.notices)
-    if job.dry_run:
-        return await _dry_run(job, display)
+    with watch_warnings(display.message):
+        if job.dry_run:
+            return await _dry_run(job, display)
+        return await _execute(job, display)
+
+
+async def _execute(job: AuditJob, display: Display) -> int:
     from dfs_async import DataForSEO
 
     async with AsyncExitStack() as stack:
@@ -108,8 +114,14 @@ def _report(job: AuditJob, estimate: AuditEstimate) -> str:
             what = f"{plural(e.requests, 'request')} of up to {e.page_size:,} domains"
         else:
             what = f"{plural(e.requests, 'request')}, one a domain"
-        if job.resumed is not None:
-            what += f" ({e.targets:,} domains left)"
+        notes = [f"{e.targets:,} domains left"] if job.resumed is not None else []
+        if e.cached:
+            notes.append(f"{e.cached:,} domains from the cache")
+        if notes:
+            what += f" ({', '.join(notes)})"
+        if not e.requests:
+            lines.append(f"{part}: {what}: nothing to send")
+            continue
         lines.append(f"{part}: {what}, cost bound {money(e.cost or 0)}; each {each}, the first:")
         lines += [f"  {msgspec.json.encode([task]).decode()}" for task in e.tasks[:1]]
     total = estimate.cost
@@ -118,6 +130,8 @@ def _report(job: AuditJob, estimate: AuditEstimate) -> str:
         f" cost bound {money(total) if total is not None else 'none'}"
         + (f" (+{money(job.resumed.cost)} spent before)" if job.resumed is not None else "")
     )
+    if estimate.cached:
+        lines.append(cached_line(estimate.cached, estimate.saved))
     prices = {price_text(e.price) for e in estimate.parts.values()}
     lines.append(f"price: {', '.join(sorted(prices))}")
     return "\n".join(lines)
@@ -160,6 +174,8 @@ async def _run(job: AuditJob, dfs: DataForSEO, journal: Journal, display: Displa
             elapsed=float(stats.elapsed),
             partial=max(0.0, audit.progress * left - tally.ok - tally.failed),
             unit="domain",
+            cached=stats.cache_hits,
+            saved=stats.cache_saved,
         )
 
     def costs() -> dict[str, float]:

@@ -2,7 +2,8 @@
 
 The figures are the client's own estimate (`EndpointCall.estimate`), at the account's price
 when there are credentials to read it with (user_data is free: no task is sent), else at the
-documented one.
+documented one. With a cache, the client is opened to look the first requests up in it
+(nothing is sent either): what it holds is counted apart and left out of the bound.
 """
 
 from __future__ import annotations
@@ -17,20 +18,28 @@ import msgspec
 from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
 from dfs_async.cli.files import broken_pipe
 from dfs_async.cli.job import Job
-from dfs_async.cli.progress import Display
+from dfs_async.cli.progress import Display, plural
 from dfs_async.errors import ConfigurationError, RunStopped
 from dfs_async.money import money
 
 if TYPE_CHECKING:
     from dfs_async import DataForSEO, Estimate, Price
 
-__all__ = ["dry_run", "estimating", "price_text", "print_dry_run", "report"]
+__all__ = ["cached_line", "dry_run", "estimating", "price_text", "print_dry_run", "report"]
 
 SHOWN: Final = 5  # first requests a dry run prints in full
 
 
 def price_text(price: Price) -> str:
     return f"{money(price.per_request)} a request + {money(price.per_item)} an item"
+
+
+def cached_line(cached: int, saved: float) -> str:
+    """What the response cache holds of a dry run's requests."""
+    return (
+        f"from the cache: {plural(cached, 'answer')} ({money(saved)} not spent), left out of"
+        " the requests and the cost bound above"
+    )
 
 
 @asynccontextmanager
@@ -43,19 +52,28 @@ async def estimating(
     Redis unreachable), RunStopped if that Redis is lost while the account is read."""
     from dfs_async import DataForSEO
 
-    # Built to check its options and to estimate: never opened, nothing is sent.
+    # Built to check its options and to estimate: nothing is sent.
     planner = DataForSEO(login="dry-run", password="dry-run", **options)
+    where: str | None = None
     if emulator or not options["account_limits"] or options["rate"] != "account":
-        yield planner, None
+        pass
     elif not (os.environ.get("DATAFORSEO_LOGIN") and os.environ.get("DATAFORSEO_PASSWORD")):
-        yield planner, "price: documented (no credentials to read the account's)"
+        where = "price: documented (no credentials to read the account's)"
     else:
         async with DataForSEO(**options) as dfs:
             account = await dfs.ready()
-            where: str | None = "price: the account's (user_data)"
+            where = "price: the account's (user_data)"
             if account is None or account.info is None:
                 where = account.notice if account is not None else None
             yield dfs, where
+        return
+    if planner.cache_spec is None:
+        yield planner, where  # never opened
+        return
+    # Opened only to reach its cache: not as one more process of the shared limits.
+    alone = {**options, "shared_limits": False}
+    async with DataForSEO(login="dry-run", password="dry-run", **alone) as dfs:
+        yield dfs, where
 
 
 def show(text: str) -> int | None:
@@ -104,7 +122,7 @@ async def print_dry_run(
 def report(job: Job, estimate: Estimate) -> str:
     """The dry run's lines: the targets, the first requests, the cost bound, the price."""
     targets, price = job.targets, estimate.price
-    todo = estimate.targets
+    todo = estimate.requests
     lines = [
         f"targets: {len(targets.valid)} valid, {len(targets.invalid)} invalid,"
         f" {len(targets.duplicates)} duplicates dropped"
@@ -112,7 +130,9 @@ def report(job: Job, estimate: Estimate) -> str:
     ]
     each = f"each {estimate.method} {estimate.path}"
     tasks = [msgspec.json.encode([task]).decode() for task in estimate.tasks]
-    if estimate.packed:
+    if estimate.packed and not estimate.requests:
+        lines.append("requests: none (the cache holds every target)")
+    elif estimate.packed:
         lines += [
             f"requests: {estimate.requests:,}, {each} with up to {estimate.page_size:,}"
             " targets, the first:",
@@ -121,7 +141,11 @@ def report(job: Job, estimate: Estimate) -> str:
             f" {money(price.per_item)} a target)",
         ]
     else:
-        lines.append(f"first-page requests: {todo}, {each} [task]:")
+        lines.append(
+            f"first-page requests: {todo}, {each} [task]:"
+            if todo or not estimate.cached
+            else "first-page requests: none (the cache holds every first page)"
+        )
         lines += [f"  {task}" for task in tasks]
         if todo > len(tasks):
             lines.append(f"  ... and {todo - len(tasks):,} more")
@@ -141,5 +165,7 @@ def report(job: Job, estimate: Estimate) -> str:
                 f" targets with more than {estimate.page_size} items need more pages: no bound"
                 " without --max-items"
             )
+    if estimate.cached:
+        lines.append(cached_line(estimate.cached, estimate.saved))
     lines.append(f"price: {price_text(price)}")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ import anyio
 from dfs_async.cli.exits import UsageError, usage_error
 from dfs_async.cli.fields import add_request_options
 from dfs_async.cli.job import command_name, prepare
-from dfs_async.cli.options import ENVIRONMENT, add_job_options, positive_int
+from dfs_async.cli.options import HELP_END, add_job_options, positive_int
 from dfs_async.cli.outputs import FORMATS
 from dfs_async.cli.run import execute
 from dfs_async.endpoints import Endpoint
@@ -80,7 +80,7 @@ exit codes:
   130  interrupted (Ctrl-C, SIGTERM); what was written is kept, --resume continues
 
 """
-    + ENVIRONMENT
+    + HELP_END
 )
 
 

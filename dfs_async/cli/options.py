@@ -1,7 +1,7 @@
 """The options every job of the command line shares (the endpoint subcommands and `audit`):
-where requests go (server.py) and how the run goes (`run`), added by `add_job_options`, and
-the client they make (`client_options`): one place, so an option added here reaches every
-job, and every job's client is made the same way.
+where requests go (server.py), the response cache (cache.py) and how the run goes (`run`),
+added by `add_job_options`, and the client they make (`client_options`): one place, so an
+option added here reaches every job, and every job's client is made the same way.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import argparse
 import math
 from typing import Any, Final
 
-from dfs_async.cli.server import add_server_options, server_options
+from dfs_async.cli.cache import CACHE_EPILOG, add_cache_options, cache_options
+from dfs_async.cli.server import EMULATOR_ORIGIN, add_server_options, server_options
 
 __all__ = [
     "API_CONCURRENCY",
-    "ENVIRONMENT",
+    "HELP_END",
     "add_job_options",
     "client_options",
     "concurrency_warning",
@@ -24,13 +25,17 @@ __all__ = [
 
 API_CONCURRENCY: Final = 30  # simultaneous requests the API allows an account
 
-ENVIRONMENT: Final = """\
+HELP_END: Final = (
+    CACHE_EPILOG
+    + """
 environment:
   DATAFORSEO_LOGIN, DATAFORSEO_PASSWORD   credentials (not needed with --emulator)
   DATAFORSEO_BASE_URL                     the API's address when --base-url is not given
   DATAFORSEO_SHARED_LIMITS                --shared-limits when it is not given
+  DATAFORSEO_CACHE                        --cache when it is not given
 """
-"""The end of every job's --help: the environment its options fall back to."""
+)
+"""The end of every job's --help: the cache, and the environment its options fall back to."""
 
 
 def positive_int(text: str) -> int:
@@ -54,8 +59,10 @@ def positive_float(text: str) -> float:
 
 
 def add_job_options(parser: argparse.ArgumentParser) -> Any:
-    """The server options, then the run's (returned: a job adds its own to it)."""
+    """The server options, the cache's, then the run's (returned: a job adds its own to
+    it)."""
     add_server_options(parser)
+    add_cache_options(parser)
     run = parser.add_argument_group("run")
     run.add_argument(
         "--concurrency",
@@ -127,6 +134,8 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
         "rate": "account" if args.rate is None else args.rate,
         "account_limits": args.account_limits,
         "max_attempts": args.max_attempts,
+        "cache_origin": EMULATOR_ORIGIN if args.emulator else None,
+        **cache_options(args),
     }
 
 

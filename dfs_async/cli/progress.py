@@ -57,6 +57,8 @@ class Snapshot:
     partial: float = 0.0  # the share of the unfinished targets done, in targets
     items_left: int | None = None  # the items still to come, when every total is known
     unit: str = "target"  # what `total` counts
+    cached: int = 0  # answers from the response cache
+    saved: float = 0.0  # what they cost when they were fetched
 
     @property
     def retries(self) -> int:
@@ -101,9 +103,10 @@ def duration(seconds: float | None) -> str:
 
 def plain_line(s: Snapshot) -> str:
     failed = f" ({s.failed} failed)" if s.failed else ""
+    cached = f", {s.cached:,} from the cache" if s.cached else ""
     return (
         f"progress: {s.done:,}/{s.total:,} {s.unit}s{failed}, {s.items_text},"
-        f" {s.requests:,} requests ({s.rate:.1f}/s), {s.retries:,} retries,"
+        f" {s.requests:,} requests ({s.rate:.1f}/s){cached}, {s.retries:,} retries,"
         f" {money(s.cost)}, eta {duration(s.eta)}"
     )
 
@@ -119,6 +122,8 @@ def summary_lines(s: Snapshot, cost_before: float, label: str = "done") -> list[
         f" answered; {retries_text(s.retry_codes)}; {money(s.cost)}{whole};"
         f" {duration(s.elapsed)}"
     ]
+    if s.cached:
+        lines.append(f"{plural(s.cached, 'answer')} from the cache ({money(s.saved)} not spent)")
     if s.empty:
         more = ", ..." if s.empty > len(s.empty_names) else ""
         had = "target had" if s.empty == 1 else "targets had"

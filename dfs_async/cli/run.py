@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from dfs_async.cli.budget import budget_left
+from dfs_async.cli.cache import watch_warnings
 from dfs_async.cli.dry_run import dry_run, price_text
 from dfs_async.cli.exits import EXIT_OK, EXIT_STOPPED, usage_error
 from dfs_async.cli.files import Ending, already_complete, broken_pipe, finish, open_outputs
@@ -38,8 +39,13 @@ async def execute(job: Job) -> int:
         display.message(already_complete(job.prog, job.files.output, job.complete))
         return EXIT_OK
     display.preamble(job.warnings, job.notices)
-    if job.dry_run:
-        return await dry_run(job, display)
+    with watch_warnings(display.message):
+        if job.dry_run:
+            return await dry_run(job, display)
+        return await _execute(job, display)
+
+
+async def _execute(job: Job, display: Display) -> int:
     from dfs_async import DataForSEO
 
     async with AsyncExitStack() as stack:
@@ -156,6 +162,8 @@ async def _run(job: Job, dfs: DataForSEO, writer: AuditWriter, display: Display)
             empty_names=tuple(writer.empty),
             partial=share,
             items_left=left if 0 < remaining <= told else None,
+            cached=stats.cache_hits,
+            saved=stats.cache_saved,
         )
 
     ending = Ending()

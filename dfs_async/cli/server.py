@@ -1,16 +1,23 @@
 """The options every command that sends takes, in one place: where its requests go
 (`--base-url`, `--sandbox` or `--emulator`) and whether its account's limits are shared with
-other processes (`--shared-limits`). `server_options` turns them into the client's."""
+other processes (`--shared-limits`). `server_options` turns them into the client's.
+
+The built-in emulator listens on a new port each run, but answers alike (it always has the
+default config): a job's client caches its answers as coming from `EMULATOR_ORIGIN`
+(`cli/options.py`), so a second run finds them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Final
 
 from dfs_async.cli.exits import UsageError
 from dfs_async.emulator.serve import MISSING_UVICORN, has_uvicorn
+
+EMULATOR_ORIGIN: Final = "dfs-async emulator (its default config)"
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:

@@ -133,6 +133,11 @@ class Emulator:
             serve = self._live if endpoint.method == "POST" else self._get
             self._routes[endpoint.method, endpoint.path] = functools.partial(serve, endpoint)
 
+    def expire_tokens(self) -> None:
+        """Refuse every `search_after_token` given so far (40501), as the API refuses a
+        token whose search it no longer holds; the data stays the same."""
+        self.corpus.token_epoch += 1
+
     def reset_counters(self) -> None:
         """Zero the counters (requests in flight stay counted)."""
         self.counters = Counters(

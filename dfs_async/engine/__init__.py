@@ -9,7 +9,9 @@ Rooms of one job each:
 - `single`: an awaited call, one request;
 - `stream`: what both kinds of stream share (workers, units, delivery, backoff, stopping);
 - `pages`: the stream of a paged or unpaged endpoint, a request per page;
-- `bulk`: the stream of a bulk endpoint, up to 1,000 targets a request.
+- `bulk`: the stream of a bulk endpoint, up to 1,000 targets a request;
+- `recall`: the response cache as the engine uses it (what a request takes from it instead
+  of the server, what it keeps); imported only by a client that has a cache.
 """
 
 from __future__ import annotations

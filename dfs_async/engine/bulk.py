@@ -8,18 +8,20 @@ pack for every work slot, and the next one filling.
 A target gets its plan only when it needs one: when it resumes an earlier run, or when its
 request ends other than answered (`_planned`). A target answered at its first request, the
 common case, needs no ledger: its events are the ones its plan would give
-(`Bulk.first_answers`), and a request answers a thousand of them. A response cache answers
-a target's record where targets are read (`_pull_many`, `_pull`), before the packer: a pack
-is made only of the targets it lacked.
+(`Bulk.first_answers`), and a request answers a thousand of them.
+
+The response cache answers a target's record where targets are read (`_take`), a read's
+worth of targets looked up at once, before the packer: a pack is made only of the targets
+the cache lacked, and its answer's items are kept, each under its target's key.
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from dfs_async.codes import INVALID_FIELD, Action
 from dfs_async.engine.stream import Chunk, Run, SyncTargets, Unit
@@ -27,6 +29,9 @@ from dfs_async.errors import InvalidTarget
 from dfs_async.plan import ONLY_REQUEST, Bulk, Pack, Packer, pack_fields
 from dfs_async.records import Event, PageProgress
 from dfs_async.wire import Outcome, build_task
+
+if TYPE_CHECKING:
+    from dfs_async.engine.recall import Recall
 
 __all__ = ["BulkRun"]
 
@@ -45,6 +50,7 @@ class BulkRun(Run[Pack[Unit]]):
         active = (concurrency + 1) * self.packer.capacity
         super().__init__(*args, concurrency=concurrency, max_active=active, **kwargs)
         self._key = operator.attrgetter(kind.key_field)  # of an item: the target it names
+        self._cache_key: Callable[[str], str] | None = None  # a target's, made when needed
 
     def _task_fields(self, fields: dict[str, Any]) -> MappingProxyType[str, Any]:
         return IN_A_PACK
@@ -53,11 +59,10 @@ class BulkRun(Run[Pack[Unit]]):
         """The next pack, as full as the targets allow.
 
         Units with an owed request enter the packer; targets are read until a pack is full
-        (or the targets end), so packs are full but the last. A plain iterable of targets
-        is read a pack's worth at a time (`_pull_many`), an async one target by target.
+        (or the targets end), so packs are full but the last: a pack's worth at a time
+        (`_read`, `_take`).
         """
         packer, ready = self.packer, self._ready
-        sync = self._targets.iterator if isinstance(self._targets, SyncTargets) else None
         while not self._draining:
             while ready:
                 unit = ready.popleft()
@@ -67,10 +72,7 @@ class BulkRun(Run[Pack[Unit]]):
                     packer.add(unit, unit.target)
             room = min(packer.capacity - packer.waiting, self._max_active - self._active)
             if room > 0 and not self._targets_done:
-                if sync is None:
-                    await self._pull()
-                else:
-                    await self._pull_many(sync, room)
+                await self._take(await self._read(room))
                 continue
             pack = packer.next_pack()
             if pack is not None:
@@ -80,16 +82,15 @@ class BulkRun(Run[Pack[Unit]]):
             await self._idle()
         return None
 
-    def _worst(self, pack: Pack[Unit]) -> float:
-        """One task: one request's price, and a row per target."""
-        return self.engine.price(self.endpoint).worst(len(pack))
-
-    async def _send(self, pack: Pack[Unit], worst: float) -> None:
-        """One pack as one task; what it brings (each target's Record, PageDone and
-        TargetDone or Failure, in the pack's order) as one chunk, held until the caller
-        consumed it."""
+    async def _send(self, pack: Pack[Unit]) -> None:
+        """One pack as one task (admitted at one request's price and a row per target); what
+        it brings (each target's Record, PageDone and TargetDone or Failure, in the pack's
+        order) as one chunk, held until the caller consumed it."""
         handed = landed = False
         try:
+            worst = self.engine.price(self.endpoint).worst(len(pack))
+            if not self._admit(worst):
+                return
             task = build_task(self.endpoint, self.fields, pack_fields(pack.targets), ONLY_REQUEST)
             outcome = await self.engine.exchange(self.endpoint, task, worst, self._landing)
             landed = True
@@ -117,7 +118,13 @@ class BulkRun(Run[Pack[Unit]]):
         result = outcome.result
         items = (result.items or ()) if result is not None else ()
         item_of = dict(zip(map(self._key, items), items, strict=True)).get
-        stats = self.engine.stats
+        engine = self.engine
+        if engine.recall is not None:
+            key = self._target_key(engine.recall)
+            targets = pack.targets
+            share = outcome.cost / len(targets)
+            engine.recall.keep_items(map(key, targets), map(item_of, targets), share)
+        stats = engine.stats
         stats.pages += 1
         units = pack.keys
         if not any(map(_PLANNED, units)):  # a fresh pack, the common case: all at once
@@ -189,14 +196,28 @@ class BulkRun(Run[Pack[Unit]]):
             owed = plan.owed()  # in flight, as it is
             assert owed == [ONLY_REQUEST], owed
 
-    async def _pull_many(self, targets: Iterator[Any], n: int) -> None:
-        """Read up to `n` units of work from a plain iterator, as `_pull` does one by one:
-        a valid one's owed request goes into the packer at once; the events of the others
-        (an invalid target's Failure, the TargetDone of one a resume had finished) go out as
-        one chunk. A target with no progress to resume gets no plan until it needs one."""
-        raws = list(itertools.islice(targets, n))
+    async def _read(self, n: int) -> list[Any]:
+        """Up to `n` units of work from the targets; fewer when they end."""
+        targets = self._targets
+        if isinstance(targets, SyncTargets):
+            raws = list(itertools.islice(targets.iterator, n))
+        else:
+            raws = []
+            try:
+                while len(raws) < n:
+                    raws.append(await anext(targets))
+            except StopAsyncIteration:
+                pass
         if len(raws) < n:
             self._targets_done = True
+        return raws
+
+    async def _take(self, raws: list[Any]) -> None:
+        """Units of work read (`_read`), as `_pull` takes one: a valid one's owed request
+        goes into the packer at once, unless the cache holds its target's item; the events
+        of the others (an invalid target's Failure, the TargetDone of one a resume had
+        finished, a cached target's Record, PageDone and TargetDone) go out as one chunk.
+        A target with no progress to resume gets no plan until it needs one."""
         keys = self.endpoint.keys_of(raws)
         valid = set(map(type, keys)) <= {str}
         resume = self.resume
@@ -205,15 +226,20 @@ class BulkRun(Run[Pack[Unit]]):
                 None if isinstance(key, InvalidTarget) else resume(key) for key in keys
             ]
         )  # fmt: skip
-        packer = self.packer
+        packer, recall = self.packer, self.engine.recalling()
         if valid and not any(progresses):  # the common case: all valid and fresh, at once
             names = cast("list[str]", keys)
+            events: list[Event] = []
+            if recall is not None:
+                names, events = await self._recall_fresh(recall, names)
             units = list(map(Unit, names, itertools.repeat(IN_A_PACK), itertools.repeat(None)))
             self._active += len(units)
             packer.add_many(zip(units, names, strict=True))
+            if events:
+                await self._deliver(Chunk(events))
             return
         entries: list[tuple[Unit, str]] = []
-        events: list[Event] = []
+        events = []
         for raw, target, progress in zip(raws, keys, progresses, strict=True):
             if isinstance(target, InvalidTarget):
                 events.append(self._invalid(raw, target))
@@ -230,6 +256,62 @@ class BulkRun(Run[Pack[Unit]]):
             for page in plan.owed():
                 assert page == ONLY_REQUEST, page
                 entries.append((unit, target))
+        if recall is not None and entries:
+            entries = await self._recall_units(recall, entries, events)
         packer.add_many(entries)
         if events:
             await self._deliver(Chunk(events))
+
+    def _target_key(self, recall: Recall) -> Callable[[str], str]:
+        """The cache key of a target of this run (the task's fields and the target)."""
+        if self._cache_key is None:
+            self._cache_key = recall.target_key(self.endpoint, self.fields)
+        return self._cache_key
+
+    async def _cached_items(self, recall: Recall, targets: Sequence[str]) -> list[Any]:
+        """The item the cache holds of each of `targets` (None: a miss), counted as hits."""
+        entries = await recall.items(self.endpoint, list(map(self._target_key(recall), targets)))
+        found = [i for i, entry in enumerate(entries) if entry is not None]
+        items: list[Any] = [None] * len(targets)
+        if found:
+            values = [entries[i].value for i in found]  # type: ignore[union-attr]
+            hits, saved = 0, 0.0
+            for i, item in zip(found, recall.decode_items(self.endpoint, values), strict=True):
+                if item is not None:
+                    items[i] = item
+                    hits += 1
+                    saved += entries[i].cost  # type: ignore[union-attr]
+            recall.served(hits, hits, saved)
+        return items
+
+    async def _recall_fresh(
+        self, recall: Recall, targets: list[str]
+    ) -> tuple[list[str], list[Event]]:
+        """Fresh targets: those the cache lacks, and the events of those it holds."""
+        items = await self._cached_items(recall, targets)
+        if not any(item is not None for item in items):
+            return targets, []
+        held = [(t, item) for t, item in zip(targets, items, strict=True) if item is not None]
+        events, _ = self.kind.first_answers([t for t, _ in held], [item for _, item in held])
+        self.engine.stats.targets_done += len(held)
+        return [t for t, item in zip(targets, items, strict=True) if item is None], events
+
+    async def _recall_units(
+        self, recall: Recall, entries: list[tuple[Unit, str]], events: list[Event]
+    ) -> list[tuple[Unit, str]]:
+        """Units owing their request: those the cache lacks; the events of those it holds
+        are added to `events` (as their request's answer would give them)."""
+        items = await self._cached_items(recall, [target for _, target in entries])
+        lacking: list[tuple[Unit, str]] = []
+        for (unit, target), item in zip(entries, items, strict=True):
+            if item is None:
+                lacking.append((unit, target))
+            elif unit.plan_or_none is None:
+                events += self.kind.first_answers((target,), (item,))[0]
+                unit.reported = True
+                self._active -= 1
+                self.engine.stats.targets_done += 1
+            else:  # a resumed target whose request is owed
+                events += self._answered(unit, ONLY_REQUEST, item)[0]
+                events.append(self._final(unit))
+        return lacking

@@ -13,15 +13,16 @@ A shared pacing (`shared_limits`) keeps the daily limits itself: its slot raises
 DailyLimitReached, or SharedLimitsUnavailable when its Redis is lost; nothing is sent then
 and the request is settled at no cost.
 
-A response cache plugs in before `admit`: a hit takes no slot, no place in the window and
-costs nothing.
+The response cache (`recall`, a `Recall` when the client has one; `recalling`) is asked
+before `admit`: a hit takes no slot, no place in the window and costs nothing; `exchange`
+hands a delivered answer's body to the caller's `keep` for the next time.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
@@ -44,6 +45,9 @@ from dfs_async.retry import RetryPolicy
 from dfs_async.transport import Answer, NetworkFailure, Transport
 from dfs_async.wire import Outcome, encode_tasks, read
 
+if TYPE_CHECKING:
+    from dfs_async.engine.recall import Keep, Recall
+
 __all__ = ["Engine"]
 
 log: Final = logging.getLogger("dfs_async")
@@ -54,6 +58,7 @@ class Engine:
 
     `reads_account`: read user_data before the first request (`ready`): its rate paces the
     client, its prices bound the budget, its daily limits stop a run before a refusal.
+    `recall`: the response cache, None without one.
     """
 
     def __init__(
@@ -66,6 +71,7 @@ class Engine:
         budget: Budget,
         base_url: str = "the server",
         reads_account: bool = False,
+        recall: Recall | None = None,
     ) -> None:
         self.transport = transport
         self.pacer = pacer
@@ -73,6 +79,7 @@ class Engine:
         self.stats = stats
         self.budget = budget
         self.base_url = base_url  # for messages only (never carries credentials)
+        self.recall = recall
         self.account: Account | None = None  # once read
         self.reached = False  # the server gave some HTTP answer once (see `retries`)
         self._unread = reads_account  # the account is still to be read before a request
@@ -127,6 +134,12 @@ class Engine:
 
     # -- one request ---------------------------------------------------------------------
 
+    def recalling(self) -> Recall | None:
+        """The response cache to answer a request from: None without one, and once the
+        client is stopped (the request then meets `admit`, which refuses it: a stop ends a
+        run at its next request, whether the cache holds its answer or not)."""
+        return None if self.stopping else self.recall
+
     def admit(self, endpoint: Endpoint, worst: float) -> None:
         """Admit one request of `endpoint` that can cost `worst`: DailyLimitReached when the
         account's daily limit of it is used up, BudgetExhausted when it could pass the
@@ -148,12 +161,14 @@ class Engine:
         task: Mapping[str, Any],
         worst: float,
         landing: anyio.Semaphore | None = None,
+        keep: Keep | None = None,
     ) -> Outcome:
         """Send one request of `task` (admitted at `worst`) and read its outcome.
 
         `landing` (a stream's): taken between the answer and its decoding, and held by the
         caller once this returns (see `stream`, "Memory"); cancelled while waiting for it,
-        the answer is still read for what it cost.
+        the answer is still read for what it cost. `keep`: given a delivered outcome and
+        the body it came in (the response cache keeps it).
         """
         if self._unread:
             await self.ready()
@@ -182,7 +197,9 @@ class Engine:
             self.budget.settle(worst, outcome.cost if outcome is not None else 0.0, endpoint.name)
         assert outcome is not None
         action = outcome.action
-        if action is Action.SLOW_DOWN:
+        if keep is not None and action is Action.DELIVER and type(answer) is Answer:
+            keep(outcome, answer.body)
+        elif action is Action.SLOW_DOWN:
             await self.pacer.slow_down(sent_at)
         elif action is Action.FEWER_AT_ONCE:
             await self.pacer.fewer_at_once(sent_at)

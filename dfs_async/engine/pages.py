@@ -51,19 +51,37 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
             await self._idle()
         return None
 
-    def _worst(self, work: tuple[Unit, PageRequest]) -> float:
-        return self.engine.price(self.endpoint).worst(work[1].limit)
-
-    async def _send(self, work: tuple[Unit, PageRequest], worst: float) -> None:
+    async def _send(self, work: tuple[Unit, PageRequest]) -> None:
         """One page: its records and PageDone (and its unit's end, if this was its last) as
-        one chunk, held until the caller consumed it."""
+        one chunk, held until the caller consumed it; from the cache if it holds the page
+        (and the unit does not `skips_cache`), else from the server (and kept)."""
         unit, page = work
         engine, endpoint = self.engine, self.endpoint
         handed = landed = False
         try:
-            unit.sent(page)
             task = build_task(endpoint, self.fields, unit.task_fields, page)
-            outcome = await engine.exchange(endpoint, task, worst, self._landing)
+            recall = engine.recalling()
+            keep = None
+            if recall is not None:
+                key = recall.key(endpoint, task)
+                entry = None if unit.skips_cache else await recall.entry(key)
+                if entry is not None:
+                    await self._landing.acquire()
+                    landed = True
+                    hit = recall.decoded(endpoint, entry)
+                    if hit is not None:
+                        recalled, items = self._answered(unit, page, hit.result)
+                        recall.served(1, items, hit.cost)
+                        handed = await self._deliver_page(unit, recalled)
+                        return
+                    self._landing.release()
+                    landed = False
+                keep = recall.keeper(key, page)
+            worst = engine.price(endpoint).worst(page.limit)
+            if not self._admit(worst):
+                return
+            unit.sent(page)
+            outcome = await engine.exchange(endpoint, task, worst, self._landing, keep)
             landed = True
             events: list[Event] = []
             if outcome.action is Action.DELIVER:
@@ -71,9 +89,14 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
                 engine.delivered(items)
             elif not self._not_answered(unit, page, outcome):
                 return  # the run stopped
-            if self._finished(unit) and unit.delivering == 0:  # its last page, or its failure
-                events.append(self._final(unit))
-            handed = await self._deliver_held(events, (unit,) if events else ())
+            handed = await self._deliver_page(unit, events)
         finally:
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
+
+    async def _deliver_page(self, unit: Unit, events: list[Event]) -> bool:
+        """A page's events, and its unit's end if this was its last page (or its failure),
+        handed held (`_deliver_held`)."""
+        if self._finished(unit) and unit.delivering == 0:
+            events.append(self._final(unit))
+        return await self._deliver_held(events, (unit,) if events else ())

@@ -1,4 +1,5 @@
-"""An awaited call: one request of one unit of work, retried by the policy."""
+"""An awaited call: one request of one unit of work, retried by the policy; or its answer
+from the response cache (`Engine.recall`), which keeps the answers it fetches."""
 
 from __future__ import annotations
 
@@ -38,21 +39,34 @@ async def call(
 
     Raises TaskFailed when the request is wrong or its retries ran out, a RunStopped when
     the run cannot go on (the account, the budget, the daily limit, a server never reached).
+    An answer from the cache cost nothing (a `Page`'s `cost` is 0).
     """
     limit = rows if rows is not None else fields.get("limit", endpoint.default_limit or 1)
     page = PageRequest(int(fields.get("offset", 0)), int(limit))
     task = build_task(endpoint, fields, unit)
     tries = Tries()
     await engine.ready()
+    recall = engine.recalling() if endpoint.takes_units else None
+    keep = None
+    if recall is not None:
+        cache_key = recall.key(endpoint, task)
+        entry = await recall.entry(cache_key)
+        hit = None if entry is None else recall.decoded(endpoint, entry)
+        if hit is not None:
+            answer = endpoint.paging.answer(key, page, hit.results, 0.0)
+            recall.served(1, _items(answer), hit.cost)
+            return answer
+        keep = recall.keeper(cache_key, page)
     while True:
         worst = engine.price(endpoint).worst(page.limit)
         engine.admit(endpoint, worst)
-        outcome = await engine.exchange(endpoint, task, worst)
+        outcome = await engine.exchange(endpoint, task, worst, keep=keep)
         tries.sent += 1
         if outcome.action is Action.DELIVER:
             answer = endpoint.paging.answer(key, page, outcome.results, outcome.cost)
-            paged = isinstance(answer, Page | PagedResult)
-            engine.delivered(len(answer.items or ()) if paged else 1)
+            engine.delivered(_items(answer))
+            if recall is not None and recall.due:
+                await recall.flush()
             return answer
         step = engine.after(outcome, tries, key)
         if isinstance(step, RunStopped):
@@ -62,3 +76,8 @@ async def call(
         engine.stats.count_retry(outcome.cause)
         log.debug("%s: %s %s, retrying in %.2fs", key, outcome.code, outcome.message, step)
         await anyio.sleep(step)
+
+
+def _items(answer: Any) -> int:
+    """The records an answer holds: a page's items, else one."""
+    return len(answer.items or ()) if isinstance(answer, Page | PagedResult) else 1

@@ -24,8 +24,16 @@ caller leaves waiting, all but `PAGES_AHEAD` wait as the bytes they came in, not
 Each answered page is delivered as its Records followed by a `PageDone`, and a unit's end as
 its `TargetDone` or `Failure`; a stream given `resume` progress starts each target's plan
 from it (seeded: the pages answered before are not asked again), which is how a killed run
-resumes page by page. A response cache plugs in between `_next` and the admission: a hit is
-delivered as an answer without a slot, a place in the rate window or a cost.
+resumes page by page.
+
+The response cache (`Engine.recall`): a kind of run asks it before admitting a request (a
+page, `pages`) or as it reads its targets (a bulk target's item, `bulk`); a hit is
+delivered as an answer would be (the same events, the same delivery: a page's chunk takes a
+work slot and a landing), without a pacing slot, a place in the rate window or a cost. The
+answers fetched are kept, batched: a worker writes the batch when it is due, and the run
+writes what is left when it ends. A unit whose plan goes on after a failure (a cursor chain
+walked again after its token was refused: the token may have come from the cache) asks the
+server from then on.
 """
 
 from __future__ import annotations
@@ -88,6 +96,7 @@ class Unit(msgspec.Struct, gc=False, eq=False):
     queued: bool = False  # in the ready queue (may have owed pages)
     delivering: int = 0  # chunks of this unit being handed to the stream right now
     reported: bool = False  # its TargetDone / Failure is out
+    skips_cache: bool = False  # its pages are asked of the server, never of the cache
 
     @property
     def plan(self) -> JobPlan[Any]:
@@ -125,6 +134,7 @@ class Unit(msgspec.Struct, gc=False, eq=False):
         plan.on_failure(page, outcome.code, outcome.message)
         if plan.failure is None:
             self.answered(page)
+            self.skips_cache = True
             return True
         if not had_failed:
             self.failed_tries = tries.sent
@@ -146,10 +156,10 @@ class Chunk:
 class Run(Generic[W]):
     """One stream: every item of every target, sent as chunks of events into `send`.
 
-    A kind of run says what the next request carries (`_next`), what it may cost (`_worst`)
-    and how it is sent and landed (`_send`); the rest is here. `error` holds the RunStopped
-    that ended it early (account error, budget, daily limit, unreachable). `resume(target)`
-    gives what an earlier run delivered of a (normalised) target, or None.
+    A kind of run says what the next request carries (`_next`) and how it is admitted at
+    what it may cost, sent and landed (`_send`); the rest is here. `error` holds the
+    RunStopped that ended it early (account error, budget, daily limit, unreachable).
+    `resume(target)` gives what an earlier run delivered of a (normalised) target, or None.
     """
 
     # Set up by `run`, inside the event loop.
@@ -215,6 +225,8 @@ class Run(Generic[W]):
                     async with anyio.create_task_group() as requests:
                         for _ in range(self.concurrency):
                             requests.start_soon(self._worker)
+                    if engine.recall is not None:
+                        await engine.recall.flush()
                     outer.cancel_scope.cancel()
             finally:
                 aclose = getattr(self._targets, "aclose", None)
@@ -231,13 +243,10 @@ class Run(Generic[W]):
         run drains). Called by one worker at a time."""
         raise NotImplementedError
 
-    def _worst(self, work: W) -> float:
-        """The most the request of `work` can cost."""
-        raise NotImplementedError
-
-    async def _send(self, work: W, worst: float) -> None:
-        """Send the request of `work` (admitted at `worst`) and deliver what it brings; its
-        work slot is released (`_free`) or handed to the caller's consumption."""
+    async def _send(self, work: W) -> None:
+        """Admit the request of `work` (`_admit`), send it and deliver what it brings (or
+        what the cache holds of it); its work slot is released (`_free`) or handed to the
+        caller's consumption."""
         raise NotImplementedError
 
     # -- stopping -----------------------------------------------------------------------
@@ -264,26 +273,31 @@ class Run(Generic[W]):
         until nothing is left. One picks at a time (`_picking`), so requests go in the order
         of the ready queue. Workers rather than a task per request: under anyio a task costs
         more than the rest of a small request's own bookkeeping."""
-        engine, endpoint = self.engine, self.endpoint
+        recall = self.engine.recall
         while not self._draining:
             await self._work.acquire()
             async with self._picking:
                 work = await self._next()
-                if work is None:
-                    self._work.release()
-                    return
-                worst = self._worst(work)
-                try:
-                    engine.admit(endpoint, worst)
-                except (BudgetExhausted, DailyLimitReached, Interrupted) as exc:
-                    self._work.release()
-                    self._drain(exc)
-                    return
+            if work is None:
+                self._work.release()
+                return
             try:
-                await self._send(work, worst)
+                await self._send(work)
             except RunStopped as exc:  # the pacing's: a daily limit, its Redis lost
                 self._drain(exc)
                 return
+            if recall is not None and recall.due:
+                await recall.flush()
+
+    def _admit(self, worst: float) -> bool:
+        """Admit a request that can cost `worst` (`Engine.admit`); False when the budget or
+        a daily limit refused it, or the client was stopped: the run drains."""
+        try:
+            self.engine.admit(self.endpoint, worst)
+        except (BudgetExhausted, DailyLimitReached, Interrupted) as exc:
+            self._drain(exc)
+            return False
+        return True
 
     async def _pull(self) -> None:
         """Read one unit of work: its unit, queued; a Failure for an invalid one, a

@@ -290,7 +290,7 @@ def backlinks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
     one_hundred = option(task, BacklinksRequest, "rank_scale") == "one_hundred"
     print_ = fingerprint(seed, task)
     if "search_after_token" in task:
-        start = read_token(seed, task["search_after_token"], print_)
+        start = read_token(seed, task["search_after_token"], print_, corpus.token_epoch)
     source = corpus.source(target, option(task, BacklinksRequest, "include_subdomains"))
     custom = task.get("custom_mode")
     simple = mode == "as_is" and not custom and "filters" not in task and "order_by" not in task
@@ -321,7 +321,9 @@ def backlinks(corpus: Corpus, task: Mapping[str, Any]) -> tuple[Any, int]:
         total_count=total,
         items_count=len(items),
         items=items,
-        search_after_token=make_token(seed, after, print_) if after < total else None,
+        search_after_token=make_token(seed, after, print_, corpus.token_epoch)
+        if after < total
+        else None,
     )
     return result, len(items)
 

@@ -164,6 +164,7 @@ class Corpus:
         self._pages: Cache[bytes, list[DomainPageSummary]] = Cache(hosts * MB, _nbytes)
         self._derived: Cache[bytes, Any] = Cache(hosts * MB // 2, _nbytes)
         self.records = RecordCache(config.seed)
+        self.token_epoch = 0  # backlinks tokens of another epoch are refused (figures.py)
 
     # -- dispatch ---------------------------------------------------------------------------
 

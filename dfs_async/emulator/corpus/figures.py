@@ -8,7 +8,9 @@ and the backlinks token.
   where the fingerprint is a keyed hash (key: the seed) of every other field of the request
   (tag, limit and offset included) and the mac a keyed hash of the rest: it survives a restart
   with the same seed, and a tampered token, or one sent with another field changed, is
-  refused (ValidationError on `search_after_token`, 40501).
+  refused (ValidationError on `search_after_token`, 40501). The mac is keyed by the token
+  `epoch` too: a new epoch (`Emulator.expire_tokens`) refuses every token made before, as
+  the API refuses a token whose search it no longer holds.
 """
 
 from __future__ import annotations
@@ -80,22 +82,27 @@ def fingerprint(seed: int, task: Mapping[str, Any]) -> str:
     return hashlib.blake2b(data, key=_key(seed), digest_size=8).hexdigest()
 
 
-def make_token(seed: int, position: int, print_: str) -> str:
+def _mac(seed: int, epoch: int, raw: str) -> str:
+    key = _key(seed) + f":mac:{epoch}".encode()
+    return hashlib.blake2b(raw.encode(), key=key, digest_size=8).hexdigest()
+
+
+def make_token(seed: int, position: int, print_: str, epoch: int = 0) -> str:
     raw = f"t1:{position}:{print_}"
-    mac = hashlib.blake2b(raw.encode(), key=_key(seed) + b":mac", digest_size=8).hexdigest()
+    mac = _mac(seed, epoch, raw)
     return base64.urlsafe_b64encode(f"{raw}:{mac}".encode()).decode().rstrip("=")
 
 
-def read_token(seed: int, token: str, print_: str) -> int:
-    """The position a token resumes at; ValidationError unless it is this request's."""
+def read_token(seed: int, token: str, print_: str, epoch: int = 0) -> int:
+    """The position a token resumes at; ValidationError unless it is this request's, made
+    in this `epoch`."""
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         version, position, got, mac = text.split(":")
         pos = int(position)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("search_after_token", "not a token of this API") from None
-    raw = f"{version}:{position}:{got}"
-    want = hashlib.blake2b(raw.encode(), key=_key(seed) + b":mac", digest_size=8).hexdigest()
+    want = _mac(seed, epoch, f"{version}:{position}:{got}")
     if version != "t1" or mac != want or pos < 0:
         raise ValidationError("search_after_token", "not a token of this API")
     if got != print_:
