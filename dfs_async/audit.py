@@ -47,6 +47,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from dfs_async.account import DailyLimitReached
+from dfs_async.background import end_background
 from dfs_async.codes import INVALID_FIELD
 from dfs_async.endpoints import BY_NAME
 from dfs_async.errors import (
@@ -466,19 +467,12 @@ class AuditStream:
     ) -> bool | None:
         task_group, receive = self._task_group, self._receive
         assert task_group is not None and receive is not None
-        task_group.cancel_scope.cancel()
         self._ended = True
-        body_failed = exc is not None
-        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
-            exc_type = exc = tb = None  # the block's own error propagates as it is
-        try:
-            suppress = await task_group.__aexit__(exc_type, exc, tb)
-        finally:
-            receive.close()
-        if not body_failed and self.error is not None and not self._raised:
+        suppress = await end_background(task_group, receive, exc_type, exc, tb)
+        if exc is None and self.error is not None and not self._raised:
             self._raised = True
             raise self.error
-        return None if body_failed else suppress
+        return suppress
 
     async def _run_parts(self, send: MemoryObjectSendStream[Any]) -> None:
         """Every part at once, in a task group of their own: a stop cancels them, not the

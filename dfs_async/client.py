@@ -32,6 +32,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 import dfs_async.models as models
 from dfs_async.account import DEFAULT_RATE, Account, AccountInfo
 from dfs_async.audit import AuditCall
+from dfs_async.background import end_background
 from dfs_async.duration import DAY
 from dfs_async.endpoints import BY_NAME, Endpoint, Price, signatures
 from dfs_async.engine import Budget, Chunk, Engine, Run, call, open_run
@@ -501,36 +502,13 @@ class RecordStream(Generic[T]):
     ) -> bool | None:
         task_group, receive = self._task_group, self._receive
         assert task_group is not None and receive is not None
-        task_group.cancel_scope.cancel()
         self._ended = True
-        body_failed = exc is not None
-        if exc is not None and not isinstance(exc, anyio.get_cancelled_exc_class()):
-            # The block raised (RunStopped from the iteration, or the caller's own error):
-            # close the group as if it ended normally, so the error propagates as it is
-            # (trio would wrap it in an ExceptionGroup).
-            exc_type = exc = tb = None
-        try:
-            suppress = await task_group.__aexit__(exc_type, exc, tb)
-        except BaseExceptionGroup as group:
-            # One failure inside (say, from the caller's own target iterator): raise it as
-            # it is rather than wrapped in a group the caller did not ask for.
-            sole: BaseException = group
-            while isinstance(sole, BaseExceptionGroup) and len(sole.exceptions) == 1:
-                sole = sole.exceptions[0]
-            if sole is group:
-                raise
-            raise sole from None
-        finally:
-            # Only now: a sender still blocked when the stream closed would raise
-            # BrokenResourceError instead of taking its cancellation.
-            receive.close()
+        suppress = await end_background(task_group, receive, exc_type, exc, tb)
         error = self._run.error
-        if not body_failed and error is not None and not self._raised:
+        if exc is None and error is not None and not self._raised:
             self._raised = True
             raise error
-        # Never swallow the block's own exception (trio's nursery answers True when it
-        # was told the block ended normally).
-        return None if body_failed else suppress
+        return suppress
 
     def __aiter__(self) -> _Records[T]:
         return _Records(self)
