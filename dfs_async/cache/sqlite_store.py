@@ -356,7 +356,8 @@ class SqliteStore:
                 for key, e in entries.items()
             ]
             with _transaction(db):
-                replaced = _ranges(db, "hash IN", [_hash(key) for key in large]) if large else {}
+                hashes = [_hash(key) for key in large]
+                replaced = _ranges(db, f"hash IN ({','.join('?' * len(hashes))})", hashes)
                 db.executemany(
                     "INSERT OR REPLACE INTO entries (hash, key, stored_at, expires_at, cost,"
                     " size, value, segment, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -431,13 +432,15 @@ class SqliteStore:
                 expired = _ranges(db, "expires_at <= ?", (now,))
                 dropped = db.execute("DELETE FROM entries WHERE expires_at <= ?", (now,)).rowcount
             self._give_back(expired)
-            files = {path.name: path for path in self.blobs.glob(f"*{SUFFIX}")}
             ends = dict(
                 db.execute(
                     "SELECT segment, max(offset + size) FROM entries"
                     " WHERE segment IS NOT NULL GROUP BY segment"
                 )
             )
+            # Listed after the rows were read: a segment is made before its first row, so
+            # one that has rows and is not listed is gone.
+            files = {path.name: path for path in self.blobs.glob(f"*{SUFFIX}")}
             gone = [(name,) for name in ends if name not in files]
             if gone:
                 with _transaction(db):
@@ -473,19 +476,22 @@ class SqliteStore:
             idle, self._idle = self._idle, []
         for db in idle:
             await anyio.to_thread.run_sync(db.close)
+        await anyio.to_thread.run_sync(self._close_segment)
+
+    def _close_segment(self) -> None:
         with self._appending:
             segment, self._segment = self._segment, None
-        if segment is not None:
-            await anyio.to_thread.run_sync(segment.close)
+            if segment is not None:
+                segment.close()
 
 
 def _ranges(
     db: sqlite3.Connection, test: str, args: Sequence[float]
 ) -> dict[str, list[tuple[int, int]]]:
-    """Where the values of the rows that pass `test` are: (offset, size) by segment.
-    `test` is "hash IN" (`args`: hashes) or a condition on `?` (`args`: its values)."""
-    if test == "hash IN":
-        test = f"hash IN ({','.join('?' * len(args))})"
+    """Where the values outside the rows that pass `test` (with `args`) are: (offset, size)
+    by segment."""
+    if not args:
+        return {}
     ranges: dict[str, list[tuple[int, int]]] = {}
     rows = db.execute(
         f"SELECT segment, offset, size FROM entries WHERE segment IS NOT NULL AND {test}", args
