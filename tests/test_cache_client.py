@@ -356,6 +356,48 @@ class DictStore:
         self.closed = True
 
 
+class CountingStore(DictStore):
+    """A DictStore that counts its lookups (calls and keys)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: list[int] = []
+
+    async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
+        self.lookups.append(len(keys))
+        return await super().get_many(keys, max_age=max_age)
+
+
+async def test_a_stream_looks_first_pages_up_a_batch_at_a_time(tmp_path: Path) -> None:
+    """One lookup a batch of targets (their first pages), not one a page; a target whose
+    first page the cache lacks is fetched to its end (one walk, one snapshot of its data),
+    even if the cache holds later pages."""
+    small = {f"t{i}.com": 10 for i in range(60)}
+    async with emulator(target_sizes={**small, "two.com": 2500}) as emu:
+        store = CountingStore()
+        async with client(emu, store) as dfs:
+            events = await events_of(dfs.backlinks.domain_pages_summary, [*small, "two.com"])
+        assert sum(type(e) is TargetDone for e in events) == 61
+        items = sum(type(e) is Record and e.target == "two.com" for e in events)
+        assert emu.app.counters.requests == 63 and len(store.entries) == 63
+        assert sum(store.lookups) == 61 and len(store.lookups) <= 4  # batches of 30
+        # only two.com's later pages held: its first is fetched, and so are the others
+        later = {
+            key: entry
+            for key, entry in store.entries.items()
+            if msgspec.json.decode(entry.value)["tasks"][0]["data"].get("offset", 0) > 0
+        }
+        assert len(later) == 2
+        emu.app.reset_counters()
+        store = CountingStore()
+        store.entries.update(later)
+        async with client(emu, store) as dfs:
+            events = await events_of(dfs.backlinks.domain_pages_summary, ["two.com"])
+            assert dfs.stats.cache_hits == 0
+        assert sum(type(e) is Record for e in events) == items > 2000
+        assert emu.app.counters.requests == 3 and store.lookups == [1]
+
+
 async def test_a_store_of_one_s_own_stays_open(dfs_emulator: EmulatorHandle) -> None:
     store = DictStore()
     for _ in range(2):

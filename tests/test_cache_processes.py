@@ -1,5 +1,5 @@
 """Two real processes writing and reading one cache file at once (one on asyncio, one on
-trio): no corruption, no lost entry."""
+trio), small values and large ones (in segments): no corruption, no lost entry."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ import anyio
 from dfs_async.cache import Entry, SqliteStore
 
 def value(key):  # from the key alone: any reader can check what it got
-    return hashlib.sha256(key.encode()).digest() * (1 + len(key) % 50)
+    times = 1200 if key.startswith("shared") else 1 + len(key) % 50  # large: in a segment
+    return hashlib.sha256(key.encode()).digest() * times
 
 async def main(path, me, other, rounds, per_round):
     store = await SqliteStore.open(path)
@@ -46,7 +47,8 @@ anyio.run(main, path, me, other, int(rounds), int(per_round), backend=backend)
 
 
 def value(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest() * (1 + len(key) % 50)
+    times = 1200 if key.startswith("shared") else 1 + len(key) % 50
+    return hashlib.sha256(key.encode()).digest() * times
 
 
 def test_two_processes_share_one_file(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@ asyncio and trio."""
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,9 +13,16 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dfs_async.cache import Cache, CacheStats, CacheStore, Entry, open_cache, open_store
+from dfs_async.cache import (
+    Cache,
+    CacheStats,
+    CacheStore,
+    Entry,
+    open_cache,
+    open_store,
+)
 from dfs_async.cache.redis_store import RedisStore
-from dfs_async.cache.sqlite_store import EXTERNAL, ORPHAN_AGE, SqliteStore
+from dfs_async.cache.sqlite_store import EXTERNAL, ORPHAN_AGE, SqliteStore, _hash
 from tests.redis_server import COREDIS_LEAKS
 
 pytestmark = [pytest.mark.anyio, *COREDIS_LEAKS]
@@ -197,7 +206,12 @@ async def test_a_cache_needs_a_positive_ttl(spec: str) -> None:
         Cache(None, ttl=0)
 
 
-async def test_a_large_value_is_a_file_of_its_own(tmp_path: Path) -> None:
+def allocated(path: Path) -> int:
+    """The bytes the file system holds for `path` (holes not counted)."""
+    return path.stat().st_blocks * 512
+
+
+async def test_large_values_go_to_a_segment_and_their_space_comes_back(tmp_path: Path) -> None:
     path, now = tmp_path / "cache.db", time.time()
     blobs = tmp_path / "cache.db-blobs"
     store = await SqliteStore.open(path)
@@ -208,25 +222,113 @@ async def test_a_large_value_is_a_file_of_its_own(tmp_path: Path) -> None:
         "cd34": Entry(big, 0, now - 90),
     }
     await store.put_many(entries, ttl=60)
-    assert sorted(p.relative_to(blobs).as_posix() for p in blobs.glob("*/*")) == [
-        "ab/ab12",
-        "cd/cd34",
-    ]
+    [segment] = blobs.iterdir()  # one file for every large value of this store
+    assert segment.suffix == ".seg"
     got = await store.get_many(["ab12", "small", "cd34"], max_age=60)
     assert [e and e.value for e in got] == [big, small, None]  # "cd34" expired
     stats = await store.stats()
     assert (stats.entries, stats.bytes, stats.expired) == (2, len(big) + len(small), 1)
-    # a file of another writer, stopped before its row: swept by prune once it is old
-    (blobs / "ef" / "ef56").parent.mkdir()
-    for name, age in (("ef56", 2 * ORPHAN_AGE), ("ef78", 0)):
-        (blobs / "ef" / name).write_bytes(b"orphan")
-        os.utime(blobs / "ef" / name, (now - age, now - age))
+
+    # a value replaced, or expired and pruned: its space is given back at once
+    held = allocated(segment)
+    newer = os.urandom(2 * EXTERNAL)
+    await store.put_many({"ab12": Entry(newer, 0.05, now)}, ttl=60)
+    assert allocated(segment) <= held - len(big) + 4096
+    held = allocated(segment)
     assert await store.prune() == 1
-    assert sorted(p.name for p in blobs.glob("*/*")) == ["ab12", "ef78"]
-    (blobs / "ab" / "ab12").unlink()  # dropped by another process meanwhile: a miss
+    assert allocated(segment) <= held - len(big) + 4096
+    assert [e and e.value for e in await store.get_many(["ab12"], max_age=60)] == [newer]
+
+    # another writer's segments: one without rows, old (stopped between its value and its
+    # row), is removed; a recent one is kept; an old one with values is cut to its last
+    other = await SqliteStore.open(path)
+    await other.put_many({"ef56": Entry(big, 0.01, now)}, ttl=60)
+    [theirs] = set(blobs.iterdir()) - {segment}
+    assert theirs.stat().st_size > 4 * len(big)  # space taken ahead
+    orphan, fresh = blobs / "0000000000000000.seg", blobs / "1111111111111111.seg"
+    for file, age in ((orphan, 2 * ORPHAN_AGE), (fresh, 0), (theirs, 2 * ORPHAN_AGE)):
+        file.touch()
+        os.utime(file, (now - age, now - age))
+    assert await store.prune() == 0
+    assert sorted(blobs.iterdir()) == sorted([segment, fresh, theirs])
+    assert theirs.stat().st_size == len(big)
+    assert [e and e.value for e in await store.get_many(["ef56"], max_age=60)] == [big]
+    await other.close()
+
+    # a segment taken meanwhile (by `clear` elsewhere): its values are misses, their rows
+    # dropped by `prune`, and its writer starts another
+    segment.unlink()
     assert await store.get_many(["ab12"], max_age=60) == [None]
-    assert await store.clear() == 2 and not blobs.exists()
+    assert await store.prune() == 1
+    await store.put_many({"gh78": Entry(big)}, ttl=60)
+    assert [e and e.value for e in await store.get_many(["gh78"], max_age=60)] == [big]
+    assert await store.clear() == 3 and not blobs.exists()
+    await store.put_many({"gh78": Entry(big)}, ttl=60)  # a writer goes on after a clear
+    assert [e and e.value for e in await store.get_many(["gh78"], max_age=60)] == [big]
     await store.close()
+    [segment] = blobs.iterdir()
+    assert segment.stat().st_size == len(big)  # the space taken ahead given back on close
+
+
+async def test_a_value_replaced_while_it_is_read_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer replaces a large value (and gives its space back) between the read of
+    its row and of its bytes: what was read is a hole now, so it is not served."""
+    path = tmp_path / "cache.db"
+    store, other = await SqliteStore.open(path), await SqliteStore.open(path)
+    old, new = os.urandom(EXTERNAL), os.urandom(EXTERNAL)
+    await store.put_many({"ab12": Entry(old)}, ttl=60)
+    pread, read = os.pread, []
+
+    def replaced_meanwhile(fd: int, size: int, offset: int) -> bytes:
+        monkeypatch.setattr(os, "pread", pread)
+        anyio.from_thread.run(functools.partial(other.put_many, {"ab12": Entry(new)}, ttl=60))
+        read.append(pread(fd, size, offset))
+        return read[-1]
+
+    monkeypatch.setattr(os, "pread", replaced_meanwhile)
+    assert await store.get_many(["ab12"], max_age=60) == [None]
+    assert read == [bytes(len(old))]  # the hole its space left
+    assert [e and e.value for e in await store.get_many(["ab12"], max_age=60)] == [new]
+    await store.close()
+    await other.close()
+
+
+async def test_a_cache_of_the_version_before_keeps_its_small_entries(tmp_path: Path) -> None:
+    """Version 2 kept each large value in a file of its own: those entries are dropped (a
+    cache: fetched again when asked), the rest kept."""
+    path, blobs = tmp_path / "cache.db", tmp_path / "cache.db-blobs"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE entries (id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE,
+            key TEXT NOT NULL, stored_at REAL NOT NULL, expires_at REAL NOT NULL,
+            cost REAL NOT NULL, size INTEGER NOT NULL, value BLOB);
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
+        INSERT INTO counters VALUES ('hits', 7);
+        PRAGMA user_version = 2;
+        """
+    )
+    now = time.time()
+    rows = [
+        (_hash("small"), "small", now, now + 60, 0.02, 5, b"small"),
+        (_hash("ab12"), "ab12", now, now + 60, 0, 9, None),
+    ]
+    db.executemany("INSERT INTO entries VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()
+    (blobs / "ab").mkdir(parents=True)
+    (blobs / "ab" / "ab12").write_bytes(b"old value")
+    store = await SqliteStore.open(path)
+    got = await store.get_many(["small", "ab12"], max_age=60)
+    assert [e and e.value for e in got] == [b"small", None]
+    assert (await store.stats()).hits == 7
+    assert list(blobs.iterdir()) == []
+    await store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    db.close()
 
 
 async def test_keys_of_one_hash_never_read_each_other(tmp_path: Path) -> None:

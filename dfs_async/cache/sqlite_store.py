@@ -9,29 +9,39 @@ from a small pool), never on the event loop.
 An entry is one row, appended (its `id`), found by an index of its key's hash (8 bytes;
 the key itself is checked): random keys in a B-tree touch a page each, and small ones touch
 fewer (a bulk request keeps a thousand entries at once). A small value (a bulk target's
-item, a summary) is its last column, so counting and pruning never read it. A large one
-(`EXTERNAL` bytes or more: a page of a thousand items is 700 KB) is a file of its own in
-`PATH-blobs/` (named by its key, written whole to a temporary name, then renamed), and its
-row holds no value: the log would write it twice (the log, then the file), a few KB at a
-time with a checksum each, for several times the CPU of one plain write. A row is
-committed after its file is in place, so a reader never finds a row without its file,
-unless `clear` or `prune` took the file meanwhile: then it is a miss. Files without a row
-(a writer stopped between the two) are swept by `prune`. The file reclaims the space of
-dropped entries (incremental vacuum) after `prune` and `clear`.
+item, a summary) is its last column, so counting and pruning never read it.
+
+A large one (`EXTERNAL` bytes or more: a page of a thousand items is 700 KB) is appended to
+a segment, a file in `PATH-blobs/` that one store object alone writes (so processes never
+wait for each other there), and its row says where (`segment`, `offset`, `size`). In the
+log, it would be written twice (the log, then the file) a few KB at a time with a checksum
+each; as a file of its own, the file system finds a free inode for it, for several times
+the CPU of the write itself. A segment takes its space `GROW` bytes at a time (one
+allocation for many values) and is closed past `SEGMENT_BYTES`. A row is committed after
+its value is written, so a reader finds a row's value unless `clear` or `prune` took its
+segment meanwhile: then it is a miss. `prune` drops the rows whose segment is gone, and
+cuts a segment nobody has written for `ORPHAN_AGE` seconds to its last live value
+(removed without one). The file reclaims the space of dropped entries (incremental vacuum)
+after `prune` and `clear`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import itertools
+import operator
 import os
+import secrets
 import shutil
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, NamedTuple, TypeVar, cast
 
 import anyio
 
@@ -42,9 +52,12 @@ __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 2
-EXTERNAL: Final = 32 * 1024  # a value this large or larger is a file of its own
-ORPHAN_AGE: Final = 600.0  # seconds before `prune` takes a file without a row as an orphan
+SCHEMA_VERSION: Final = 3
+EXTERNAL: Final = 32 * 1024  # a value this large or larger goes to a segment
+SEGMENT_BYTES: Final = 256 * 2**20  # a segment past this size takes no more values
+GROW: Final = 16 * 2**20  # a segment's space is taken this much at a time
+SUFFIX: Final = ".seg"
+ORPHAN_AGE: Final = 600.0  # seconds unwritten before `prune` cuts a segment to its values
 _CHUNK: Final = 500  # keys per SELECT ... IN (...), under SQLite's parameter limit
 _SCHEMA: Final = """
 CREATE TABLE entries (
@@ -55,12 +68,101 @@ CREATE TABLE entries (
     expires_at REAL NOT NULL,
     cost REAL NOT NULL,
     size INTEGER NOT NULL,
-    value BLOB  -- NULL: in its own file (`_blob`)
+    value BLOB,  -- NULL: `size` bytes at `offset` in the file `segment` (`_Segment`)
+    segment TEXT,
+    offset INTEGER
 );
 CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+# Version 2 kept each large value in a file of its own: its rows are dropped, its files too.
+_FROM_2: Final = """
+DELETE FROM entries WHERE value IS NULL;
+ALTER TABLE entries ADD COLUMN segment TEXT;
+ALTER TABLE entries ADD COLUMN offset INTEGER
+"""
 # Errors that mean "this path cannot be a cache here" rather than "this cache is broken".
 _CANNOT_WRITE: Final = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")
+
+
+class _Place(NamedTuple):
+    """Where a large value is, and its entry's other fields."""
+
+    key: str
+    segment: str
+    offset: int
+    size: int
+    cost: float
+    stored_at: float
+
+
+class _Segment:
+    """A file of large values that one store object alone appends to."""
+
+    def __init__(self, directory: Path) -> None:
+        self.name = secrets.token_hex(8) + SUFFIX
+        path, flags = directory / self.name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        try:
+            self.fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            directory.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(path, flags, 0o644)
+        self.end = self.taken = 0
+
+    @property
+    def usable(self) -> bool:
+        """Not full, and still in its directory (not taken by `clear` or `prune`)."""
+        return self.end < SEGMENT_BYTES and os.fstat(self.fd).st_nlink > 0
+
+    def append(self, value: bytes) -> int:
+        """Write `value` at the end; where it starts."""
+        at, end = self.end, self.end + len(value)
+        if end > self.taken:
+            grow = max(GROW, end - self.taken)
+            os.posix_fallocate(self.fd, self.taken, grow)
+            self.taken += grow
+        view, written = memoryview(value), 0
+        while written < len(value):
+            written += os.pwrite(self.fd, view[written:], at + written)
+        self.end = end
+        return at
+
+    def close(self) -> None:
+        """Give back the space taken and not used."""
+        try:
+            os.ftruncate(self.fd, self.end)
+        finally:
+            os.close(self.fd)
+
+
+def _punch(path: Path, ranges: Iterable[tuple[int, int]]) -> None:
+    """Give the file system back the space of values no row names (`offset`, `size` each),
+    where it can (Linux's hole punching); else it comes back with their segment."""
+    if _fallocate is None:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:  # gone, or not ours to write
+        return
+    try:
+        for offset, size in ranges:
+            if _fallocate(fd, _PUNCH_HOLE, offset, size) != 0:
+                return
+    finally:
+        os.close(fd)
+
+
+def _libc_fallocate() -> Callable[[int, int, int, int], int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).fallocate
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+    function.restype = ctypes.c_int
+    return cast(Callable[[int, int, int, int], int], function)
+
+
+_PUNCH_HOLE: Final = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+_fallocate: Final = _libc_fallocate() if sys.platform == "linux" else None
 
 
 class SqliteStore:
@@ -73,6 +175,8 @@ class SqliteStore:
         self._limiter = anyio.CapacityLimiter(threads)
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._segment: _Segment | None = None
+        self._appending = threading.Lock()  # the segment's writer
         self._closed = False
 
     def __repr__(self) -> str:
@@ -117,14 +221,18 @@ class SqliteStore:
             return
         db.execute("BEGIN IMMEDIATE")
         version = db.execute("PRAGMA user_version").fetchone()[0]  # another process, first?
-        if version == 0:
-            if db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
-                raise sqlite3.DatabaseError("an SQLite file, but not a cache of dfs-async")
-            for statement in _SCHEMA.split(";"):
+        script = {0: _SCHEMA, 2: _FROM_2}.get(version)
+        if version == 0 and db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
+            raise sqlite3.DatabaseError("an SQLite file, but not a cache of dfs-async")
+        if script is not None:
+            for statement in script.split(";"):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
-        if version not in (0, SCHEMA_VERSION):
+        if version == 2:
+            for old in self.blobs.glob("*/"):  # its files, in directories by key
+                shutil.rmtree(old, ignore_errors=True)
+        if script is None and version != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"a cache of another version of dfs-async ({version})")
 
     def _connect(self) -> sqlite3.Connection:
@@ -174,71 +282,108 @@ class SqliteStore:
         except OSError as exc:
             raise CacheError(f"cache {self.path}: {exc}") from exc
 
-    def _blob(self, key: str) -> Path:
-        """Where the value of `key` is when it is a file of its own."""
-        return self.blobs / key[:2] / key
-
     async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
         def work(db: sqlite3.Connection) -> list[Entry | None]:
             now = time.time()
             wanted = set(keys)
             found: dict[str, Entry] = {}
+            outside: list[_Place] = []
             for start in range(0, len(keys), _CHUNK):
                 chunk = list(map(_hash, keys[start : start + _CHUNK]))
                 rows = db.execute(
-                    "SELECT key, value, cost, stored_at FROM entries WHERE hash IN "
-                    f"({','.join('?' * len(chunk))}) AND expires_at > ? AND stored_at > ?",
+                    "SELECT key, value, cost, stored_at, segment, offset, size FROM entries"
+                    f" WHERE hash IN ({','.join('?' * len(chunk))}) AND expires_at > ?"
+                    " AND stored_at > ?",
                     (*chunk, now, now - max_age),
                 )
-                for key, value, cost, stored_at in rows:
+                for key, value, cost, stored_at, segment, offset, size in rows:
                     if key not in wanted:  # another key of the same hash
                         continue
                     if value is None:
-                        try:
-                            value = self._blob(key).read_bytes()
-                        except FileNotFoundError:  # dropped meanwhile: a miss
-                            continue
-                    found[key] = Entry(value, cost, stored_at)
+                        outside.append(_Place(key, segment, offset, size, cost, stored_at))
+                    else:
+                        found[key] = Entry(value, cost, stored_at)
+            if outside:
+                found.update(self._read(db, outside))
             return [found.get(key) for key in keys]
 
         return await self._run(work) if keys else []
 
+    def _read(self, db: sqlite3.Connection, places: list[_Place]) -> dict[str, Entry]:
+        """The values at `places`, those still there once read: a value replaced or dropped
+        meanwhile (its space given back: `_give_back`), or in a segment taken by `clear`
+        or `prune`, is a miss."""
+        read: dict[str, Entry] = {}
+        places = sorted(places, key=operator.attrgetter("segment", "offset"))
+        for segment, group in itertools.groupby(places, key=operator.attrgetter("segment")):
+            try:
+                fd = os.open(self.blobs / segment, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                for p in group:
+                    value = os.pread(fd, p.size, p.offset)
+                    if len(value) == p.size:
+                        read[p.key] = Entry(value, p.cost, p.stored_at)
+            finally:
+                os.close(fd)
+        hashes = [_hash(key) for key in read]
+        still: set[tuple[str, str, int]] = set()
+        for start in range(0, len(hashes), _CHUNK):
+            chunk = hashes[start : start + _CHUNK]
+            still.update(
+                db.execute(
+                    "SELECT key, segment, offset FROM entries"
+                    f" WHERE hash IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        for p in places:
+            if p.key in read and (p.key, p.segment, p.offset) not in still:
+                del read[p.key]
+        return read
+
     async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
         def work(db: sqlite3.Connection) -> None:
-            rows = []
-            for key, e in entries.items():
-                value: bytes | None = e.value
-                if len(e.value) >= EXTERNAL:
-                    self._write_blob(key, e.value)
-                    value = None
-                stored, size = e.stored_at, len(e.value)
-                rows.append((_hash(key), key, stored, stored + ttl, e.cost, size, value))
+            large = [key for key, e in entries.items() if len(e.value) >= EXTERNAL]
+            where: dict[str, tuple[str | None, int | None]] = {}
+            if large:
+                values = self._append([entries[key].value for key in large])
+                where = dict(zip(large, values, strict=True))
+            rows = [
+                (_hash(key), key, e.stored_at, e.stored_at + ttl, e.cost, len(e.value))
+                + ((None, *where[key]) if key in where else (e.value, None, None))
+                for key, e in entries.items()
+            ]
             with _transaction(db):
+                hashes = [_hash(key) for key in large]
+                replaced = _ranges(db, f"hash IN ({','.join('?' * len(hashes))})", hashes)
                 db.executemany(
                     "INSERT OR REPLACE INTO entries (hash, key, stored_at, expires_at, cost,"
-                    " size, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " size, value, segment, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
+            self._give_back(replaced)
 
         if entries:
             await self._run(work)
 
-    def _write_blob(self, key: str, value: bytes) -> None:
-        """`value` as the file of `key`: whole, or not at all (a temporary name renamed)."""
-        path = self._blob(key)
-        temporary = path.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}")
-        try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(value)
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+    def _append(self, values: list[bytes]) -> list[tuple[str, int]]:
+        """`values` written to this store's segment (a new one if it has none usable): the
+        segment and offset of each."""
+        with self._appending:
+            segment = self._segment
+            if segment is None or not segment.usable:
+                self._segment = None
+                if segment is not None:
+                    segment.close()
+                segment = self._segment = _Segment(self.blobs)
+            return [(segment.name, segment.append(value)) for value in values]
+
+    def _give_back(self, ranges: Mapping[str, list[tuple[int, int]]]) -> None:
+        """Punch the values no row names any more out of their segments (`_punch`)."""
+        for segment, spans in ranges.items():
+            _punch(self.blobs / segment, spans)
 
     async def add_hits(self, hits: int, saved: float) -> None:
         def work(db: sqlite3.Connection) -> None:
@@ -277,28 +422,49 @@ class SqliteStore:
         return await self._run(work)
 
     async def prune(self) -> int:
-        """Drop the expired entries (and their files), and the files no row names that are
-        older than `ORPHAN_AGE` (a writer stopped between its file and its row)."""
+        """Drop the expired entries (their values punched out of their segments) and those
+        whose segment is gone; cut each segment nobody wrote for `ORPHAN_AGE` seconds to
+        its last live value, or remove it without one."""
 
         def work(db: sqlite3.Connection) -> int:
             now = time.time()
-            files = "SELECT key FROM entries WHERE value IS NULL"
-            expired = [key for (key,) in db.execute(f"{files} AND expires_at <= ?", (now,))]
-            dropped = _delete(db, "WHERE expires_at <= ?", now)
-            for key in expired:
-                self._blob(key).unlink(missing_ok=True)
-            kept = {key for (key,) in db.execute(files)}
-            for path in self.blobs.glob("*/*"):
-                if path.name not in kept and path.stat().st_mtime < now - ORPHAN_AGE:
-                    path.unlink(missing_ok=True)
+            with _transaction(db):
+                expired = _ranges(db, "expires_at <= ?", (now,))
+                dropped = db.execute("DELETE FROM entries WHERE expires_at <= ?", (now,)).rowcount
+            self._give_back(expired)
+            ends = dict(
+                db.execute(
+                    "SELECT segment, max(offset + size) FROM entries"
+                    " WHERE segment IS NOT NULL GROUP BY segment"
+                )
+            )
+            # Listed after the rows were read: a segment is made before its first row, so
+            # one that has rows and is not listed is gone.
+            files = {path.name: path for path in self.blobs.glob(f"*{SUFFIX}")}
+            gone = [(name,) for name in ends if name not in files]
+            if gone:
+                with _transaction(db):
+                    cursor = db.executemany("DELETE FROM entries WHERE segment = ?", gone)
+                    dropped += cursor.rowcount
+            for name, path in files.items():
+                with suppress(FileNotFoundError):
+                    if path.stat().st_mtime < now - ORPHAN_AGE:
+                        end = ends.get(name)
+                        if end is None:
+                            path.unlink()
+                        elif path.stat().st_size > end:
+                            os.truncate(path, end)
+            _vacuum(db)
             return dropped
 
         return await self._run(work)
 
     async def clear(self) -> int:
         def work(db: sqlite3.Connection) -> int:
-            db.execute("DELETE FROM counters")
-            dropped = _delete(db, "")
+            with _transaction(db):
+                db.execute("DELETE FROM counters")
+                dropped: int = db.execute("DELETE FROM entries").rowcount
+            _vacuum(db)
             shutil.rmtree(self.blobs, ignore_errors=True)
             return dropped
 
@@ -310,6 +476,29 @@ class SqliteStore:
             idle, self._idle = self._idle, []
         for db in idle:
             await anyio.to_thread.run_sync(db.close)
+        await anyio.to_thread.run_sync(self._close_segment)
+
+    def _close_segment(self) -> None:
+        with self._appending:
+            segment, self._segment = self._segment, None
+            if segment is not None:
+                segment.close()
+
+
+def _ranges(
+    db: sqlite3.Connection, test: str, args: Sequence[float]
+) -> dict[str, list[tuple[int, int]]]:
+    """Where the values outside the rows that pass `test` (with `args`) are: (offset, size)
+    by segment."""
+    if not args:
+        return {}
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    rows = db.execute(
+        f"SELECT segment, offset, size FROM entries WHERE segment IS NOT NULL AND {test}", args
+    )
+    for segment, offset, size in rows:
+        ranges.setdefault(segment, []).append((offset, size))
+    return ranges
 
 
 def _hash(key: str) -> int:
@@ -338,8 +527,6 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def _delete(db: sqlite3.Connection, where: str, *args: float) -> int:
-    with _transaction(db):
-        dropped = db.execute(f"DELETE FROM entries {where}", args).rowcount
+def _vacuum(db: sqlite3.Connection) -> None:
+    """Give the file's free pages back (incremental vacuum)."""
     db.executescript("PRAGMA incremental_vacuum")  # run to the end (`execute` frees one page)
-    return dropped

@@ -270,7 +270,7 @@ class BulkRun(Run[Pack[Unit]]):
 
     async def _cached_items(self, recall: Recall, targets: Sequence[str]) -> list[Any]:
         """The item the cache holds of each of `targets` (None: a miss), counted as hits."""
-        entries = await recall.items(self.endpoint, list(map(self._target_key(recall), targets)))
+        entries = await recall.entries(list(map(self._target_key(recall), targets)))
         found = [i for i, entry in enumerate(entries) if entry is not None]
         items: list[Any] = [None] * len(targets)
         if found:

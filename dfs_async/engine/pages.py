@@ -8,13 +8,16 @@ targets in a stopped run's output, less for a resume to continue.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dfs_async.codes import Action
 from dfs_async.engine.stream import Run, Unit
 from dfs_async.plan import PageRequest
 from dfs_async.records import Event
 from dfs_async.wire import build_task
+
+if TYPE_CHECKING:
+    from dfs_async.engine.recall import Recall
 
 __all__ = ["UNITS_PER_SLOT", "PagesRun"]
 
@@ -38,18 +41,46 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
         while not self._draining:
             while ready:
                 unit = ready[0]
+                if unit.ahead is not None:
+                    page, unit.ahead = unit.ahead, None
+                    return unit, page
                 pages = unit.plan.owed(at_most=1)
                 if pages:
                     return unit, pages[0]
                 ready.popleft()
                 unit.queued = False
             if not self._targets_done and self._active < self._max_active:
-                await self._pull()
+                recall = self.engine.recalling()
+                if recall is None:
+                    await self._pull()
+                else:  # a batch of targets, their first pages looked up at once
+                    n = min(self.concurrency, self._max_active - self._active)
+                    await self._look_ahead(recall, await self._pull(n))
                 continue
             if self._targets_done and self._active == 0:
                 return None
             await self._idle()
         return None
+
+    async def _look_ahead(self, recall: Recall, units: list[Unit]) -> None:
+        """Hand out each unit's first page and look them all up in the cache at once: a
+        unit the cache holds it of keeps the entry for `_send`; one it does not asks the
+        server from then on (`Unit.skips_cache`)."""
+        endpoint, pages = self.endpoint, []
+        for unit in units:
+            owed = unit.plan.owed(at_most=1)
+            if owed:
+                unit.ahead = owed[0]
+                pages.append((unit, owed[0]))
+        keys = [
+            recall.key(endpoint, build_task(endpoint, self.fields, unit.task_fields, page))
+            for unit, page in pages
+        ]
+        for (unit, page), entry in zip(pages, await recall.entries(keys), strict=True):
+            if entry is None:
+                unit.skips_cache = True
+            else:
+                unit.recalled = (page, entry)
 
     async def _send(self, work: tuple[Unit, PageRequest]) -> None:
         """One page: its records and PageDone (and its unit's end, if this was its last) as
@@ -64,7 +95,12 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
             keep = None
             if recall is not None:
                 key = recall.key(endpoint, task)
-                entry = None if unit.skips_cache else await recall.entry(key)
+                ahead, entry = unit.recalled, None
+                if ahead is not None and ahead[0] is page:
+                    unit.recalled, entry = None, ahead[1]
+                elif not unit.skips_cache:
+                    [entry] = await recall.entries((key,))
+                    unit.skips_cache = entry is None
                 if entry is not None:
                     await self._landing.acquire()
                     landed = True
@@ -76,6 +112,7 @@ class PagesRun(Run[tuple[Unit, PageRequest]]):
                         return
                     self._landing.release()
                     landed = False
+                    unit.skips_cache = True  # not the endpoint's answer: a miss
                 keep = recall.keeper(key, page)
             worst = engine.price(endpoint).worst(page.limit)
             if not self._admit(worst):

@@ -76,10 +76,10 @@ class Recall:
     def key(self, endpoint: Endpoint, task: dict[str, Any]) -> str:
         return cache_key(self.server, endpoint.path, task)
 
-    async def entry(self, key: str) -> Entry | None:
-        """The fresh entry of `key`, or None."""
-        [entry] = await self.cache.get_many((key,))
-        return entry
+    async def entries(self, keys: Sequence[str]) -> list[Entry | None]:
+        """The fresh entries of `keys` (answers, or bulk targets' items), in order; None for
+        a miss."""
+        return await self.cache.get_many(keys)
 
     def decoded(self, endpoint: Endpoint, entry: Entry) -> Outcome | None:
         """The entry as the outcome of the request it answers (its `cost`: what fetching it
@@ -102,10 +102,6 @@ class Recall:
     def target_key(self, endpoint: Endpoint, fields: dict[str, Any]) -> Callable[[str], str]:
         """The key of each target of a bulk task with `fields` (see `cache.keys`)."""
         return target_key(self.server, endpoint.path, fields)
-
-    async def items(self, endpoint: Endpoint, keys: Sequence[str]) -> list[Entry | None]:
-        """The fresh entries of `keys` (targets' items), in order; None for a miss."""
-        return await self.cache.get_many(keys)
 
     def decode_items(self, endpoint: Endpoint, values: Sequence[bytes]) -> list[Any]:
         """Each of `values` as the endpoint's item, in one decode when they all are; None

@@ -50,7 +50,7 @@ async def call(
     keep = None
     if recall is not None:
         cache_key = recall.key(endpoint, task)
-        entry = await recall.entry(cache_key)
+        [entry] = await recall.entries((cache_key,))
         hit = None if entry is None else recall.decoded(endpoint, entry)
         if hit is not None:
             answer = endpoint.paging.answer(key, page, hit.results, 0.0)

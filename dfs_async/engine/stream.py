@@ -26,14 +26,16 @@ its `TargetDone` or `Failure`; a stream given `resume` progress starts each targ
 from it (seeded: the pages answered before are not asked again), which is how a killed run
 resumes page by page.
 
-The response cache (`Engine.recall`): a kind of run asks it before admitting a request (a
-page, `pages`) or as it reads its targets (a bulk target's item, `bulk`); a hit is
+The response cache (`Engine.recall`): a kind of run asks it as it reads its targets, a
+batch at a time (a target's first page, `pages`; a bulk target's item, `bulk`), and before
+admitting a later page of a target whose pages so far came from it; a hit is
 delivered as an answer would be (the same events, the same delivery: a page's chunk takes a
 work slot and a landing), without a pacing slot, a place in the rate window or a cost. The
 answers fetched are kept, batched: a worker writes the batch when it is due, and the run
-writes what is left when it ends. A unit whose plan goes on after a failure (a cursor chain
-walked again after its token was refused: the token may have come from the cache) asks the
-server from then on.
+writes what is left when it ends. A unit asks the server from its first page the cache
+did not hold (one walk of a target, one snapshot of its data: a `total_count` and an order),
+and from a failure its plan goes on after (a cursor chain walked again after its token was
+refused: the token may have come from the cache).
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class Unit(msgspec.Struct, gc=False, eq=False):
     delivering: int = 0  # chunks of this unit being handed to the stream right now
     reported: bool = False  # its TargetDone / Failure is out
     skips_cache: bool = False  # its pages are asked of the server, never of the cache
+    ahead: PageRequest | None = None  # its next page, handed out and looked up before its turn
+    recalled: tuple[PageRequest, Any] | None = None  # a page and the cache's entry of it
 
     @property
     def plan(self) -> JobPlan[Any]:
@@ -299,26 +303,30 @@ class Run(Generic[W]):
             return False
         return True
 
-    async def _pull(self) -> None:
-        """Read one unit of work: its unit, queued; a Failure for an invalid one, a
-        TargetDone for one done before."""
-        try:
-            raw = await anext(self._targets)
-        except StopAsyncIteration:
-            self._targets_done = True
-            return
-        try:
-            target, fields = self.endpoint.unit(raw)
-        except InvalidTarget as exc:
-            await self._deliver(Chunk([self._invalid(raw, exc)]))
-            return
-        plan = self._plan(self.resume(target) if self.resume is not None else None)
-        unit = Unit(target, self._task_fields(fields), plan)
-        self._active += 1
-        if plan.done:  # every page was answered before: done without a request
-            await self._deliver(Chunk([self._final(unit)]))
-            return
-        self._queue(unit)
+    async def _pull(self, n: int = 1) -> list[Unit]:
+        """Read up to `n` units of work: each unit, queued (and returned); a Failure for an
+        invalid one, a TargetDone for one done before."""
+        queued: list[Unit] = []
+        for _ in range(n):
+            try:
+                raw = await anext(self._targets)
+            except StopAsyncIteration:
+                self._targets_done = True
+                break
+            try:
+                target, fields = self.endpoint.unit(raw)
+            except InvalidTarget as exc:
+                await self._deliver(Chunk([self._invalid(raw, exc)]))
+                continue
+            plan = self._plan(self.resume(target) if self.resume is not None else None)
+            unit = Unit(target, self._task_fields(fields), plan)
+            self._active += 1
+            if plan.done:  # every page was answered before: done without a request
+                await self._deliver(Chunk([self._final(unit)]))
+                continue
+            self._queue(unit)
+            queued.append(unit)
+        return queued
 
     def _task_fields(self, fields: dict[str, Any]) -> Mapping[str, Any]:
         """What a unit keeps of the task fields that name it."""
