@@ -18,11 +18,13 @@ log, it would be written twice (the log, then the file) a few KB at a time with 
 each; as a file of its own, the file system finds a free inode for it, for several times
 the CPU of the write itself. A segment takes its space `GROW` bytes at a time (one
 allocation for many values) and is closed past `SEGMENT_BYTES`. A row is committed after
-its value is written, so a reader finds a row's value unless `clear` or `prune` took its
-segment meanwhile: then it is a miss. `prune` drops the rows whose segment is gone, and
-cuts a segment nobody has written for `ORPHAN_AGE` seconds to its last live value
-(removed without one). The file reclaims the space of dropped entries (incremental vacuum)
-after `prune` and `clear`.
+its value is written. A value no row names any more (replaced, or expired and pruned) is
+punched out of its segment, so its space comes back at once; a reader therefore checks, once
+it has read a value, that its row still names it (else it is a miss, never a hole's zeros),
+and a value in a segment `clear` or `prune` took meanwhile is a miss too. `prune` drops the
+rows whose segment is gone, and cuts a segment nobody has written for `ORPHAN_AGE` seconds
+to its last live value (removed without one). The file reclaims the space of dropped
+entries (incremental vacuum) after `prune` and `clear`.
 """
 
 from __future__ import annotations
@@ -346,7 +348,7 @@ class SqliteStore:
     async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
         def work(db: sqlite3.Connection) -> None:
             large = [key for key, e in entries.items() if len(e.value) >= EXTERNAL]
-            where: dict[str, tuple[str | None, int | None]] = {}
+            where: dict[str, tuple[str, int]] = {}
             if large:
                 values = self._append([entries[key].value for key in large])
                 where = dict(zip(large, values, strict=True))
@@ -488,8 +490,8 @@ class SqliteStore:
 def _ranges(
     db: sqlite3.Connection, test: str, args: Sequence[float]
 ) -> dict[str, list[tuple[int, int]]]:
-    """Where the values outside the rows that pass `test` (with `args`) are: (offset, size)
-    by segment."""
+    """Where the rows that pass `test` (with `args`) keep their values in segments:
+    (offset, size) by segment."""
     if not args:
         return {}
     ranges: dict[str, list[tuple[int, int]]] = {}
