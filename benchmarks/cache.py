@@ -63,9 +63,8 @@ LOOPS = ("asyncio", "trio")
 LIMIT = 1000
 DECODE = "stores: decode the page (our Structs)"
 WRITE = "stores: write the page's bytes to a file, nothing else"
-BULK_GET = f"stores: SQLite get of {LIMIT:,} bulk targets, none held"
-BULK_PUT = f"stores: SQLite put of {LIMIT:,} bulk targets' items"
-BULK_ITEM = {"target": "example-domain-1234.com", "rank": 412, "main_domain_rank": 530}
+INDEX = f"stores: {LIMIT:,} targets of a bulk answer added to a dict of them, nothing else"
+LOG = f"stores: SQLite log record of a bulk answer's {LIMIT:,} targets"
 BULK = "bulk_ranks of {n:,} targets, {how}"
 BULK_RUNS = ("no cache", "SQLite cache holding none", "from the SQLite cache, nothing sent")
 AUDIT = "audit of 10,000 domains, {run}"
@@ -199,6 +198,24 @@ def _store_row(
     return anyio.run(main, backend=backend)
 
 
+def _targets(n: int) -> list[str]:
+    """The `n`th bulk answer's 1,000 targets, each a domain of its own."""
+    return [f"example-domain-{n}-{i}.com" for i in range(LIMIT)]
+
+
+def _index_row(calls: int) -> tuple[float, float]:
+    """CPU and wall seconds of adding `calls` answers' targets to one dict of them (as
+    `engine.held` does, the targets' hashes already made: the answer's decode made them)."""
+    answers = [_targets(n) for n in range(calls)]
+    for targets in answers:
+        set(targets)  # their hashes, made and kept
+    where: dict[str, object] = {}
+    started, cpu = time.perf_counter(), time.process_time()
+    for n, targets in enumerate(answers):
+        where.update(zip(targets, itertools.repeat(n)))
+    return time.process_time() - cpu, time.perf_counter() - started
+
+
 def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) -> None:
     body = page_bytes(LIMIT)
     entry = Entry(body, 0.05)
@@ -211,23 +228,19 @@ def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) ->
     async def put(cache: Cache) -> None:
         await cache.put_many({KEY: entry})
 
-    item = msgspec.json.encode(BULK_ITEM)
     batches = itertools.count()
+    record = msgspec.msgpack.encode((time.time(), 0.00005, _targets(0)))
 
-    async def items_missed(cache: Cache) -> None:  # a bulk request's lookup, nothing held
-        n = next(batches)
-        found = await cache.get_many([f"{n:016x}{i:024x}" for i in range(LIMIT)])
-        if any(found):
-            raise RuntimeError("a hit where nothing was stored")
-
-    async def items_put(cache: Cache) -> None:  # a bulk request's targets kept
-        n = next(batches) | 1 << 60  # keys of the shape `keys` makes (40 hex digits)
-        await cache.put_many({f"{n:016x}{i:024x}": Entry(item, 0.00005) for i in range(LIMIT)})
+    async def log_record(cache: Cache) -> None:  # a bulk answer's record, written
+        cache.append(f"{next(batches):040x}", record)
+        await cache.flush()
 
     specs = {"SQLite": str(tmp / "stores.db"), "Redis": redis.replace("/0", "/2")}
     rows: dict[str, Callable[[], tuple[float, float]]] = {
         DECODE: lambda: _decode_row(body, calls),
         WRITE: lambda: _write_row(body, calls, tmp),
+        INDEX: lambda: _index_row(calls),
+        LOG: lambda: _store_row(specs["SQLite"], "asyncio", log_record, calls),
     }
     for store in STORES:
         for verb, work in (("get (a hit)", get), ("put", put)):
@@ -237,9 +250,6 @@ def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) ->
                         spec, loop, work, calls
                     )
                 )
-    bulk_calls = max(1, calls // 10)  # a thousand entries each
-    for name, work in ((BULK_GET, items_missed), (BULK_PUT, items_put)):
-        rows[name] = lambda work=work: _store_row(specs["SQLite"], "asyncio", work, bulk_calls)
     for spec in specs.values():
         _store_row(spec, "asyncio", put, 1)  # every get finds the page
     best: dict[str, tuple[float, float]] = {}
@@ -250,8 +260,7 @@ def _stores(section: Section, tmp: Path, redis: str, rounds: int, calls: int) ->
             if name not in best or cpu < best[name][0]:
                 best[name] = (cpu, wall)
     for name, (cpu, wall) in best.items():
-        n = bulk_calls if name in (BULK_GET, BULK_PUT) else calls
-        section.rows.append(Row(name, {"cpu_ms": cpu / n * 1e3, "wall_ms": wall / n * 1e3}))
+        section.rows.append(Row(name, {"cpu_ms": cpu / calls * 1e3, "wall_ms": wall / calls * 1e3}))
 
 
 # -- bulk ----------------------------------------------------------------------------------
@@ -320,14 +329,16 @@ def _write_floor(section: Section, store: str) -> str:
 
 
 def _bulk_floor(section: Section, request_ms: float) -> str:
-    """What a bulk target's entry costs the store alone, against a request's whole handling."""
-    get, put = section.row(BULK_GET), section.row(BULK_PUT)
-    if get is None or put is None:
-        return "a key, a lookup and a row a target"
-    store_ms = get.values["cpu_ms"] + put.values["cpu_ms"]
+    """What finding a bulk answer's targets again costs alone, against a request's whole
+    handling."""
+    index, log = section.row(INDEX), section.row(LOG)
+    if index is None or log is None:
+        return "an index of the targets, and a log of the answers"
     return (
-        f"a row a target: SQLite alone takes {fmt(store_ms)} ms to look 1,000 targets up and"
-        f" keep them, against {fmt(request_ms)} ms for the request's whole handling"
+        f"the index of targets: adding an answer's 1,000 to a dict takes"
+        f" {fmt(index.values['cpu_ms'])} ms alone, and its record in the log"
+        f" {fmt(log.values['cpu_ms'])} ms, against {fmt(request_ms)} ms for the request's"
+        " whole handling"
     )
 
 
@@ -362,10 +373,19 @@ def _goals(section: Section) -> list[Goal]:
         hit = held.values["cpu_per_1k"] / none.values["cpu_per_1k"]
         goals.append(
             Goal(
+                "bulk: a target from the SQLite cache costs the client less CPU than fetching it",
+                f"{hit:.2f}x ({fmt(held.values['cpu_per_1k'])} ms a 1,000 against"
+                f" {fmt(none.values['cpu_per_1k'])})",
+                hit < 1.0,
+                "" if hit < 1.0 else "reading and decoding the answers that hold the targets",
+            )
+        )
+        goals.append(
+            Goal(
                 f"bulk, a run with no hits (SQLite): CPU per 1,000 targets ≤ {NO_HIT_GOAL}x"
                 " no cache",
                 f"{cost:.2f}x ({fmt(empty.values['cpu_per_1k'])} ms against"
-                f" {fmt(none.values['cpu_per_1k'])}; from the cache: {hit:.2f}x)",
+                f" {fmt(none.values['cpu_per_1k'])})",
                 cost <= NO_HIT_GOAL,
                 "" if cost <= NO_HIT_GOAL else _bulk_floor(section, none.values["cpu_per_1k"]),
             )

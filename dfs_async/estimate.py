@@ -114,8 +114,9 @@ async def estimate(
     if isinstance(kind, Bulk):
         held: Mapping[int, float] = {}
         if recall is not None:
-            key_of = recall.target_key(endpoint, fields)
-            held = await _held(recall, list(map(key_of, keys)))
+            answers = recall.held(endpoint, fields)
+            await answers.read()
+            held = answers.shares(keys)
         packed = [target for i, target in enumerate(keys) if i not in held]
         return _packed(endpoint, kind, packed, fields, price, show, common, held)
     first = kind.plan(limit=limit, offset=offset, max_items=max_items).owed()[0]

@@ -137,6 +137,43 @@ async def test_a_bulk_list_overlapping_an_earlier_one_pays_for_its_new_targets(
             assert dfs.stats.cache_hits == 0
 
 
+async def test_a_client_open_meanwhile_finds_another_s_bulk_answers(spec: str) -> None:
+    """A client already open (its log read at its first run) finds at its next run what
+    another client kept meanwhile: the log is read again when a run starts."""
+    shared = [f"shared{i}.com" for i in range(1200)]
+    async with emulator() as emu, client(emu, spec) as first:
+        await events_of(first.backlinks.bulk_ranks, ["early.com"])
+        async with client(emu, spec) as second:
+            await events_of(second.backlinks.bulk_ranks, shared)
+        emu.app.reset_counters()
+        events = await events_of(first.backlinks.bulk_ranks, shared)
+        assert emu.app.counters.requests == 0
+        assert first.stats.cache_hits == len(shared)
+        assert first.stats.cache_saved == pytest.approx(0.02 * 2 + 1200 * 0.00003)
+    assert sorted(e.item.target for e in events if isinstance(e, Record)) == sorted(shared)
+
+
+async def test_a_bulk_answer_gone_or_not_the_endpoint_s_is_fetched_again(
+    dfs_emulator: EmulatorHandle,
+) -> None:
+    """The log names two answers: one whose entry is gone (evicted, or dropped by hand), one
+    whose entry is not the endpoint's answer (another version's): their targets are misses,
+    asked again, each delivered once."""
+    store, targets = DictStore(), [f"t{i}.com" for i in range(1500)]
+    async with client(dfs_emulator, store) as dfs:
+        await events_of(dfs.backlinks.bulk_ranks, targets)
+    assert len(store.entries) == 2 and sum(map(len, store.logs.values())) == 2
+    gone, other = list(store.entries)
+    del store.entries[gone]
+    store.entries[other] = Entry(b'{"another": "version"}', 0.05)
+    dfs_emulator.app.reset_counters()
+    async with client(dfs_emulator, store) as dfs:
+        events = await events_of(dfs.backlinks.bulk_ranks, targets)
+        assert dfs.stats.cache_hits == 0
+    assert dfs_emulator.app.counters.requests == 2
+    assert sorted(e.item.target for e in events if isinstance(e, Record)) == sorted(targets)
+
+
 async def test_an_audit_again_pays_only_for_what_the_cache_lacks(spec: str) -> None:
     """`dfs.audit` on a client with a cache: every part's answer for a domain is kept, so
     the same audit again sends nothing, its estimate counts what the cache holds, and an
@@ -332,6 +369,7 @@ class DictStore:
 
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
+        self.logs: dict[str, list[bytes]] = {}
         self.closed = False
 
     async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
@@ -339,6 +377,13 @@ class DictStore:
 
     async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
         self.entries.update(entries)
+
+    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
+        self.logs.setdefault(log, []).extend(records)
+
+    async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
+        records = self.logs.get(log, [])[int(after or 0) :]
+        return records, str(int(after or 0) + len(records))
 
     async def add_hits(self, hits: int, saved: float) -> None:
         pass

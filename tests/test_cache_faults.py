@@ -279,6 +279,14 @@ class Failing:
     async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
         raise AssertionError("never called once off")
 
+    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
+        raise AssertionError("never called once off")
+
+    async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
+        self.fail()
+        await anyio.sleep(60)
+        return [], after
+
     async def add_hits(self, hits: int, saved: float) -> None:
         raise AssertionError("never called once off")
 

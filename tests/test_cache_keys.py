@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dfs_async.cache import keys
-from dfs_async.cache.keys import cache_key, target_key, target_keys
+from dfs_async.cache.keys import bulk_log, cache_key
 from dfs_async.duration import parse_duration
 
 API = "https://api.dataforseo.com"
@@ -53,25 +53,21 @@ def test_the_server_path_and_layout_are_part_of_the_key(monkeypatch: pytest.Monk
     assert cache_key(API, PATH, task) != key
 
 
-def test_each_bulk_target_has_a_key_of_its_own() -> None:
+def test_a_bulk_log_is_named_by_the_task_s_other_fields() -> None:
     fields = {"rank_scale": "one_hundred", "tag": "run 1"}
-    first = target_keys(API, PATH, {**fields, "targets": ["a.com", "b.com", "c.com"]})
-    assert list(first) == ["a.com", "b.com", "c.com"]
-    assert len(set(first.values())) == 3
-    # the function a stream uses agrees, with or without the list of targets in its fields
-    assert target_key(API, PATH, fields)("b.com") == first["b.com"]
-    # an item's key is never an answer's: an awaited call of one target reads no item
-    assert first["b.com"] != cache_key(API, PATH, {**fields, "targets": ["b.com"]})
-    # a later list overlapping this one finds the targets they share, whatever its order
-    second = target_keys(API, PATH, {"rank_scale": "one_hundred", "targets": ["d.com", "c.com"]})
-    assert second["c.com"] == first["c.com"]
-    assert second["d.com"] not in first.values()
-    # the request's other fields are part of each target's key
-    other = target_keys(API, PATH, {"rank_scale": "one_thousand", "targets": ["c.com"]})
-    assert other["c.com"] != first["c.com"]
-    assert target_keys("https://sandbox.dataforseo.com", PATH, {"targets": ["c.com"]}) != (
-        target_keys(API, PATH, {"targets": ["c.com"]})
-    )
+    first = bulk_log(API, PATH, {**fields, "targets": ["a.com", "b.com", "c.com"]})
+    assert len(first) == 40
+    # every list of targets with these fields shares it, with or without the list, any tag
+    assert bulk_log(API, PATH, fields) == first
+    assert bulk_log(API, PATH, {"rank_scale": "one_hundred", "targets": ["d.com"]}) == first
+    # never an answer's key: an awaited call reads no log as an answer
+    assert first != cache_key(API, PATH, fields)
+    # the request's other fields, the server and the endpoint are part of it
+    assert bulk_log(API, PATH, {"rank_scale": "one_thousand"}) != first
+    assert bulk_log("https://sandbox.dataforseo.com", PATH, fields) != first
+    assert bulk_log(API, "/v3/backlinks/bulk_spam_score/live", fields) != first
+    # and the field that lists the targets
+    assert bulk_log(API, PATH, fields, field="urls") != first
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Two real processes writing and reading one cache file at once (one on asyncio, one on
-trio), small values and large ones (in segments): no corruption, no lost entry."""
+trio), small values and large ones (in segments) and a log: no corruption, no lost entry,
+no record read twice or out of its writer's order."""
 
 from __future__ import annotations
 
@@ -30,16 +31,20 @@ async def main(path, me, other, rounds, per_round):
     store = await SqliteStore.open(path)
     sys.stdout.write("ready\\n"); sys.stdout.flush(); sys.stdin.readline()  # start together
     seen = bad = 0
+    after, log = "", []
     for r in range(rounds):
         mine = [f"{me}-{r}-{j}" for j in range(per_round)] + [f"shared-{r}"]
         await store.put_many({k: Entry(value(k), 0.02) for k in mine}, ttl=3600)
+        await store.append("log", [f"{me}-{r}".encode()], ttl=3600)
+        records, after = await store.read_log("log", after)
+        log += [record.decode() for record in records]
         theirs = [f"{other}-{q}-{j}" for q in range(r + 1) for j in range(per_round)]
         for key, entry in zip(theirs, await store.get_many(theirs, max_age=3600)):
             if entry is not None:
                 seen += 1
                 bad += entry.value != value(key)
     await store.close()
-    print(json.dumps({"seen": seen, "bad": bad}))
+    print(json.dumps({"seen": seen, "bad": bad, "log": log}))
 
 path, me, other, backend, rounds, per_round = sys.argv[1:]
 anyio.run(main, path, me, other, int(rounds), int(per_round), backend=backend)
@@ -81,21 +86,29 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
     reports = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0]
     assert all(report["bad"] == 0 and report["seen"] > 0 for report in reports), reports
+    for me, report in zip("ab", reports, strict=True):  # a reader's log: each record once
+        read = report["log"]
+        assert len(read) == len(set(read)) and f"{me}-{ROUNDS - 1}" in read
+        for writer in "ab":  # in the order its writer added them, none skipped
+            rounds = [int(r.split("-")[1]) for r in read if r.startswith(f"{writer}-")]
+            assert rounds == list(range(len(rounds))), (me, writer)
 
     keys = [f"{me}-{r}-{j}" for me in "ab" for r in range(ROUNDS) for j in range(PER_ROUND)]
     keys += [f"shared-{r}" for r in range(ROUNDS)]
 
-    async def read_back() -> tuple[list[bytes | None], int]:
+    async def read_back() -> tuple[list[bytes | None], int, list[bytes]]:
         store = await open_store(path)
         try:
             entries = await store.get_many(keys, max_age=3600)
-            return [e and e.value for e in entries], (await store.stats()).entries
+            log, _ = await store.read_log("log", "")
+            return [e and e.value for e in entries], (await store.stats()).entries, log
         finally:
             await store.close()
 
-    values, count = anyio.run(read_back)
+    values, count, log = anyio.run(read_back)
     assert values == [value(k) for k in keys]  # none lost, none garbled
     assert count == len(keys)
+    assert sorted(log) == sorted(f"{me}-{r}".encode() for me in "ab" for r in range(ROUNDS))
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     db.close()

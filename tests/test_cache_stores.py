@@ -122,6 +122,47 @@ async def test_stats_prune_and_clear(store: CacheStore) -> None:
     assert await store.get_many(["a", "b"], max_age=1e12) == [None, None]
 
 
+async def test_a_log_is_read_in_order_from_where_a_reader_stopped(spec: str) -> None:
+    """Records come back in the order they were added, each once to a reader that goes on
+    from where it stopped; another store on the same spec (another process's) adds to the
+    same log; logs of other names are apart; `clear` drops them."""
+    writer, reader = await open_store(spec), await open_store(spec)
+    try:
+        assert await reader.read_log("a", "") == ([], "")
+        await writer.append("a", [b"1", b"2"], ttl=60)
+        await writer.append("b", [b"other"], ttl=60)
+        await writer.append("a", [b"3"], ttl=60)
+        records, after = await reader.read_log("a", "")
+        assert records == [b"1", b"2", b"3"]
+        assert await reader.read_log("a", after) == ([], after)
+        await reader.append("a", [bytes(range(256)), b""], ttl=60)  # any bytes
+        await writer.append("a", [b"4"], ttl=60)
+        records, after = await reader.read_log("a", after)
+        assert records == [bytes(range(256)), b"", b"4"]
+        assert (await writer.read_log("b", ""))[0] == [b"other"]
+        await writer.clear()
+        assert await reader.read_log("a", "") == ([], "")
+        await writer.append("a", [b"5"], ttl=60)  # after a clear, a reader goes on
+        assert (await reader.read_log("a", after))[0] == [b"5"]
+    finally:
+        await reader.close()  # the last opened first (a Redis store's task group)
+        await writer.close()
+
+
+async def test_a_log_s_records_go_with_their_ttl(store: CacheStore) -> None:
+    await store.append("log", [b"short"], ttl=0.2)
+    await anyio.sleep(0.4)
+    assert await store.read_log("log", "") == ([], "")
+    await store.append("log", [b"long"], ttl=60)
+    assert (await store.read_log("log", ""))[0] == [b"long"]
+    await store.prune()
+    assert (await store.read_log("log", ""))[0] == [b"long"]
+    if isinstance(store, SqliteStore):  # pruned: gone from the file
+        db = sqlite3.connect(store.path)
+        assert db.execute("SELECT record FROM logs").fetchall() == [(b"long",)]
+        db.close()
+
+
 async def test_a_cleared_file_gives_its_space_back(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     store = await open_store(path)
@@ -327,8 +368,36 @@ async def test_a_cache_of_the_version_before_keeps_its_small_entries(tmp_path: P
     assert list(blobs.iterdir()) == []
     await store.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert db.execute("PRAGMA user_version").fetchone() == (4,)
     db.close()
+
+
+async def test_a_cache_of_version_3_gains_its_logs_and_keeps_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE entries (id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE,
+            key TEXT NOT NULL, stored_at REAL NOT NULL, expires_at REAL NOT NULL,
+            cost REAL NOT NULL, size INTEGER NOT NULL, value BLOB, segment TEXT,
+            offset INTEGER);
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
+        PRAGMA user_version = 3;
+        """
+    )
+    now = time.time()
+    row = (_hash("small"), "small", now, now + 60, 0.02, 5, b"small", None, None)
+    db.execute("INSERT INTO entries VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    db.commit()
+    db.close()
+    store = await SqliteStore.open(path)
+    try:
+        [entry] = await store.get_many(["small"], max_age=60)
+        assert entry is not None and entry.value == b"small"
+        await store.append("log", [b"one"], ttl=60)
+        assert (await store.read_log("log", ""))[0] == [b"one"]
+    finally:
+        await store.close()
 
 
 async def test_keys_of_one_hash_never_read_each_other(tmp_path: Path) -> None:

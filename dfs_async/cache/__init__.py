@@ -1,7 +1,7 @@
 """A response cache made for an API of paid JSON POSTs: answers kept by a canonical key of
 the task, in a local SQLite file or a shared Redis, so a rerun does not pay twice.
 
-- `keys`: `cache_key` (a task's answer) and `target_keys` (each target of a bulk task);
+- `keys`: `cache_key` (a task's answer) and `bulk_log` (the log of a bulk endpoint's answers);
 - `store`: `Entry`, `CacheStats` and `CacheStore`, the small interface of every store;
 - `sqlite_store.SqliteStore` (local, several processes at once) and
   `redis_store.RedisStore` (shared; the redis extra);
@@ -10,7 +10,7 @@ the task, in a local SQLite file or a shared Redis, so a rerun does not pay twic
 - `open.open_store` / `open.open_cache`: from a path, a URL or a store object.
 """
 
-from dfs_async.cache.keys import cache_key, target_keys
+from dfs_async.cache.keys import bulk_log, cache_key
 from dfs_async.cache.open import CacheSpec, open_cache, open_store
 from dfs_async.cache.safe import DEFAULT_TTL, Cache
 from dfs_async.cache.sqlite_store import SqliteStore
@@ -24,8 +24,8 @@ __all__ = [
     "CacheStore",
     "Entry",
     "SqliteStore",
+    "bulk_log",
     "cache_key",
     "open_cache",
     "open_store",
-    "target_keys",
 ]

@@ -5,11 +5,10 @@ canonical form: the order of the fields does not matter, `tag` (the caller's lab
 back) is left out, and so are fields set to null (the API's default). The encoding is
 msgspec's JSON with sorted keys, so the same fields always give the same bytes.
 
-A bulk task answers each of its targets on its own, so each target has an entry of its own
-(its item, not a whole answer): its key is made of the task's other fields and that target
-alone (`target_key`), so a list that overlaps an earlier one finds the targets it shares
-with it, whatever the order and the company. Whole answers and targets' items are apart
-(`answer`, `item` in the key): an awaited call of one target never reads an item as an answer.
+A bulk task answers each of its targets on its own: its answer is kept whole, under a key
+of its own, and a log named for the task's other fields (`bulk_log`) says which targets
+each answer holds, so that a list that overlaps an earlier one finds the targets it shares
+with it, whatever the order and the company (`engine.held`).
 
 The key also carries `LAYOUT` (this library's version and the entry format): entries
 written by another version are simply never found, and expire.
@@ -19,15 +18,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
 
-__all__ = ["FORMAT", "cache_key", "layout", "target_key", "target_keys"]
+__all__ = ["FORMAT", "bulk_log", "cache_key", "layout"]
 
 #: Raise when what the cache stores for a key changes meaning.
-FORMAT: Final = 2
+FORMAT: Final = 3
 
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
 _IGNORED: Final = frozenset({"tag"})
@@ -54,30 +53,10 @@ def cache_key(server: str, path: str, task: Mapping[str, Any]) -> str:
     return hashlib.blake2b(canonical, digest_size=20).hexdigest()
 
 
-def target_key(
-    server: str, path: str, fields: Mapping[str, Any], field: str = "targets"
-) -> Callable[[str], str]:
-    """The key of each target's entry of a bulk task with `fields` (`field`, the list of
-    targets, left out if present): a function of the target, made once per task so that a
-    target's key costs one hash of the target's own bytes. Targets are taken as written:
-    normalise them first."""
-    where = (layout(), "item", server.rstrip("/"), path.strip("/"), field)
-    # A complete JSON value, so no two prefixes are the start of one another: the target's
-    # bytes after it are unambiguous.
+def bulk_log(server: str, path: str, fields: Mapping[str, Any], field: str = "targets") -> str:
+    """The name of the log of a bulk endpoint's answers to tasks with `fields` (`field`,
+    the list of targets, left out if present; see `engine.held`): the same for every list
+    of targets, so that a list finds what an earlier one shares with it. 40 hex characters."""
+    where = (layout(), "targets", server.rstrip("/"), path.strip("/"), field)
     canonical = _ENCODER.encode((*where, _fields(fields, without=field)))
-    prefix = hashlib.blake2b(canonical, digest_size=20)
-
-    def key(target: str) -> str:
-        one = prefix.copy()
-        one.update(target.encode())
-        return one.hexdigest()
-
-    return key
-
-
-def target_keys(
-    server: str, path: str, task: Mapping[str, Any], field: str = "targets"
-) -> dict[str, str]:
-    """The key of each target of a bulk task (`task[field]` lists them; see `target_key`)."""
-    key = target_key(server, path, task, field)
-    return {target: key(target) for target in task[field]}
+    return hashlib.blake2b(canonical, digest_size=20).hexdigest()

@@ -4,6 +4,9 @@ answers.
 An entry is one Redis string, `<stored_at><cost>` (two little-endian doubles) then the
 value, under `{prefix}cache:e:{key}`, expiring by itself `ttl` seconds after it was
 stored (Redis's own expiry, at an absolute time): nothing to prune.
+A log is a stream, `{prefix}cache:l:{name}`, a record an entry of it (field `r`): each
+append drops the records older than `ttl` (`MINID`) and keeps the stream `ttl` longer, and
+a reader goes on after the last id it read.
 Hits and money saved are a hash, `{prefix}cache:stats`. `stats` and `clear` walk the
 entries with SCAN in a Lua script, a thousand keys a call, never `KEYS *`, and read only
 each entry's 16-byte head.
@@ -55,6 +58,18 @@ for i = 1, n do
 end
 return n
 """
+# A log's records, added in one call: those older than the TTL dropped first.
+_APPEND: Final = """
+for i = 3, #ARGV do
+    redis.call('XADD', KEYS[1], 'MINID', ARGV[1], '*', 'r', ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return #ARGV - 2
+"""
+# A log's records after an id (exclusive), as XRANGE gives them: [id, [field, record]] each.
+_READ: Final = """
+return redis.call('XRANGE', KEYS[1], ARGV[1], '+')
+"""
 # One SCAN step that drops what it finds.
 _CLEAR: Final = """
 local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', 1000)
@@ -71,7 +86,10 @@ class RedisStore:
         self._exits = exits
         self._stats_key = link.key("cache", "stats")
         self._pattern = link.pattern("cache", "e", "")
+        self._logs = link.pattern("cache", "l", "")
         self._put = link.script(_PUT)
+        self._append = link.script(_APPEND)
+        self._read = link.script(_READ)
         self._stats_step = link.script(_STATS)
         self._clear_step = link.script(_CLEAR)
         # One read at a time: coredis parses a connection's replies from one buffer that it
@@ -121,6 +139,23 @@ class RedisStore:
         with self._failing():
             await self._put(keys=keys, args=values)
 
+    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
+        if not records:
+            return
+        ms = math.ceil(ttl * 1000)
+        oldest = max(0, math.floor(time.time() * 1000) - ms)
+        with self._failing():
+            await self._append(keys=[self.link.key("cache", "l", log)], args=[oldest, ms, *records])
+
+    async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
+        with self._failing():
+            reply: list[Any] = await self._read(
+                keys=[self.link.key("cache", "l", log)], args=[f"({after}" if after else "-"]
+            )
+        if not reply:
+            return [], after
+        return [fields[1] for _, fields in reply], reply[-1][0].decode()
+
     async def add_hits(self, hits: int, saved: float) -> None:
         if not hits:
             return
@@ -157,16 +192,21 @@ class RedisStore:
         return 0  # Redis expires entries by itself
 
     async def clear(self) -> int:
-        cursor, dropped = b"0", 0
         with self._failing():
-            while True:
-                step: list[Any] = await self._clear_step(args=[cursor, self._pattern])
-                cursor, n = step
-                dropped += int(n)
-                if cursor == b"0":
-                    break
+            dropped = await self._clear_all(self._pattern)
+            await self._clear_all(self._logs)
             await self.link.client.delete([self._stats_key])
         return dropped
+
+    async def _clear_all(self, pattern: str) -> int:
+        """Drop every key that matches `pattern`, a SCAN step at a time; how many."""
+        cursor, dropped = b"0", 0
+        while True:
+            step: list[Any] = await self._clear_step(args=[cursor, pattern])
+            cursor, n = step
+            dropped += int(n)
+            if cursor == b"0":
+                return dropped
 
     async def close(self) -> None:
         await self._exits.aclose()

@@ -2,9 +2,10 @@
 failures contained.
 
 Writes are batched off the hot path: `put` only adds an entry to a buffer (a get finds it
-there at once); the buffer is written to the store in one `put_many` when it is `due`
-(`FLUSH_BYTES` or `FLUSH_ENTRIES` waiting, or its oldest entry `FLUSH_SECONDS` old), by
-whoever calls `flush`, and on `close`.
+there at once), and `append` a log's record; the buffer is written to the store in one
+`put_many` when it is `due` (`FLUSH_BYTES` or `FLUSH_ENTRIES` waiting, or its oldest entry
+`FLUSH_SECONDS` old), by whoever calls `flush`, and on `close`; the records after it, so
+that a record never names an entry not yet written.
 
 A paid run never fails because of its cache: the first time the store fails (corrupt,
 locked, full, lost, or silent past `timeout`), `Cache` logs one warning on the
@@ -67,6 +68,7 @@ class Cache:
         self._store = store
         self._pending: dict[str, Entry] = {}
         self._pending_bytes = 0
+        self._records: dict[str, list[bytes]] = {}  # by log
         self._since = 0.0  # time.monotonic() of the oldest pending entry
         self._writing: list[Mapping[str, Entry]] = []  # batches being written
         if store is None or failure is not None:
@@ -133,6 +135,24 @@ class Cache:
                 pending[key] = entry
                 self._pending_bytes += len(entry.value)
 
+    def append(self, name: str, record: bytes) -> None:
+        """Add `record` to the log `name` (for `ttl` seconds), after the entries `put` so
+        far."""
+        if self.on:
+            self._records.setdefault(name, []).append(record)
+
+    async def read_log(self, name: str, after: str) -> tuple[list[bytes], str]:
+        """The records of the log `name` after the point `after` ("": the start), and the
+        point to read on from. Never raises: a failure reads nothing."""
+        if not (self._store is not None and self.on):
+            return [], after
+        try:
+            with anyio.fail_after(self.timeout):
+                return await self._store.read_log(name, after)
+        except Exception as exc:
+            self._turn_off(_reason(self._store, exc))
+            return [], after
+
     @property
     def due(self) -> bool:
         """Enough is buffered to be written now (see the module docstring)."""
@@ -145,15 +165,19 @@ class Cache:
     async def flush(self) -> None:
         """Write what is buffered, in one batch. Never raises; a write begun is finished
         even if the caller is cancelled meanwhile (within `timeout`)."""
-        if not self._pending:
+        if not (self._pending or self._records):
             return
         batch, self._pending, self._pending_bytes = self._pending, {}, 0
+        records, self._records = self._records, {}
         if self._store is None or not self.on:
             return
         self._writing.append(batch)
         try:
             with anyio.CancelScope(shield=True), anyio.fail_after(self.timeout):
-                await self._store.put_many(batch, ttl=self.ttl)
+                if batch:
+                    await self._store.put_many(batch, ttl=self.ttl)
+                for name, added in records.items():
+                    await self._store.append(name, added, ttl=self.ttl)
         except Exception as exc:
             self._turn_off(_reason(self._store, exc))
         finally:
@@ -190,7 +214,7 @@ class Cache:
     def _turn_off(self, reason: str) -> None:
         if self.failure is None:
             self.failure = reason
-            self._pending, self._pending_bytes = {}, 0
+            self._pending, self._pending_bytes, self._records = {}, 0, {}
             log.warning("cache off for the rest of this run: %s", reason)
 
 

@@ -8,8 +8,7 @@ from a small pool), never on the event loop.
 
 An entry is one row, appended (its `id`), found by an index of its key's hash (8 bytes;
 the key itself is checked): random keys in a B-tree touch a page each, and small ones touch
-fewer (a bulk request keeps a thousand entries at once). A small value (a bulk target's
-item, a summary) is its last column, so counting and pruning never read it.
+fewer. A small value (a summary) is its last column, so counting and pruning never read it.
 
 A large one (`EXTERNAL` bytes or more: a page of a thousand items is 700 KB) is appended to
 a segment, a file in `PATH-blobs/` that one store object alone writes (so processes never
@@ -25,6 +24,10 @@ and a value in a segment `clear` or `prune` took meanwhile is a miss too. `prune
 rows whose segment is gone, and cuts a segment nobody has written for `ORPHAN_AGE` seconds
 to its last live value (removed without one). The file reclaims the space of dropped
 entries (incremental vacuum) after `prune` and `clear`.
+
+A log's record is a row of `logs`, its id given once only (AUTOINCREMENT): a reader goes
+on from the last id it read, and a writer's transaction is the only one at a time, so ids
+are committed in order.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 EXTERNAL: Final = 32 * 1024  # a value this large or larger goes to a segment
 SEGMENT_BYTES: Final = 256 * 2**20  # a segment past this size takes no more values
 GROW: Final = 16 * 2**20  # a segment's space is taken this much at a time
@@ -76,11 +79,22 @@ CREATE TABLE entries (
 );
 CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+# Logs (version 4): AUTOINCREMENT, so that an id is never given again once its row is gone
+# (a reader goes on after the last id it read).
+_LOGS: Final = """
+CREATE TABLE logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    record BLOB NOT NULL
+);
+CREATE INDEX logs_by_name ON logs (name, id)
+"""
 # Version 2 kept each large value in a file of its own: its rows are dropped, its files too.
 _FROM_2: Final = """
 DELETE FROM entries WHERE value IS NULL;
 ALTER TABLE entries ADD COLUMN segment TEXT;
-ALTER TABLE entries ADD COLUMN offset INTEGER
+ALTER TABLE entries ADD COLUMN offset INTEGER;
 """
 # Errors that mean "this path cannot be a cache here" rather than "this cache is broken".
 _CANNOT_WRITE: Final = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")
@@ -223,7 +237,7 @@ class SqliteStore:
             return
         db.execute("BEGIN IMMEDIATE")
         version = db.execute("PRAGMA user_version").fetchone()[0]  # another process, first?
-        script = {0: _SCHEMA, 2: _FROM_2}.get(version)
+        script = {0: _SCHEMA + _LOGS, 2: _FROM_2 + _LOGS, 3: _LOGS}.get(version)
         if version == 0 and db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
             raise sqlite3.DatabaseError("an SQLite file, but not a cache of dfs-async")
         if script is not None:
@@ -387,6 +401,29 @@ class SqliteStore:
         for segment, spans in ranges.items():
             _punch(self.blobs / segment, spans)
 
+    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            expires_at = time.time() + ttl
+            with _transaction(db):
+                db.executemany(
+                    "INSERT INTO logs (name, expires_at, record) VALUES (?, ?, ?)",
+                    [(log, expires_at, record) for record in records],
+                )
+
+        if records:
+            await self._run(work)
+
+    async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
+        def work(db: sqlite3.Connection) -> tuple[list[bytes], str]:
+            rows = db.execute(
+                "SELECT id, record FROM logs WHERE name = ? AND id > ? AND expires_at > ?"
+                " ORDER BY id",
+                (log, int(after or 0), time.time()),
+            ).fetchall()
+            return [record for _, record in rows], str(rows[-1][0]) if rows else after
+
+        return await self._run(work)
+
     async def add_hits(self, hits: int, saved: float) -> None:
         def work(db: sqlite3.Connection) -> None:
             with _transaction(db):
@@ -433,6 +470,7 @@ class SqliteStore:
             with _transaction(db):
                 expired = _ranges(db, "expires_at <= ?", (now,))
                 dropped = db.execute("DELETE FROM entries WHERE expires_at <= ?", (now,)).rowcount
+                db.execute("DELETE FROM logs WHERE expires_at <= ?", (now,))
             self._give_back(expired)
             ends = dict(
                 db.execute(
@@ -465,6 +503,7 @@ class SqliteStore:
         def work(db: sqlite3.Connection) -> int:
             with _transaction(db):
                 db.execute("DELETE FROM counters")
+                db.execute("DELETE FROM logs")
                 dropped: int = db.execute("DELETE FROM entries").rowcount
             _vacuum(db)
             shutil.rmtree(self.blobs, ignore_errors=True)

@@ -3,8 +3,11 @@ or your own), and the values it keeps.
 
 A store keeps bytes under keys (`keys.cache_key`), each with what fetching it cost and when
 it was stored; it forgets an entry `ttl` seconds after it was stored, and a read can ask
-for entries no older than `max_age`. Its failures raise (`CacheError` for ours): `safe.Cache`,
-what a run uses, turns them into one warning and a cache that is off.
+for entries no older than `max_age`. It also keeps logs: records appended under a name and
+read in order from where a reader stopped, each forgotten `ttl` seconds after it was added
+(a bulk endpoint's answers say there which targets they hold: `engine.held`). Its failures
+raise (`CacheError` for ours): `safe.Cache`, what a run uses, turns them into one warning
+and a cache that is off.
 """
 
 from __future__ import annotations
@@ -55,6 +58,16 @@ class CacheStore(Protocol):
         `stored_at`."""
         ...
 
+    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
+        """Add `records` to the end of the log `log`, each forgotten `ttl` seconds from now."""
+        ...
+
+    async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
+        """The records of `log` added after the point `after` (an earlier call's, or "":
+        the start), in the order they were added, and the point to read on from. A record
+        forgotten meanwhile is skipped; a record added is read once, by each reader."""
+        ...
+
     async def add_hits(self, hits: int, saved: float) -> None:
         """Add to the hits served and the money they saved (kept for `stats`)."""
         ...
@@ -62,11 +75,11 @@ class CacheStore(Protocol):
     async def stats(self) -> CacheStats: ...
 
     async def prune(self) -> int:
-        """Drop the expired entries; how many were dropped."""
+        """Drop the expired entries and log records; how many entries were dropped."""
         ...
 
     async def clear(self) -> int:
-        """Drop every entry and the counters; how many entries were dropped."""
+        """Drop every entry, log and the counters; how many entries were dropped."""
         ...
 
     async def close(self) -> None: ...

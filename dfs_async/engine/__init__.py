@@ -11,7 +11,8 @@ Rooms of one job each:
 - `pages`: the stream of a paged or unpaged endpoint, a request per page;
 - `bulk`: the stream of a bulk endpoint, up to 1,000 targets a request;
 - `recall`: the response cache as the engine uses it (what a request takes from it instead
-  of the server, what it keeps); imported only by a client that has a cache.
+  of the server, what it keeps); imported only by a client that has a cache; `held`:
+  which of a bulk endpoint's cached answers holds which target.
 """
 
 from __future__ import annotations

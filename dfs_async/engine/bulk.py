@@ -12,14 +12,13 @@ common case, needs no ledger: its events are the ones its plan would give
 
 The response cache answers a target's record where targets are read (`_take`), a read's
 worth of targets looked up at once, before the packer: a pack is made only of the targets
-the cache lacked, and its answer's items are kept, each under its target's key.
+the cache lacked, and its answer is kept whole, with the targets it holds (`held`).
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -31,6 +30,7 @@ from dfs_async.records import Event, PageProgress
 from dfs_async.wire import Outcome, build_task
 
 if TYPE_CHECKING:
+    from dfs_async.engine.held import Held
     from dfs_async.engine.recall import Recall
 
 __all__ = ["BulkRun"]
@@ -50,7 +50,7 @@ class BulkRun(Run[Pack[Unit]]):
         active = (concurrency + 1) * self.packer.capacity
         super().__init__(*args, concurrency=concurrency, max_active=active, **kwargs)
         self._key = operator.attrgetter(kind.key_field)  # of an item: the target it names
-        self._cache_key: Callable[[str], str] | None = None  # a target's, made when needed
+        self._held: Held | None = None  # the cache's answers of this run's fields, if asked
 
     def _task_fields(self, fields: dict[str, Any]) -> MappingProxyType[str, Any]:
         return IN_A_PACK
@@ -92,10 +92,12 @@ class BulkRun(Run[Pack[Unit]]):
             if not self._admit(worst):
                 return
             task = build_task(self.endpoint, self.fields, pack_fields(pack.targets), ONLY_REQUEST)
-            outcome = await self.engine.exchange(self.endpoint, task, worst, self._landing)
+            body: list[bytes] = []  # the answer's, for the cache
+            keep = None if self.engine.recall is None else (lambda _, b: body.append(b))
+            outcome = await self.engine.exchange(self.endpoint, task, worst, self._landing, keep)
             landed = True
             if outcome.action is Action.DELIVER:
-                events, pending = self._answered_pack(pack, outcome)
+                events, pending = self._answered_pack(pack, outcome, body)
             else:
                 if not self._unpack(pack, outcome):
                     return  # split, or the run stopped: nothing to deliver yet
@@ -110,20 +112,22 @@ class BulkRun(Run[Pack[Unit]]):
             if not handed:  # else the caller frees them once it consumed the chunk
                 self._free(landed)
 
-    def _answered_pack(self, pack: Pack[Unit], outcome: Outcome) -> tuple[list[Event], list[Unit]]:
-        """An answered pack: each unit gets the item that names its target (none if the
-        answer has none). Returns the events to deliver, in the pack's order, and the units
-        whose end is not among them."""
+    def _answered_pack(
+        self, pack: Pack[Unit], outcome: Outcome, body: list[bytes]
+    ) -> tuple[list[Event], list[Unit]]:
+        """An answered pack (in `body`, if the cache keeps it): each unit gets the item that
+        names its target (none if the answer has none). Returns the events to deliver, in
+        the pack's order, and the units whose end is not among them."""
         self.packer.on_answered(pack)
         result = outcome.result
         items = (result.items or ()) if result is not None else ()
-        item_of = dict(zip(map(self._key, items), items, strict=True)).get
+        by_target = dict(zip(map(self._key, items), items, strict=True))
+        item_of = by_target.get
         engine = self.engine
-        if engine.recall is not None:
-            key = self._target_key(engine.recall)
-            targets = pack.targets
-            share = outcome.cost / len(targets)
-            engine.recall.keep_items(map(key, targets), map(item_of, targets), share)
+        if engine.recall is not None and result is not None and body:
+            if self._held is None:  # no lookup in this run (a resumed one's targets)
+                self._held = engine.recall.held(self.endpoint, self.fields)
+            self._held.keep(by_target, len(pack.targets), body[0], outcome.cost)
         stats = engine.stats
         stats.pages += 1
         units = pack.keys
@@ -262,34 +266,20 @@ class BulkRun(Run[Pack[Unit]]):
         if events:
             await self._deliver(Chunk(events))
 
-    def _target_key(self, recall: Recall) -> Callable[[str], str]:
-        """The cache key of a target of this run (the task's fields and the target)."""
-        if self._cache_key is None:
-            self._cache_key = recall.target_key(self.endpoint, self.fields)
-        return self._cache_key
-
-    async def _cached_items(self, recall: Recall, targets: Sequence[str]) -> list[Any]:
-        """The item the cache holds of each of `targets` (None: a miss), counted as hits."""
-        entries = await recall.entries(list(map(self._target_key(recall), targets)))
-        found = [i for i, entry in enumerate(entries) if entry is not None]
-        items: list[Any] = [None] * len(targets)
-        if found:
-            values = [entries[i].value for i in found]  # type: ignore[union-attr]
-            hits, saved = 0, 0.0
-            for i, item in zip(found, recall.decode_items(self.endpoint, values), strict=True):
-                if item is not None:
-                    items[i] = item
-                    hits += 1
-                    saved += entries[i].cost  # type: ignore[union-attr]
-            recall.served(hits, hits, saved)
-        return items
+    async def _lookup(self, recall: Recall, targets: list[str]) -> list[Any]:
+        """The item the cache holds of each of `targets` (None: a miss); the cache's log of
+        this run's answers is read at the run's first lookup (see `held`)."""
+        if self._held is None:
+            self._held = recall.held(self.endpoint, self.fields)
+            await self._held.read()
+        return await recall.items(self._held, self.endpoint, targets)
 
     async def _recall_fresh(
         self, recall: Recall, targets: list[str]
     ) -> tuple[list[str], list[Event]]:
         """Fresh targets: those the cache lacks, and the events of those it holds."""
-        items = await self._cached_items(recall, targets)
-        if not any(item is not None for item in items):
+        items = await self._lookup(recall, targets)
+        if items.count(None) == len(items):  # none held
             return targets, []
         held = [(t, item) for t, item in zip(targets, items, strict=True) if item is not None]
         events, _ = self.kind.first_answers([t for t, _ in held], [item for _, item in held])
@@ -301,7 +291,7 @@ class BulkRun(Run[Pack[Unit]]):
     ) -> list[tuple[Unit, str]]:
         """Units owing their request: those the cache lacks; the events of those it holds
         are added to `events` (as their request's answer would give them)."""
-        items = await self._cached_items(recall, [target for _, target in entries])
+        items = await self._lookup(recall, [target for _, target in entries])
         lacking: list[tuple[Unit, str]] = []
         for (unit, target), item in zip(entries, items, strict=True):
             if item is None:

@@ -6,9 +6,9 @@ cache instead of the server, and which it keeps for the next time.
   to encode on a miss), and a hit is decoded by the endpoint's own decoder (`wire.read`):
   the same types and records as a fetch, for the CPU of the decode alone. An entry that
   does not decode as the endpoint's answer (another version wrote it) is a miss.
-- A bulk task's targets: each target's entry is its item alone, keyed by the task's other
-  fields and the target (`cache.keys.target_key`), costing its share of the request; a
-  stream looks a pack's worth of targets up at once, and decodes its hits in one go.
+- A bulk task's targets: its answer is kept whole, and a log says which targets it holds
+  (`held.Held`, one per endpoint and task fields); a stream looks a pack's worth of
+  targets up at once.
 - Kept: what a task answered 20000 with, complete (`complete`): never a failure, a null
   result, a page shorter than asked while its total says there is more, nor a bulk target
   the answer had no item for.
@@ -23,18 +23,18 @@ A hit takes no pacing slot, no place in the rate window and no budget; it counts
 from __future__ import annotations
 
 import functools
+import operator
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
-import msgspec
-
-from dfs_async.cache.keys import cache_key, target_key
+from dfs_async.cache.keys import bulk_log, cache_key
 from dfs_async.cache.safe import Cache
 from dfs_async.cache.store import Entry
 from dfs_async.codes import Action
 from dfs_async.endpoints import Endpoint
-from dfs_async.plan import PageRequest
+from dfs_async.engine.held import Held
+from dfs_async.plan import Bulk, PageRequest
 from dfs_async.records import Stats
 from dfs_async.transport import Answer
 from dfs_async.wire import Outcome, read
@@ -43,8 +43,6 @@ __all__ = ["Keep", "Recall", "complete"]
 
 Keep = Callable[[Outcome, bytes], None]
 """Given a delivered outcome and the body it came in: keep it, if it is worth keeping."""
-
-_ENCODER: Final = msgspec.json.Encoder()
 
 
 def complete(result: Any, page: PageRequest) -> bool:
@@ -66,7 +64,7 @@ class Recall:
         self.cache = cache
         self.server = server
         self._stats = stats
-        self._item_decoders: dict[str, tuple[msgspec.json.Decoder[Any], ...]] = {}
+        self._held: dict[str, Held] = {}  # by log
 
     def __repr__(self) -> str:
         return f"Recall({self.cache!r})"
@@ -99,43 +97,38 @@ class Recall:
 
     # -- bulk targets ---------------------------------------------------------------------
 
-    def target_key(self, endpoint: Endpoint, fields: dict[str, Any]) -> Callable[[str], str]:
-        """The key of each target of a bulk task with `fields` (see `cache.keys`)."""
-        return target_key(self.server, endpoint.path, fields)
+    def held(self, endpoint: Endpoint, fields: dict[str, Any]) -> Held:
+        """The answers of `endpoint` (a bulk one) with `fields` (see `held`)."""
+        log = bulk_log(self.server, endpoint.path, fields)
+        held = self._held.get(log)
+        if held is None:
+            held = self._held[log] = Held(self.cache, log)
+        return held
 
-    def decode_items(self, endpoint: Endpoint, values: Sequence[bytes]) -> list[Any]:
-        """Each of `values` as the endpoint's item, in one decode when they all are; None
-        for one that is not (a miss)."""
-        whole, one = self._item_decoders.get(endpoint.name) or self._decoders(endpoint)
-        try:
-            items: list[Any] = whole.decode(b"[" + b",".join(values) + b"]")
-            return items
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            pass
-        out: list[Any] = []
-        for value in values:
-            try:
-                out.append(one.decode(value))
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                out.append(None)
+    async def items(self, held: Held, endpoint: Endpoint, targets: Sequence[str]) -> list[Any]:
+        """The item the cache holds of each of `targets` of `endpoint` (None: a miss),
+        counted as hits: the answers `held` names read, each decoded once."""
+        fresh = held.fresh(targets)
+        if not fresh:
+            return [None] * len(targets)
+        wanted: dict[str, list[str]] = {}  # an answer's key: the targets wanted of it
+        for target, answer in fresh.items():
+            wanted.setdefault(answer.key, []).append(target)
+        keys = list(wanted)
+        target_of = operator.attrgetter(cast(Bulk, endpoint.paging).key_field)
+        found: dict[str, Any] = {}
+        for key, entry in zip(keys, await self.entries(keys), strict=True):
+            outcome = None if entry is None else self.decoded(endpoint, entry)
+            result = None if outcome is None else outcome.result
+            if result is None:
+                continue
+            items = result.items or ()
+            item_of = dict(zip(map(target_of, items), items, strict=True))
+            found.update((t, item_of[t]) for t in wanted[key] if t in item_of)
+        out = list(map(found.get, targets))
+        hits = len(out) - out.count(None)
+        self.served(hits, hits, sum(fresh[t].share for t in targets if t in found))
         return out
-
-    def _decoders(self, endpoint: Endpoint) -> tuple[msgspec.json.Decoder[Any], ...]:
-        item = endpoint.item
-        decoders = (msgspec.json.Decoder(list[item]), msgspec.json.Decoder(item))  # type: ignore[valid-type]
-        self._item_decoders[endpoint.name] = decoders
-        return decoders
-
-    def keep_items(self, keys: Iterable[str], items: Iterable[Any], cost: float) -> None:
-        """Keep each target's item under its key, at `cost` each; None (no item) is not
-        kept."""
-        now = time.time()
-        encode = _ENCODER.encode
-        self.cache.put_all(
-            (key, Entry(encode(item), cost, now))
-            for key, item in zip(keys, items, strict=True)
-            if item is not None
-        )
 
     # -- accounting and writing -----------------------------------------------------------
 
@@ -149,7 +142,10 @@ class Recall:
         return self.cache.due
 
     async def flush(self) -> None:
+        """Write what is buffered, then read what other clients added to the logs in use."""
         await self.cache.flush()
+        for held in list(self._held.values()):
+            await held.read(wait=False)
 
     async def close(self) -> None:
         await self.cache.close()
