@@ -5,8 +5,9 @@ An entry is one Redis string, `<stored_at><cost>` (two little-endian doubles) th
 value, under `{prefix}cache:e:{key}`, expiring by itself `ttl` seconds after it was
 stored (Redis's own expiry, at an absolute time): nothing to prune.
 A log is a stream, `{prefix}cache:l:{name}`, a record an entry of it (field `r`): each
-append drops the records older than `ttl` (`MINID`) and keeps the stream `ttl` longer, and
-a reader goes on after the last id it read.
+append drops the records older than its `ttl` (`MINID`; a client with a longer TTL than
+the last writer's finds fewer of the older answers) and keeps the stream at least `ttl`
+longer, and a reader goes on after the last id it read.
 Hits and money saved are a hash, `{prefix}cache:stats`. `stats` and `clear` walk the
 entries with SCAN in a Lua script, a thousand keys a call, never `KEYS *`, and read only
 each entry's 16-byte head.
@@ -63,7 +64,9 @@ _APPEND: Final = """
 for i = 3, #ARGV do
     redis.call('XADD', KEYS[1], 'MINID', ARGV[1], '*', 'r', ARGV[i])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return #ARGV - 2
 """
 # A log's records after an id (exclusive), as XRANGE gives them: [id, [field, record]] each.
