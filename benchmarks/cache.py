@@ -10,10 +10,13 @@ no hits pays for its cache, and the second run of a 10,000-domain audit.
 - **Stores**: one get (a hit) and one put of a 1,000-item page's bytes through
   `dfs_async.cache.Cache` (what a run calls), in SQLite and Redis, under asyncio and trio;
   `calls` a row, timed with `time.process_time()` (all threads of this process: SQLite's
-  worker threads count, the Redis server does not).
+  worker threads count, the Redis server does not). Beside them, what a bulk answer costs
+  the cache alone: its 1,000 targets added to a dict of them (the index), and its record
+  written to an SQLite log.
 - **Bulk**: `bulk_ranks` of 10,000 targets (1,000 a request) from the emulator in its own
   process (`benchmarks.family_client bulk-ours --cache`): no cache, a cache holding none,
-  and a cache holding every target (nothing sent); client CPU per 1,000 targets.
+  and a cache holding every target (nothing sent); client CPU per 1,000 targets, the store
+  opened and closed within it.
 - **Audit**: `dfs-async audit` of 10,000 domains (one job: six bulk endpoints at once, 10
   requests each) against the emulator (in this process; the command in its own): without a
   cache, a first run with one, and the second run, which the cache answers whole. Its wall
