@@ -26,7 +26,7 @@ import msgspec
 __all__ = ["FORMAT", "bulk_log", "cache_key", "layout"]
 
 #: Raise when what the cache stores for a key changes meaning.
-FORMAT: Final = 3
+FORMAT: Final = 2
 
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
 _IGNORED: Final = frozenset({"tag"})
