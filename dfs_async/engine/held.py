@@ -17,7 +17,7 @@ add an answer's targets, `keys() &` to find those of a list.
   endpoint's decoder (the same types as a fetch), and takes each target's item
   (`Recall.items`). An answer gone (expired, evicted, or written by another version),
   stored longer than the TTL ago, or without the target's item, is a miss for it.
-- Memory: the dict holds each target the log names (about 100 bytes a target) for the
+- Memory: the dict holds each target the log names (about 110 bytes a target) for the
   client's life.
 """
 
