@@ -115,7 +115,7 @@ async def estimate(
         held: Mapping[int, float] = {}
         if recall is not None:
             answers = recall.held(endpoint, fields)
-            await answers.read()
+            await answers.start()
             held = answers.shares(keys)
         packed = [target for i, target in enumerate(keys) if i not in held]
         return _packed(endpoint, kind, packed, fields, price, show, common, held)

@@ -26,7 +26,7 @@ from dfs_async import (
     TargetDone,
 )
 from dfs_async.audit import PARTS
-from dfs_async.cache import CacheStats, Entry, cache_key
+from dfs_async.cache import CacheStats, Entry, Logs, cache_key
 from dfs_async.emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from dfs_async.engine.recall import complete
 from dfs_async.errors import ConfigurationError
@@ -375,11 +375,12 @@ class DictStore:
     async def get_many(self, keys: Sequence[str], *, max_age: float) -> list[Entry | None]:
         return [self.entries.get(key) for key in keys]
 
-    async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
+    async def put_many(
+        self, entries: Mapping[str, Entry], *, ttl: float, logs: Logs | None = None
+    ) -> None:
         self.entries.update(entries)
-
-    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
-        self.logs.setdefault(log, []).extend(records)
+        for log, records in (logs or {}).items():
+            self.logs.setdefault(log, []).extend(records)
 
     async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
         records = self.logs.get(log, [])[int(after or 0) :]
@@ -456,7 +457,9 @@ async def test_a_store_that_fails_during_a_run_is_one_warning(
     dfs_emulator: EmulatorHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Failing(DictStore):
-        async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
+        async def put_many(
+            self, entries: Mapping[str, Entry], *, ttl: float, logs: Logs | None = None
+        ) -> None:
             raise OSError(28, "No space left on device")
 
     targets = [f"site{i}.com" for i in range(3000)]

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dfs_async.cache import Cache, CacheStats, Entry, open_cache, open_store
+from dfs_async.cache import Cache, CacheStats, Entry, Logs, open_cache, open_store
 from dfs_async.cache.redis_store import RedisStore
 from dfs_async.cache.sqlite_store import SqliteStore
 from dfs_async.errors import CacheError, ConfigurationError
@@ -276,10 +276,9 @@ class Failing:
         await anyio.sleep(60)
         return []
 
-    async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
-        raise AssertionError("never called once off")
-
-    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
+    async def put_many(
+        self, entries: Mapping[str, Entry], *, ttl: float, logs: Logs | None = None
+    ) -> None:
         raise AssertionError("never called once off")
 
     async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:

@@ -34,8 +34,8 @@ async def main(path, me, other, rounds, per_round):
     after, log = "", []
     for r in range(rounds):
         mine = [f"{me}-{r}-{j}" for j in range(per_round)] + [f"shared-{r}"]
-        await store.put_many({k: Entry(value(k), 0.02) for k in mine}, ttl=3600)
-        await store.append("log", [f"{me}-{r}".encode()], ttl=3600)
+        entries = {k: Entry(value(k), 0.02) for k in mine}
+        await store.put_many(entries, ttl=3600, logs={"log": [f"{me}-{r}".encode()]})
         records, after = await store.read_log("log", after)
         log += [record.decode() for record in records]
         theirs = [f"{other}-{q}-{j}" for q in range(r + 1) for j in range(per_round)]

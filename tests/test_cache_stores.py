@@ -4,6 +4,7 @@ asyncio and trio."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from dfs_async.cache import (
     open_store,
 )
 from dfs_async.cache.redis_store import RedisStore
+from dfs_async.cache.safe import SLOW_AHEAD
 from dfs_async.cache.sqlite_store import EXTERNAL, ORPHAN_AGE, SqliteStore, _hash
 from tests.redis_server import COREDIS_LEAKS
 
@@ -129,20 +131,20 @@ async def test_a_log_is_read_in_order_from_where_a_reader_stopped(spec: str) -> 
     writer, reader = await open_store(spec), await open_store(spec)
     try:
         assert await reader.read_log("a", "") == ([], "")
-        await writer.append("a", [b"1", b"2"], ttl=60)
-        await writer.append("b", [b"other"], ttl=60)
-        await writer.append("a", [b"3"], ttl=60)
+        await writer.put_many({}, ttl=60, logs={"a": [b"1", b"2"]})
+        await writer.put_many({}, ttl=60, logs={"b": [b"other"]})
+        await writer.put_many({}, ttl=60, logs={"a": [b"3"]})
         records, after = await reader.read_log("a", "")
         assert records == [b"1", b"2", b"3"]
         assert await reader.read_log("a", after) == ([], after)
-        await reader.append("a", [bytes(range(256)), b""], ttl=60)  # any bytes
-        await writer.append("a", [b"4"], ttl=60)
+        await reader.put_many({}, ttl=60, logs={"a": [bytes(range(256)), b""]})  # any bytes
+        await writer.put_many({}, ttl=60, logs={"a": [b"4"]})
         records, after = await reader.read_log("a", after)
         assert records == [bytes(range(256)), b"", b"4"]
         assert (await writer.read_log("b", ""))[0] == [b"other"]
         await writer.clear()
         assert await reader.read_log("a", "") == ([], "")
-        await writer.append("a", [b"5"], ttl=60)  # after a clear, a reader goes on
+        await writer.put_many({}, ttl=60, logs={"a": [b"5"]})  # after a clear, a reader goes on
         assert (await reader.read_log("a", after))[0] == [b"5"]
     finally:
         await reader.close()  # the last opened first (a Redis store's task group)
@@ -150,11 +152,12 @@ async def test_a_log_is_read_in_order_from_where_a_reader_stopped(spec: str) -> 
 
 
 async def test_a_log_s_records_go_with_their_ttl(store: CacheStore) -> None:
-    await store.append("log", [b"short"], ttl=0.2)
+    await store.put_many({}, ttl=0.2, logs={"log": [b"short"]})
     await anyio.sleep(0.4)
     assert await store.read_log("log", "") == ([], "")
-    await store.append("log", [b"long"], ttl=60)
-    await store.append("log", [b"brief"], ttl=0.2)  # never cuts the long one's life short
+    await store.put_many({}, ttl=60, logs={"log": [b"long"]})
+    # a record that lives briefly never cuts the long one's life short
+    await store.put_many({}, ttl=0.2, logs={"log": [b"brief"]})
     await anyio.sleep(0.4)
     assert (await store.read_log("log", ""))[0][0] == b"long"
     await store.prune()
@@ -313,6 +316,118 @@ async def test_large_values_go_to_a_segment_and_their_space_comes_back(tmp_path:
     assert segment.stat().st_size == len(big)  # the space taken ahead given back on close
 
 
+async def test_a_large_value_is_written_ahead_and_its_row_follows(tmp_path: Path) -> None:
+    """`write_ahead` writes a large value at once (found by a get from then on, in this
+    store object; committed by the next `put_many`, entries or not); a small one is left to
+    the batch; a value written ahead and never committed gives its space back."""
+    path = tmp_path / "cache.db"
+    store, other = await SqliteStore.open(path), await SqliteStore.open(path)
+    big, newer, now = os.urandom(2 * EXTERNAL), os.urandom(2 * EXTERNAL), time.time()
+
+    def on_disk(key: str) -> tuple[Path, int, bytes]:
+        """Where `key`'s value written ahead is, and what the file holds there now."""
+        p = store._ahead[key].place
+        file = store.blobs / p.segment
+        return file, p.offset, file.read_bytes()[p.offset : p.offset + p.size]
+
+    assert not store.write_ahead("small", Entry(b"s" * 100), ttl=60)
+    assert store.write_ahead("ab12", Entry(big, 0.05, now), ttl=60)
+    segment, first, there = on_disk("ab12")
+    assert there == big  # written now
+    [found] = await store.get_many(["ab12"], max_age=60)
+    assert found == Entry(big, 0.05, now)
+    assert await other.get_many(["ab12"], max_age=60) == [None]  # no row yet
+    assert await store.get_many(["ab12"], max_age=0.0) == [None]  # too old for this reader
+
+    # put again before its row was committed: the first value's space is punched out
+    assert store.write_ahead("ab12", Entry(newer, 0.02, now), ttl=60)
+    assert segment.read_bytes()[first : first + len(big)] == bytes(len(big))
+
+    await store.put_many({}, ttl=60, logs={"log": [b"ab12"]})  # the row, then the record
+    assert not store._ahead
+    [found] = await other.get_many(["ab12"], max_age=60)
+    assert found == Entry(newer, 0.02, now)
+    assert (await other.read_log("log", ""))[0] == [b"ab12"]
+    assert (await store.stats()).entries == 1
+
+    # one the cache failed before committing: its space comes back when the store closes
+    assert store.write_ahead("cd34", Entry(big), ttl=60)
+    segment, at, there = on_disk("cd34")
+    assert there == big
+    await store.close()
+    assert segment.read_bytes()[at : at + len(big)] == bytes(len(big))
+    [found] = await other.get_many(["ab12"], max_age=60)
+    assert found is not None and found.value == newer
+    assert await other.get_many(["cd34"], max_age=60) == [None]
+    await other.close()
+
+
+async def test_the_cache_keeps_no_bytes_a_store_wrote_ahead(tmp_path: Path) -> None:
+    """With the local store, a large answer put is written at once: the cache's buffer
+    holds its row alone, a get finds it meanwhile, and the next flush commits it."""
+    cache = await open_cache(str(tmp_path / "cache.db"), ttl=60)
+    big = os.urandom(EXTERNAL)
+    cache.put("ab12", Entry(big, 0.05))
+    cache.put("small", Entry(b"s", 0.01))
+    assert cache._pending_bytes == 1 and not cache.due  # the small one's byte alone
+    assert [e and e.value for e in await cache.get_many(["ab12", "small"])] == [big, b"s"]
+    await cache.flush()
+    assert not cache.due and cache._taken == 0
+    reader = await open_store(str(tmp_path / "cache.db"))
+    assert [e and e.value for e in await reader.get_many(["ab12", "small"], max_age=60)] == [
+        big,
+        b"s",
+    ]
+    await reader.close()
+    await cache.close()
+
+
+async def test_a_slow_write_ahead_leaves_the_bytes_to_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write ahead that blocked the event loop longer than `SLOW_AHEAD` (a disk the
+    kernel makes wait): from then on the batch carries the bytes, off the event loop."""
+    cache = await open_cache(str(tmp_path / "cache.db"), ttl=60)
+    store = cache._store
+    assert isinstance(store, SqliteStore)
+    write_ahead = store.write_ahead
+
+    def slow(key: str, entry: Entry, *, ttl: float) -> bool:
+        time.sleep(SLOW_AHEAD * 1.5)
+        return write_ahead(key, entry, ttl=ttl)
+
+    monkeypatch.setattr(store, "write_ahead", slow)
+    cache = Cache(store, ttl=60)  # a cache over the slowed store
+    big = os.urandom(EXTERNAL)
+    with caplog.at_level(logging.INFO, logger="dfs_async.cache"):
+        cache.put("ab12", Entry(big))  # slow, but written
+        cache.put("cd34", Entry(big))  # in the batch
+    assert cache._taken == 1 and cache._pending_bytes == len(big)
+    assert "slow to write ahead" in caplog.text and cache.on
+    await cache.close()
+    reader = await open_store(str(tmp_path / "cache.db"))
+    got = await reader.get_many(["ab12", "cd34"], max_age=60)
+    assert [e and e.value for e in got] == [big, big]
+    await reader.close()
+
+
+async def test_a_write_ahead_that_fails_turns_the_cache_off(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = await open_cache(str(tmp_path / "cache.db"), ttl=60)
+    (tmp_path / "cache.db-blobs").mkdir()
+    (tmp_path / "cache.db-blobs").chmod(0o500)  # no segment can be made there
+    try:
+        cache.put("ab12", Entry(os.urandom(EXTERNAL)))
+        if os.geteuid() == 0:  # root writes anyway: the value is written ahead
+            assert cache.on and cache._taken == 1
+        else:
+            assert not cache.on and "Permission denied" in caplog.text
+    finally:
+        (tmp_path / "cache.db-blobs").chmod(0o700)
+        await cache.close()
+
+
 async def test_a_value_replaced_while_it_is_read_is_a_miss(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -396,7 +511,7 @@ async def test_a_cache_of_version_3_gains_its_logs_and_keeps_its_entries(tmp_pat
     try:
         [entry] = await store.get_many(["small"], max_age=60)
         assert entry is not None and entry.value == b"small"
-        await store.append("log", [b"one"], ttl=60)
+        await store.put_many({}, ttl=60, logs={"log": [b"one"]})
         assert (await store.read_log("log", ""))[0] == [b"one"]
     finally:
         await store.close()

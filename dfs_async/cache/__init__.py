@@ -2,7 +2,8 @@
 the task, in a local SQLite file or a shared Redis, so a rerun does not pay twice.
 
 - `keys`: `cache_key` (a task's answer) and `bulk_log` (the log of a bulk endpoint's answers);
-- `store`: `Entry`, `CacheStats` and `CacheStore`, the small interface of every store;
+- `store`: `Entry`, `CacheStats` and `CacheStore`, the small interface of every store
+  (and `WritesAhead`, what a store that takes a value's bytes at once adds);
 - `sqlite_store.SqliteStore` (local, several processes at once) and
   `redis_store.RedisStore` (shared; the redis extra);
 - `safe.Cache`: a store as a run uses it (TTL, hits counted, failures turned into one
@@ -14,7 +15,7 @@ from dfs_async.cache.keys import bulk_log, cache_key
 from dfs_async.cache.open import CacheSpec, open_cache, open_store
 from dfs_async.cache.safe import DEFAULT_TTL, Cache
 from dfs_async.cache.sqlite_store import SqliteStore
-from dfs_async.cache.store import CacheStats, CacheStore, Entry
+from dfs_async.cache.store import CacheStats, CacheStore, Entry, Logs, WritesAhead
 
 __all__ = [
     "DEFAULT_TTL",
@@ -23,7 +24,9 @@ __all__ = [
     "CacheStats",
     "CacheStore",
     "Entry",
+    "Logs",
     "SqliteStore",
+    "WritesAhead",
     "bulk_log",
     "cache_key",
     "open_cache",

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import anyio
 
-from dfs_async.cache.store import CacheStats, Entry
+from dfs_async.cache.store import CacheStats, Entry, Logs
 from dfs_async.errors import CacheError
 from dfs_async.redis_link import FAILURES, RedisLink
 
@@ -131,24 +131,23 @@ class RedisStore:
             out.append(entry)
         return out
 
-    async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
-        if not entries:
-            return
-        keys = [self._key(key) for key in entries]
-        values: list[bytes | int] = [
-            _HEAD.pack(entry.stored_at, entry.cost) + entry.value for entry in entries.values()
-        ]
-        values += [math.ceil((entry.stored_at + ttl) * 1000) for entry in entries.values()]
+    async def put_many(
+        self, entries: Mapping[str, Entry], *, ttl: float, logs: Logs | None = None
+    ) -> None:
         with self._failing():
-            await self._put(keys=keys, args=values)
-
-    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
-        if not records:
-            return
-        ms = math.ceil(ttl * 1000)
-        oldest = max(0, math.floor(time.time() * 1000) - ms)
-        with self._failing():
-            await self._append(keys=[self.link.key("cache", "l", log)], args=[oldest, ms, *records])
+            if entries:
+                keys = [self._key(key) for key in entries]
+                values: list[bytes | int] = [
+                    _HEAD.pack(e.stored_at, e.cost) + e.value for e in entries.values()
+                ]
+                values += [math.ceil((e.stored_at + ttl) * 1000) for e in entries.values()]
+                await self._put(keys=keys, args=values)
+            ms = math.ceil(ttl * 1000)
+            for log, records in (logs or {}).items():
+                if records:
+                    oldest = max(0, math.floor(time.time() * 1000) - ms)
+                    key = self.link.key("cache", "l", log)
+                    await self._append(keys=[key], args=[oldest, ms, *records])
 
     async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
         with self._failing():

@@ -4,8 +4,12 @@ failures contained.
 Writes are batched off the hot path: `put` only adds an entry to a buffer (a get finds it
 there at once), and `append` a log's record; the buffer is written to the store in one
 `put_many` when it is `due` (`FLUSH_BYTES` or `FLUSH_ENTRIES` waiting, or its oldest entry
-`FLUSH_SECONDS` old), by whoever calls `flush`, and on `close`; the records after it, so
-that a record never names an entry not yet written.
+`FLUSH_SECONDS` old), by whoever calls `flush`, and on `close`, the records after the
+entries (a record never names an entry not yet written). A store that `WritesAhead` takes an
+entry when it is put (its bytes written at once, its row with the next batch), so the
+buffer holds no answer's bytes (the local store's large values); a write ahead slower than
+`SLOW_AHEAD` (a disk the kernel makes wait) ends that for the run, and the batch carries
+the bytes again.
 
 A paid run never fails because of its cache: the first time the store fails (corrupt,
 locked, full, lost, or silent past `timeout`), `Cache` logs one warning on the
@@ -23,7 +27,7 @@ from typing import Final
 
 import anyio
 
-from dfs_async.cache.store import CacheStore, Entry
+from dfs_async.cache.store import CacheStore, Entry, WritesAhead
 from dfs_async.duration import DAY
 from dfs_async.errors import ConfigurationError
 
@@ -38,6 +42,7 @@ DEFAULT_TTL: Final = DAY  # the API's index is updated daily at most
 FLUSH_BYTES: Final = 4 * 2**20
 FLUSH_ENTRIES: Final = 2000
 FLUSH_SECONDS: Final = 1.0
+SLOW_AHEAD: Final = 0.05  # seconds: a write ahead this slow blocks the event loop too long
 
 
 class Cache:
@@ -66,7 +71,9 @@ class Cache:
         self.saved = 0.0
         self.failure: str | None = None
         self._store = store
+        self._ahead = store.write_ahead if isinstance(store, WritesAhead) else None
         self._pending: dict[str, Entry] = {}
+        self._taken = 0  # entries written ahead since the last flush
         self._pending_bytes = 0
         self._records: dict[str, list[bytes]] = {}  # by log
         self._since = 0.0  # time.monotonic() of the oldest pending entry
@@ -128,12 +135,28 @@ class Cache:
     def put_all(self, entries: Iterable[tuple[str, Entry]]) -> None:
         """`put` each of `entries`."""
         if self.on:
-            if not self._pending:
+            if not (self._pending or self._taken):
                 self._since = time.monotonic()
             pending = self._pending
             for key, entry in entries:
-                pending[key] = entry
-                self._pending_bytes += len(entry.value)
+                if self._ahead is not None and self._written_ahead(key, entry):
+                    self._taken += 1
+                else:
+                    pending[key] = entry
+                    self._pending_bytes += len(entry.value)
+
+    def _written_ahead(self, key: str, entry: Entry) -> bool:
+        assert self._store is not None and self._ahead is not None
+        started = time.perf_counter()
+        try:
+            taken = self._ahead(key, entry, ttl=self.ttl)
+        except Exception as exc:
+            self._turn_off(_reason(self._store, exc))
+            return True  # dropped
+        if time.perf_counter() - started > SLOW_AHEAD:
+            self._ahead = None
+            log.info("cache %r: slow to write ahead; in the batch from now on", self._store)
+        return taken
 
     def append(self, name: str, record: bytes) -> None:
         """Add `record` to the log `name` (for `ttl` seconds), after the entries `put` so
@@ -156,28 +179,26 @@ class Cache:
     @property
     def due(self) -> bool:
         """Enough is buffered to be written now (see the module docstring)."""
-        return bool(self._pending) and (
+        return bool(self._pending or self._taken) and (
             self._pending_bytes >= FLUSH_BYTES
-            or len(self._pending) >= FLUSH_ENTRIES
+            or len(self._pending) + self._taken >= FLUSH_ENTRIES
             or time.monotonic() - self._since >= FLUSH_SECONDS
         )
 
     async def flush(self) -> None:
         """Write what is buffered, in one batch. Never raises; a write begun is finished
         even if the caller is cancelled meanwhile (within `timeout`)."""
-        if not (self._pending or self._records):
+        if not (self._pending or self._records or self._taken):
             return
         batch, self._pending, self._pending_bytes = self._pending, {}, 0
+        self._taken = 0
         records, self._records = self._records, {}
         if self._store is None or not self.on:
             return
         self._writing.append(batch)
         try:
             with anyio.CancelScope(shield=True), anyio.fail_after(self.timeout):
-                if batch:
-                    await self._store.put_many(batch, ttl=self.ttl)
-                for name, added in records.items():
-                    await self._store.append(name, added, ttl=self.ttl)
+                await self._store.put_many(batch, ttl=self.ttl, logs=records)
         except Exception as exc:
             self._turn_off(_reason(self._store, exc))
         finally:
@@ -215,6 +236,7 @@ class Cache:
         if self.failure is None:
             self.failure = reason
             self._pending, self._pending_bytes, self._records = {}, 0, {}
+            self._taken = 0
             log.warning("cache off for the rest of this run: %s", reason)
 
 

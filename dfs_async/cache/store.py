@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
-__all__ = ["CacheStats", "CacheStore", "Entry"]
+__all__ = ["CacheStats", "CacheStore", "Entry", "Logs", "WritesAhead"]
 
 
 class Entry(msgspec.Struct, frozen=True, gc=False):
@@ -44,6 +44,10 @@ class CacheStats(msgspec.Struct, frozen=True):
     saved: float = 0.0
 
 
+Logs = Mapping[str, Sequence[bytes]]
+"""Records to add to logs, by log name (`CacheStore.put_many`)."""
+
+
 @runtime_checkable
 class CacheStore(Protocol):
     """The store's interface. Methods may raise on failure; none is called after `close`."""
@@ -53,13 +57,12 @@ class CacheStore(Protocol):
         than `max_age` seconds ago."""
         ...
 
-    async def put_many(self, entries: Mapping[str, Entry], *, ttl: float) -> None:
+    async def put_many(
+        self, entries: Mapping[str, Entry], *, ttl: float, logs: Logs | None = None
+    ) -> None:
         """Store each entry under its key (replacing any), forgotten `ttl` seconds after its
-        `stored_at`."""
-        ...
-
-    async def append(self, log: str, records: Sequence[bytes], *, ttl: float) -> None:
-        """Add `records` to the end of the log `log`, each forgotten `ttl` seconds from now."""
+        `stored_at`; then add each of `logs`' records to the end of its log, forgotten `ttl`
+        seconds from now (after the entries: a record may name them)."""
         ...
 
     async def read_log(self, log: str, after: str) -> tuple[list[bytes], str]:
@@ -83,3 +86,16 @@ class CacheStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class WritesAhead(Protocol):
+    """A store that can take an entry when it is put, before the batch it would be written
+    in: its bytes at once, on the caller's thread (so cheaply, and waiting for no other
+    process: the local store's copy into its file's page cache), and the rest with the next
+    `put_many`, which commits what was written ahead (even with no entries of its own). A
+    get finds it meanwhile. Optional."""
+
+    def write_ahead(self, key: str, entry: Entry, *, ttl: float) -> bool:
+        """Take `entry` under `key` (True), or leave it to the batch (False). May raise."""
+        ...

@@ -271,7 +271,7 @@ class BulkRun(Run[Pack[Unit]]):
         this run's answers is read at the run's first lookup (see `held`)."""
         if self._held is None:
             self._held = recall.held(self.endpoint, self.fields)
-            await self._held.read()
+            await self._held.start()
         return await recall.items(self._held, self.endpoint, targets)
 
     async def _recall_fresh(

@@ -4,15 +4,19 @@
 
 A bulk request answers up to a thousand targets. Kept target by target, an answer would
 cost the store an entry per target (a key, a B-tree insert), several times the CPU of the
-whole request; kept whole it is one entry, and a log (`CacheStore.append`, named by
-`cache.keys.bulk_log`) says what it holds: a record per answer (its entry's key, when it
-was stored, its cost a target, its targets). The records are read into a dict of target to
-answer (`_where`), so that the work per target is C's, not Python's: `dict.update` to
-add an answer's targets, `keys() &` to find those of a list.
+whole request; kept whole it is one entry, and a log (`CacheStore.put_many`'s `logs`,
+named by `cache.keys.bulk_log`) says what it holds: a record per answer (its entry's key,
+when it was stored, its cost a target, its targets). The records are read into a dict of
+target to answer (`_where`), so that the work per target is C's, not Python's:
+`dict.update` to add an answer's targets, `keys() &` to find those of a list.
 
-- The log is read when a run first looks targets up (`read`: all of it the first time,
+- The log is read when a run first looks targets up (`start`: all of it the first time,
   then what it gained), and again at each flush of the cache (`Recall.flush`, about once
-  a second): another client's answers are found from then on; this client's own at once.
+  a second): another client's answers are found from then on.
+- This client's own answers are found by its next run (`start` indexes them), not by the
+  run that keeps them: indexed as they came, they cost a run of 100,000 targets with no
+  hits a fifth more CPU (the dict of targets grown and searched as it grows), to find
+  only a target listed twice whose first answer came before the second was read.
 - A hit reads the answers that hold the targets asked for, decodes each with the
   endpoint's decoder (the same types as a fetch), and takes each target's item
   (`Recall.items`). An answer gone (expired, evicted, or written by another version),
@@ -65,9 +69,16 @@ class Held:
         self._after = ""  # where the log was read to ("": its start)
         self._reading = anyio.Lock()
         self._own: set[str] = set()  # keys of answers kept here, not yet read in the log
+        self._unindexed: list[tuple[list[str], Answer]] = []  # kept here, not yet in `_where`
 
     def __repr__(self) -> str:
-        return f"Held({self.log}, {len(self._where)} targets)"
+        return f"Held({self.log}, {len(self._where)} targets indexed)"
+
+    async def start(self) -> None:
+        """A run's first lookup (or an estimate's): the log read, and this client's own
+        answers indexed."""
+        await self.read()
+        self._index()
 
     async def read(self, *, wait: bool = True) -> None:
         """Read what the log gained since it was last read; with `wait` false, nothing
@@ -79,17 +90,25 @@ class Held:
         where, own = self._where, self._own
         for record in records:
             key = record[:_KEY].decode()
-            if key in own:  # kept here: `_where` has it
+            if key in own:  # kept here: in `_unindexed` or `_where`
                 own.discard(key)
                 continue
+            self._index()  # before another's: the latest answer of a target wins
             stored_at, share, targets = _DECODER.decode(record[_KEY:])
             where.update(zip(targets, itertools.repeat(Answer(key, stored_at, share))))
 
+    def _index(self) -> None:
+        """This client's own answers added to `_where`, in the order they were kept."""
+        where = self._where
+        for targets, answer in self._unindexed:
+            where.update(zip(targets, itertools.repeat(answer)))
+        self._unindexed.clear()
+
     def fresh(self, targets: Sequence[str]) -> dict[str, Answer]:
         """The answer that holds each of `targets` held, stored less than the TTL ago (the
-        log as last `read`)."""
+        log as last read; this client's own answers as of the last `start`)."""
         cache, where = self.cache, self._where
-        held = where.keys() & targets if cache.on else ()
+        held = where.keys() & targets if where and cache.on else ()
         if not held:
             return {}
         oldest = time.time() - cache.ttl
@@ -111,5 +130,5 @@ class Held:
         targets = list(targets)
         cache.put(key, Entry(body, cost, now))
         cache.append(self.log, key.encode() + _ENCODER.encode((now, share, targets)))
-        self._where.update(zip(targets, itertools.repeat(Answer(key, now, share))))
+        self._unindexed.append((targets, Answer(key, now, share)))
         self._own.add(key)

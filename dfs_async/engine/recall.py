@@ -141,11 +141,13 @@ class Recall:
     def due(self) -> bool:
         return self.cache.due
 
-    async def flush(self) -> None:
-        """Write what is buffered, then read what other clients added to the logs in use."""
+    async def flush(self, *, read: bool = True) -> None:
+        """Write what is buffered, then (with `read`: during a run) read what other clients
+        added to the logs in use; a run's next lookup reads them anyway."""
         await self.cache.flush()
-        for held in list(self._held.values()):
-            await held.read(wait=False)
+        if read:
+            for held in list(self._held.values()):
+                await held.read(wait=False)
 
     async def close(self) -> None:
         await self.cache.close()

@@ -230,7 +230,7 @@ class Run(Generic[W]):
                         for _ in range(self.concurrency):
                             requests.start_soon(self._worker)
                     if engine.recall is not None:
-                        await engine.recall.flush()
+                        await engine.recall.flush(read=False)
                     outer.cancel_scope.cancel()
             finally:
                 aclose = getattr(self._targets, "aclose", None)
