@@ -3,12 +3,14 @@ asyncio and trio."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -21,6 +23,7 @@ from dfs_async.cache import (
     Entry,
     open_cache,
     open_store,
+    sqlite_store,
 )
 from dfs_async.cache.redis_store import RedisStore
 from dfs_async.cache.safe import SLOW_AHEAD
@@ -350,6 +353,15 @@ async def test_a_large_value_is_written_ahead_and_its_row_follows(tmp_path: Path
     assert (await other.read_log("log", ""))[0] == [b"ab12"]
     assert (await store.stats()).entries == 1
 
+    # put in a batch after it was written ahead: the batch's value wins, the other's space
+    # comes back
+    assert store.write_ahead("ef56", Entry(big), ttl=60)
+    segment, at, _ = on_disk("ef56")
+    await store.put_many({"ef56": Entry(b"small")}, ttl=60)
+    assert "ef56" not in store._ahead
+    assert segment.read_bytes()[at : at + len(big)] == bytes(len(big))
+    assert [e and e.value for e in await other.get_many(["ef56"], max_age=60)] == [b"small"]
+
     # one the cache failed before committing: its space comes back when the store closes
     assert store.write_ahead("cd34", Entry(big), ttl=60)
     segment, at, there = on_disk("cd34")
@@ -360,6 +372,34 @@ async def test_a_large_value_is_written_ahead_and_its_row_follows(tmp_path: Path
     assert found is not None and found.value == newer
     assert await other.get_many(["cd34"], max_age=60) == [None]
     await other.close()
+
+
+async def test_two_batches_committing_one_value_written_ahead_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two flushes at once (two workers of one store object) both commit a value written
+    ahead: the second finds the first's row naming the very bytes it commits, and must not
+    give their space back as if they were replaced."""
+    store = await SqliteStore.open(tmp_path / "cache.db")
+    big = os.urandom(EXTERNAL)
+    assert store.write_ahead("ab12", Entry(big), ttl=60)
+    both = threading.Barrier(2)
+    transaction = sqlite_store._transaction
+
+    @contextlib.contextmanager
+    def together(db: sqlite3.Connection) -> Iterator[None]:
+        both.wait(timeout=10)  # each has taken what was written ahead
+        with transaction(db):
+            yield
+
+    monkeypatch.setattr(sqlite_store, "_transaction", together)
+    async with anyio.create_task_group() as tg:
+        for _ in range(2):
+            tg.start_soon(functools.partial(store.put_many, {}, ttl=60))
+    monkeypatch.undo()
+    [found] = await store.get_many(["ab12"], max_age=60)
+    assert found is not None and found.value == big
+    await store.close()
 
 
 async def test_the_cache_keeps_no_bytes_a_store_wrote_ahead(tmp_path: Path) -> None:

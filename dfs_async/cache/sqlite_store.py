@@ -427,7 +427,8 @@ class SqliteStore:
 
         def work(db: sqlite3.Connection) -> None:
             with self._lock:
-                ahead = {k: a for k, a in self._ahead.items() if k not in entries}
+                taken = dict(self._ahead)
+            ahead = {k: a for k, a in taken.items() if k not in entries}  # else replaced
             large = [key for key, e in entries.items() if len(e.value) >= EXTERNAL]
             values = self._append([entries[key].value for key in large])
             where = dict(zip(large, values, strict=True))
@@ -455,15 +456,15 @@ class SqliteStore:
                     [(name, expires_at, r) for name, records in logs.items() for r in records],
                 )
             with self._lock:  # committed: found by their rows from now on
-                for key, a in ahead.items():
+                for key, a in taken.items():
                     if self._ahead.get(key) is a:
                         del self._ahead[key]
-            self._give_back(
-                {
-                    segment: [span for span in spans if (segment, span[0]) not in placed]
-                    for segment, spans in replaced.items()
-                }
-            )
+            spans = _spans(a.place for key, a in taken.items() if key not in ahead)
+            for segment, old in replaced.items():
+                spans.setdefault(segment, []).extend(
+                    span for span in old if (segment, span[0]) not in placed
+                )
+            self._give_back(spans)
 
         if entries or logs or self._ahead:
             await self._run(work)
