@@ -8,7 +8,6 @@ import functools
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -342,11 +341,11 @@ async def test_a_large_value_is_written_ahead_and_its_row_follows(tmp_path: Path
     assert await other.get_many(["ab12"], max_age=60) == [None]  # no row yet
     assert await store.get_many(["ab12"], max_age=0.0) == [None]  # too old for this reader
 
-    # put again before its row was committed: the first value's space is punched out
+    # put again before its row was committed: the first value's space is punched out by
+    # the next batch (which commits the newer)
     assert store.write_ahead("ab12", Entry(newer, 0.02, now), ttl=60)
-    assert segment.read_bytes()[first : first + len(big)] == bytes(len(big))
-
     await store.put_many({}, ttl=60, logs={"log": [b"ab12"]})  # the row, then the record
+    assert segment.read_bytes()[first : first + len(big)] == bytes(len(big))
     assert not store._ahead
     [found] = await other.get_many(["ab12"], max_age=60)
     assert found == Entry(newer, 0.02, now)
@@ -374,31 +373,71 @@ async def test_a_large_value_is_written_ahead_and_its_row_follows(tmp_path: Path
     await other.close()
 
 
-async def test_two_batches_committing_one_value_written_ahead_keep_it(
+async def test_one_batch_at_a_time_and_the_next_commits_what_came_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two flushes at once (two workers of one store object) both commit a value written
-    ahead: the second finds the first's row naming the very bytes it commits, and must not
-    give their space back as if they were replaced."""
+    """Two batches never run at once (what one takes of the values written ahead is its
+    alone); a key written ahead again during the first is committed by the second, which
+    gives the first value's space back."""
     store = await SqliteStore.open(tmp_path / "cache.db")
-    big = os.urandom(EXTERNAL)
-    assert store.write_ahead("ab12", Entry(big), ttl=60)
-    both = threading.Barrier(2)
+    first, second = os.urandom(EXTERNAL), os.urandom(EXTERNAL)
+    assert store.write_ahead("ab12", Entry(first), ttl=60)
+    place = store._ahead["ab12"].place
+    transaction, inside = sqlite_store._transaction, []
+
+    @contextlib.contextmanager
+    def meanwhile(db: sqlite3.Connection) -> Iterator[None]:
+        inside.append("begin")
+        if len(inside) == 1:  # the first batch: the key written ahead again
+            assert store.write_ahead("ab12", Entry(second), ttl=60)
+        time.sleep(0.05)  # long enough for another batch to overlap, were it let
+        with transaction(db):
+            yield
+        inside.append("end")
+
+    monkeypatch.setattr(sqlite_store, "_transaction", meanwhile)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(store.put_many, {"x": Entry(b"x")}, ttl=60))
+        await anyio.sleep(0.01)
+        tg.start_soon(functools.partial(store.put_many, {"y": Entry(b"y")}, ttl=60))
+    assert inside == ["begin", "end", "begin", "end"]  # one batch at a time
+    monkeypatch.undo()
+
+    segment = store.blobs / place.segment
+    assert segment.read_bytes()[place.offset : place.offset + place.size] == bytes(place.size)
+    other = await SqliteStore.open(tmp_path / "cache.db")
+    [found] = await other.get_many(["ab12"], max_age=60)
+    assert found is not None and found.value == second
+    await other.close()
+    await store.close()
+
+
+async def test_a_value_superseded_during_a_batch_is_read_until_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch under way commits the value it took; its space is not given back while
+    that row names it (never a hole's zeros), only once the next batch replaced it."""
+    store = await SqliteStore.open(tmp_path / "cache.db")
+    other = await SqliteStore.open(tmp_path / "cache.db")
+    first, second = os.urandom(EXTERNAL), os.urandom(EXTERNAL)
+    assert store.write_ahead("ab12", Entry(first), ttl=60)
     transaction = sqlite_store._transaction
 
     @contextlib.contextmanager
-    def together(db: sqlite3.Connection) -> Iterator[None]:
-        both.wait(timeout=10)  # each has taken what was written ahead
+    def meanwhile(db: sqlite3.Connection) -> Iterator[None]:
+        assert store.write_ahead("ab12", Entry(second), ttl=60)
         with transaction(db):
             yield
 
-    monkeypatch.setattr(sqlite_store, "_transaction", together)
-    async with anyio.create_task_group() as tg:
-        for _ in range(2):
-            tg.start_soon(functools.partial(store.put_many, {}, ttl=60))
+    monkeypatch.setattr(sqlite_store, "_transaction", meanwhile)
+    await store.put_many({}, ttl=60)  # commits the first
     monkeypatch.undo()
-    [found] = await store.get_many(["ab12"], max_age=60)
-    assert found is not None and found.value == big
+    [found] = await other.get_many(["ab12"], max_age=60)
+    assert found is not None and found.value == first  # not a hole: still its bytes
+    await store.put_many({}, ttl=60)  # commits the second
+    [found] = await other.get_many(["ab12"], max_age=60)
+    assert found is not None and found.value == second
+    await other.close()
     await store.close()
 
 

@@ -211,6 +211,8 @@ class SqliteStore:
         self._segment: _Segment | None = None
         self._appending = threading.Lock()  # the segment's writer
         self._ahead: dict[str, _Ahead] = {}  # written ahead, rows not yet committed
+        self._superseded: list[_Place] = []  # written ahead, then again before a batch
+        self._batch = anyio.Lock()  # one batch at a time: what it takes is its alone
         self._closed = False
 
     def __repr__(self) -> str:
@@ -414,20 +416,21 @@ class SqliteStore:
         with self._lock:
             before = self._ahead.get(key)
             self._ahead[key] = _Ahead(place, entry.stored_at + ttl)
-        if before is not None:  # put again before its row was committed
-            self._give_back(_spans((before.place,)))
+            if before is not None:  # its space given back by the next batch (one under
+                self._superseded.append(before.place)  # way may be committing its row)
         return True
 
     async def put_many(
         self, entries: Mapping[str, Entry], *, ttl: float, logs: Logs | None = None
     ) -> None:
         """Store `entries` and the rows of the values written ahead, then `logs`' records:
-        one transaction."""
+        one transaction, one batch at a time."""
         logs = {name: records for name, records in (logs or {}).items() if records}
 
         def work(db: sqlite3.Connection) -> None:
             with self._lock:
                 taken = dict(self._ahead)
+                superseded, self._superseded = self._superseded, []
             ahead = {k: a for k, a in taken.items() if k not in entries}  # else replaced
             large = [key for key, e in entries.items() if len(e.value) >= EXTERNAL]
             values = self._append([entries[key].value for key in large])
@@ -440,8 +443,6 @@ class SqliteStore:
             for key, (p, expires_at) in ahead.items():
                 row = (p.stored_at, expires_at, p.cost, p.size, None, p.segment, p.offset)
                 rows.append((_hash(key), key, *row))
-            placed = {(p.place.segment, p.place.offset) for p in ahead.values()}
-            placed.update(where.values())
             with _transaction(db):
                 hashes = [_hash(key) for key in (*large, *ahead)]
                 replaced = _ranges(db, f"hash IN ({','.join('?' * len(hashes))})", hashes)
@@ -459,15 +460,15 @@ class SqliteStore:
                 for key, a in taken.items():
                     if self._ahead.get(key) is a:
                         del self._ahead[key]
-            spans = _spans(a.place for key, a in taken.items() if key not in ahead)
+            superseded += (a.place for key, a in taken.items() if key not in ahead)
+            spans = _spans(superseded)
             for segment, old in replaced.items():
-                spans.setdefault(segment, []).extend(
-                    span for span in old if (segment, span[0]) not in placed
-                )
+                spans.setdefault(segment, []).extend(old)
             self._give_back(spans)
 
-        if entries or logs or self._ahead:
-            await self._run(work)
+        if entries or logs or self._ahead or self._superseded:
+            async with self._batch:
+                await self._run(work)
 
     def _append(self, values: list[bytes]) -> list[tuple[str, int]]:
         """`values` written to this store's segment (a new one if it has none usable): the
@@ -576,8 +577,9 @@ class SqliteStore:
 
     async def clear(self) -> int:
         def work(db: sqlite3.Connection) -> int:
-            with self._lock:
-                self._ahead.clear()  # their segment goes too
+            with self._lock:  # their segment goes too
+                self._ahead.clear()
+                self._superseded.clear()
             with _transaction(db):
                 db.execute("DELETE FROM counters")
                 db.execute("DELETE FROM logs")
@@ -593,7 +595,8 @@ class SqliteStore:
             self._closed = True
             idle, self._idle = self._idle, []
             ahead, self._ahead = self._ahead, {}  # never committed: the run's cache failed
-        await anyio.to_thread.run_sync(self._close, idle, [a.place for a in ahead.values()])
+            uncommitted = [a.place for a in ahead.values()] + self._superseded
+        await anyio.to_thread.run_sync(self._close, idle, uncommitted)
 
     def _close(self, idle: list[sqlite3.Connection], uncommitted: list[_Place]) -> None:
         """In a worker thread: the connections closed, the space of the values written ahead
