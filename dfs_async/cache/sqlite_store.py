@@ -33,6 +33,9 @@ is rows alone, written about once a second, and no answer's bytes wait for it in
 Written in the batch (every 4 MB), the bytes had gone cold and a worker thread copied them
 while contending with the event loop for the GIL: a run of 1,000-item pages with no hits
 cost 1.15x the CPU of one without a cache, against about 1.0x now (`benchmarks/cache.py`).
+A store object writes one batch at a time (what a batch takes of the values written ahead
+is its alone); a key written ahead again before its row was committed gives the first
+value's space back with the next batch, since the one under way may be committing it.
 
 A log's record is a row of `logs`, its id given once only (AUTOINCREMENT): a reader goes
 on from the last id it read, and a writer's transaction is the only one at a time, so ids
