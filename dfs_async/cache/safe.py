@@ -141,7 +141,7 @@ class Cache:
             for key, entry in entries:
                 if self._ahead is not None and self._written_ahead(key, entry):
                     self._taken += 1
-                else:
+                elif self.on:  # else it failed: dropped
                     pending[key] = entry
                     self._pending_bytes += len(entry.value)
 
@@ -152,7 +152,7 @@ class Cache:
             taken = self._ahead(key, entry, ttl=self.ttl)
         except Exception as exc:
             self._turn_off(_reason(self._store, exc))
-            return True  # dropped
+            return False
         if time.perf_counter() - started > SLOW_AHEAD:
             self._ahead = None
             log.info("cache %r: slow to write ahead; in the batch from now on", self._store)
@@ -236,7 +236,7 @@ class Cache:
         if self.failure is None:
             self.failure = reason
             self._pending, self._pending_bytes, self._records = {}, 0, {}
-            self._taken = 0
+            self._taken, self._ahead = 0, None
             log.warning("cache off for the rest of this run: %s", reason)
 
 
