@@ -26,7 +26,14 @@ from dfs_async.cache import (
 )
 from dfs_async.cache.redis_store import RedisStore
 from dfs_async.cache.safe import SLOW_AHEAD
-from dfs_async.cache.sqlite_store import EXTERNAL, ORPHAN_AGE, SqliteStore, _hash
+from dfs_async.cache.sqlite_store import (
+    EXTERNAL,
+    EXTERNAL_RECORD,
+    ORPHAN_AGE,
+    SCHEMA_VERSION,
+    SqliteStore,
+    _hash,
+)
 from tests.redis_server import COREDIS_LEAKS
 
 pytestmark = [pytest.mark.anyio, *COREDIS_LEAKS]
@@ -318,6 +325,65 @@ async def test_large_values_go_to_a_segment_and_their_space_comes_back(tmp_path:
     assert segment.stat().st_size == len(big)  # the space taken ahead given back on close
 
 
+async def test_a_large_record_goes_to_a_segment_and_its_space_comes_back(tmp_path: Path) -> None:
+    """A log's large record (a bulk answer's targets) is written to the segment, not to the
+    file's log, read from there in its place among the others, kept by `prune` while it
+    lives (its segment not cut short) and given back once it expired."""
+    path = tmp_path / "cache.db"
+    store, other = await SqliteStore.open(path), await SqliteStore.open(path)
+    big, brief = os.urandom(EXTERNAL_RECORD), os.urandom(2 * EXTERNAL_RECORD)
+    await store.put_many({}, ttl=60, logs={"log": [b"small", big]})
+    await store.put_many({}, ttl=0.2, logs={"log": [brief]})
+    db = sqlite3.connect(path)
+    stored = db.execute("SELECT record IS NULL, segment IS NOT NULL FROM logs ORDER BY id")
+    assert stored.fetchall() == [(0, 0), (1, 1), (1, 1)]
+    assert (await other.read_log("log", ""))[0] == [b"small", big, brief]
+    [segment] = store.blobs.iterdir()
+    held = allocated(segment)
+    await anyio.sleep(0.4)
+    assert await other.prune() == 0  # the brief one expired: its space given back
+    assert allocated(segment) <= held - len(brief) + 4096
+    old = time.time() - 2 * ORPHAN_AGE
+    os.utime(segment, (old, old))  # nobody writes it any more: cut to its last live value
+    assert await other.prune() == 0
+    assert segment.stat().st_size == len(big)
+    records, after = await other.read_log("log", "")
+    assert records == [b"small", big]
+    await store.close()
+    segment.unlink()  # taken (by `clear` elsewhere): its records are left out, rows pruned
+    assert await other.read_log("log", "") == ([b"small"], after)
+    await other.prune()
+    assert db.execute("SELECT count(*) FROM logs").fetchone() == (1,)
+    db.close()
+    await other.close()
+
+
+async def test_a_record_pruned_while_it_is_read_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its row is gone between the read of the rows and of its bytes (its space given back,
+    or its segment taken): what was read is not served, and a reader goes on after it."""
+    path = tmp_path / "cache.db"
+    store, other = await SqliteStore.open(path), await SqliteStore.open(path)
+    big = os.urandom(EXTERNAL_RECORD)
+    await store.put_many({}, ttl=60, logs={"log": [big]})
+    pread, read = os.pread, []
+
+    def cleared_meanwhile(fd: int, size: int, offset: int) -> bytes:
+        monkeypatch.setattr(os, "pread", pread)
+        anyio.from_thread.run(other.clear)
+        read.append(pread(fd, size, offset))
+        return read[-1]
+
+    monkeypatch.setattr(os, "pread", cleared_meanwhile)
+    records, after = await store.read_log("log", "")
+    assert (records, read) == ([], [big])  # read (the file was open), and left out
+    await other.put_many({}, ttl=60, logs={"log": [big]})
+    assert await store.read_log("log", after) == ([big], str(int(after) + 1))
+    await store.close()
+    await other.close()
+
+
 async def test_a_large_value_is_written_ahead_and_its_row_follows(tmp_path: Path) -> None:
     """`write_ahead` writes a large value at once (found by a get from then on, in this
     store object; committed by the next `put_many`, entries or not); a small one is left to
@@ -562,7 +628,7 @@ async def test_a_cache_of_the_version_before_keeps_its_small_entries(tmp_path: P
     assert list(blobs.iterdir()) == []
     await store.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone() == (4,)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     db.close()
 
 
@@ -590,6 +656,37 @@ async def test_a_cache_of_version_3_gains_its_logs_and_keeps_its_entries(tmp_pat
         assert entry is not None and entry.value == b"small"
         await store.put_many({}, ttl=60, logs={"log": [b"one"]})
         assert (await store.read_log("log", ""))[0] == [b"one"]
+    finally:
+        await store.close()
+
+
+async def test_a_cache_of_version_4_drops_its_log_and_keeps_its_entries(tmp_path: Path) -> None:
+    """Version 4 kept every record in the file's log: the records are dropped (their bulk
+    answers fetched again when asked), the entries kept."""
+    path = tmp_path / "cache.db"
+    store = await SqliteStore.open(path)
+    await store.put_many({"small": Entry(b"small")}, ttl=60, logs={"log": [b"old"]})
+    await store.close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        DROP TABLE logs;
+        CREATE TABLE logs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+            expires_at REAL NOT NULL, record BLOB NOT NULL);
+        CREATE INDEX logs_by_name ON logs (name, id);
+        INSERT INTO logs (name, expires_at, record) VALUES ('log', 1e12, x'6f6c64');
+        PRAGMA user_version = 4;
+        """
+    )
+    db.close()
+    store = await SqliteStore.open(path)
+    try:
+        assert await store.read_log("log", "") == ([], "")
+        [entry] = await store.get_many(["small"], max_age=60)
+        assert entry is not None and entry.value == b"small"
+        big = os.urandom(EXTERNAL_RECORD)
+        await store.put_many({}, ttl=60, logs={"log": [b"one", big]})
+        assert (await store.read_log("log", ""))[0] == [b"one", big]
     finally:
         await store.close()
 
