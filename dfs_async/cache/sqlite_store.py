@@ -43,10 +43,10 @@ are committed in order. A large record (`EXTERNAL_RECORD` bytes or more: a bulk 
 thousand targets are 25 KB) goes to the segment like a large value, its row saying where:
 in the file's log it was written twice (the log, then the file when the last connection
 closes: 4.4 ms of a run of 100,000 targets against 0.8 ms now), and grew the file by as
-much as the answers' targets. A reader reads it from the segment
-and keeps it if its row is still there once read (else pruned or cleared meanwhile: a hole
-or another writer's bytes); `prune` gives an expired one's space back, and never cuts a
-segment short of a live one.
+much as the answers' targets. A reader reads it from the segment and keeps it if its row
+is still there once read (else pruned or cleared meanwhile: a hole or another writer's
+bytes); `prune` gives an expired one's space back, and never cuts a segment short of a
+live one.
 """
 
 from __future__ import annotations
