@@ -261,7 +261,9 @@ def test_cache(redis_server: object) -> None:  # the fixture: skip where Redis i
     assert len(section.goals) == 2 * stores + 3 and all(g.met is not None for g in section.goals)
     assert section.goals[-1].met  # the second run of the audit sends no request
     bulk = next(g for g in section.goals if g.text.startswith("bulk, a run with no hits"))
-    assert bulk.met or "the SQLite file opened and closed" in bulk.limit
+    assert bulk.met or all(  # the run's budget, against the store's cost however idle
+        part in bulk.limit for part in ("% of a run of", "the SQLite file opened and closed")
+    )
     pages = next(g for g in section.goals if g.text.startswith("a run with no hits (SQLite)"))
     assert pages.met or "the file system alone takes" in pages.limit
 
